@@ -1,0 +1,71 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+// Data flows one way: config → collector → API client → store → metrics → HTTP.
+// Each box is a module; the C libraries fixed by the design card (libmicrohttpd,
+// SQLite, zlib) are system library targets found through pkg-config.
+let package = Package(
+    name: "acs-ingestion-exporter",
+    platforms: [.macOS(.v15)],
+    products: [
+        .executable(name: "acs-ingestion-exporter", targets: ["acs-ingestion-exporter"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
+        .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
+    ],
+    targets: [
+        .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd",
+                       providers: [.apt(["libmicrohttpd-dev"])]),
+        .systemLibrary(name: "CSQLite", pkgConfig: "sqlite3",
+                       providers: [.apt(["libsqlite3-dev"])]),
+        .systemLibrary(name: "CZlib", pkgConfig: "zlib",
+                       providers: [.apt(["zlib1g-dev"])]),
+
+        // A libmicrohttpd wrapper that knows nothing of ingestion.
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
+        // Pure domain types: statuses, ACP codes, the API's bodies, time.
+        .target(name: "IngestionModel"),
+        // Adobe IMS tokens and the two ingestion calls.
+        .target(name: "AdobeIngestionClient", dependencies: [
+            "IngestionModel",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // A stand-in for Adobe's gateway, IMS and ingestion service.
+        .target(name: "AdobeSimulator", dependencies: [
+            "IngestionModel", "HTTPServer",
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        // SQLite: the source of truth for every request and observation.
+        .target(name: "IngestionStore", dependencies: ["IngestionModel", "CSQLite"]),
+        // The in-memory metric model and its cached text exposition.
+        .target(name: "ExporterMetrics", dependencies: ["IngestionModel", "CZlib"]),
+        // Configuration, the collector loop and the exporter's HTTP routes.
+        .target(name: "ExporterCore", dependencies: [
+            "IngestionModel", "AdobeIngestionClient", "AdobeSimulator", "IngestionStore",
+            "ExporterMetrics", "HTTPServer",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "Yams", package: "Yams"),
+        ]),
+        .executableTarget(name: "acs-ingestion-exporter", dependencies: [
+            "ExporterCore",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
+        .testTarget(name: "IngestionModelTests", dependencies: ["IngestionModel"]),
+        .testTarget(name: "AdobeIngestionClientTests", dependencies: [
+            "AdobeIngestionClient", "AdobeSimulator", "IngestionModel",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        .testTarget(name: "IngestionStoreTests", dependencies: ["IngestionStore", "IngestionModel"]),
+        .testTarget(name: "ExporterMetricsTests", dependencies: ["ExporterMetrics", "IngestionModel"]),
+        .testTarget(name: "ExporterCoreTests", dependencies: [
+            "ExporterCore", "AdobeSimulator", "IngestionStore", "IngestionModel", "HTTPServer",
+        ]),
+    ]
+)

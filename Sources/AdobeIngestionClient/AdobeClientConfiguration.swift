@@ -1,0 +1,54 @@
+import IngestionModel
+
+/// Where and how one Campaign tenant is reached.
+public struct AdobeClientConfiguration: Sendable {
+    /// Where the GET sends the requestId: Adobe shows it "in the parameters";
+    /// some organizations need it as a JSON body.
+    public enum RequestIDPlacement: String, Sendable {
+        case query
+        case body
+    }
+
+    /// `{tenant}` in the API path, e.g. `acme-mkt-prod1`.
+    public var tenant: String
+    public var apiBaseURL: String = "https://mc.adobe.io"
+    public var imsTokenURL: String = "https://ims-na1.adobelogin.com/ims/token/v3"
+    public var clientID: String
+    public var clientSecret: Secret
+    public var scopes: [String] = ["openid", "AdobeID", "campaign_sdk"]
+    public var requestIDPlacement: RequestIDPlacement = .query
+    /// adobe.io gives up at 60 s; so do we.
+    public var timeout: Duration = .seconds(60)
+    public var retry = RetryPolicy()
+    /// A token is renewed this long before it expires (at most a tenth of its lifetime).
+    public var tokenRenewalMargin: Duration = .seconds(300)
+    /// Larger bodies are refused as soon as their size is known.
+    public var maxBodyBytes: Int = 1 << 20
+
+    public init(tenant: String, clientID: String, clientSecret: Secret) {
+        self.tenant = tenant
+        self.clientID = clientID
+        self.clientSecret = clientSecret
+    }
+}
+
+/// Bounded retries for throttling, server errors, time-outs and lost connections.
+public struct RetryPolicy: Sendable {
+    /// Attempts in all, the first included.
+    public var maxAttempts: Int = 4
+    public var initialBackoff: Duration = .seconds(1)
+    public var maxBackoff: Duration = .seconds(30)
+    /// A Retry-After longer than this is not waited for: the call fails as throttled.
+    public var maxRetryAfter: Duration = .seconds(300)
+
+    public init() {}
+
+    /// Exponential back-off with "equal jitter": half fixed, half random, so
+    /// clients that failed together do not retry together.
+    public func backoff(afterAttempt attempt: Int, jitter: Double) -> Duration {
+        let exponent = Double(1 << min(max(attempt - 1, 0), 20))
+        let ceiling = min(initialBackoff.seconds * exponent, maxBackoff.seconds)
+        let seconds = ceiling / 2 + ceiling / 2 * min(max(jitter, 0), 1)
+        return .milliseconds(Int64((seconds * 1000).rounded()))
+    }
+}

@@ -1,0 +1,280 @@
+import AsyncHTTPClient
+import Foundation
+import IngestionModel
+import Logging
+import NIOHTTP1
+
+/// One finished HTTP exchange with Adobe, for the exporter's API metrics.
+public struct APICallRecord: Sendable {
+    public enum Operation: String, Sendable, CaseIterable {
+        case token, trigger, status
+    }
+    public let tenant: String
+    public let operation: Operation
+    /// The HTTP status as text, or an error kind such as `timeout`.
+    public let code: String
+    public let duration: Duration
+}
+
+/// The client for one tenant: IMS tokens, the ingestion POST (`trigger`) and GET
+/// (`status`), with bounded retries. Safe to share between tasks.
+public final class AdobeIngestionClient: Sendable {
+    public let configuration: AdobeClientConfiguration
+    private let transport: Transport
+    private let time: any TimeSource
+    private let logger: Logger
+    private let observe: @Sendable (APICallRecord) -> Void
+    private let jitter: @Sendable () -> Double
+    private let tokens: TokenCache
+
+    public init(configuration: AdobeClientConfiguration,
+                httpClient: HTTPClient = .shared,
+                time: any TimeSource = SystemTimeSource(),
+                logger: Logger = Logger(label: "acs.client"),
+                jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
+                observe: @escaping @Sendable (APICallRecord) -> Void = { _ in }) {
+        self.configuration = configuration
+        self.transport = Transport(client: httpClient, timeout: configuration.timeout,
+                                   maxBodyBytes: configuration.maxBodyBytes)
+        self.time = time
+        var logger = logger
+        logger[metadataKey: "tenant"] = .string(configuration.tenant)
+        self.logger = logger
+        self.observe = observe
+        self.jitter = jitter
+        let fetcher = TokenFetcher(configuration: configuration, transport: transport, time: time,
+                                   observe: observe, logger: logger, jitter: jitter)
+        self.tokens = TokenCache(time: time) { () async throws(AdobeAPIError) -> AccessToken in
+            try await fetcher.fetch()
+        }
+    }
+
+    /// POSTs an ingestion of `mapping`: a side effect in Campaign.
+    public func trigger(mapping: String) async throws(AdobeAPIError) -> TriggerOutcome {
+        let response = try await authorizedCall(.trigger) { token in
+            OutgoingRequest(method: .POST, url: self.ingestURL(mapping: mapping),
+                            headers: self.headers(token), body: nil)
+        }
+        do {
+            return try IngestionResponseDecoder.decodeTrigger(response.body)
+        } catch let error as UnrecognizedTriggerResponse {
+            throw .unexpectedTriggerResponse(status: error.status, info: error.info)
+        } catch {
+            throw Self.bodyError(error, status: response.status)
+        }
+    }
+
+    /// GETs the status of one request.
+    public func status(mapping: String, requestID: RequestID) async throws(AdobeAPIError) -> StatusReport {
+        let response = try await authorizedCall(.status) { token in
+            var url = self.ingestURL(mapping: mapping)
+            var body: [UInt8]?
+            switch self.configuration.requestIDPlacement {
+            case .query:
+                url += "?requestId=" + Self.encode(requestID.rawValue)
+            case .body:
+                // Adobe shows the id as a number in its examples: send digits as one.
+                let value = Int(requestID.rawValue).map(String.init) ?? Self.jsonString(requestID.rawValue)
+                body = Array("{\"requestId\":\(value)}".utf8)
+            }
+            return OutgoingRequest(method: .GET, url: url, headers: self.headers(token), body: body)
+        }
+        do {
+            return try IngestionResponseDecoder.decodeStatus(response.body)
+        } catch {
+            throw Self.bodyError(error, status: response.status)
+        }
+    }
+
+    // MARK: - Calls
+
+    /// Sends with a valid token; on 401 renews the token once and sends again.
+    private func authorizedCall(_ operation: APICallRecord.Operation,
+                                build: @Sendable (AccessToken) -> OutgoingRequest) async throws(AdobeAPIError) -> RawResponse {
+        var renewed = false
+        while true {
+            let token = try await tokens.validToken()
+            let response = try await callWithRetries(operation, context: context, build: { build(token) })
+            if response.status == 401 && !IngestionResponseDecoder.carriesIngestionStatus(response.body) {
+                let gateway = GatewayError.decode(response.body)
+                guard !renewed else { throw .unauthorized(code: gateway?.code, message: gateway?.message) }
+                logger.info("access token refused, renewing it", metadata: ["operation": "\(operation.rawValue)"])
+                await tokens.invalidate(token)
+                renewed = true
+                continue
+            }
+            return response
+        }
+    }
+
+    private var context: CallContext {
+        CallContext(tenant: configuration.tenant, transport: transport, time: time, retry: configuration.retry,
+                    logger: logger, observe: observe, jitter: jitter)
+    }
+
+    private func callWithRetries(_ operation: APICallRecord.Operation, context: CallContext,
+                                 build: @Sendable () -> OutgoingRequest) async throws(AdobeAPIError) -> RawResponse {
+        try await context.send(operation, build: build) { response throws(AdobeAPIError) in
+            if IngestionResponseDecoder.carriesIngestionStatus(response.body) { return }
+            let gateway = GatewayError.decode(response.body)
+            switch response.status {
+            case 200..<300, 401: return
+            case 403: throw .forbidden(code: gateway?.code, message: gateway?.message)
+            case 404: throw .notFound(message: gateway?.message)
+            default: try CallContext.checkTransient(response, gateway: gateway, now: context.time.now())
+            }
+        }
+    }
+
+    private func ingestURL(mapping: String) -> String {
+        let base = configuration.apiBaseURL.hasSuffix("/")
+            ? String(configuration.apiBaseURL.dropLast()) : configuration.apiBaseURL
+        return "\(base)/\(Self.encode(configuration.tenant))/campaign/dataIngestion/xdmIngestion/\(Self.encode(mapping))/ingest"
+    }
+
+    private func headers(_ token: AccessToken) -> [(String, String)] {
+        [("Authorization", "Bearer " + token.value.revealed),
+         ("X-Api-Key", configuration.clientID),
+         ("Content-Type", "application/json"),
+         ("Cache-Control", "no-cache")]
+    }
+
+    static let unreserved = CharacterSet(charactersIn:
+        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
+
+    static func encode(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
+    }
+
+    private static func jsonString(_ text: String) -> String {
+        let data = try? JSONEncoder().encode(text)
+        return data.map { String(decoding: $0, as: UTF8.self) } ?? "\"\""
+    }
+
+    static func bodyError(_ error: Error, status: Int) -> AdobeAPIError {
+        switch error as? ResponseDecodingError {
+        case .emptyBody?: return .bodyNotJSON(status: status, snippet: "(empty)")
+        case .notJSON(let snippet)?: return .bodyNotJSON(status: status, snippet: snippet)
+        case .missingField(let name)?: return .missingField(name)
+        case nil: return .bodyNotJSON(status: status, snippet: String(describing: error))
+        }
+    }
+}
+
+/// What one call with retries needs; shared by the API calls and the token request.
+struct CallContext: Sendable {
+    let tenant: String
+    let transport: Transport
+    let time: any TimeSource
+    let retry: RetryPolicy
+    let logger: Logger
+    let observe: @Sendable (APICallRecord) -> Void
+    let jitter: @Sendable () -> Double
+
+    /// Sends until `classify` accepts the answer, retrying transient failures
+    /// with back-off (or the server's Retry-After), at most `retry.maxAttempts` times.
+    func send(_ operation: APICallRecord.Operation, build: @Sendable () -> OutgoingRequest,
+              classify: (RawResponse) throws(AdobeAPIError) -> Void) async throws(AdobeAPIError) -> RawResponse {
+        var attempt = 0
+        while true {
+            attempt += 1
+            let clock = ContinuousClock()
+            let started = clock.now
+            let failure: AdobeAPIError
+            do {
+                let response = try await transport.send(build())
+                observe(APICallRecord(tenant: tenant, operation: operation, code: String(response.status),
+                                      duration: clock.now - started))
+                try classify(response)
+                return response
+            } catch {
+                if case .timeout = error { observe(record(operation, error, since: started, clock)) }
+                if case .connectionFailed = error { observe(record(operation, error, since: started, clock)) }
+                if case .bodyTooLarge = error { observe(record(operation, error, since: started, clock)) }
+                failure = error
+            }
+            guard failure.isTransient, attempt < retry.maxAttempts else { throw failure }
+            var delay = retry.backoff(afterAttempt: attempt, jitter: jitter())
+            if case .throttled(let retryAfter?) = failure {
+                guard retryAfter <= retry.maxRetryAfter else { throw failure }
+                delay = retryAfter
+            }
+            logger.warning("retrying after a transient failure", metadata: [
+                "operation": "\(operation.rawValue)", "attempt": "\(attempt)",
+                "error": "\(failure)", "delay_seconds": "\(delay.seconds)",
+            ])
+            do {
+                try await time.sleep(for: delay)
+            } catch {
+                throw failure
+            }
+        }
+    }
+
+    private func record(_ operation: APICallRecord.Operation, _ error: AdobeAPIError,
+                        since started: ContinuousClock.Instant, _ clock: ContinuousClock) -> APICallRecord {
+        APICallRecord(tenant: tenant, operation: operation, code: error.kind, duration: clock.now - started)
+    }
+
+    /// Throws for 429 and 5xx (transient) and for other unexpected statuses.
+    static func checkTransient(_ response: RawResponse, gateway: GatewayError?, now: Date) throws(AdobeAPIError) {
+        switch response.status {
+        case 200..<300: return
+        case 429:
+            throw .throttled(retryAfter: RetryAfter.parse(response.headers.first(name: "retry-after"), now: now))
+        case 500..<600:
+            throw .serverError(status: response.status, message: gateway?.message)
+        default:
+            throw .unexpectedStatus(response.status, message: gateway?.message)
+        }
+    }
+}
+
+/// Asks IMS for an access token (OAuth Server-to-Server, client credentials).
+struct TokenFetcher: Sendable {
+    let configuration: AdobeClientConfiguration
+    let transport: Transport
+    let time: any TimeSource
+    let observe: @Sendable (APICallRecord) -> Void
+    let logger: Logger
+    let jitter: @Sendable () -> Double
+
+    func fetch() async throws(AdobeAPIError) -> AccessToken {
+        let form = [
+            ("grant_type", "client_credentials"),
+            ("client_id", configuration.clientID),
+            ("client_secret", configuration.clientSecret.revealed),
+            ("scope", configuration.scopes.joined(separator: ",")),
+        ].map { "\($0.0)=\(AdobeIngestionClient.encode($0.1))" }.joined(separator: "&")
+        let url = configuration.imsTokenURL
+        let context = CallContext(tenant: configuration.tenant, transport: transport, time: time,
+                                  retry: configuration.retry, logger: logger, observe: observe, jitter: jitter)
+        let response = try await context.send(.token, build: {
+            OutgoingRequest(method: .POST, url: url,
+                            headers: [("Content-Type", "application/x-www-form-urlencoded"),
+                                      ("Cache-Control", "no-cache")],
+                            body: Array(form.utf8))
+        }) { response throws(AdobeAPIError) in
+            switch response.status {
+            case 200..<300: return
+            case 400, 401, 403:
+                let gateway = GatewayError.decode(response.body)
+                throw .authenticationFailed(status: response.status, code: gateway?.code, message: gateway?.message)
+            default:
+                try CallContext.checkTransient(response, gateway: GatewayError.decode(response.body), now: time.now())
+            }
+        }
+        let grant: TokenGrant
+        do {
+            grant = try TokenGrant.decode(response.body)
+        } catch {
+            throw AdobeIngestionClient.bodyError(error, status: response.status)
+        }
+        let lifetime = Duration.seconds(max(grant.expiresIn, 0))
+        let margin = min(configuration.tokenRenewalMargin, lifetime / 10)
+        let now = time.now()
+        logger.debug("obtained an access token", metadata: ["expires_in": "\(grant.expiresIn)"])
+        return AccessToken(value: Secret(grant.accessToken), expiresAt: now.adding(lifetime),
+                           renewAt: now.adding(lifetime - margin))
+    }
+}

@@ -1,0 +1,228 @@
+import Foundation
+import HTTPServer
+import IngestionModel
+import Synchronization
+
+/// A stand-in for Adobe: the IMS token endpoint and both ingestion calls, on
+/// the project's own HTTP layer, answering with the seed's bodies.
+///
+/// Time comes from an injected `TimeSource`, so a test decides when requests
+/// finish and tokens expire; `slow` faults wait in real time, since they exist
+/// to make a real client time out.
+public final class AdobeSimulator: Sendable {
+    private let handlers: SimulatorHandlers
+    private let time: any TimeSource
+    private let server: HTTPServer
+
+    /// `http://host:port`, the value for `api_url` and the base of `ims_token_url`.
+    public let baseURL: String
+    public var tokenURL: String { baseURL + "/ims/token/v3" }
+
+    public init(scenario: Scenario, listenAddress: ListenAddress = ListenAddress(host: "127.0.0.1", port: 0),
+                time: any TimeSource = SystemTimeSource()) throws {
+        self.time = time
+        var router = Router()
+        let handlers = SimulatorHandlers(state: SimulatorState(scenario: scenario), time: time)
+        self.handlers = handlers
+        router.add("POST", "/ims/token/v3", .deferred { await handlers.token($0) })
+        let ingest = "/{tenant}/campaign/dataIngestion/xdmIngestion/{mapping}/ingest"
+        router.add("POST", ingest, .deferred { await handlers.ingestion($0, .trigger) })
+        router.add("GET", ingest, .deferred { await handlers.ingestion($0, .status) })
+        router.notFound = { _ in HTTPResponse.json(Array(SeedBodies.notFound.utf8), status: 404).reply }
+        var configuration = HTTPServer.Configuration(listenAddress: listenAddress)
+        configuration.maxBodyBytes = 16 * 1024
+        server = try HTTPServer(configuration: configuration, router: router)
+        let host = server.address.host.isEmpty ? "127.0.0.1" : server.address.host
+        baseURL = "http://\(host.contains(":") ? "[\(host)]" : host):\(server.port)"
+    }
+
+    public func stop() { server.stop() }
+
+    // MARK: - Test and demo controls
+
+    /// Makes the next call of `operation` meet `fault`, ahead of the scenario's rates.
+    public func inject(_ fault: InjectedFault, on operation: SimulatedOperation = .any, times: Int = 1) {
+        handlers.state.withLock { state in
+            for _ in 0..<times { state.injected.append((operation, fault)) }
+        }
+    }
+
+    /// Decides how the next requests of a mapping end, ahead of its outcome mix.
+    public func setNextOutcomes(tenant: String, mapping: String, _ outcomes: [Scenario.Outcome]) {
+        handlers.state.withLock { $0.tenants[tenant]?.mappings[mapping]?.nextOutcomes = outcomes }
+    }
+
+    public func setMapping(tenant: String, mapping: String, published: Bool? = nil, stopped: Bool? = nil,
+                           duration: ClosedRange<Duration>? = nil) {
+        handlers.state.withLock { state in
+            guard var mappingState = state.tenants[tenant]?.mappings[mapping] else { return }
+            if let published { mappingState.config.published = published }
+            if let stopped { mappingState.config.stopped = stopped }
+            if let duration { mappingState.config.duration = duration }
+            state.tenants[tenant]?.mappings[mapping] = mappingState
+        }
+    }
+
+    /// Every request created so far: the ground truth tests compare with.
+    public func requests() -> [SimulatedRequest] {
+        handlers.state.withLock { state in
+            state.requests.values.flatMap(\.values).sorted { ($0.tenant, $0.requestID) < ($1.tenant, $1.requestID) }
+        }
+    }
+
+    /// How many calls of each kind reached the simulator.
+    public func callCount(_ operation: SimulatedOperation) -> Int {
+        handlers.state.withLock { state in
+            operation == .any ? state.callCounts.values.reduce(0, +) : state.callCounts[operation, default: 0]
+        }
+    }
+
+    public var now: Date { time.now() }
+}
+
+/// The simulator's request handling, apart from its set-up.
+final class SimulatorHandlers: Sendable {
+    let state: Mutex<SimulatorState>
+    let time: any TimeSource
+
+    init(state: SimulatorState, time: any TimeSource) {
+        self.state = Mutex(state)
+        self.time = time
+    }
+
+    func token(_ request: HTTPRequest) async -> HTTPReply {
+        let fault = state.withLock { state -> InjectedFault? in
+            state.callCounts[.token, default: 0] += 1
+            return state.drawFault(for: .token)
+        }
+        if let answer = await early(fault) { return answer }
+        let form = Self.form(request.body)
+        guard form["grant_type"] == "client_credentials" else {
+            return json(400, "{\"error\":\"unsupported_grant_type\",\"error_description\":\"grant_type must be client_credentials\"}")
+        }
+        let now = time.now()
+        let issued = state.withLock { state -> (String, Int)? in
+            guard let clientID = form["client_id"],
+                  state.scenario.credentials.contains(where: { $0.clientID == clientID && $0.clientSecret == form["client_secret"] })
+            else { return nil }
+            return state.issueToken(clientID: clientID, now: now)
+        }
+        guard let (token, expiresIn) = issued else {
+            return json(401, "{\"error\":\"invalid_client\",\"error_description\":\"invalid client_id or client_secret\"}")
+        }
+        return finish(fault, json(200, SeedBodies.token(token, expiresIn: expiresIn)))
+    }
+
+    func ingestion(_ request: HTTPRequest, _ operation: SimulatedOperation) async -> HTTPReply {
+        let now = time.now()
+        let tenant = request.pathParameters["tenant"] ?? ""
+        let mapping = request.pathParameters["mapping"] ?? ""
+        let authorized = state.withLock { state -> HTTPReply? in
+            let bearer = request.header("authorization").flatMap { value -> String? in
+                let parts = value.split(separator: " ", maxSplits: 1)
+                return parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : nil
+            }
+            guard let bearer, let issued = state.tokens[bearer], now < issued.expiresAt else {
+                return json(401, SeedBodies.invalidToken)
+            }
+            guard request.header("x-api-key") == issued.clientID else { return json(403, SeedBodies.invalidProfile) }
+            return nil
+        }
+        if let authorized { return authorized }
+
+        let fault = state.withLock { state -> InjectedFault? in
+            state.callCounts[operation, default: 0] += 1
+            return state.drawFault(for: operation)
+        }
+        if let answer = await early(fault) { return answer }
+
+        let reply: HTTPReply = state.withLock { state in
+            guard state.tenants[tenant]?.mappings[mapping] != nil else {
+                return json(404, SeedBodies.notFound)
+            }
+            if operation == .trigger {
+                return json(200, Self.trigger(&state, tenant: tenant, mapping: mapping, now: time.now()))
+            }
+            guard let id = Self.requestID(of: request) else {
+                return json(400, "{\"code\":400,\"message\":\"requestId is required\"}")
+            }
+            guard let found = state.requests[tenant]?[id], found.mapping == mapping else {
+                return json(404, SeedBodies.notFound)
+            }
+            return json(200, found.statusBody(at: time.now()))
+        }
+        return finish(fault, reply)
+    }
+
+    private static func trigger(_ state: inout SimulatorState, tenant: String, mapping: String, now: Date) -> String {
+        let config = state.tenants[tenant]!.mappings[mapping]!.config
+        guard config.published else { return SeedBodies.notPublished(mapping: mapping) }
+        guard config.stopped else { return SeedBodies.notStopped(mapping: mapping) }
+        if let running = state.running(tenant: tenant, mapping: mapping, now: now) {
+            return SeedBodies.alreadyInProgress(requestID: String(running.requestID), mapping: mapping)
+        }
+        let created = state.submit(tenant: tenant, mapping: mapping, now: now)
+        return SeedBodies.submitted(requestID: String(created.requestID), mapping: mapping)
+    }
+
+    /// `?requestId=` or, for tenants set up so, `{"requestId": …}` in the body.
+    private static func requestID(of request: HTTPRequest) -> Int? {
+        if let value = request.query["requestId"] { return Int(value) }
+        guard !request.body.isEmpty,
+              let object = try? JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any] else { return nil }
+        if let number = object["requestId"] as? Int { return number }
+        return (object["requestId"] as? String).flatMap { Int($0) }
+    }
+
+    /// Faults that replace the answer, or delay it.
+    private func early(_ fault: InjectedFault?) async -> HTTPReply? {
+        switch fault {
+        case .throttled(let retryAfter)?:
+            var response = HTTPResponse.json(Array(SeedBodies.tooManyRequests.utf8), status: 429)
+            if let retryAfter { response.headers.append(("Retry-After", retryAfter)) }
+            return response.reply
+        case .serverError?:
+            return json(500, SeedBodies.serverError)
+        case .unavailable?:
+            return json(503, "{\"code\":503,\"message\":\"Service Unavailable\"}")
+        case .slow(let delay)?:
+            do { try await Task.sleep(for: delay) } catch { return json(503, SeedBodies.serverError) }
+            return nil
+        case .notJSON?:
+            return HTTPResponse.html("<html><head><title>Error</title></head><body><h1>Bad Gateway</h1></body></html>").reply
+        case .oversized(let bytes)?:
+            return json(200, "{\"pad\":\"" + String(repeating: "x", count: max(0, bytes - 10)) + "\"}")
+        case .rawBody(let body)?:
+            return json(200, body)
+        case .truncated?, nil:
+            return nil
+        }
+    }
+
+    /// Applies faults that alter a normal answer.
+    private func finish(_ fault: InjectedFault?, _ reply: HTTPReply) -> HTTPReply {
+        guard case .truncated? = fault, case .response(var response) = reply else { return reply }
+        response.body = Array(response.body.prefix(response.body.count / 2))
+        return response.reply
+    }
+
+    private func json(_ status: Int, _ body: String) -> HTTPReply {
+        HTTPResponse.json(Array(body.utf8), status: status).reply
+    }
+
+    static func form(_ body: [UInt8]) -> [String: String] {
+        var fields: [String: String] = [:]
+        for pair in String(decoding: body, as: UTF8.self).split(separator: "&") {
+            let parts = pair.split(separator: "=", maxSplits: 1).map(String.init)
+            let key = PercentEncoding.decode(parts[0], plusIsSpace: true)
+            fields[key] = parts.count > 1 ? PercentEncoding.decode(parts[1], plusIsSpace: true) : ""
+        }
+        return fields
+    }
+}
+
+extension SeedBodies {
+    /// Not in Adobe's page: what the simulator answers for an unknown tenant,
+    /// mapping or request (a decision, in the gateway's error shape).
+    public static let notFound = "{\"error_code\":\"404050\",\"message\":\"Resource not found\"}"
+}

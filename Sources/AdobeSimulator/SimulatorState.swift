@@ -1,0 +1,158 @@
+import Foundation
+import IngestionModel
+
+/// One request the simulator created, and how it will end.
+public struct SimulatedRequest: Sendable, Equatable {
+    public let tenant: String
+    public let mapping: String
+    public let requestID: Int
+    public let outcome: Scenario.Outcome
+    /// numRecords once it succeeds (0 otherwise).
+    public let records: Int
+    public let batchID: String
+    public let submittedAt: Date
+    public let finishesAt: Date
+
+    public func status(at now: Date) -> IngestionStatus {
+        guard now >= finishesAt else { return .inProgress }
+        switch outcome {
+        case .success: return .success
+        case .failedToFetch, .failedToUpload: return .failed
+        case .aborted: return .aborted
+        }
+    }
+
+    /// The GET body for this request at `now`, as the seed shows it.
+    func statusBody(at now: Date) -> String {
+        let id = String(requestID)
+        guard now >= finishesAt else { return SeedBodies.inProgress(mapping: mapping, requestID: id) }
+        switch outcome {
+        case .success: return SeedBodies.success(mapping: mapping, records: records, requestID: id)
+        case .failedToFetch: return SeedBodies.failedToFetch(mapping: mapping, requestID: id)
+        case .failedToUpload: return SeedBodies.failedToUpload(mapping: mapping, batchID: batchID, requestID: id)
+        case .aborted: return SeedBodies.aborted(mapping: mapping, requestID: id)
+        }
+    }
+}
+
+/// A fault a test asks for on the next matching call, ahead of the scenario's rates.
+public enum InjectedFault: Sendable, Equatable {
+    /// 429 with this Retry-After header value (seconds or an HTTP-date), or none.
+    case throttled(retryAfter: String?)
+    case serverError
+    case unavailable
+    /// Answers normally, after this delay (real time).
+    case slow(Duration)
+    case truncated
+    case notJSON
+    /// A body made of this many bytes of JSON padding (to test size limits).
+    case oversized(bytes: Int)
+    /// A status body with these exact bytes (to test lenient decoding).
+    case rawBody(String)
+}
+
+/// Which calls an injected fault applies to.
+public enum SimulatedOperation: String, Sendable {
+    case token, trigger, status, any
+}
+
+/// All mutable simulator state, kept behind one lock.
+struct SimulatorState {
+    struct MappingState {
+        var config: Scenario.Mapping
+        var nextOutcomes: [Scenario.Outcome] = []
+        var requestIDs: [Int] = []
+    }
+    struct TenantState {
+        var nextRequestID: Int
+        var mappings: [String: MappingState]
+    }
+    struct IssuedToken {
+        let clientID: String
+        let expiresAt: Date
+    }
+
+    var scenario: Scenario
+    var random: SeededRandom
+    var tenants: [String: TenantState]
+    var requests: [String: [Int: SimulatedRequest]] = [:]
+    var tokens: [String: IssuedToken] = [:]
+    var injected: [(SimulatedOperation, InjectedFault)] = []
+    var callCounts: [SimulatedOperation: Int] = [:]
+
+    init(scenario: Scenario) {
+        self.scenario = scenario
+        random = SeededRandom(seed: scenario.seed)
+        tenants = Dictionary(uniqueKeysWithValues: scenario.tenants.map { tenant in
+            (tenant.name, TenantState(
+                nextRequestID: tenant.firstRequestID,
+                mappings: Dictionary(uniqueKeysWithValues: tenant.mappings.map { ($0.id, MappingState(config: $0)) })))
+        })
+    }
+
+    mutating func issueToken(clientID: String, now: Date) -> (String, Int) {
+        let value = "sim-" + String(random.next(), radix: 16) + String(random.next(), radix: 16)
+        tokens[value] = IssuedToken(clientID: clientID, expiresAt: now.adding(scenario.tokenLifetime))
+        return (value, Int(scenario.tokenLifetime.seconds))
+    }
+
+    /// The fault for this call: an injected one first, else one drawn from the rates.
+    mutating func drawFault(for operation: SimulatedOperation) -> InjectedFault? {
+        if let index = injected.firstIndex(where: { $0.0 == operation || $0.0 == .any }) {
+            return injected.remove(at: index).1
+        }
+        guard operation != .token else { return nil }
+        let faults = scenario.faults
+        let draw = random.unit()
+        var threshold = 0.0
+        for (rate, fault) in [(faults.throttle, InjectedFault.throttled(retryAfter: String(Int(faults.retryAfter.seconds)))),
+                              (faults.serverError, .serverError), (faults.unavailable, .unavailable),
+                              (faults.slow, .slow(faults.slowDelay)), (faults.truncated, .truncated),
+                              (faults.notJSON, .notJSON)] {
+            threshold += rate
+            if rate > 0 && draw < threshold { return fault }
+        }
+        return nil
+    }
+
+    /// The running request of a mapping, if any.
+    func running(tenant: String, mapping: String, now: Date) -> SimulatedRequest? {
+        guard let ids = tenants[tenant]?.mappings[mapping]?.requestIDs, let last = ids.last,
+              let request = requests[tenant]?[last], now < request.finishesAt else { return nil }
+        return request
+    }
+
+    mutating func submit(tenant: String, mapping: String, now: Date) -> SimulatedRequest {
+        var tenantState = tenants[tenant]!
+        var mappingState = tenantState.mappings[mapping]!
+        let config = mappingState.config
+        let outcome = mappingState.nextOutcomes.isEmpty ? drawOutcome(config.outcomes) : mappingState.nextOutcomes.removeFirst()
+        let low = config.duration.lowerBound.seconds, high = config.duration.upperBound.seconds
+        let duration = low + (high - low) * random.unit()
+        let records = outcome == .success
+            ? config.records.lowerBound + Int(random.next() % UInt64(config.records.count)) : 0
+        let id = tenantState.nextRequestID
+        tenantState.nextRequestID += 1
+        let batch = outcome == .failedToUpload ? "01SIMBATCH" + String(format: "%08X", UInt32(truncatingIfNeeded: random.next())) : ""
+        let request = SimulatedRequest(tenant: tenant, mapping: mapping, requestID: id, outcome: outcome,
+                                       records: records, batchID: batch, submittedAt: now,
+                                       finishesAt: now.addingTimeInterval(duration))
+        mappingState.requestIDs.append(id)
+        tenantState.mappings[mapping] = mappingState
+        tenants[tenant] = tenantState
+        requests[tenant, default: [:]][id] = request
+        return request
+    }
+
+    private mutating func drawOutcome(_ weights: [Scenario.Outcome: Double]) -> Scenario.Outcome {
+        let ordered = Scenario.Outcome.allCases.compactMap { outcome in weights[outcome].map { (outcome, $0) } }
+        let total = ordered.reduce(0) { $0 + $1.1 }
+        guard total > 0 else { return .success }
+        var draw = random.unit() * total
+        for (outcome, weight) in ordered {
+            if draw < weight { return outcome }
+            draw -= weight
+        }
+        return ordered.last!.0
+    }
+}

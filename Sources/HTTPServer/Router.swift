@@ -1,0 +1,72 @@
+/// Maps a method and a path to a handler. Patterns are literal segments and
+/// `{name}` captures, matched against the percent-decoded path.
+public struct Router: Sendable {
+    public enum Handler: Sendable {
+        /// Answers at once, on libmicrohttpd's thread: for cached or cheap answers.
+        case immediate(@Sendable (HTTPRequest) -> HTTPReply)
+        /// May wait (on the network, say): the connection is suspended meanwhile
+        /// and libmicrohttpd's thread goes on serving others.
+        case deferred(@Sendable (HTTPRequest) async -> HTTPReply)
+    }
+
+    private struct Route: Sendable {
+        let method: String
+        let pattern: [Segment]
+        let handler: Handler
+    }
+
+    private enum Segment: Sendable, Equatable {
+        case literal(String)
+        case capture(String)
+    }
+
+    public enum Resolution: Sendable {
+        case found(Handler, parameters: [String: String])
+        case methodNotAllowed(allowed: [String])
+        case notFound
+    }
+
+    private var routes: [Route] = []
+    /// Answers paths that match no route.
+    public var notFound: @Sendable (HTTPRequest) -> HTTPReply = { _ in
+        HTTPResponse.text("not found\n", status: 404).reply
+    }
+
+    public init() {}
+
+    public mutating func add(_ method: String, _ pattern: String, _ handler: Handler) {
+        let segments = pattern.split(separator: "/").map { part -> Segment in
+            if part.hasPrefix("{"), part.hasSuffix("}") { return .capture(String(part.dropFirst().dropLast())) }
+            return .literal(String(part))
+        }
+        routes.append(Route(method: method.uppercased(), pattern: segments, handler: handler))
+    }
+
+    public mutating func get(_ pattern: String, _ handler: @escaping @Sendable (HTTPRequest) -> HTTPReply) {
+        add("GET", pattern, .immediate(handler))
+    }
+
+    public func resolve(method: String, segments: [String]) -> Resolution {
+        var allowed: [String] = []
+        // HEAD is answered by GET's handler; libmicrohttpd drops the body.
+        let wanted = method == "HEAD" ? "GET" : method
+        for route in routes {
+            guard let parameters = match(route.pattern, segments) else { continue }
+            if route.method == wanted { return .found(route.handler, parameters: parameters) }
+            allowed.append(route.method)
+        }
+        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+    }
+
+    private func match(_ pattern: [Segment], _ segments: [String]) -> [String: String]? {
+        guard pattern.count == segments.count else { return nil }
+        var parameters: [String: String] = [:]
+        for (part, segment) in zip(pattern, segments) {
+            switch part {
+            case .literal(let literal): if literal != segment { return nil }
+            case .capture(let name): parameters[name] = segment
+            }
+        }
+        return parameters
+    }
+}

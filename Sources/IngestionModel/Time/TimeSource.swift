@@ -1,0 +1,29 @@
+import Foundation
+
+/// Wall-clock time and sleeping, injected so that token expiry, Retry-After,
+/// back-off and request ages can be tested without real waiting.
+public protocol TimeSource: Sendable {
+    func now() -> Date
+    func sleep(for duration: Duration) async throws
+}
+
+/// The real clock.
+public struct SystemTimeSource: TimeSource {
+    public init() {}
+    public func now() -> Date { Date() }
+    public func sleep(for duration: Duration) async throws {
+        try await Task.sleep(for: duration)
+    }
+}
+
+extension Duration {
+    /// The duration in seconds as a Double.
+    public var seconds: Double {
+        let parts = components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}
+
+extension Date {
+    public func adding(_ duration: Duration) -> Date { addingTimeInterval(duration.seconds) }
+}
