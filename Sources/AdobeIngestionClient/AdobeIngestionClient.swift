@@ -28,7 +28,7 @@ public final class AdobeIngestionClient: Sendable {
     private let tokens: TokenCache
 
     public init(configuration: AdobeClientConfiguration,
-                httpClient: HTTPClient = .shared,
+                httpClient: HTTPClient = AdobeIngestionClient.sharedHTTPClient,
                 time: any TimeSource = SystemTimeSource(),
                 logger: Logger = Logger(label: "acs.client"),
                 jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
@@ -48,6 +48,16 @@ public final class AdobeIngestionClient: Sendable {
             try await fetcher.fetch()
         }
     }
+
+    /// One connection pool for the process (never shut down, like `HTTPClient.shared`).
+    /// A refused connection fails at once; our own retries, with back-off, decide what next.
+    public static let sharedHTTPClient: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.connectionPool.retryConnectionEstablishment = false
+        configuration.timeout.connect = .seconds(10)
+        configuration.decompression = .disabled
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
 
     /// POSTs an ingestion of `mapping`: a side effect in Campaign.
     public func trigger(mapping: String) async throws(AdobeAPIError) -> TriggerOutcome {

@@ -48,8 +48,22 @@ public final class AdobeSimulator: Sendable {
     }
 
     /// Decides how the next requests of a mapping end, ahead of its outcome mix.
-    public func setNextOutcomes(tenant: String, mapping: String, _ outcomes: [Scenario.Outcome]) {
-        handlers.state.withLock { $0.tenants[tenant]?.mappings[mapping]?.nextOutcomes = outcomes }
+    public func setNextOutcomes(tenant: String, mapping: String, _ outcomes: [Scenario.Outcome],
+                                batchIDs: [String] = []) {
+        handlers.state.withLock { state in
+            state.tenants[tenant]?.mappings[mapping]?.nextOutcomes = outcomes
+            state.tenants[tenant]?.mappings[mapping]?.nextBatchIDs = batchIDs
+        }
+    }
+
+    /// Every access token IMS issued, so tests can prove none leaks.
+    public func issuedTokens() -> [String] {
+        handlers.state.withLock { $0.everIssued }
+    }
+
+    /// Makes every issued token invalid, as if IMS had revoked them.
+    public func revokeTokens() {
+        handlers.state.withLock { $0.tokens.removeAll() }
     }
 
     public func setMapping(tenant: String, mapping: String, published: Bool? = nil, stopped: Bool? = nil,
@@ -110,7 +124,7 @@ final class SimulatorHandlers: Sendable {
         guard let (token, expiresIn) = issued else {
             return json(401, "{\"error\":\"invalid_client\",\"error_description\":\"invalid client_id or client_secret\"}")
         }
-        return finish(fault, json(200, SeedBodies.token(token, expiresIn: expiresIn)))
+        return await finish(fault, json(200, SeedBodies.token(token, expiresIn: expiresIn)))
     }
 
     func ingestion(_ request: HTTPRequest, _ operation: SimulatedOperation) async -> HTTPReply {
@@ -151,7 +165,7 @@ final class SimulatorHandlers: Sendable {
             }
             return json(200, found.statusBody(at: time.now()))
         }
-        return finish(fault, reply)
+        return await finish(fault, reply)
     }
 
     private static func trigger(_ state: inout SimulatorState, tenant: String, mapping: String, now: Date) -> String {
@@ -181,29 +195,40 @@ final class SimulatorHandlers: Sendable {
             var response = HTTPResponse.json(Array(SeedBodies.tooManyRequests.utf8), status: 429)
             if let retryAfter { response.headers.append(("Retry-After", retryAfter)) }
             return response.reply
+        case .unauthorized?:
+            return json(401, SeedBodies.invalidToken)
+        case .forbidden?:
+            return json(403, SeedBodies.invalidProfile)
         case .serverError?:
             return json(500, SeedBodies.serverError)
         case .unavailable?:
             return json(503, "{\"code\":503,\"message\":\"Service Unavailable\"}")
-        case .slow(let delay)?:
-            do { try await Task.sleep(for: delay) } catch { return json(503, SeedBodies.serverError) }
-            return nil
         case .notJSON?:
             return HTTPResponse.html("<html><head><title>Error</title></head><body><h1>Bad Gateway</h1></body></html>").reply
         case .oversized(let bytes)?:
             return json(200, "{\"pad\":\"" + String(repeating: "x", count: max(0, bytes - 10)) + "\"}")
         case .rawBody(let body)?:
             return json(200, body)
-        case .truncated?, nil:
+        case .truncated?, .slow?, nil:
             return nil
         }
     }
 
-    /// Applies faults that alter a normal answer.
-    private func finish(_ fault: InjectedFault?, _ reply: HTTPReply) -> HTTPReply {
-        guard case .truncated? = fault, case .response(var response) = reply else { return reply }
-        response.body = Array(response.body.prefix(response.body.count / 2))
-        return response.reply
+    /// Applies faults that alter or delay a normal answer. A slow answer has
+    /// already had its effect (a POST created its request), as when a gateway
+    /// is slow to pass Adobe's answer on.
+    private func finish(_ fault: InjectedFault?, _ reply: HTTPReply) async -> HTTPReply {
+        switch fault {
+        case .slow(let delay)?:
+            do { try await Task.sleep(for: delay) } catch { return json(503, SeedBodies.serverError) }
+            return reply
+        case .truncated?:
+            guard case .response(var response) = reply else { return reply }
+            response.body = Array(response.body.prefix(response.body.count / 2))
+            return response.reply
+        default:
+            return reply
+        }
     }
 
     private func json(_ status: Int, _ body: String) -> HTTPReply {

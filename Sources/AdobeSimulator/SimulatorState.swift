@@ -39,6 +39,10 @@ public struct SimulatedRequest: Sendable, Equatable {
 public enum InjectedFault: Sendable, Equatable {
     /// 429 with this Retry-After header value (seconds or an HTTP-date), or none.
     case throttled(retryAfter: String?)
+    /// 401 with the gateway's `401013` body, whatever the token.
+    case unauthorized
+    /// 403 with the gateway's `403023` body.
+    case forbidden
     case serverError
     case unavailable
     /// Answers normally, after this delay (real time).
@@ -61,6 +65,7 @@ struct SimulatorState {
     struct MappingState {
         var config: Scenario.Mapping
         var nextOutcomes: [Scenario.Outcome] = []
+        var nextBatchIDs: [String] = []
         var requestIDs: [Int] = []
     }
     struct TenantState {
@@ -77,6 +82,7 @@ struct SimulatorState {
     var tenants: [String: TenantState]
     var requests: [String: [Int: SimulatedRequest]] = [:]
     var tokens: [String: IssuedToken] = [:]
+    var everIssued: [String] = []
     var injected: [(SimulatedOperation, InjectedFault)] = []
     var callCounts: [SimulatedOperation: Int] = [:]
 
@@ -93,6 +99,7 @@ struct SimulatorState {
     mutating func issueToken(clientID: String, now: Date) -> (String, Int) {
         let value = "sim-" + String(random.next(), radix: 16) + String(random.next(), radix: 16)
         tokens[value] = IssuedToken(clientID: clientID, expiresAt: now.adding(scenario.tokenLifetime))
+        everIssued.append(value)
         return (value, Int(scenario.tokenLifetime.seconds))
     }
 
@@ -133,7 +140,12 @@ struct SimulatorState {
             ? config.records.lowerBound + Int(random.next() % UInt64(config.records.count)) : 0
         let id = tenantState.nextRequestID
         tenantState.nextRequestID += 1
-        let batch = outcome == .failedToUpload ? "01SIMBATCH" + String(format: "%08X", UInt32(truncatingIfNeeded: random.next())) : ""
+        var batch = ""
+        if outcome == .failedToUpload {
+            batch = mappingState.nextBatchIDs.isEmpty
+                ? "01SIMBATCH" + String(format: "%08X", UInt32(truncatingIfNeeded: random.next()))
+                : mappingState.nextBatchIDs.removeFirst()
+        }
         let request = SimulatedRequest(tenant: tenant, mapping: mapping, requestID: id, outcome: outcome,
                                        records: records, batchID: batch, submittedAt: now,
                                        finishesAt: now.addingTimeInterval(duration))
