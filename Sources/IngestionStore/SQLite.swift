@@ -1,0 +1,140 @@
+import CSQLite
+import Foundation
+
+/// A value bound to or read from a statement.
+enum SQLValue: Sendable {
+    case integer(Int64)
+    case real(Double)
+    case text(String)
+    case null
+
+    init(_ text: String?) { self = text.map { .text($0) } ?? .null }
+    init(_ date: Date?) { self = date.map { .real($0.timeIntervalSince1970) } ?? .null }
+    init(_ number: Int) { self = .integer(Int64(number)) }
+}
+
+/// What went wrong with the database, naming the file.
+public struct StoreError: Error, CustomStringConvertible, Equatable {
+    public let description: String
+}
+
+/// One SQLite connection: the only code that calls the C API. Not thread-safe
+/// by itself; `IngestionStore` serialises access to it.
+final class SQLiteConnection {
+    private let handle: OpaquePointer
+    let path: String
+
+    init(path: String, readOnly: Bool = false) throws(StoreError) {
+        self.path = path
+        var db: OpaquePointer?
+        let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
+        let code = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)
+        guard code == SQLITE_OK, let db else {
+            let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
+            if let db { sqlite3_close_v2(db) }
+            throw StoreError(description: "cannot open database \(path): \(message)")
+        }
+        handle = db
+        sqlite3_busy_timeout(db, 5000)
+    }
+
+    deinit { sqlite3_close_v2(handle) }
+
+    func execute(_ sql: String) throws(StoreError) {
+        var error: UnsafeMutablePointer<CChar>?
+        guard sqlite3_exec(handle, sql, nil, nil, &error) == SQLITE_OK else {
+            let message = error.map { String(cString: $0) } ?? "unknown error"
+            sqlite3_free(error)
+            throw StoreError(description: "database \(path): \(message)")
+        }
+    }
+
+    func prepare(_ sql: String) throws(StoreError) -> Statement {
+        var statement: OpaquePointer?
+        guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
+            throw failure("prepare")
+        }
+        return Statement(handle: statement, connection: self)
+    }
+
+    /// Runs `body` in one write transaction: all of it lands, or none.
+    func transaction<T>(_ body: () throws(StoreError) -> T) throws(StoreError) -> T {
+        try execute("BEGIN IMMEDIATE")
+        do {
+            let result = try body()
+            try execute("COMMIT")
+            return result
+        } catch {
+            try? execute("ROLLBACK")
+            throw error
+        }
+    }
+
+    var changes: Int { Int(sqlite3_changes(handle)) }
+    var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
+
+    func failure(_ what: String) -> StoreError {
+        StoreError(description: "database \(path): \(what): \(String(cString: sqlite3_errmsg(handle)))")
+    }
+}
+
+/// A prepared statement; `run` binds, steps through every row, and resets.
+final class Statement {
+    private let handle: OpaquePointer
+    private unowned let connection: SQLiteConnection
+
+    init(handle: OpaquePointer, connection: SQLiteConnection) {
+        self.handle = handle
+        self.connection = connection
+    }
+
+    deinit { sqlite3_finalize(handle) }
+
+    private static let transient = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
+
+    @discardableResult
+    func run(_ values: [SQLValue] = [], row: (Row) throws(StoreError) -> Void = { _ in }) throws(StoreError) -> Int {
+        defer {
+            sqlite3_reset(handle)
+            sqlite3_clear_bindings(handle)
+        }
+        for (index, value) in values.enumerated() {
+            let position = Int32(index + 1)
+            switch value {
+            case .integer(let number): sqlite3_bind_int64(handle, position, number)
+            case .real(let number): sqlite3_bind_double(handle, position, number)
+            case .text(let text): sqlite3_bind_text(handle, position, text, -1, Statement.transient)
+            case .null: sqlite3_bind_null(handle, position)
+            }
+        }
+        var rows = 0
+        while true {
+            switch sqlite3_step(handle) {
+            case SQLITE_ROW:
+                rows += 1
+                try row(Row(handle: handle))
+            case SQLITE_DONE:
+                return rows
+            default:
+                throw connection.failure("step")
+            }
+        }
+    }
+}
+
+/// The current row of a statement, read by column index.
+struct Row {
+    let handle: OpaquePointer
+
+    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(handle, column) == SQLITE_NULL }
+    func int(_ column: Int32) -> Int { Int(sqlite3_column_int64(handle, column)) }
+    func double(_ column: Int32) -> Double { sqlite3_column_double(handle, column) }
+    func text(_ column: Int32) -> String? {
+        guard let pointer = sqlite3_column_text(handle, column) else { return nil }
+        return String(cString: pointer)
+    }
+    func string(_ column: Int32) -> String { text(column) ?? "" }
+    func date(_ column: Int32) -> Date? {
+        isNull(column) ? nil : Date(timeIntervalSince1970: double(column))
+    }
+}
