@@ -35,11 +35,12 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
         ]),
-        // A stand-in for Adobe's gateway, IMS and ingestion service.
-        .target(name: "AdobeSimulator", dependencies: [
-            "IngestionModel", "HTTPServer",
-            .product(name: "Yams", package: "Yams"),
+        // Typed YAML reads that name file, line and key: the config and scenario files.
+        .target(name: "YAMLSupport", dependencies: [
+            "IngestionModel", .product(name: "Yams", package: "Yams"),
         ]),
+        // A stand-in for Adobe's gateway, IMS and ingestion service.
+        .target(name: "AdobeSimulator", dependencies: ["IngestionModel", "HTTPServer", "YAMLSupport"]),
         // SQLite: the source of truth for every request and observation.
         .target(name: "IngestionStore", dependencies: ["IngestionModel", "CSQLite"]),
         // The in-memory metric model and its cached text exposition.
@@ -47,7 +48,7 @@ let package = Package(
         // Configuration, the collector loop and the exporter's HTTP routes.
         .target(name: "ExporterCore", dependencies: [
             "IngestionModel", "AdobeIngestionClient", "AdobeSimulator", "IngestionStore",
-            "ExporterMetrics", "HTTPServer",
+            "ExporterMetrics", "HTTPServer", "YAMLSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
         ]),

@@ -59,6 +59,11 @@ public final class AdobeIngestionClient: Sendable {
         return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
     }()
 
+    /// Makes sure a valid access token is at hand (asking IMS only when needed).
+    public func authenticate() async throws(AdobeAPIError) {
+        _ = try await tokens.validToken()
+    }
+
     /// POSTs an ingestion of `mapping`: a side effect in Campaign.
     public func trigger(mapping: String) async throws(AdobeAPIError) -> TriggerOutcome {
         let response = try await authorizedCall(.trigger) { token in

@@ -1,6 +1,6 @@
 import Foundation
 import IngestionModel
-import Yams
+import YAMLSupport
 
 /// What the simulator models: credentials IMS accepts, tenants and their
 /// mappings with an outcome mix and timings, and fault rates. Read from YAML.
@@ -109,44 +109,58 @@ extension Scenario {
     """
 
     public static func load(yaml text: String, file: String) throws -> Scenario {
-        let node: Node?
-        do {
-            node = try Yams.compose(yaml: text)
-        } catch {
-            throw ScenarioError(description: "\(file): not valid YAML: \(error)")
-        }
-        guard let root = node?.mapping else { throw ScenarioError(description: "\(file): expected a mapping at the top") }
-        let reader = YAMLReader(file: file)
-        guard let tenantNodes = root["tenants"]?.sequence, !tenantNodes.isEmpty else {
-            throw reader.error(root["tenants"] ?? node!, "tenants", "at least one tenant is required")
-        }
+        let yaml = YAMLFields(file: file)
         var scenario = Scenario(tenants: [])
-        if let seed = root["seed"] { scenario.seed = UInt64(try reader.int(seed, "seed")) }
-        if let lifetime = root["token_lifetime"] { scenario.tokenLifetime = try reader.duration(lifetime, "token_lifetime") }
+        guard let root = yaml.root(of: text) else { throw ScenarioError(description: yaml.problems.joined(separator: "\n")) }
+        yaml.allowOnly(["seed", "credentials", "token_lifetime", "tenants", "faults"], in: root, path: "")
+        if let seed = yaml.int(root, "seed", path: "", range: 0...Int.max) { scenario.seed = UInt64(seed) }
+        if let lifetime = yaml.duration(root, "token_lifetime", path: "", minimum: .seconds(1)) { scenario.tokenLifetime = lifetime }
         if let list = root["credentials"]?.sequence {
-            scenario.credentials = try list.map { item in
-                Credentials(clientID: try reader.string(item.mapping?["client_id"], "credentials.client_id", parent: item),
-                            clientSecret: try reader.string(item.mapping?["client_secret"], "credentials.client_secret", parent: item))
+            scenario.credentials = list.compactMap { item in
+                guard let id = yaml.string(item.mapping, "client_id", path: "credentials", required: true, parent: item),
+                      let secret = yaml.string(item.mapping, "client_secret", path: "credentials", required: true, parent: item)
+                else { return nil }
+                return Credentials(clientID: id, clientSecret: secret)
             }
         }
+        let tenantNodes = root["tenants"]?.sequence ?? []
+        if tenantNodes.isEmpty { yaml.problem(root["tenants"], "tenants", "at least one tenant is required") }
         for tenantNode in tenantNodes {
             let map = tenantNode.mapping
-            var tenant = Tenant(name: try reader.string(map?["name"], "tenants.name", parent: tenantNode), mappings: [])
-            if let first = map?["first_request_id"] { tenant.firstRequestID = try reader.int(first, "first_request_id") }
+            guard let name = yaml.string(map, "name", path: "tenants", required: true, parent: tenantNode) else { continue }
+            var tenant = Tenant(name: name, mappings: [])
+            if let first = yaml.int(map, "first_request_id", path: "tenants", range: 0...Int.max) { tenant.firstRequestID = first }
             for mappingNode in map?["mappings"]?.sequence ?? [] {
                 let m = mappingNode.mapping
-                var mapping = Mapping(id: try reader.string(m?["id"], "mappings.id", parent: mappingNode))
-                if let value = m?["published"] { mapping.published = try reader.bool(value, "published") }
-                if let value = m?["stopped"] { mapping.stopped = try reader.bool(value, "stopped") }
-                if let value = m?["duration"] { mapping.duration = try reader.durationRange(value, "duration") }
-                if let value = m?["records"] { mapping.records = try reader.intRange(value, "records") }
-                if let value = m?["outcomes"]?.mapping {
+                let path = "tenants.mappings"
+                guard let id = yaml.string(m, "id", path: path, required: true, parent: mappingNode) else { continue }
+                var mapping = Mapping(id: id)
+                if let value = yaml.bool(m, "published", path: path) { mapping.published = value }
+                if let value = yaml.bool(m, "stopped", path: path) { mapping.stopped = value }
+                if let node = m?["duration"] {
+                    let parts = (node.string ?? "").components(separatedBy: "..")
+                    if let low = DurationText.parse(parts[0]), let high = DurationText.parse(parts.last!), low <= high {
+                        mapping.duration = low...high
+                    } else {
+                        yaml.problem(node, "\(path).duration", "must be a duration or a range like 2s..5s")
+                    }
+                }
+                if let node = m?["records"] {
+                    let parts = (node.string ?? "").components(separatedBy: "..")
+                    if let low = Int(parts[0]), let high = Int(parts.last!), 0 <= low, low <= high {
+                        mapping.records = low...high
+                    } else {
+                        yaml.problem(node, "\(path).records", "must be a number or a range like 10..500")
+                    }
+                }
+                if let weights = m?["outcomes"]?.mapping {
                     var outcomes: [Outcome: Double] = [:]
-                    for (key, weight) in value {
+                    for (key, _) in weights {
                         guard let outcome = Outcome(rawValue: key.string ?? "") else {
-                            throw reader.error(key, "outcomes", "unknown outcome; use \(Outcome.allCases.map(\.rawValue).joined(separator: ", "))")
+                            yaml.problem(key, "\(path).outcomes", "unknown outcome; use \(Outcome.allCases.map(\.rawValue).joined(separator: ", "))")
+                            continue
                         }
-                        outcomes[outcome] = try reader.double(weight, "outcomes.\(outcome.rawValue)")
+                        outcomes[outcome] = yaml.double(weights, outcome.rawValue, path: "\(path).outcomes")
                     }
                     mapping.outcomes = outcomes
                 }
@@ -155,76 +169,21 @@ extension Scenario {
             scenario.tenants.append(tenant)
         }
         if let faults = root["faults"]?.mapping {
-            func rate(_ key: String) throws -> Double? {
-                guard let value = faults[key] else { return nil }
-                let rate = try reader.double(value, "faults.\(key)")
-                guard (0...1).contains(rate) else { throw reader.error(value, "faults.\(key)", "must be between 0 and 1") }
+            func rate(_ key: String) -> Double {
+                guard let rate = yaml.double(faults, key, path: "faults") else { return 0 }
+                if rate > 1 { yaml.problem(faults[key], "faults.\(key)", "must be between 0 and 1") }
                 return rate
             }
-            scenario.faults.throttle = try rate("throttle") ?? 0
-            scenario.faults.serverError = try rate("server_error") ?? 0
-            scenario.faults.unavailable = try rate("unavailable") ?? 0
-            scenario.faults.slow = try rate("slow") ?? 0
-            scenario.faults.truncated = try rate("truncated") ?? 0
-            scenario.faults.notJSON = try rate("not_json") ?? 0
-            if let value = faults["retry_after"] { scenario.faults.retryAfter = try reader.duration(value, "faults.retry_after") }
-            if let value = faults["slow_delay"] { scenario.faults.slowDelay = try reader.duration(value, "faults.slow_delay") }
+            scenario.faults.throttle = rate("throttle")
+            scenario.faults.serverError = rate("server_error")
+            scenario.faults.unavailable = rate("unavailable")
+            scenario.faults.slow = rate("slow")
+            scenario.faults.truncated = rate("truncated")
+            scenario.faults.notJSON = rate("not_json")
+            if let value = yaml.duration(faults, "retry_after", path: "faults") { scenario.faults.retryAfter = value }
+            if let value = yaml.duration(faults, "slow_delay", path: "faults") { scenario.faults.slowDelay = value }
         }
+        guard yaml.problems.isEmpty else { throw ScenarioError(description: yaml.problems.joined(separator: "\n")) }
         return scenario
-    }
-}
-
-/// Typed reads from a YAML node that name the file, line and key on failure.
-struct YAMLReader {
-    let file: String
-
-    func error(_ node: Node, _ key: String, _ why: String) -> ScenarioError {
-        ScenarioError(description: "\(file):\(node.mark.map { "\($0.line)" } ?? "?"): \(key): \(why)")
-    }
-
-    func string(_ node: Node?, _ key: String, parent: Node) throws -> String {
-        guard let node else { throw error(parent, key, "is required") }
-        guard let text = node.string, !text.isEmpty else { throw error(node, key, "must be a non-empty string") }
-        return text
-    }
-
-    func int(_ node: Node, _ key: String) throws -> Int {
-        guard let value = node.int else { throw error(node, key, "must be a whole number") }
-        return value
-    }
-
-    func double(_ node: Node, _ key: String) throws -> Double {
-        guard let value = node.float, value >= 0 else { throw error(node, key, "must be a number ≥ 0") }
-        return value
-    }
-
-    func bool(_ node: Node, _ key: String) throws -> Bool {
-        guard let value = node.bool else { throw error(node, key, "must be true or false") }
-        return value
-    }
-
-    func duration(_ node: Node, _ key: String) throws -> Duration {
-        guard let text = node.string, let value = DurationText.parse(text) else {
-            throw error(node, key, "must be a duration such as 500ms, 30s, 5m or 1h")
-        }
-        return value
-    }
-
-    func durationRange(_ node: Node, _ key: String) throws -> ClosedRange<Duration> {
-        guard let text = node.string else { throw error(node, key, "must be a duration or a range like 2s..5s") }
-        let parts = text.components(separatedBy: "..")
-        guard let low = DurationText.parse(parts[0]), let high = DurationText.parse(parts.last!), low <= high else {
-            throw error(node, key, "must be a duration or a range like 2s..5s")
-        }
-        return low...high
-    }
-
-    func intRange(_ node: Node, _ key: String) throws -> ClosedRange<Int> {
-        guard let text = node.string else { throw error(node, key, "must be a number or a range like 10..500") }
-        let parts = text.components(separatedBy: "..")
-        guard let low = Int(parts[0]), let high = Int(parts.last!), 0 <= low, low <= high else {
-            throw error(node, key, "must be a number or a range like 10..500")
-        }
-        return low...high
     }
 }

@@ -1,0 +1,265 @@
+import AdobeIngestionClient
+import AsyncHTTPClient
+import ExporterMetrics
+import Foundation
+import IngestionModel
+import IngestionStore
+import Logging
+import Synchronization
+
+/// Follows ingestion requests: triggers mappings on their schedule, polls every
+/// request that has not ended, and records what it sees — first in the store,
+/// then, once committed, in the metrics. Upstream trouble becomes metrics and
+/// log lines; it never stops the loop.
+public final class Collector: Sendable {
+    public let config: ExporterConfig
+    public let store: IngestionStore
+    public let metrics: IngestionMetrics
+    private let clients: [String: AdobeIngestionClient]
+    private let rateLimiters: [String: RateLimiter]
+    private let concurrency: ConcurrencyLimit
+    private let time: any TimeSource
+    private let logger: Logger
+    private let lastTriggers: Mutex<[MappingKey: Date]>
+    private let schedules: [MappingKey: Duration]
+
+    public init(config: ExporterConfig, store: IngestionStore, metrics: IngestionMetrics,
+                time: any TimeSource = SystemTimeSource(), logger: Logger,
+                httpClient: HTTPClient = AdobeIngestionClient.sharedHTTPClient) {
+        self.config = config
+        self.store = store
+        self.metrics = metrics
+        self.time = time
+        self.logger = logger
+        concurrency = ConcurrencyLimit(config.collector.maxConcurrentRequests)
+        var clients: [String: AdobeIngestionClient] = [:]
+        var limiters: [String: RateLimiter] = [:]
+        var schedules: [MappingKey: Duration] = [:]
+        for tenant in config.tenants {
+            var configuration = AdobeClientConfiguration(tenant: tenant.name, clientID: tenant.clientID,
+                                                         clientSecret: tenant.clientSecret)
+            configuration.apiBaseURL = tenant.apiURL
+            configuration.imsTokenURL = tenant.imsTokenURL
+            configuration.scopes = tenant.scopes
+            configuration.requestIDPlacement = tenant.requestIDPlacement
+            configuration.timeout = config.collector.requestTimeout
+            clients[tenant.name] = AdobeIngestionClient(
+                configuration: configuration, httpClient: httpClient, time: time, logger: logger,
+                observe: { [metrics] record in
+                    metrics.apiCall(tenant: record.tenant, operation: record.operation.rawValue, code: record.code,
+                                    seconds: record.duration.seconds)
+                })
+            limiters[tenant.name] = RateLimiter(ratePerSecond: config.collector.maxRequestsPerSecond, time: time)
+            for mapping in tenant.mappings {
+                if let every = mapping.triggerEvery { schedules[MappingKey(tenant: tenant.name, mapping: mapping.id)] = every }
+            }
+        }
+        self.clients = clients
+        rateLimiters = limiters
+        self.schedules = schedules
+        lastTriggers = Mutex([:])
+    }
+
+    /// The metrics' view of the configuration.
+    public static func descriptors(of config: ExporterConfig) -> [MappingDescriptor] {
+        config.tenants.flatMap { tenant in
+            tenant.mappings.map {
+                MappingDescriptor(key: MappingKey(tenant: tenant.name, mapping: $0.id), name: $0.name,
+                                  scheduled: $0.triggerEvery != nil)
+            }
+        }
+    }
+
+    /// Rebuilds the metrics from the store: run once, before serving.
+    public func restore() throws(StoreError) {
+        let totals = try store.totals()
+        var snapshot = MetricsSnapshot()
+        snapshot.outcomes = totals.outcomes.map {
+            .init(key: $0.key, status: $0.status, acpCode: $0.acpCode, requests: $0.requests, records: $0.records,
+                  durationSum: $0.durationSum)
+        }
+        snapshot.buckets = totals.buckets.map { .init(key: $0.key, status: $0.status, upperBound: $0.upperBound, count: $0.count) }
+        snapshot.triggers = totals.triggers
+        snapshot.latest = totals.latest.mapValues {
+            .init(lastSuccessAt: $0.lastSuccessAt, lastSuccessRecords: $0.lastSuccessRecords, lastFailureAt: $0.lastFailureAt)
+        }
+        snapshot.open = totals.open.map { .init(key: $0.key, requestID: $0.requestID, startedAt: $0.firstSeen) }
+        metrics.restore(snapshot, now: time.now())
+        lastTriggers.withLock { last in
+            for (key, latest) in totals.latest { if let at = latest.lastTriggerAt { last[key] = at } }
+        }
+    }
+
+    /// Runs every tenant's cycle each `poll_interval`, and retention hourly, until cancelled.
+    public func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            for tenant in config.tenants {
+                group.addTask {
+                    while !Task.isCancelled {
+                        await self.cycle(tenant: tenant.name)
+                        do { try await self.time.sleep(for: self.config.collector.pollInterval) } catch { return }
+                    }
+                }
+            }
+            group.addTask {
+                while !Task.isCancelled {
+                    self.applyRetention()
+                    do { try await self.time.sleep(for: .seconds(3600)) } catch { return }
+                }
+            }
+        }
+    }
+
+    /// One poll cycle of a tenant: due triggers, then one GET per open request.
+    public func cycle(tenant: String) async {
+        guard let client = clients[tenant] else { return }
+        var healthy = true
+        for key in dueTriggers(tenant: tenant) {
+            if case .failure(let error) = await trigger(key), Self.meansDown(error) { healthy = false }
+        }
+        let open: [TrackedRequest]
+        do {
+            open = try store.openRequests().filter { $0.key.tenant == tenant }
+        } catch {
+            logger.error("cannot read open requests", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+            return
+        }
+        if open.isEmpty {
+            do { try await client.authenticate() } catch {
+                logger.warning("cannot authenticate", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+                healthy = false
+            }
+        }
+        let failures = await withTaskGroup(of: Bool.self) { group in
+            for request in open { group.addTask { await self.poll(request, client: client) } }
+            var failures = 0
+            for await ok in group where !ok { failures += 1 }
+            return failures
+        }
+        if failures > 0 { healthy = false }
+        metrics.pollCompleted(tenant: tenant, up: healthy, at: time.now())
+    }
+
+    /// POSTs an ingestion now and starts following what it answers.
+    public func trigger(_ key: MappingKey) async -> Result<TriggerOutcome, AdobeAPIError> {
+        guard let client = clients[key.tenant] else { return .failure(.notFound(message: "unknown tenant \(key.tenant)")) }
+        let result: Result<TriggerOutcome, AdobeAPIError> = await limited(key.tenant) {
+            do throws(AdobeAPIError) { return .success(try await client.trigger(mapping: key.mapping)) } catch {
+                return .failure(error)
+            }
+        }
+        let now = time.now()
+        lastTriggers.withLock { $0[key] = now }
+        let label = (try? result.get())?.resultLabel ?? "error"
+        do {
+            switch result {
+            case .success(let outcome):
+                if let id = outcome.requestID {
+                    let origin: RequestOrigin = if case .submitted = outcome { .triggered } else { .adopted }
+                    let tracked = try store.track(key, requestID: id, origin: origin, at: now, triggerResult: label)
+                    if case .inserted(let request) = tracked {
+                        metrics.requestOpened(key, requestID: id, startedAt: request.firstSeen, now: now)
+                    }
+                    logger.info("ingestion triggered", metadata: ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)",
+                                                                  "result": "\(label)", "request_id": "\(id)"])
+                } else {
+                    try store.recordTrigger(key, result: label, at: now)
+                    logger.warning("ingestion refused", metadata: ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)",
+                                                                   "result": "\(label)"])
+                }
+            case .failure(let error):
+                try store.recordTrigger(key, result: label, at: now)
+                logger.warning("ingestion trigger failed", metadata: ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)",
+                                                                      "error": "\(error)"])
+            }
+            metrics.triggerCounted(key, result: label, now: now)
+        } catch {
+            logger.error("cannot store a trigger", metadata: ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)",
+                                                              "error": "\(error)"])
+        }
+        return result
+    }
+
+    /// Starts following a request triggered elsewhere (idempotent).
+    public func track(_ key: MappingKey, requestID: RequestID) throws(StoreError) -> TrackResult {
+        let now = time.now()
+        let result = try store.track(key, requestID: requestID, origin: .external, at: now)
+        if case .inserted(let request) = result {
+            metrics.requestOpened(key, requestID: requestID, startedAt: request.firstSeen, now: now)
+        }
+        return result
+    }
+
+    public func applyRetention() {
+        let cutoff = time.now().adding(.zero - config.storage.retention)
+        do {
+            let removed = try store.prune(finishedBefore: cutoff)
+            if removed > 0 { logger.info("retention pruned old requests", metadata: ["removed": "\(removed)"]) }
+        } catch {
+            logger.error("retention failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// GETs one request's status and records it. False when the API could not be used.
+    private func poll(_ request: TrackedRequest, client: AdobeIngestionClient) async -> Bool {
+        let key = request.key
+        let answer: Result<StatusReport, AdobeAPIError> = await limited(key.tenant) {
+            do throws(AdobeAPIError) {
+                return .success(try await client.status(mapping: key.mapping, requestID: request.requestID))
+            } catch {
+                return .failure(error)
+            }
+        }
+        switch answer {
+        case .failure(let error):
+            logger.warning("status poll failed", metadata: ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)",
+                                                           "request_id": "\(request.requestID)", "error": "\(error)"])
+            return !Self.meansDown(error)
+        case .success(let report):
+            if case .unknown(let raw) = report.status {
+                logger.warning("unknown ingestion status", metadata: ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)",
+                                                                     "request_id": "\(request.requestID)", "status": "\(raw)"])
+            }
+            do {
+                let result = try store.recordObservation(request.rowID, report: report, at: time.now())
+                if case .finished(let finished) = result {
+                    metrics.requestFinished(key, status: finished.status, acpCode: finished.acpCode, records: finished.numRecords,
+                                            duration: finished.duration ?? 0, requestID: finished.requestID,
+                                            finishedAt: finished.finishedAt ?? time.now())
+                    logger.info("ingestion request ended", metadata: [
+                        "tenant": "\(key.tenant)", "mapping": "\(key.mapping)", "request_id": "\(finished.requestID)",
+                        "status": "\(finished.status.name)", "records": "\(finished.numRecords)",
+                        "acp_code": "\(finished.acpCode.labelValue)",
+                    ])
+                }
+            } catch {
+                logger.error("cannot store an observation", metadata: ["tenant": "\(key.tenant)", "error": "\(error)"])
+            }
+            return true
+        }
+    }
+
+    private func limited<T: Sendable>(_ tenant: String, _ body: @escaping @Sendable () async -> T) async -> T {
+        await concurrency.withPermit {
+            try? await self.rateLimiters[tenant]?.acquire()
+            return await body()
+        }
+    }
+
+    private func dueTriggers(tenant: String) -> [MappingKey] {
+        let now = time.now()
+        return lastTriggers.withLock { last in
+            schedules.filter { key, every in
+                key.tenant == tenant && (last[key].map { now >= $0.adding(every) } ?? true)
+            }.keys.sorted()
+        }
+    }
+
+    /// Failures that mean the tenant's API could not be used: `acs_ingestion_up` 0.
+    static func meansDown(_ error: AdobeAPIError) -> Bool {
+        switch error {
+        case .authenticationFailed, .unauthorized, .forbidden, .timeout, .connectionFailed, .serverError: return true
+        default: return false
+        }
+    }
+}

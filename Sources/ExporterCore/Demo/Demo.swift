@@ -1,0 +1,63 @@
+import AdobeIngestionClient
+import AdobeSimulator
+import Foundation
+import IngestionModel
+
+/// `--demo`: the simulator in-process with a few tenants and mappings, and a
+/// configuration that triggers each mapping every few seconds.
+public enum Demo {
+    static let clientID = "demo-client"
+    static let clientSecret = "demo-secret-not-for-production"
+
+    public static func scenario(seed: UInt64 = 7) -> Scenario {
+        func mapping(_ id: String, _ duration: ClosedRange<Duration>, _ outcomes: [Scenario.Outcome: Double]) -> Scenario.Mapping {
+            var m = Scenario.Mapping(id: id)
+            m.duration = duration
+            m.records = 50...2_000
+            m.outcomes = outcomes
+            return m
+        }
+        var prod = Scenario.Tenant(name: "demo-mkt-prod1", mappings: [
+            mapping("XDM44", .seconds(1) ... .seconds(2), [.success: 85, .failedToFetch: 15]),
+            mapping("XDM45", .seconds(1) ... .seconds(2), [.success: 60, .failedToUpload: 25, .aborted: 15]),
+        ])
+        prod.firstRequestID = 3520
+        var stage = Scenario.Tenant(name: "demo-mkt-stage1", mappings: [
+            mapping("XDM10", .seconds(3600) ... .seconds(7200), [.success: 1]),
+        ])
+        stage.firstRequestID = 100
+        var scenario = Scenario(tenants: [prod, stage])
+        scenario.seed = seed
+        scenario.credentials = [.init(clientID: clientID, clientSecret: clientSecret)]
+        scenario.faults.throttle = 0.03
+        scenario.faults.retryAfter = .seconds(1)
+        scenario.faults.serverError = 0.02
+        return scenario
+    }
+
+    /// Makes the first requests end in each documented way, so every panel has data within seconds.
+    public static func prime(_ simulator: AdobeSimulator) {
+        simulator.setNextOutcomes(tenant: "demo-mkt-prod1", mapping: "XDM44", [.success, .failedToFetch, .success])
+        simulator.setNextOutcomes(tenant: "demo-mkt-prod1", mapping: "XDM45", [.failedToUpload, .aborted, .success])
+    }
+
+    public static func config(simulatorURL: String, storagePath: String) -> ExporterConfig {
+        func tenant(_ name: String, _ mappings: [ExporterConfig.Mapping]) -> ExporterConfig.Tenant {
+            var tenant = ExporterConfig.Tenant(name: name, clientID: clientID, clientSecret: Secret(clientSecret), mappings: mappings)
+            tenant.apiURL = simulatorURL
+            tenant.imsTokenURL = simulatorURL + "/ims/token/v3"
+            return tenant
+        }
+        var config = ExporterConfig(tenants: [
+            tenant("demo-mkt-prod1", [
+                .init(id: "XDM44", name: "Profiles to AEP", triggerEvery: .seconds(3)),
+                .init(id: "XDM45", name: "Subscriptions to AEP", triggerEvery: .seconds(3)),
+            ]),
+            tenant("demo-mkt-stage1", [.init(id: "XDM10", name: "Stage profiles", triggerEvery: .seconds(3))]),
+        ])
+        config.collector.pollInterval = .seconds(1)
+        config.collector.requestTimeout = .seconds(5)
+        config.storage.path = storagePath
+        return config
+    }
+}

@@ -1,0 +1,107 @@
+import AdobeIngestionClient
+import ExporterMetrics
+import Foundation
+import HTTPServer
+import IngestionModel
+import IngestionStore
+import Logging
+import Synchronization
+
+/// The exporter's version, for `--version` and `acs_ingestion_exporter_build_info`.
+public enum ExporterVersion {
+    public static let version = "0.1.0"
+    /// Set at build time by `make` through the environment of the build; "unknown" otherwise.
+    public static let revision = "unknown"
+}
+
+/// Why the daemon could not start: one line, naming what to fix.
+public struct StartupError: Error, CustomStringConvertible {
+    public let description: String
+}
+
+/// Store, metrics, collector and HTTP server, put together.
+public final class ExporterDaemon: Sendable {
+    public struct Options: Sendable {
+        public var listenAddress: ListenAddress
+        public var telemetryPath = "/metrics"
+        public init(listenAddress: ListenAddress) { self.listenAddress = listenAddress }
+    }
+
+    public let collector: Collector
+    public let publisher: ExpositionPublisher
+    private let server: HTTPServer
+    private let collecting = Mutex<Task<Void, Never>?>(nil)
+    private let ready = Atomic<Bool>(false)
+
+    public var port: Int { server.port }
+    public var store: IngestionStore { collector.store }
+    public var metrics: IngestionMetrics { collector.metrics }
+
+    public init(config: ExporterConfig, options: Options, logger: Logger,
+                time: any TimeSource = SystemTimeSource()) throws(StartupError) {
+        let store: IngestionStore
+        do {
+            store = try IngestionStore(path: config.storage.path, durationBounds: IngestionMetrics.durationBounds)
+        } catch {
+            throw StartupError(description: error.description)
+        }
+        let descriptors = Collector.descriptors(of: config)
+        let metrics = IngestionMetrics(mappings: descriptors, version: ExporterVersion.version,
+                                       revision: ExporterVersion.revision, now: time.now())
+        collector = Collector(config: config, store: store, metrics: metrics, time: time, logger: logger)
+        publisher = ExpositionPublisher(metrics: metrics)
+
+        var router = Router()
+        let publisher = self.publisher
+        let ready = Ready()
+        let landing = ExporterRoutes.landingPage(telemetryPath: options.telemetryPath, version: ExporterVersion.version,
+                                                 mappings: descriptors)
+        ExporterRoutes.install(into: &router, telemetryPath: options.telemetryPath, publisher: publisher,
+                               ready: { ready.value && publisher.isReady }, landing: { landing })
+        do {
+            server = try HTTPServer(configuration: .init(listenAddress: options.listenAddress), router: router)
+        } catch {
+            throw StartupError(description: error.description)
+        }
+        do {
+            try collector.restore()
+        } catch {
+            server.stop()
+            throw StartupError(description: error.description)
+        }
+        publisher.start()
+        ready.value = true
+        readyFlag = ready
+    }
+
+    private let readyFlag: Ready
+
+    /// Starts triggering and polling in the background.
+    public func startCollecting() {
+        collecting.withLock { task in
+            guard task == nil else { return }
+            task = Task { [collector] in await collector.run() }
+        }
+    }
+
+    public func stop() async {
+        let task = collecting.withLock { task -> Task<Void, Never>? in
+            defer { task = nil }
+            return task
+        }
+        task?.cancel()
+        await task?.value
+        readyFlag.value = false
+        server.stop()
+        publisher.stop()
+    }
+}
+
+/// A flag the readiness route reads from libmicrohttpd's thread.
+final class Ready: Sendable {
+    private let flag = Atomic<Bool>(false)
+    var value: Bool {
+        get { flag.load(ordering: .acquiring) }
+        set { flag.store(newValue, ordering: .releasing) }
+    }
+}
