@@ -14,7 +14,7 @@ struct CheckConfig: AsyncParsableCommand {
         do {
             let config = try ExporterConfig.load(file: configFile)
             let scheduled = config.tenants.flatMap(\.mappings).filter { $0.triggerEvery != nil }.count
-            print("\(configFile): OK: \(config.tenants.count) tenant(s), \(config.mappingKeys.count) mapping(s), \(scheduled) on a schedule")
+            say("\(configFile): OK: \(config.tenants.count) tenant(s), \(config.mappingKeys.count) mapping(s), \(scheduled) on a schedule")
         } catch {
             for problem in error.problems { FileHandle.standardError.write(Data("\(problem)\n".utf8)) }
             throw ExitCode(1)

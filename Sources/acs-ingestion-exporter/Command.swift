@@ -36,7 +36,6 @@ struct ACSIngestionExporter: AsyncParsableCommand {
     var demo = false
 
     func run() async throws {
-        setvbuf(stdout, nil, _IOLBF, 0)
         let logger = common.bootstrapLogging()
         guard telemetryPath.hasPrefix("/") else { fail("--web.telemetry-path must start with /, got \"\(telemetryPath)\"") }
         let address: ListenAddress
@@ -53,7 +52,9 @@ struct ACSIngestionExporter: AsyncParsableCommand {
                 let sim = try AdobeSimulator(scenario: Demo.scenario(), listenAddress: ListenAddress(host: "127.0.0.1", port: 0))
                 Demo.prime(sim)
                 simulator = sim
-                config = Demo.config(simulatorURL: sim.baseURL, storagePath: storagePath ?? "./data/demo.sqlite")
+                config = Demo.config(simulatorURL: sim.baseURL, storagePath: try Demo.prepareStorage(storagePath))
+            } catch let error as StartupError {
+                fail(error.description)
             } catch {
                 fail("cannot start the demo simulator: \(error)")
             }
@@ -81,7 +82,7 @@ struct ACSIngestionExporter: AsyncParsableCommand {
         logger.info("listening", metadata: ["address": "\(address.host):\(daemon.port)", "telemetry_path": "\(telemetryPath)",
                                             "database": "\(config.storage.path)"])
         if let simulator {
-            print("""
+            say("""
             Demo running: \(config.tenants.count) tenants, \(config.mappingKeys.count) mappings, a trigger every 3 s each.
               Status page:  \(base)/
               Metrics:      \(base)\(telemetryPath)
@@ -112,6 +113,11 @@ struct CommonOptions: ParsableArguments {
         LoggingSystem.bootstrap { label in StderrLogHandler(label: label, level: level, format: format) }
         return Logger(label: "acs-ingestion-exporter")
     }
+}
+
+/// Writes to standard output at once (stdout is block-buffered when piped).
+func say(_ text: String) {
+    FileHandle.standardOutput.write(Data((text + "\n").utf8))
 }
 
 /// Prints one line to standard error and exits 1.

@@ -47,7 +47,7 @@ struct Simulate: AsyncParsableCommand {
             fail("\(error)")
         }
         logger.info("simulator listening", metadata: ["url": "\(simulator.baseURL)", "seed": "\(model.seed)"])
-        print("Simulated Adobe API at \(simulator.baseURL) (token URL \(simulator.tokenURL)); Ctrl-C to stop.")
+        say("Simulated Adobe API at \(simulator.baseURL) (token URL \(simulator.tokenURL)); Ctrl-C to stop.")
         await waitForTermination()
         simulator.stop()
     }

@@ -407,7 +407,8 @@ class Stack:
         if self.stopped:
             pytest.fail("the stack was already stopped (tests must run in file order)")
         for proc in (self.exporter, self.prometheus):
-            assert proc and proc.alive(), f"{proc.name if proc else 'process'} died\n{self.logs()}"
+            assert proc and proc.alive(), (
+                f"{proc.name if proc else 'process'} died (exit code {proc.popen.returncode if proc else None})\n{self.logs()}")
 
 
 @pytest.fixture(scope="module")

@@ -10,6 +10,12 @@ public struct ExporterConfig: Sendable {
         public var name: String
         /// When set, this exporter POSTs an ingestion on that schedule.
         public var triggerEvery: Duration?
+
+        public init(id: String, name: String, triggerEvery: Duration?) {
+            self.id = id
+            self.name = name
+            self.triggerEvery = triggerEvery
+        }
     }
 
     public struct Tenant: Sendable {
@@ -21,6 +27,13 @@ public struct ExporterConfig: Sendable {
         public var scopes = ["openid", "AdobeID", "campaign_sdk"]
         public var requestIDPlacement: AdobeClientConfiguration.RequestIDPlacement = .query
         public var mappings: [Mapping]
+
+        public init(name: String, clientID: String, clientSecret: Secret, mappings: [Mapping]) {
+            self.name = name
+            self.clientID = clientID
+            self.clientSecret = clientSecret
+            self.mappings = mappings
+        }
     }
 
     public struct Collector: Sendable {

@@ -41,6 +41,22 @@ public enum Demo {
         simulator.setNextOutcomes(tenant: "demo-mkt-prod1", mapping: "XDM45", [.failedToUpload, .aborted, .success])
     }
 
+    public static let defaultStoragePath = "./data/demo.sqlite"
+
+    /// The simulator starts empty each run, so the demo needs an empty database:
+    /// its own default file is reset; a file named with --storage.path must not exist yet.
+    public static func prepareStorage(_ requested: String?) throws(StartupError) -> String {
+        let manager = FileManager.default
+        guard let requested else {
+            for suffix in ["", "-wal", "-shm"] { try? manager.removeItem(atPath: defaultStoragePath + suffix) }
+            return defaultStoragePath
+        }
+        if let size = (try? manager.attributesOfItem(atPath: requested))?[.size] as? Int, size > 0 {
+            throw StartupError(description: "--demo needs a new database, but \(requested) already has data; remove it or choose another --storage.path")
+        }
+        return requested
+    }
+
     public static func config(simulatorURL: String, storagePath: String) -> ExporterConfig {
         func tenant(_ name: String, _ mappings: [ExporterConfig.Mapping]) -> ExporterConfig.Tenant {
             var tenant = ExporterConfig.Tenant(name: name, clientID: clientID, clientSecret: Secret(clientSecret), mappings: mappings)
