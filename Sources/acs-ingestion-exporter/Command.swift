@@ -15,7 +15,15 @@ struct ACSIngestionExporter: AsyncParsableCommand {
         Run with --config.file FILE, or --demo to try it against the built-in Adobe simulator.
         """,
         version: ExporterVersion.version,
-        subcommands: [CheckConfig.self, Simulate.self])
+        subcommands: [Serve.self, CheckConfig.self, Simulate.self],
+        defaultSubcommand: Serve.self)
+}
+
+/// The daemon: what runs when no other command is named.
+struct Serve: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "serve",
+        abstract: "Run the exporter (the default command).")
 
     @OptionGroup var common: CommonOptions
 

@@ -163,7 +163,9 @@ extension ExporterConfig {
         if let node = root["storage"] {
             if let map = node.mapping {
                 yaml.allowOnly(["path", "retention"], in: map, path: "storage")
-                if let value = yaml.string(map, "path", path: "storage", required: true, parent: node) { config.storage.path = value }
+                if let value = yaml.string(map, "path", path: "storage") {
+                    if value.isEmpty { yaml.problem(map["path"], "storage.path", "must not be empty") } else { config.storage.path = value }
+                }
                 if let value = yaml.duration(map, "retention", path: "storage", minimum: .seconds(3600)) { config.storage.retention = value }
             } else { yaml.problem(node, "storage", "must be a mapping") }
         }
