@@ -170,6 +170,37 @@ public final class IngestionStore: Sendable {
             """).run([.text(key.tenant), .text(key.mapping), SQLValue(time)])
     }
 
+    /// Writes many requests at once, each as if it had been tracked and polled to
+    /// its present status: rows, one observation each and the running totals,
+    /// in one transaction. For imports, benchmarks and tests of large histories.
+    public func importHistory(_ requests: [TrackedRequest]) throws(StoreError) {
+        let bounds = durationBounds
+        try withDB { db throws(StoreError) in
+            try db.transaction { () throws(StoreError) in
+                for request in requests {
+                    let rawStatus: String? = if case .unknown(let raw) = request.status { raw } else { nil }
+                    try db.prepare("""
+                        INSERT INTO requests (tenant, mapping, request_id, origin, first_seen, last_polled, status, raw_status,
+                            num_records, batch_id, info, acp_code, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        """).run([.text(request.key.tenant), .text(request.key.mapping), .text(request.requestID.rawValue),
+                                  .text(request.origin.rawValue), SQLValue(request.firstSeen), SQLValue(request.lastPolled),
+                                  .text(request.status.name), SQLValue(rawStatus), SQLValue(request.numRecords),
+                                  SQLValue(request.batchID), SQLValue(request.info), SQLValue(request.acpCode?.rawValue),
+                                  SQLValue(request.finishedAt)])
+                    try db.prepare("""
+                        INSERT INTO observations (request, observed_at, status, raw_status, num_records, batch_id, info)
+                        VALUES (?, ?, ?, ?, ?, ?, ?)
+                        """).run([.integer(db.lastInsertRowID), SQLValue(request.lastPolled ?? request.firstSeen),
+                                  .text(request.status.name), SQLValue(rawStatus), SQLValue(request.numRecords),
+                                  SQLValue(request.batchID), SQLValue(request.info)])
+                    if request.status.isTerminal && request.finishedAt != nil {
+                        try Self.countOutcome(db, request, bounds: bounds)
+                    }
+                }
+            }
+        }
+    }
+
     /// Deletes requests (and their observations) that ended before `cutoff`.
     /// The running totals keep counting them.
     @discardableResult

@@ -23,6 +23,8 @@ public struct StoreError: Error, CustomStringConvertible, Equatable {
 final class SQLiteConnection {
     private let handle: OpaquePointer
     let path: String
+    /// Statements prepared once and reused: the same few run for every request.
+    private var cache: [String: Statement] = [:]
 
     init(path: String, readOnly: Bool = false) throws(StoreError) {
         self.path = path
@@ -38,7 +40,10 @@ final class SQLiteConnection {
         sqlite3_busy_timeout(db, 5000)
     }
 
-    deinit { sqlite3_close_v2(handle) }
+    deinit {
+        cache.removeAll()
+        sqlite3_close_v2(handle)
+    }
 
     func execute(_ sql: String) throws(StoreError) {
         var error: UnsafeMutablePointer<CChar>?
@@ -50,6 +55,13 @@ final class SQLiteConnection {
     }
 
     func prepare(_ sql: String) throws(StoreError) -> Statement {
+        if let cached = cache[sql] { return cached }
+        let statement = try prepareUncached(sql)
+        cache[sql] = statement
+        return statement
+    }
+
+    private func prepareUncached(_ sql: String) throws(StoreError) -> Statement {
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
             throw failure("prepare")
