@@ -5,7 +5,7 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/debug/acs-ingestion-exporter
 BUILD_PACKAGES := libmicrohttpd-dev libsqlite3-dev zlib1g-dev pkg-config
 TEST_PACKAGES := prometheus prometheus-alertmanager python3-yaml
-BENCH_PACKAGES := wrk gcc
+BENCH_PACKAGES := wrk gcc bc curl
 
 .PHONY: demo test build setup setup-test setup-bench bench clean
 

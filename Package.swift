@@ -57,6 +57,9 @@ let package = Package(
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
+        // bench/run.sh's data generator; not shipped.
+        .executableTarget(name: "acs-bench-seed", dependencies: ["IngestionStore", "ExporterMetrics", "IngestionModel"],
+                          path: "bench/seed"),
 
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
         .testTarget(name: "IngestionModelTests", dependencies: ["IngestionModel"]),

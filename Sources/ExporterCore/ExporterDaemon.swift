@@ -54,10 +54,17 @@ public final class ExporterDaemon: Sendable {
         var router = Router()
         let publisher = self.publisher
         let ready = Ready()
-        let landing = ExporterRoutes.landingPage(telemetryPath: options.telemetryPath, version: ExporterVersion.version,
-                                                 mappings: descriptors)
+        let statusPage = StatusPage(config: config, store: store, telemetryPath: options.telemetryPath,
+                                    version: ExporterVersion.version)
         ExporterRoutes.install(into: &router, telemetryPath: options.telemetryPath, publisher: publisher,
-                               ready: { ready.value && publisher.isReady }, landing: { landing })
+                               ready: { ready.value && publisher.isReady }, statusPage: statusPage, now: { time.now() })
+        var writeToken: Secret?
+        if let file = config.api.tokenFile {
+            let token = (try? String(contentsOfFile: file, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let token, !token.isEmpty else { throw StartupError(description: "api.token_file \(file) is unreadable or empty") }
+            writeToken = Secret(token)
+        }
+        APIRoutes(collector: collector, writeToken: writeToken).install(into: &router)
         do {
             server = try HTTPServer(configuration: .init(listenAddress: options.listenAddress), router: router)
         } catch {

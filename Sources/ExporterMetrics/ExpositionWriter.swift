@@ -4,6 +4,8 @@ public struct ExpositionWriter {
 
     public init(capacity: Int = 1 << 16) { bytes.reserveCapacity(capacity) }
 
+    public mutating func reserve(_ additional: Int) { bytes.reserveCapacity(bytes.count + additional) }
+
     public mutating func family(_ name: String, _ type: String, _ help: String) {
         append("# HELP "); append(name); append(" "); append(Self.escapeHelp(help)); newline()
         append("# TYPE "); append(name); append(" "); append(type); newline()

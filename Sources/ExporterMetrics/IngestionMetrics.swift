@@ -132,7 +132,14 @@ public final class IngestionMetrics: Sendable {
 
     /// The whole exposition in text format 0.0.4, without the process metrics.
     public func render() -> [UInt8] {
-        state.withLock { $0.render() }
+        var writer = ExpositionWriter(capacity: 0)
+        render(into: &writer)
+        return writer.bytes
+    }
+
+    /// Appends the exposition to `writer` (so the process metrics can follow without a copy).
+    public func render(into writer: inout ExpositionWriter) {
+        state.withLock { $0.render(into: &writer) }
     }
 }
 

@@ -74,8 +74,8 @@ struct MetricsState {
         if time > asOf { asOf = time }
     }
 
-    func render() -> [UInt8] {
-        var w = ExpositionWriter(capacity: order.count * 6000 + 4096)
+    func render(into w: inout ExpositionWriter) {
+        w.reserve(order.count * 6000 + tenantOrder.count * 6000 + 4096)
         let ordered = order.map { mappings[$0]! }
 
         w.family("acs_ingestion_requests_total", "counter",
@@ -169,6 +169,5 @@ struct MetricsState {
         }
         w.family("acs_ingestion_exporter_build_info", "gauge", "The exporter's version and source revision; always 1.")
         w.sample("acs_ingestion_exporter_build_info", buildLabels, 1)
-        return w.bytes
     }
 }

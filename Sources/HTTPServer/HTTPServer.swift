@@ -200,11 +200,10 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     if let reply = state.takeReply() { return queue(reply, on: connection) }
     guard state.markDispatched() else { return MHD_Result.YES }
 
-    guard let body = state.takeBody() else {
-        let limit = context.maxBodyBytes
-        return queue(HTTPResponse.text("request body over \(limit) bytes\n", status: 413).reply, on: connection)
-    }
     var request = HTTPRequest(method: String(cString: method), rawPath: String(cString: url))
+    guard let body = state.takeBody() else {
+        return queue(context.router.payloadTooLarge(request, context.maxBodyBytes), on: connection)
+    }
     request.headers = values(of: connection, kind: MHD_ValueKind.HEADER_KIND, lowercasingKeys: true)
     request.query = values(of: connection, kind: MHD_ValueKind.GET_ARGUMENT_KIND, lowercasingKeys: false)
         .reduce(into: [:]) { result, pair in

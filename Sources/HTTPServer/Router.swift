@@ -32,6 +32,11 @@ public struct Router: Sendable {
         HTTPResponse.text("not found\n", status: 404).reply
     }
 
+    /// Answers a request whose body is over the server's limit (in bytes).
+    public var payloadTooLarge: @Sendable (HTTPRequest, Int) -> HTTPReply = { _, limit in
+        HTTPResponse.text("request body over \(limit) bytes\n", status: 413).reply
+    }
+
     public init() {}
 
     public mutating func add(_ method: String, _ pattern: String, _ handler: Handler) {

@@ -28,6 +28,23 @@ public final class IngestionStore: Sendable {
         connection = Mutex(SQLiteConnectionBox(db))
     }
 
+    /// A read-only handle on an existing database: no migrations, no writes.
+    init(readOnlyPath path: String) throws(StoreError) {
+        let db = try SQLiteConnection(path: path, readOnly: true)
+        var version = 0
+        do {
+            try db.prepare("SELECT max(version) FROM schema_migrations").run { row in version = row.int(0) }
+        } catch {
+            throw StoreError(description: "\(path) is not an acs-ingestion-exporter database")
+        }
+        guard version <= (Migrations.steps.last?.version ?? 0) else {
+            throw StoreError(description: "database \(path) has schema version \(version), newer than this exporter knows")
+        }
+        self.path = path
+        durationBounds = []
+        connection = Mutex(SQLiteConnectionBox(db))
+    }
+
     private static func migrate(_ db: SQLiteConnection) throws(StoreError) {
         try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)")
         var applied = Set<Int>()
@@ -54,6 +71,11 @@ public final class IngestionStore: Sendable {
 
     private func withDB<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
         try connection.withLock { box throws(StoreError) -> T in try body(box.db) }
+    }
+
+    /// Reads, under the same lock as writes (one connection per store).
+    func read<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
+        try withDB(body)
     }
 
     // MARK: - Writes

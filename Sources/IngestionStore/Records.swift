@@ -16,6 +16,23 @@ public struct TrackedRequest: Sendable, Equatable {
     public var acpCode: ACPCode?
     public var finishedAt: Date?
 
+    public init(rowID: Int64 = 0, key: MappingKey, requestID: RequestID, origin: RequestOrigin, firstSeen: Date,
+                lastPolled: Date? = nil, status: IngestionStatus, numRecords: Int = 0, batchID: String? = nil,
+                info: String? = nil, acpCode: ACPCode? = nil, finishedAt: Date? = nil) {
+        self.rowID = rowID
+        self.key = key
+        self.requestID = requestID
+        self.origin = origin
+        self.firstSeen = firstSeen
+        self.lastPolled = lastPolled
+        self.status = status
+        self.numRecords = numRecords
+        self.batchID = batchID
+        self.info = info
+        self.acpCode = acpCode
+        self.finishedAt = finishedAt
+    }
+
     /// Submission to the poll that saw the end (poll-interval resolution).
     public var duration: TimeInterval? { finishedAt.map { $0.timeIntervalSince(firstSeen) } }
 }

@@ -667,6 +667,13 @@ def test_used_metric_names_are_exposed(stack):
     for fname, title, ref, expr in dashboard_targets():
         for name in metric_names(substitute(expr, _static_values())):
             used.setdefault(name, set()).add(f"{fname}: {title}")
+    for fname, dash in load_dashboards().items():
+        for var in dash["templating"]["list"]:
+            if var["type"] == "query":
+                query = var["query"]["query"] if isinstance(var["query"], dict) else var["query"]
+                m = re.fullmatch(r"\s*label_values\((.+),\s*(\w+)\)\s*", query)
+                for name in metric_names(substitute(m.group(1), _static_values()) if m else query):
+                    used.setdefault(name, set()).add(f"{fname}: variable ${var['name']}")
     for group in rule_documents()["groups"]:
         for rule in group["rules"]:
             for name in metric_names(rule["expr"]):

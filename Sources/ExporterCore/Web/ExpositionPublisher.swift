@@ -29,9 +29,10 @@ public final class ExpositionPublisher: Sendable {
     /// Renders now, on the caller's thread.
     public func refresh() {
         let version = metrics.version
-        var writer = ExpositionWriter(capacity: 4096)
+        var writer = ExpositionWriter(capacity: 0)
+        metrics.render(into: &writer)
         ProcessMetrics.write(into: &writer)
-        let body = metrics.render() + writer.bytes
+        let body = writer.bytes
         let headers: [(name: String, value: String)] = [("Content-Type", Self.contentType), ("Vary", "Accept-Encoding")]
         let plain = PreparedResponse(HTTPResponse(status: 200, headers: headers, body: body))
         let gzip = PreparedResponse(HTTPResponse(status: 200, headers: headers + [("Content-Encoding", "gzip")],

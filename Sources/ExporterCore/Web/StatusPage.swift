@@ -1,0 +1,163 @@
+import Foundation
+import IngestionModel
+import IngestionStore
+
+/// The landing page: per mapping the latest request, time since the last
+/// success, the in-progress age, 30 days of records ingested and failures by
+/// ACP code, then the most recent requests. Drawn on the server (inline SVG),
+/// no scripts, no external assets.
+struct StatusPage: Sendable {
+    let config: ExporterConfig
+    let store: IngestionStore
+    let telemetryPath: String
+    let version: String
+
+    func render(now: Date) throws(StoreError) -> String {
+        let latest = try store.latestRequests()
+        let totals = try store.totals()
+        let days = Self.days(endingAt: now, count: 30)
+        var daily: [MappingKey: [String: Int]] = [:]
+        for entry in try store.dailyRecords(since: Self.dayStart(days.first!)) {
+            daily[entry.key, default: [:]][entry.day] = entry.records
+        }
+        var recentQuery = HistoryQuery()
+        recentQuery.limit = 25
+        let recent = try store.history(recentQuery)
+
+        var cards = ""
+        for tenant in config.tenants {
+            for mapping in tenant.mappings {
+                let key = MappingKey(tenant: tenant.name, mapping: mapping.id)
+                let failures = totals.outcomes.filter { $0.key == key && $0.status != "success" }
+                    .reduce(into: [String: Int]()) { $0[$1.acpCode, default: 0] += $1.requests }
+                let oldestOpen = totals.open.filter { $0.key == key }.map(\.firstSeen).min()
+                cards += card(key: key, name: mapping.name, latest: latest[key], lastSuccess: totals.latest[key]?.lastSuccessAt,
+                              oldestOpen: oldestOpen, failures: failures, daily: days.map { daily[key]?[$0] ?? 0 },
+                              days: days, now: now)
+            }
+        }
+        let rows = recent.map { request in
+            """
+            <tr data-request="\(e(request.requestID.rawValue))"><td>\(e(Self.clock(request.firstSeen)))</td><td>\(e(request.key.tenant))/\(e(request.key.mapping))</td>\
+            <td>\(e(request.requestID.rawValue))</td><td>\(badge(request.status))</td><td>\(request.numRecords)</td>\
+            <td>\(e(request.acpCode?.rawValue ?? ""))</td><td class="info">\(e(request.info ?? ""))</td></tr>
+            """
+        }.joined(separator: "\n")
+        return """
+        <!DOCTYPE html>
+        <html lang="en"><head><meta charset="utf-8">
+        <meta name="viewport" content="width=device-width, initial-scale=1">
+        <link rel="icon" href="data:,">
+        <title>ACS ingestion exporter</title>
+        <style>
+        body{font-family:system-ui,-apple-system,sans-serif;margin:0;padding:1rem;color:#1d232a;background:#f6f7f9}
+        header a{margin-right:1rem}h1{font-size:1.4rem;margin:.2rem 0 .6rem}h2{font-size:1.1rem;margin:1.2rem 0 .5rem}
+        .cards{display:grid;grid-template-columns:repeat(auto-fill,minmax(19rem,1fr));gap:.8rem}
+        .card{background:#fff;border:1px solid #dde1e6;border-radius:.5rem;padding:.8rem}
+        .card h3{font-size:1rem;margin:0 0 .4rem}.muted{color:#5f6b7a;font-size:.85rem}
+        dl{display:grid;grid-template-columns:auto 1fr;gap:.15rem .6rem;margin:.4rem 0;font-size:.9rem}dt{color:#5f6b7a}dd{margin:0}
+        .badge{display:inline-block;padding:0 .4rem;border-radius:.3rem;font-size:.8rem;font-weight:600}
+        .success{background:#d8f3df;color:#13612e}.failed{background:#fbdada;color:#8a1c1c}.aborted{background:#fde7c8;color:#7a4500}
+        .in_progress{background:#dbe8fb;color:#184a8c}.unknown{background:#e6e6e6;color:#333}
+        svg.chart{width:100%;height:auto;display:block}ul.acp{margin:.2rem 0 0;padding-left:1.1rem;font-size:.85rem}
+        .table{overflow-x:auto}table{border-collapse:collapse;width:100%;background:#fff;font-size:.85rem}
+        th,td{padding:.3rem .5rem;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top}td.info{min-width:14rem}
+        </style></head><body>
+        <header><a href="\(e(telemetryPath))">Metrics</a><a href="/api/v1/mappings">API: mappings</a><a href="/-/healthy">Health</a><a href="/-/ready">Readiness</a></header>
+        <h1>ACS ingestion exporter</h1>
+        <p class="muted">Version \(e(version)) · \(config.mappingKeys.count) mappings · as of \(e(Self.clock(now))) UTC</p>
+        <h2>Mappings</h2>
+        <section class="cards">
+        \(cards)
+        </section>
+        <h2>Recent requests</h2>
+        <div class="table"><table id="recent"><thead><tr><th>First seen (UTC)</th><th>Mapping</th><th>Request</th><th>Status</th><th>Records</th><th>ACP code</th><th>Info</th></tr></thead>
+        <tbody>
+        \(rows.isEmpty ? "<tr><td colspan=\"7\">No request tracked yet.</td></tr>" : rows)
+        </tbody></table></div>
+        </body></html>
+        """
+    }
+
+    private func card(key: MappingKey, name: String, latest: TrackedRequest?, lastSuccess: Date?, oldestOpen: Date?,
+                      failures: [String: Int], daily: [Int], days: [String], now: Date) -> String {
+        let latestText = latest.map { "\(e($0.requestID.rawValue)) \(badge($0.status))" } ?? "none yet"
+        let sinceSuccess = lastSuccess.map { Self.age(now.timeIntervalSince($0)) + " ago" } ?? "never"
+        let inProgress = oldestOpen.map { Self.age(now.timeIntervalSince($0)) } ?? "none"
+        let failureList = failures.filter { $0.value > 0 }.sorted { ($1.value, $0.key) < ($0.value, $1.key) }
+        let acp = failureList.isEmpty ? "<p class=\"muted\">No failures.</p>"
+            : "<ul class=\"acp\">" + failureList.map { "<li>\(e($0.key)): \($0.value)</li>" }.joined() + "</ul>"
+        return """
+        <article class="card" data-tenant="\(e(key.tenant))" data-mapping="\(e(key.mapping))">
+        <h3>\(e(name)) <span class="muted">\(e(key.tenant)) / \(e(key.mapping))</span></h3>
+        <dl><dt>Latest request</dt><dd>\(latestText)</dd><dt>Last success</dt><dd>\(sinceSuccess)</dd>
+        <dt>Oldest in progress</dt><dd>\(inProgress)</dd></dl>
+        \(chart(daily, days: days, label: "Records ingested per day, last 30 days, \(key.tenant)/\(key.mapping)"))
+        <div class="muted">Failures by ACP code</div>
+        \(acp)
+        </article>
+        """
+    }
+
+    /// A 30-bar chart of records per day.
+    private func chart(_ values: [Int], days: [String], label: String) -> String {
+        let width = 300.0, height = 80.0, gap = 2.0
+        let peak = Double(max(values.max() ?? 0, 1))
+        let barWidth = (width - gap * Double(values.count - 1)) / Double(values.count)
+        var bars = ""
+        for (index, value) in values.enumerated() {
+            let barHeight = value == 0 ? 0 : max(1, Double(value) / peak * (height - 14))
+            let x = Double(index) * (barWidth + gap)
+            bars += "<rect x=\"\(Self.fixed(x))\" y=\"\(Self.fixed(height - barHeight))\" width=\"\(Self.fixed(barWidth))\" height=\"\(Self.fixed(barHeight))\" fill=\"#2f6fd0\"><title>\(days[index]): \(value) records</title></rect>"
+        }
+        let total = values.reduce(0, +)
+        return """
+        <svg class="chart" viewBox="0 0 \(Int(width)) \(Int(height))" role="img" aria-label="\(e(label))">\
+        <text x="0" y="10" font-size="10" fill="#5f6b7a">\(total) records in 30 days (peak \(Int(peak))/day)</text>\(bars)</svg>
+        """
+    }
+
+    private func badge(_ status: IngestionStatus) -> String {
+        "<span class=\"badge \(status.name)\">\(e(status.apiValue))</span>"
+    }
+
+    private func e(_ text: String) -> String { ExporterRoutes.escape(text) }
+
+    static func days(endingAt now: Date, count: Int) -> [String] {
+        (0..<count).reversed().map { offset in dayString(now.addingTimeInterval(-Double(offset) * 86400)) }
+    }
+
+    static func dayString(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.string(from: date)
+    }
+
+    static func dayStart(_ day: String) -> Date {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        return formatter.date(from: day) ?? Date(timeIntervalSince1970: 0)
+    }
+
+    static func clock(_ date: Date) -> String {
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
+        return formatter.string(from: date)
+    }
+
+    static func age(_ seconds: TimeInterval) -> String {
+        let s = max(0, Int(seconds))
+        if s < 60 { return "\(s)s" }
+        if s < 3600 { return "\(s / 60)m \(s % 60)s" }
+        if s < 86400 { return "\(s / 3600)h \(s % 3600 / 60)m" }
+        return "\(s / 86400)d \(s % 86400 / 3600)h"
+    }
+
+    static func fixed(_ value: Double) -> String { String(format: "%.1f", value) }
+}

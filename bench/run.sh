@@ -1,0 +1,113 @@
+#!/usr/bin/env bash
+# /metrics throughput and p99 at ~1k, ~10k and ~100k series, plain and gzip, against
+# the libmicrohttpd reference server (../shared/bench/mhd-reference) serving the same
+# bytes; start-up time and resident memory at each size; start-up with 1M stored requests.
+#
+#   make bench            (builds release, then runs this; about 6 minutes)
+#   DURATION=8 REPS=3 bench/run.sh
+#
+# Results: bench/out/results.md. Only loopback addresses are used.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+DURATION=${DURATION:-5}
+REPS=${REPS:-3}
+SIZES=${SIZES:-"15 157 1580"}          # mappings; ~63 series each, plus per-tenant series
+BIG_HISTORY=${BIG_HISTORY:-1000000}
+BIN=.build/release/acs-ingestion-exporter
+SEED=.build/release/acs-bench-seed
+REF_SRC=${REF_SRC:-../shared/bench/mhd-reference/mhdserve.c}
+OUT=bench/out
+mkdir -p "$OUT"
+EXPORTER_PORT=19191
+REF_PORT=19093
+
+[ -x "$BIN" ] && [ -x "$SEED" ] || { echo "run: swift build -c release" >&2; exit 1; }
+gcc -O2 -o "$OUT/mhdserve" "$REF_SRC" $(pkg-config --cflags --libs libmicrohttpd)
+
+pids=()
+cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; }
+trap cleanup EXIT
+
+wait_ready() {  # url, then prints seconds waited
+  local start=$(date +%s.%N)
+  for _ in $(seq 1 2000); do
+    curl -sf -o /dev/null "$1" && { echo "$(date +%s.%N) - $start" | bc; return 0; }
+    sleep 0.005
+  done
+  echo "not ready: $1" >&2; return 1
+}
+
+# wrk once; prints "req_per_s p99_ms"
+measure() {  # url, gzip(0|1)
+  local header=()
+  [ "$2" = 1 ] && header=(-H "Accept-Encoding: gzip")
+  wrk -t1 -c4 -d"${DURATION}s" --latency "${header[@]}" "$1" > "$OUT/wrk.txt"
+  local rps p99
+  rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/wrk.txt")
+  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' "$OUT/wrk.txt")
+  echo "$rps $p99"
+}
+
+median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
+
+results="$OUT/results.md"
+{
+  echo "| series | mode | exporter req/s | reference req/s | ratio | exporter p99 ms | reference p99 ms | p99 ratio |"
+  echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: |"
+} > "$results.table"
+: > "$results.startup"
+
+for mappings in $SIZES; do
+  dir=$(mktemp -d)
+  "$SEED" --dir "$dir" --mappings "$mappings" --history $((mappings * 20)) --api-url http://127.0.0.1:9 >/dev/null
+  "$BIN" --config.file "$dir/config.yml" --web.listen-address 127.0.0.1:$EXPORTER_PORT --log.level error 2>"$OUT/exporter.log" &
+  epid=$!; pids+=("$epid")
+  startup=$(wait_ready http://127.0.0.1:$EXPORTER_PORT/-/ready)
+  sleep 1  # the first poll cycle (connection refused on port 9) changes up/last_poll once
+  curl -s http://127.0.0.1:$EXPORTER_PORT/metrics > "$OUT/body.prom"
+  gzip -6 -kf "$OUT/body.prom"
+  series=$(grep -vc '^#' "$OUT/body.prom")
+  "$OUT/mhdserve" $REF_PORT "$OUT/body.prom" "$OUT/body.prom.gz" epoll > /dev/null &
+  rpid=$!; pids+=("$rpid")
+  wait_ready http://127.0.0.1:$REF_PORT/metrics > /dev/null
+  for gz in 0 1; do
+    : > "$OUT/e.txt"; : > "$OUT/r.txt"
+    for _ in $(seq 1 "$REPS"); do   # interleaved, as the reference README asks
+      measure http://127.0.0.1:$EXPORTER_PORT/metrics $gz >> "$OUT/e.txt"
+      measure http://127.0.0.1:$REF_PORT/metrics $gz >> "$OUT/r.txt"
+    done
+    e_rps=$(awk '{print $1}' "$OUT/e.txt" | median); r_rps=$(awk '{print $1}' "$OUT/r.txt" | median)
+    e_p99=$(awk '{print $2}' "$OUT/e.txt" | median); r_p99=$(awk '{print $2}' "$OUT/r.txt" | median)
+    mode=$([ $gz = 1 ] && echo gzip || echo plain)
+    printf "| %s | %s | %s | %s | %.2f | %s | %s | %.2f |\n" "$series" "$mode" "$e_rps" "$r_rps" \
+      "$(echo "$e_rps / $r_rps" | bc -l)" "$e_p99" "$r_p99" "$(echo "$e_p99 / $r_p99" | bc -l)" >> "$results.table"
+  done
+  rss_kib=$(awk '/VmRSS/ {print $2}' /proc/$epid/status)
+  printf "| %s | %s | %.3f s | %.1f MiB |\n" "$series" "$((mappings * 20))" "$startup" "$(echo "$rss_kib / 1024" | bc -l)" >> "$results.startup"
+  kill "$epid" "$rpid"; wait "$epid" "$rpid" 2>/dev/null || true
+  rm -rf "$dir"
+done
+
+# Start-up with a large history.
+dir=$(mktemp -d)
+"$SEED" --dir "$dir" --mappings 100 --history "$BIG_HISTORY" --api-url http://127.0.0.1:9 >/dev/null
+"$BIN" --config.file "$dir/config.yml" --web.listen-address 127.0.0.1:$EXPORTER_PORT --log.level error 2>"$OUT/exporter.log" &
+epid=$!; pids+=("$epid")
+startup=$(wait_ready http://127.0.0.1:$EXPORTER_PORT/-/ready)
+series=$(curl -s http://127.0.0.1:$EXPORTER_PORT/metrics | grep -vc '^#')
+rss_kib=$(awk '/VmRSS/ {print $2}' /proc/$epid/status)
+printf "| %s | %s | %.3f s | %.1f MiB |\n" "$series" "$BIG_HISTORY" "$startup" "$(echo "$rss_kib / 1024" | bc -l)" >> "$results.startup"
+kill "$epid"; wait "$epid" 2>/dev/null || true
+rm -rf "$dir"
+
+{
+  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores; wrk -t1 -c4 -d${DURATION}s, medians of $REPS interleaved runs."
+  echo
+  cat "$results.table"
+  echo
+  echo "| series | stored requests | start-up to /-/ready | resident memory after the runs |"
+  echo "| ---: | ---: | ---: | ---: |"
+  cat "$results.startup"
+} > "$results"
+rm -f "$results.table" "$results.startup"
+cat "$results"
