@@ -15,7 +15,7 @@ struct ACSIngestionExporter: AsyncParsableCommand {
         Run with --config.file FILE, or --demo to try it against the built-in Adobe simulator.
         """,
         version: ExporterVersion.version,
-        subcommands: [Serve.self, CheckConfig.self, Simulate.self],
+        subcommands: [Serve.self, CheckConfig.self, Simulate.self, Track.self, Trigger.self, Requests.self, Report.self],
         defaultSubcommand: Serve.self)
 }
 
@@ -124,8 +124,8 @@ struct CommonOptions: ParsableArguments {
 }
 
 /// Writes to standard output at once (stdout is block-buffered when piped).
-func say(_ text: String) {
-    FileHandle.standardOutput.write(Data((text + "\n").utf8))
+func say(_ text: String, newline: Bool = true) {
+    FileHandle.standardOutput.write(Data((newline ? text + "\n" : text).utf8))
 }
 
 /// Prints one line to standard error and exits 1.

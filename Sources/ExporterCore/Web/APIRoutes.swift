@@ -142,7 +142,7 @@ struct APIRoutes: Sendable {
     private func page(_ base: HistoryQuery, _ request: HTTPRequest) throws(APIError) -> HTTPReply {
         var query = base
         if let since = request.query["since"], !since.isEmpty {
-            guard let date = Self.parseTime(since) else {
+            guard let date = APITime.parse(since) else {
                 throw APIError(400, "parameter \"since\" must be an RFC 3339 time (2026-11-29T08:00:00Z) or Unix seconds")
             }
             query.since = date
@@ -213,7 +213,17 @@ struct APIRoutes: Sendable {
         return JSONBody.reply(["mappings": body])
     }
 
-    static func parseTime(_ text: String) -> Date? {
+    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+        let x = Array(a.utf8), y = Array(b.utf8)
+        var difference = UInt8(x.count == y.count ? 0 : 1)
+        for index in 0..<min(x.count, y.count) { difference |= x[index] ^ y[index] }
+        return difference == 0
+    }
+}
+
+/// Times as the API and the command line accept them: RFC 3339, a date, or Unix seconds.
+public enum APITime {
+    public static func parse(_ text: String) -> Date? {
         if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
         let formatter = ISO8601DateFormatter()
         if let date = formatter.date(from: text) { return date }
@@ -221,12 +231,5 @@ struct APIRoutes: Sendable {
         if let date = formatter.date(from: text) { return date }
         formatter.formatOptions = [.withFullDate]
         return formatter.date(from: text)
-    }
-
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        var difference = UInt8(x.count == y.count ? 0 : 1)
-        for index in 0..<min(x.count, y.count) { difference |= x[index] ^ y[index] }
-        return difference == 0
     }
 }
