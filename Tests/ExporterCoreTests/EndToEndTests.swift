@@ -20,7 +20,7 @@ struct EndToEndTests {
         let directory: TemporaryDirectory
         let config: ExporterConfig
 
-        init() throws {
+        init(apiToken: String? = nil) throws {
             var scenario = Scenario(tenants: [Scenario.Tenant(name: EndToEndTests.tenant, mappings: ["XDM44", "XDM45"].map { id in
                 var m = Scenario.Mapping(id: id)
                 m.duration = .seconds(5) ... .seconds(5)
@@ -40,6 +40,7 @@ struct EndToEndTests {
             var config = ExporterConfig(tenants: [tenant])
             config.collector.maxRequestsPerSecond = 10_000
             config.storage.path = directory.path("store.sqlite")
+            if let apiToken { config.api.tokenFile = try directory.write("api-token", apiToken + "\n") }
             self.config = config
         }
 

@@ -81,17 +81,10 @@ struct APIRoutes: Sendable {
             guard let value = object[field] else { throw APIError(400, "field \"\(field)\" is required") }
             guard let text = value as? String, !text.isEmpty else { throw APIError(400, "field \"\(field)\" must be a non-empty string") }
         }
-        guard let raw = object["requestId"] else { throw APIError(400, "field \"requestId\" is required") }
-        let requestID: RequestID
-        if raw is Bool {
-            throw APIError(400, "field \"requestId\" must be a number or a string")
-        } else if let number = raw as? Int {
-            requestID = RequestID(number)
-        } else if let number = raw as? Double, number.rounded() == number, abs(number) < 1e15 {
-            requestID = RequestID(Int(number))
-        } else if let text = raw as? String, !text.trimmingCharacters(in: .whitespaces).isEmpty {
-            requestID = RequestID(text.trimmingCharacters(in: .whitespaces))
-        } else {
+        guard object["requestId"] != nil else { throw APIError(400, "field \"requestId\" is required") }
+        // JSONSerialization cannot tell true from 1 on Linux; JSONDecoder can.
+        guard let field = try? JSONDecoder().decode(RequestIDField.self, from: Data(request.body)).requestId,
+              let requestID = field.requestID else {
             throw APIError(400, "field \"requestId\" must be a number or a string")
         }
         let key = try key(object["tenant"] as? String, object["mapping"] as? String)
@@ -232,4 +225,29 @@ public enum APITime {
         formatter.formatOptions = [.withFullDate]
         return formatter.date(from: text)
     }
+}
+
+/// The `requestId` of a tracking request: a whole number or a non-empty string.
+private struct RequestIDField: Decodable {
+    enum Value: Decodable {
+        case integer(Int64), string(String), other
+
+        init(from decoder: Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let number = try? container.decode(Int64.self) { self = .integer(number) }
+            else if let text = try? container.decode(String.self) { self = .string(text) }
+            else { self = .other }
+        }
+
+        var requestID: RequestID? {
+            switch self {
+            case .integer(let number): return RequestID(String(number))
+            case .string(let text):
+                let trimmed = text.trimmingCharacters(in: .whitespaces)
+                return trimmed.isEmpty ? nil : RequestID(trimmed)
+            case .other: return nil
+            }
+        }
+    }
+    let requestId: Value
 }
