@@ -24,6 +24,8 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        // glibc's <malloc.h>, for mallopt.
+        .systemLibrary(name: "CMalloc"),
 
         // A libmicrohttpd wrapper that knows nothing of ingestion.
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
@@ -47,7 +49,7 @@ let package = Package(
         .target(name: "ExporterMetrics", dependencies: ["IngestionModel", "CZlib"]),
         // Configuration, the collector loop and the exporter's HTTP routes.
         .target(name: "ExporterCore", dependencies: [
-            "IngestionModel", "AdobeIngestionClient", "AdobeSimulator", "IngestionStore",
+            "IngestionModel", "CMalloc", "AdobeIngestionClient", "AdobeSimulator", "IngestionStore",
             "ExporterMetrics", "HTTPServer", "YAMLSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),
@@ -73,7 +75,8 @@ let package = Package(
         .testTarget(name: "IngestionStoreTests", dependencies: ["IngestionStore", "IngestionModel"]),
         .testTarget(name: "ExporterMetricsTests", dependencies: ["ExporterMetrics", "IngestionModel"]),
         .testTarget(name: "ExporterCoreTests", dependencies: [
-            "ExporterCore", "AdobeSimulator", "IngestionStore", "IngestionModel", "HTTPServer",
+            "ExporterCore", "AdobeSimulator", "IngestionStore", "IngestionModel", "HTTPServer", "AdobeIngestionClient",
+            .product(name: "Logging", package: "swift-log"),
         ]),
     ]
 )

@@ -1,5 +1,6 @@
 import AdobeIngestionClient
 import ExporterMetrics
+import CMalloc
 import Foundation
 import HTTPServer
 import IngestionModel
@@ -39,6 +40,10 @@ public final class ExporterDaemon: Sendable {
 
     public init(config: ExporterConfig, options: Options, logger: Logger,
                 time: any TimeSource = SystemTimeSource()) throws(StartupError) {
+        // Each rendering allocates buffers the size of the exposition. With glibc's
+        // adaptive threshold they end up on the heap and resident memory only grows;
+        // a fixed threshold keeps them mmapped, so freeing one returns it to the system.
+        mallopt(M_MMAP_THRESHOLD, 256 * 1024)
         let store: IngestionStore
         do {
             store = try IngestionStore(path: config.storage.path, durationBounds: IngestionMetrics.durationBounds)

@@ -32,9 +32,8 @@ struct Histogram: Sendable {
 
     /// `le="30"` … `le="+Inf"`, rendered once.
     static func boundLabels(_ bounds: [Double]) -> [String] {
-        var writer = ExpositionWriter(capacity: 16)
-        return bounds.map { bound in
-            writer = ExpositionWriter(capacity: 16)
+        bounds.map { bound in
+            var writer = ExpositionWriter(capacity: 16)
             writer.number(bound)
             return "le=\"" + String(decoding: writer.bytes, as: UTF8.self) + "\""
         } + ["le=\"+Inf\""]

@@ -29,6 +29,8 @@ public final class IngestionMetrics: Sendable {
     static let outcomes = ["success", "failed", "aborted"]
 
     private let state: Mutex<MetricsState>
+    /// The size of the last rendering, to reserve the next one in one allocation.
+    private let lastSize = Atomic<Int>(0)
 
     public init(mappings: [MappingDescriptor], version: String, revision: String, now: Date = Date()) {
         state = Mutex(MetricsState(mappings: mappings, version: version, revision: revision, now: now))
@@ -139,7 +141,10 @@ public final class IngestionMetrics: Sendable {
 
     /// Appends the exposition to `writer` (so the process metrics can follow without a copy).
     public func render(into writer: inout ExpositionWriter) {
+        let start = writer.count
+        writer.reserve(lastSize.load(ordering: .relaxed) * 21 / 20 + 4096)
         state.withLock { $0.render(into: &writer) }
+        lastSize.store(writer.count - start, ordering: .relaxed)
     }
 }
 

@@ -75,7 +75,6 @@ struct MetricsState {
     }
 
     func render(into w: inout ExpositionWriter) {
-        w.reserve(order.count * 6000 + tenantOrder.count * 6000 + 4096)
         let ordered = order.map { mappings[$0]! }
 
         w.family("acs_ingestion_requests_total", "counter",

@@ -51,6 +51,16 @@ public final class PreparedResponse: @unchecked Sendable {
         byteCount = count
     }
 
+    /// Takes ownership of a malloc'd buffer: libmicrohttpd frees it when the last
+    /// connection sending it is done. No copy is made.
+    public init(status: Int, headers: [(name: String, value: String)], takingOwnershipOf buffer: UnsafeMutableRawPointer,
+                count: Int) {
+        handle = MHD_create_response_from_buffer_with_free_callback(count, buffer) { free($0) }!
+        for header in headers { MHD_add_response_header(handle, header.name, header.value) }
+        self.status = status
+        byteCount = count
+    }
+
     deinit { MHD_destroy_response(handle) }
 }
 

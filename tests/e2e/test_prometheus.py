@@ -475,6 +475,15 @@ def test_rules_test_copy(tmp_path):
 # end-to-end
 # --------------------------------------------------------------------------
 
+def test_prometheus_scrapes_the_exporter_with_up_1(stack):
+    """A real Prometheus scrapes /metrics and records up == 1 for the exporter's job."""
+    stack.ensure_running()
+    status, body = stack.query(f'up{{job="{JOB}"}}')
+    assert status == 200 and body["status"] == "success", body
+    values = [float(r["value"][1]) for r in body["data"]["result"]]
+    assert values == [1.0], f"up{{job={JOB}}}: {values}"
+
+
 def test_exporter_first_scrape_contract(stack):
     """The rules and dashboards rely on these labels/series from the first scrape."""
     samples = parse_samples(stack.first_metrics)

@@ -32,11 +32,16 @@ public final class ExpositionPublisher: Sendable {
         var writer = ExpositionWriter(capacity: 0)
         metrics.render(into: &writer)
         ProcessMetrics.write(into: &writer)
-        let body = writer.bytes
+        let (body, count) = writer.takeBuffer()
         let headers: [(name: String, value: String)] = [("Content-Type", Self.contentType), ("Vary", "Accept-Encoding")]
-        let plain = PreparedResponse(HTTPResponse(status: 200, headers: headers, body: body))
-        let gzip = PreparedResponse(HTTPResponse(status: 200, headers: headers + [("Content-Encoding", "gzip")],
-                                                 body: Gzip.compress(body)))
+        let compressed = Gzip.compress(UnsafeRawBufferPointer(start: body, count: count))
+        let plain = PreparedResponse(status: 200, headers: headers, takingOwnershipOf: body, count: count)
+        let gzip: PreparedResponse
+        if let (pointer, size) = compressed {
+            gzip = PreparedResponse(status: 200, headers: headers + [("Content-Encoding", "gzip")], takingOwnershipOf: pointer, count: size)
+        } else {
+            gzip = plain  // zlib failed: answer uncompressed rather than not at all
+        }
         current.withLock { $0 = Rendered(plain: plain, gzip: gzip, version: version, at: .now) }
     }
 

@@ -1,0 +1,172 @@
+import AdobeIngestionClient
+import AdobeSimulator
+import ExporterCore
+import Foundation
+import IngestionModel
+import IngestionStore
+import Testing
+
+/// The command line against a running exporter, and `report` against a large history.
+@Suite("Command line", .serialized)
+struct CLITests {
+    init() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Paths.binary), "run `swift build` first: no \(Paths.binary)")
+    }
+
+    func run(_ arguments: [String], in directory: TemporaryDirectory) async throws -> (Int32?, String, String) {
+        let child = try ChildProcess(Paths.binary, arguments, directory: directory, name: "cli-\(UUID().uuidString.prefix(6))")
+        let status = await child.wait(timeout: .seconds(120))
+        if status == nil { await child.kill9() }
+        return (status, child.stdout, child.stderr)
+    }
+
+    @Test func trackTriggerAndRequestsAgainstARunningExporter() async throws {
+        let setup = try EndToEndTests.Setup(apiToken: APITests.token)
+        defer { setup.finish() }
+        let daemon = try setup.daemon()
+        let url = "http://127.0.0.1:\(daemon.port)"
+        let tokenFile = setup.directory.path("api-token")
+        let tenant = EndToEndTests.tenant
+
+        let (trackStatus, tracked, _) = try await run(["track", "--url", url, "--token-file", tokenFile, "--tenant", tenant,
+                                                       "--mapping", "XDM45", "--request-id", "77"], in: setup.directory)
+        #expect(trackStatus == 0)
+        #expect(tracked.hasPrefix("now tracking:") && tracked.contains("XDM45") && tracked.contains("77"))
+        let (_, again, _) = try await run(["track", "--url", url, "--token-file", tokenFile, "--tenant", tenant,
+                                           "--mapping", "XDM45", "--request-id", "77"], in: setup.directory)
+        #expect(again.hasPrefix("already tracked:"))
+
+        let (triggerStatus, triggered, _) = try await run(["trigger", "--url", url, "--token-file", tokenFile,
+                                                           "--tenant", tenant, "--mapping", "XDM44"], in: setup.directory)
+        #expect(triggerStatus == 0)
+        #expect(triggered == "\(tenant)/XDM44: submitted request 3520\n")
+
+        let (_, json, _) = try await run(["requests", "--url", url, "--output", "json", "--mapping", "XDM44"], in: setup.directory)
+        let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+        let ids = (object?["requests"] as? [[String: Any]])?.compactMap { $0["request_id"] as? String }
+        #expect(ids == ["3520"])
+        let (_, table, _) = try await run(["requests", "--url", url, "--limit", "1"], in: setup.directory)
+        let lines = table.split(separator: "\n")
+        #expect(lines.first?.hasPrefix("FIRST SEEN") == true)
+        #expect(lines.count == 3 && lines[2].hasPrefix("more: --cursor "))
+
+        // Without the token: the API's own words, on one line, exit 1.
+        let (refusedStatus, _, refused) = try await run(["trigger", "--url", url, "--tenant", tenant, "--mapping", "XDM44"],
+                                                        in: setup.directory)
+        #expect(refusedStatus == 1)
+        #expect(refused.contains("HTTP 401: missing or wrong bearer token") && refused.split(separator: "\n").count == 1)
+        await daemon.stop()
+
+        let (downStatus, _, down) = try await run(["requests", "--url", url], in: setup.directory)
+        #expect(downStatus == 1 && down.contains("cannot reach the exporter at \(url)"))
+    }
+
+    /// A deterministic history: statuses, records and end times spread over 120 days.
+    static func history(count: Int, start: Date) -> [TrackedRequest] {
+        var random = SeededRandom(seed: 99)
+        let mappings = (0..<6).map { MappingKey(tenant: $0 < 3 ? "tenant-a" : "tenant-b", mapping: "XDM\($0)") }
+        let failures = ["Mapping Id: X. ACP-880056 Failed to fetch the record from the database.",
+                        "Mapping Id: X. ACP-880096 Sync Job failed to upload.", "Mapping Id: X. no code here"]
+        return (0..<count).map { index in
+            let key = mappings[Int(random.next() % 6)]
+            let first = start.addingTimeInterval(random.unit() * 120 * 86400)
+            let finished = first.addingTimeInterval(30 + random.unit() * 7200)
+            let draw = random.unit()
+            let status: IngestionStatus = draw < 0.8 ? .success : draw < 0.95 ? .failed : .aborted
+            let info: String? = status == .failed ? failures[Int(random.next() % 3)] : nil
+            return TrackedRequest(key: key, requestID: RequestID(index), origin: .triggered, firstSeen: first, lastPolled: finished,
+                                  status: status, numRecords: status == .success ? Int(random.next() % 5000) : 0,
+                                  info: info, acpCode: ACPCode.find(in: info), finishedAt: finished)
+        }
+    }
+
+    @Test func reportFiguresEqualTheStoredHistoryAndTheMetrics() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let database = directory.path("history.sqlite")
+        let start = Date(timeIntervalSince1970: 1_780_000_000)
+        let history = Self.history(count: 120_000, start: start)
+        do {
+            let store = try IngestionStore(path: database, durationBounds: [30, 60])
+            try store.importHistory(history)
+        }
+
+        // Ground truth, per mapping and UTC day.
+        let formatter = DateFormatter()
+        formatter.locale = Locale(identifier: "en_US_POSIX")
+        formatter.timeZone = TimeZone(identifier: "UTC")
+        formatter.dateFormat = "yyyy-MM-dd"
+        struct Figures: Equatable { var records = 0, success = 0, failed = 0, aborted = 0, codes: [String: Int] = [:] }
+        var byDay: [String: Figures] = [:]
+        var totals: [String: Figures] = [:]
+        for request in history {
+            for (table, id) in [(0, "\(request.key.tenant)/\(request.key.mapping)/\(formatter.string(from: request.finishedAt!))"),
+                                (1, "\(request.key.tenant)/\(request.key.mapping)")] {
+                var figures = (table == 0 ? byDay[id] : totals[id]) ?? Figures()
+                switch request.status {
+                case .success: figures.success += 1; figures.records += request.numRecords
+                case .failed: figures.failed += 1; figures.codes[request.acpCode.labelValue, default: 0] += 1
+                default: figures.aborted += 1; figures.codes[request.acpCode.labelValue, default: 0] += 1
+                }
+                if table == 0 { byDay[id] = figures } else { totals[id] = figures }
+            }
+        }
+
+        let clock = ContinuousClock()
+        let started = clock.now
+        let (status, output, stderr) = try await run(["report", "--storage.path", database, "--period", "day", "--output", "json"],
+                                                     in: directory)
+        let elapsed = clock.now - started
+        print("report over \(history.count) requests (--period day --output json) took \(elapsed)")
+        #expect(status == 0, "\(stderr)")
+        let report = try #require(try JSONSerialization.jsonObject(with: Data(output.utf8)) as? [String: Any])
+        func figures(_ row: [String: Any]) -> Figures {
+            let requests = row["requests"] as? [String: Int] ?? [:]
+            return Figures(records: row["records_ingested"] as? Int ?? -1, success: requests["success"] ?? -1,
+                           failed: requests["failed"] ?? -1, aborted: requests["aborted"] ?? -1,
+                           codes: row["failures_by_acp_code"] as? [String: Int] ?? [:])
+        }
+        var reportedDays: [String: Figures] = [:]
+        for row in report["rows"] as? [[String: Any]] ?? [] {
+            reportedDays["\(row["tenant"]!)/\(row["mapping"]!)/\(row["period"]!)"] = figures(row)
+        }
+        #expect(reportedDays.count == byDay.count)
+        #expect(reportedDays == byDay)
+        var reportedTotals: [String: Figures] = [:]
+        for row in report["totals"] as? [[String: Any]] ?? [] { reportedTotals["\(row["tenant"]!)/\(row["mapping"]!)"] = figures(row) }
+        #expect(reportedTotals == totals)
+
+        // The same totals as the exporter's counters, rebuilt from that database.
+        var config = ExporterConfig(tenants: ["tenant-a", "tenant-b"].map { name in
+            ExporterConfig.Tenant(name: name, clientID: "c", clientSecret: Secret("s"), mappings: (0..<6).compactMap { index in
+                (index < 3) == (name == "tenant-a") ? ExporterConfig.Mapping(id: "XDM\(index)", name: "XDM\(index)", triggerEvery: nil) : nil
+            })
+        })
+        config.storage.path = database
+        let daemon = try ExporterDaemon(config: config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
+                                        logger: silentLogger)
+        daemon.publisher.refresh()
+        let metrics = try await scrape(daemon.port)
+        for (id, expected) in totals {
+            let parts = id.split(separator: "/").map(String.init)
+            #expect(metrics[series("acs_ingestion_records_ingested_total", parts[0], parts[1])] == Double(expected.records))
+            #expect(metrics[series("acs_ingestion_requests_total", parts[0], parts[1], "status=\"success\"")] == Double(expected.success))
+            #expect(metrics[series("acs_ingestion_requests_total", parts[0], parts[1], "status=\"aborted\"")] == Double(expected.aborted))
+            for (code, count) in expected.codes {
+                let failed = metrics[series("acs_ingestion_failures_total", parts[0], parts[1], "status=\"failed\",acp_code=\"\(code)\"")] ?? 0
+                let aborted = metrics[series("acs_ingestion_failures_total", parts[0], parts[1], "status=\"aborted\",acp_code=\"\(code)\"")] ?? 0
+                #expect(failed + aborted == Double(count), "\(id) \(code)")
+            }
+        }
+        await daemon.stop()
+
+        // The other formats and periods run too, and a bad flag is one line.
+        let (csvStatus, csv, _) = try await run(["report", "--storage.path", database, "--period", "month", "--output", "csv"], in: directory)
+        #expect(csvStatus == 0 && csv.hasPrefix("period,tenant,mapping,records_ingested,success,failed,aborted,ACP-880056,ACP-880096,none\n"))
+        let (_, table, _) = try await run(["report", "--storage.path", database, "--period", "week",
+                                           "--since", "2026-06-01", "--until", "2026-07-01"], in: directory)
+        #expect(table.hasPrefix("PERIOD"))
+        let (badStatus, _, bad) = try await run(["report", "--storage.path", database, "--period", "year"], in: directory)
+        #expect(badStatus == 1 && bad == "acs-ingestion-exporter: error: --period must be day, week or month; got \"year\"\n")
+    }
+}
