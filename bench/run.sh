@@ -83,7 +83,9 @@ for mappings in $SIZES; do
       "$(echo "$e_rps / $r_rps" | bc -l)" "$e_p99" "$r_p99" "$(echo "$e_p99 / $r_p99" | bc -l)" >> "$results.table"
   done
   rss_kib=$(awk '/VmRSS/ {print $2}' /proc/$epid/status)
-  printf "| %s | %s | %.3f s | %.1f MiB |\n" "$series" "$((mappings * 20))" "$startup" "$(echo "$rss_kib / 1024" | bc -l)" >> "$results.startup"
+  hwm_kib=$(awk '/VmHWM/ {print $2}' /proc/$epid/status)
+  printf "| %s | %s | %.3f s | %.1f MiB | %.1f MiB |\n" "$series" "$((mappings * 20))" "$startup" \
+    "$(echo "$rss_kib / 1024" | bc -l)" "$(echo "$hwm_kib / 1024" | bc -l)" >> "$results.startup"
   kill "$epid" "$rpid"; wait "$epid" "$rpid" 2>/dev/null || true
   rm -rf "$dir"
 done
@@ -96,7 +98,9 @@ epid=$!; pids+=("$epid")
 startup=$(wait_ready http://127.0.0.1:$EXPORTER_PORT/-/ready)
 series=$(curl -s http://127.0.0.1:$EXPORTER_PORT/metrics | grep -vc '^#')
 rss_kib=$(awk '/VmRSS/ {print $2}' /proc/$epid/status)
-printf "| %s | %s | %.3f s | %.1f MiB |\n" "$series" "$BIG_HISTORY" "$startup" "$(echo "$rss_kib / 1024" | bc -l)" >> "$results.startup"
+hwm_kib=$(awk '/VmHWM/ {print $2}' /proc/$epid/status)
+printf "| %s | %s | %.3f s | %.1f MiB | %.1f MiB |\n" "$series" "$BIG_HISTORY" "$startup" \
+  "$(echo "$rss_kib / 1024" | bc -l)" "$(echo "$hwm_kib / 1024" | bc -l)" >> "$results.startup"
 kill "$epid"; wait "$epid" 2>/dev/null || true
 rm -rf "$dir"
 
@@ -105,8 +109,8 @@ rm -rf "$dir"
   echo
   cat "$results.table"
   echo
-  echo "| series | stored requests | start-up to /-/ready | resident memory after the runs |"
-  echo "| ---: | ---: | ---: | ---: |"
+  echo "| series | stored requests | start-up to /-/ready | resident memory after the runs | peak resident memory |"
+  echo "| ---: | ---: | ---: | ---: | ---: |"
   cat "$results.startup"
 } > "$results"
 rm -f "$results.table" "$results.startup"

@@ -61,6 +61,7 @@ struct Serve: AsyncParsableCommand {
                 Demo.prime(sim)
                 simulator = sim
                 config = Demo.config(simulatorURL: sim.baseURL, storagePath: try Demo.prepareStorage(storagePath))
+                config.api.tokenFile = try Demo.writeAPIToken(beside: config.storage.path)
             } catch let error as StartupError {
                 fail(error.description)
             } catch {
@@ -96,6 +97,7 @@ struct Serve: AsyncParsableCommand {
               Metrics:      \(base)\(telemetryPath)
               Simulator:    \(simulator.baseURL) (client_id demo-client)
               Database:     \(config.storage.path)
+              API token:    \(config.api.tokenFile ?? "") (try: \(CommandLine.arguments[0]) trigger --url \(base) --tenant demo-mkt-prod1 --mapping XDM44 --token-file \(config.api.tokenFile ?? ""))
             Press Ctrl-C to stop.
             """)
         }

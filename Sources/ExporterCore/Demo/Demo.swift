@@ -57,6 +57,22 @@ public enum Demo {
         return requested
     }
 
+    /// Writes a fresh random API token beside the demo database, so the write
+    /// endpoints and the `track`/`trigger` commands can be tried.
+    public static func writeAPIToken(beside storagePath: String) throws(StartupError) -> String {
+        let path = ((storagePath as NSString).deletingLastPathComponent as NSString).appendingPathComponent("demo-api-token")
+        var generator = SystemRandomNumberGenerator()
+        let token = (0..<4).map { _ in String(generator.next() as UInt64, radix: 16) }.joined()
+        do {
+            try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
+                                                    withIntermediateDirectories: true)
+            try (token + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+        } catch {
+            throw StartupError(description: "cannot write the demo API token to \(path): \(error.localizedDescription)")
+        }
+        return path
+    }
+
     public static func config(simulatorURL: String, storagePath: String) -> ExporterConfig {
         func tenant(_ name: String, _ mappings: [ExporterConfig.Mapping]) -> ExporterConfig.Tenant {
             var tenant = ExporterConfig.Tenant(name: name, clientID: clientID, clientSecret: Secret(clientSecret), mappings: mappings)
