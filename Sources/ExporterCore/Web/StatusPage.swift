@@ -113,7 +113,8 @@ struct StatusPage: Sendable {
         let total = values.reduce(0, +)
         return """
         <svg class="chart" viewBox="0 0 \(Int(width)) \(Int(height))" role="img" aria-label="\(e(label))">\
-        <text x="0" y="10" font-size="10" fill="#5f6b7a">\(total) records in 30 days (peak \(Int(peak))/day)</text>\(bars)</svg>
+        <text x="0" y="10" font-size="10" fill="#5f6b7a">\(total) records in 30 days (best day \(values.max() ?? 0))</text>\
+        <line x1="0" y1="\(Int(height) - 1)" x2="\(Int(width))" y2="\(Int(height) - 1)" stroke="#c4cad3" stroke-width="1"/>\(bars)</svg>
         """
     }
 
