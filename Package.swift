@@ -63,10 +63,12 @@ let package = Package(
         .executableTarget(name: "acs-bench-seed", dependencies: ["IngestionStore", "ExporterMetrics", "IngestionModel"],
                           path: "bench/seed"),
 
+        // The seed's bodies as test fixtures, for the test targets.
+        .target(name: "TestFixtures", path: "Tests/TestFixtures"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
-        .testTarget(name: "IngestionModelTests", dependencies: ["IngestionModel"]),
+        .testTarget(name: "IngestionModelTests", dependencies: ["IngestionModel", "TestFixtures"]),
         .testTarget(name: "AdobeIngestionClientTests", dependencies: [
-            "AdobeIngestionClient", "AdobeSimulator", "IngestionModel",
+            "AdobeIngestionClient", "AdobeSimulator", "IngestionModel", "TestFixtures",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),

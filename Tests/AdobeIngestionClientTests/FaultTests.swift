@@ -2,6 +2,7 @@ import AdobeIngestionClient
 import AdobeSimulator
 import Foundation
 import IngestionModel
+import TestFixtures
 import Testing
 
 /// Every fault the simulator can inject, met by the client.

@@ -2,6 +2,7 @@ import AdobeIngestionClient
 import AdobeSimulator
 import Foundation
 import IngestionModel
+import TestFixtures
 import Testing
 
 /// The simulator answers with the seed's bodies byte for byte, and the client

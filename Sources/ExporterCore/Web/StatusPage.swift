@@ -128,28 +128,18 @@ struct StatusPage: Sendable {
         (0..<count).reversed().map { offset in dayString(now.addingTimeInterval(-Double(offset) * 86400)) }
     }
 
-    static func dayString(_ date: Date) -> String {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.string(from: date)
-    }
+    static func dayString(_ date: Date) -> String { utc("yyyy-MM-dd").string(from: date) }
 
-    static func dayStart(_ day: String) -> Date {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd"
-        return formatter.date(from: day) ?? Date(timeIntervalSince1970: 0)
-    }
+    static func dayStart(_ day: String) -> Date { utc("yyyy-MM-dd").date(from: day) ?? Date(timeIntervalSince1970: 0) }
 
-    static func clock(_ date: Date) -> String {
+    static func clock(_ date: Date) -> String { utc("yyyy-MM-dd HH:mm:ss").string(from: date) }
+
+    private static func utc(_ format: String) -> DateFormatter {
         let formatter = DateFormatter()
         formatter.locale = Locale(identifier: "en_US_POSIX")
         formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = "yyyy-MM-dd HH:mm:ss"
-        return formatter.string(from: date)
+        formatter.dateFormat = format
+        return formatter
     }
 
     static func age(_ seconds: TimeInterval) -> String {
