@@ -25,6 +25,7 @@ public final class AdobeIngestionClient: Sendable {
     private let logger: Logger
     private let observe: @Sendable (APICallRecord) -> Void
     private let jitter: @Sendable () -> Double
+    private let gate: any RequestGate
     private let tokens: TokenCache
 
     public init(configuration: AdobeClientConfiguration,
@@ -32,6 +33,7 @@ public final class AdobeIngestionClient: Sendable {
                 time: any TimeSource = SystemTimeSource(),
                 logger: Logger = Logger(label: "acs.client"),
                 jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
+                gate: any RequestGate = OpenGate(),
                 observe: @escaping @Sendable (APICallRecord) -> Void = { _ in }) {
         self.configuration = configuration
         self.transport = Transport(client: httpClient, timeout: configuration.timeout,
@@ -42,8 +44,9 @@ public final class AdobeIngestionClient: Sendable {
         self.logger = logger
         self.observe = observe
         self.jitter = jitter
+        self.gate = gate
         let fetcher = TokenFetcher(configuration: configuration, transport: transport, time: time,
-                                   observe: observe, logger: logger, jitter: jitter)
+                                   observe: observe, logger: logger, jitter: jitter, gate: gate)
         self.tokens = TokenCache(time: time) { () async throws(AdobeAPIError) -> AccessToken in
             try await fetcher.fetch()
         }
@@ -124,7 +127,7 @@ public final class AdobeIngestionClient: Sendable {
 
     private var context: CallContext {
         CallContext(tenant: configuration.tenant, transport: transport, time: time, retry: configuration.retry,
-                    logger: logger, observe: observe, jitter: jitter)
+                    logger: logger, observe: observe, jitter: jitter, gate: gate)
     }
 
     private func callWithRetries(_ operation: APICallRecord.Operation, context: CallContext,
@@ -185,6 +188,7 @@ struct CallContext: Sendable {
     let logger: Logger
     let observe: @Sendable (APICallRecord) -> Void
     let jitter: @Sendable () -> Double
+    let gate: any RequestGate
 
     /// Sends until `classify` accepts the answer, retrying transient failures
     /// with back-off (or the server's Retry-After), at most `retry.maxAttempts` times.
@@ -196,10 +200,15 @@ struct CallContext: Sendable {
             let clock = ContinuousClock()
             let started = clock.now
             let failure: AdobeAPIError
+            var retryAfter: Duration?
             do {
-                let response = try await transport.send(build())
+                let response = try await gate.withPermit { () async throws(AdobeAPIError) -> RawResponse in
+                    try await transport.send(build())
+                }
                 observe(APICallRecord(tenant: tenant, operation: operation, code: String(response.status),
                                       duration: clock.now - started))
+                // 503s (and 429s) may say when to come back.
+                retryAfter = RetryAfter.parse(response.headers.first(name: "retry-after"), now: time.now())
                 try classify(response)
                 return response
             } catch {
@@ -210,7 +219,7 @@ struct CallContext: Sendable {
             }
             guard failure.isTransient, attempt < retry.maxAttempts else { throw failure }
             var delay = retry.backoff(afterAttempt: attempt, jitter: jitter())
-            if case .throttled(let retryAfter?) = failure {
+            if let retryAfter {
                 guard retryAfter <= retry.maxRetryAfter else { throw failure }
                 delay = retryAfter
             }
@@ -253,6 +262,7 @@ struct TokenFetcher: Sendable {
     let observe: @Sendable (APICallRecord) -> Void
     let logger: Logger
     let jitter: @Sendable () -> Double
+    let gate: any RequestGate
 
     func fetch() async throws(AdobeAPIError) -> AccessToken {
         let form = [
@@ -263,7 +273,7 @@ struct TokenFetcher: Sendable {
         ].map { "\($0.0)=\(AdobeIngestionClient.encode($0.1))" }.joined(separator: "&")
         let url = configuration.imsTokenURL
         let context = CallContext(tenant: configuration.tenant, transport: transport, time: time,
-                                  retry: configuration.retry, logger: logger, observe: observe, jitter: jitter)
+                                  retry: configuration.retry, logger: logger, observe: observe, jitter: jitter, gate: gate)
         let response = try await context.send(.token, build: {
             OutgoingRequest(method: .POST, url: url,
                             headers: [("Content-Type", "application/x-www-form-urlencoded"),
@@ -283,7 +293,9 @@ struct TokenFetcher: Sendable {
         do {
             grant = try TokenGrant.decode(response.body)
         } catch {
-            throw AdobeIngestionClient.bodyError(error, status: response.status)
+            // Never quote a token answer: a cut-off body starts with the access token.
+            if case .missingField(let name) = error { throw .missingField(name) }
+            throw .bodyNotJSON(status: response.status, snippet: "(token response withheld)")
         }
         let lifetime = Duration.seconds(max(grant.expiresIn, 0))
         let margin = min(configuration.tokenRenewalMargin, lifetime / 10)
@@ -291,5 +303,19 @@ struct TokenFetcher: Sendable {
         logger.debug("obtained an access token", metadata: ["expires_in": "\(grant.expiresIn)"])
         return AccessToken(value: Secret(grant.accessToken), expiresAt: now.adding(lifetime),
                            renewAt: now.adding(lifetime - margin))
+    }
+}
+
+/// Wraps every HTTP attempt (retries and token requests included), so that a
+/// caller can bound concurrency and rate per attempt; back-off waits outside it.
+public protocol RequestGate: Sendable {
+    func withPermit<T: Sendable>(_ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T
+}
+
+/// No limit.
+public struct OpenGate: RequestGate {
+    public init() {}
+    public func withPermit<T: Sendable>(_ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T {
+        try await body()
     }
 }

@@ -40,6 +40,8 @@ actor TokenCache {
             return token
         } catch {
             if pending == task { pending = nil }
+            // Renewal failed early: the current token is still good until it expires.
+            if let current, time.now() < current.expiresAt { return current }
             throw error as? AdobeAPIError ?? .connectionFailed(Transport.describe(error))
         }
     }

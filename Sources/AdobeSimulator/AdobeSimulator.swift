@@ -203,6 +203,10 @@ final class SimulatorHandlers: Sendable {
             return json(500, SeedBodies.serverError)
         case .unavailable?:
             return json(503, "{\"code\":503,\"message\":\"Service Unavailable\"}")
+        case .unavailableFor(let retryAfter)?:
+            var response = HTTPResponse.json(Array("{\"code\":503,\"message\":\"Service Unavailable\"}".utf8), status: 503)
+            response.headers.append(("Retry-After", retryAfter))
+            return response.reply
         case .notJSON?:
             return HTTPResponse.html("<html><head><title>Error</title></head><body><h1>Bad Gateway</h1></body></html>").reply
         case .oversized(let bytes)?:

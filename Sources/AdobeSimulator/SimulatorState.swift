@@ -45,6 +45,8 @@ public enum InjectedFault: Sendable, Equatable {
     case forbidden
     case serverError
     case unavailable
+    /// 503 with this Retry-After header value.
+    case unavailableFor(retryAfter: String)
     /// Answers normally, after this delay (real time).
     case slow(Duration)
     case truncated

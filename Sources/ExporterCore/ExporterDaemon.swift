@@ -56,6 +56,12 @@ public final class ExporterDaemon: Sendable {
         collector = Collector(config: config, store: store, metrics: metrics, time: time, logger: logger)
         publisher = ExpositionPublisher(metrics: metrics)
 
+        // Counters are rebuilt before anything can change them through the API.
+        do {
+            try collector.restore()
+        } catch {
+            throw StartupError(description: error.description)
+        }
         var router = Router()
         let publisher = self.publisher
         let ready = Ready()
@@ -73,12 +79,6 @@ public final class ExporterDaemon: Sendable {
         do {
             server = try HTTPServer(configuration: .init(listenAddress: options.listenAddress), router: router)
         } catch {
-            throw StartupError(description: error.description)
-        }
-        do {
-            try collector.restore()
-        } catch {
-            server.stop()
             throw StartupError(description: error.description)
         }
         publisher.start()

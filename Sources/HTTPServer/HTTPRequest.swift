@@ -32,7 +32,10 @@ public struct HTTPRequest: Sendable {
         return accept.split(separator: ",").contains { part in
             let fields = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
             guard fields.first == "gzip" else { return false }
-            return !fields.dropFirst().contains { $0.replacingOccurrences(of: " ", with: "") == "q=0" }
+            return !fields.dropFirst().contains { field in
+                let compact = field.replacingOccurrences(of: " ", with: "")
+                return compact.hasPrefix("q=") && Double(compact.dropFirst(2)) == 0
+            }
         }
     }
 }

@@ -82,11 +82,20 @@ public final class HTTPServer: Sendable {
             defer { current = nil }
             return current
         }) else { return }
-        // libmicrohttpd must not be stopped with suspended connections.
-        context.cancelDeferred()
-        let deadline = Date().addingTimeInterval(10)
+        // No new connection, and no new suspension: deferred routes answer 503 from now on.
+        let listening = MHD_quiesce_daemon(running)
+        context.beginStopping()
+        // libmicrohttpd must not be stopped while a connection is suspended: wait for
+        // every deferred handler (cancelled above) to resume its connection.
+        let deadline = Date().addingTimeInterval(60)
         while context.deferredCount > 0 && Date() < deadline { usleep(2_000) }
+        guard context.deferredCount == 0 else {
+            // A handler ignored cancellation for a minute: leaking the daemon is safer
+            // than freeing connections that handler will still resume.
+            return
+        }
         MHD_stop_daemon(running)
+        if listening >= 0 { close(listening) }
         Unmanaged<ServerContext>.fromOpaque(contextPointer).release()
     }
 
@@ -97,7 +106,11 @@ public final class HTTPServer: Sendable {
 final class ServerContext: Sendable {
     let router: Router
     let maxBodyBytes: Int
-    private let deferred = Mutex<[UInt64: Task<Void, Never>]>([:])
+    private struct Deferred {
+        var tasks: [UInt64: Task<Void, Never>] = [:]
+        var stopping = false
+    }
+    private let deferred = Mutex(Deferred())
     private let nextID = Atomic<UInt64>(0)
 
     init(router: Router, maxBodyBytes: Int) {
@@ -105,20 +118,29 @@ final class ServerContext: Sendable {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    var deferredCount: Int { deferred.withLock { $0.count } }
+    var deferredCount: Int { deferred.withLock { $0.tasks.count } }
 
-    func startDeferred(_ work: @escaping @Sendable () async -> Void) {
+    /// Suspends the connection and runs `work` in a task, unless the server is
+    /// stopping (then returns false and nothing is suspended). The check and the
+    /// suspension happen under one lock, so `beginStopping` cannot miss a task.
+    func startDeferred(suspending connection: OpaquePointer, _ work: @escaping @Sendable () async -> Void) -> Bool {
         let id = nextID.add(1, ordering: .relaxed).newValue
-        deferred.withLock { tasks in
-            tasks[id] = Task { [weak self] in
+        return deferred.withLock { state in
+            guard !state.stopping else { return false }
+            MHD_suspend_connection(connection)
+            state.tasks[id] = Task { [weak self] in
                 await work()
-                _ = self?.deferred.withLock { $0.removeValue(forKey: id) }
+                _ = self?.deferred.withLock { $0.tasks.removeValue(forKey: id) }
             }
+            return true
         }
     }
 
-    func cancelDeferred() {
-        deferred.withLock { tasks in tasks.values.forEach { $0.cancel() } }
+    func beginStopping() {
+        deferred.withLock { state in
+            state.stopping = true
+            state.tasks.values.forEach { $0.cancel() }
+        }
     }
 }
 
@@ -215,25 +237,22 @@ private let accessHandler: MHD_AccessHandlerCallback = {
     case .notFound:
         return queue(context.router.notFound(request), on: connection)
     case .methodNotAllowed(let allowed):
-        let allow = allowed.joined(separator: ", ")
-        return queue(HTTPResponse(status: 405, headers: [("Allow", allow), ("Content-Type", "text/plain; charset=utf-8")],
-                                  body: Array("method \(request.method) not allowed; allowed: \(allow)\n".utf8)).reply,
-                     on: connection)
+        return queue(context.router.methodNotAllowed(request, allowed), on: connection)
     case .found(let handler, let parameters):
         request.pathParameters = parameters
         switch handler {
         case .immediate(let respond):
             return queue(respond(request), on: connection)
         case .deferred(let respond):
-            MHD_suspend_connection(connection)
             let handle = ConnectionHandle(pointer: connection)
             let finalRequest = request
-            context.startDeferred {
+            let started = context.startDeferred(suspending: connection) {
                 let reply = await respond(finalRequest)
                 state.setReply(reply)
                 MHD_resume_connection(handle.pointer)
             }
-            return MHD_Result.YES
+            if started { return MHD_Result.YES }
+            return queue(HTTPResponse.text("shutting down\n", status: 503).reply, on: connection)
         }
     }
 }

@@ -32,6 +32,13 @@ public struct Router: Sendable {
         HTTPResponse.text("not found\n", status: 404).reply
     }
 
+    /// Answers a method the path does not take; `allowed` lists those it does.
+    public var methodNotAllowed: @Sendable (HTTPRequest, [String]) -> HTTPReply = { request, allowed in
+        let allow = allowed.joined(separator: ", ")
+        return HTTPResponse(status: 405, headers: [("Allow", allow), ("Content-Type", "text/plain; charset=utf-8")],
+                            body: Array("method \(request.method) not allowed; allowed: \(allow)\n".utf8)).reply
+    }
+
     /// Answers a request whose body is over the server's limit (in bytes).
     public var payloadTooLarge: @Sendable (HTTPRequest, Int) -> HTTPReply = { _, limit in
         HTTPResponse.text("request body over \(limit) bytes\n", status: 413).reply

@@ -68,6 +68,16 @@ extension IngestionStore {
         return try IngestionStore(readOnlyPath: path)
     }
 
+    /// Whether retention removed this request (it was counted, and cannot be tracked again).
+    public func isPruned(_ key: MappingKey, _ requestID: RequestID) throws(StoreError) -> Bool {
+        try read { db throws(StoreError) in
+            var found = false
+            try db.prepare("SELECT 1 FROM pruned_requests WHERE tenant = ? AND mapping = ? AND request_id = ?")
+                .run([.text(key.tenant), .text(key.mapping), .text(requestID.rawValue)]) { _ in found = true }
+            return found
+        }
+    }
+
     public func history(_ query: HistoryQuery) throws(StoreError) -> [TrackedRequest] {
         var conditions = ["1 = 1"]
         var values: [SQLValue] = []

@@ -87,6 +87,12 @@ public final class IngestionStore: Sendable {
         try withDB { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> TrackResult in
                 if let triggerResult { try Self.countTrigger(db, key, result: triggerResult, at: time) }
+                var pruned = false
+                try db.prepare("SELECT 1 FROM pruned_requests WHERE tenant = ? AND mapping = ? AND request_id = ?")
+                    .run([.text(key.tenant), .text(key.mapping), .text(requestID.rawValue)]) { _ in pruned = true }
+                if pruned {
+                    throw StoreError(description: "request \(requestID) of \(key) ended before the retention horizon and was already counted")
+                }
                 try db.prepare("""
                     INSERT INTO requests (tenant, mapping, request_id, origin, first_seen, status)
                     VALUES (?, ?, ?, ?, ?, 'in_progress') ON CONFLICT DO NOTHING
@@ -229,6 +235,11 @@ public final class IngestionStore: Sendable {
     public func prune(finishedBefore cutoff: Date) throws(StoreError) -> Int {
         try withDB { db throws(StoreError) in
             try db.transaction { () throws(StoreError) -> Int in
+                // Their keys stay, so that tracking one again cannot count it a second time.
+                try db.prepare("""
+                    INSERT OR IGNORE INTO pruned_requests (tenant, mapping, request_id)
+                    SELECT tenant, mapping, request_id FROM requests WHERE finished_at IS NOT NULL AND finished_at < ?
+                    """).run([SQLValue(cutoff)])
                 try db.prepare("DELETE FROM requests WHERE finished_at IS NOT NULL AND finished_at < ?").run([SQLValue(cutoff)])
                 return db.changes
             }
@@ -290,8 +301,9 @@ public final class IngestionStore: Sendable {
     static func requests(_ db: SQLiteConnection, where condition: String, _ values: [SQLValue], order: String,
                          limit: Int? = nil) throws(StoreError) -> [TrackedRequest] {
         var result: [TrackedRequest] = []
-        let sql = "SELECT \(columns) FROM requests WHERE \(condition) ORDER BY \(order)" + (limit.map { " LIMIT \($0)" } ?? "")
-        try db.prepare(sql).run(values) { row in result.append(Self.decode(row)) }
+        // The limit is bound, not written into the SQL: each distinct text is a cached statement.
+        let sql = "SELECT \(columns) FROM requests WHERE \(condition) ORDER BY \(order)" + (limit == nil ? "" : " LIMIT ?")
+        try db.prepare(sql).run(values + (limit.map { [SQLValue($0)] } ?? [])) { row in result.append(Self.decode(row)) }
         return result
     }
 

@@ -79,5 +79,13 @@ enum Migrations {
             PRIMARY KEY (tenant, mapping)
         );
         """),
+        Step(version: 2, name: "keys of requests removed by retention", sql: """
+        CREATE TABLE pruned_requests (
+            tenant TEXT NOT NULL,
+            mapping TEXT NOT NULL,
+            request_id TEXT NOT NULL,
+            PRIMARY KEY (tenant, mapping, request_id)
+        ) WITHOUT ROWID;
+        """),
     ]
 }

@@ -69,6 +69,24 @@ struct FaultTests {
         #expect(try await h.client().trigger(mapping: "XDM44") == .submitted("3520"))
     }
 
+    @Test func unavailableHonoursRetryAfter() async throws {
+        let time = ImmediateTimeSource()
+        let h = try Harness(clientTime: time)
+        defer { h.simulator.stop() }
+        h.simulator.inject(.unavailableFor(retryAfter: "9"), on: .trigger)
+        #expect(try await h.client().trigger(mapping: "XDM44") == .submitted("3520"))
+        #expect(time.sleeps == [.seconds(9)])
+    }
+
+    @Test func aCutOffTokenAnswerIsNeverQuoted() async throws {
+        let h = try Harness()
+        defer { h.simulator.stop() }
+        h.simulator.inject(.truncated, on: .token)
+        await #expect(throws: AdobeAPIError.bodyNotJSON(status: 200, snippet: "(token response withheld)")) {
+            try await h.client().trigger(mapping: "XDM44")
+        }
+    }
+
     @Test func answersSlowerThanTheTimeoutAreTimeouts() async throws {
         let calls = CallLog()
         let h = try Harness()

@@ -38,6 +38,20 @@ struct TokenTests {
         #expect(h.simulator.callCount(.token) == 2)
     }
 
+    @Test func aFailedEarlyRenewalKeepsUsingTheStillValidToken() async throws {
+        var scenario = Harness.scenario()
+        scenario.tokenLifetime = .seconds(100)
+        let time = ManualTimeSource()
+        let h = try Harness(scenario: scenario, clientTime: time, simulatorTime: time)
+        defer { h.simulator.stop() }
+        let client = h.client(maxAttempts: 1)
+        let id = try #require(try await client.trigger(mapping: "XDM44").requestID)
+        time.advance(by: .seconds(95))  // due for renewal, not yet expired
+        h.simulator.inject(.serverError, on: .token)
+        #expect(try await client.status(mapping: "XDM44", requestID: id).status == .success)
+        #expect(h.simulator.callCount(.token) == 2)
+    }
+
     @Test func a401RenewsTheTokenOnceAndRetries() async throws {
         let h = try Harness()
         defer { h.simulator.stop() }

@@ -156,6 +156,19 @@ struct APITests {
         let recent = try await call(daemon, "GET", "/api/v1/requests?since=\(since)")
         #expect((recent.1["requests"] as? [Any])?.count == 5)
 
+        let unknown = try await call(daemon, "GET", "/api/v1/requests?tenant=nobody")
+        #expect(unknown.0 == 404 && unknown.1["error"] as? String == "unknown tenant \"nobody\"")
+        let wrongMethod = try await call(daemon, "DELETE", "/api/v1/requests")
+        #expect(wrongMethod.0 == 405 && (wrongMethod.1["error"] as? String)?.hasPrefix("method DELETE not allowed") == true)
+
+        try daemon.store.importHistory([TrackedRequest(key: MappingKey(tenant: tenant, mapping: "XDM44"), requestID: "1",
+                                                       origin: .external, firstSeen: start.addingTimeInterval(-90 * 86400),
+                                                       status: .success, numRecords: 1,
+                                                       finishedAt: start.addingTimeInterval(-90 * 86400))])
+        try daemon.store.prune(finishedBefore: start.addingTimeInterval(-30 * 86400))
+        let pruned = try await call(daemon, "POST", "/api/v1/requests", body: #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":1}"#)
+        #expect(pruned.0 == 409)
+
         for (query, message) in [("limit=0", "parameter \"limit\" must be a whole number from 1 to 1000"),
                                  ("limit=x", "parameter \"limit\" must be a whole number from 1 to 1000"),
                                  ("status=done", "parameter \"status\" must be one of in_progress, success, failed, aborted"),

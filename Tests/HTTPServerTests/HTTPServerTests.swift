@@ -86,6 +86,23 @@ struct HTTPServerTests {
         }
     }
 
+    @Test func stopWaitsForSuspendedConnectionsAndRefusesNewOnes() async throws {
+        let server = try start { router in
+            router.add("GET", "/wait", .deferred { _ in
+                let cancelled = (try? await Task.sleep(for: .seconds(30))) == nil
+                return HTTPResponse.text(cancelled ? "cancelled" : "slept").reply
+            })
+        }
+        async let waiting = fetch(server, "/wait")
+        try await Task.sleep(for: .milliseconds(200))
+        let clock = ContinuousClock()
+        let started = clock.now
+        server.stop()
+        #expect(clock.now - started < .seconds(5))
+        // The suspended connection was resumed with its handler's answer before the daemon stopped.
+        #expect(try await waiting.1 == "cancelled")
+    }
+
     @Test func stopClosesTheListeningSocket() async throws {
         let server = try start { $0.get("/") { _ in HTTPResponse.text("up").reply } }
         let port = server.port
@@ -116,6 +133,8 @@ struct HTTPServerTests {
     @Test func gzipNegotiation() {
         #expect(HTTPRequest(method: "GET", rawPath: "/", headers: ["Accept-Encoding": "gzip, deflate"]).acceptsGzip)
         #expect(!HTTPRequest(method: "GET", rawPath: "/", headers: ["Accept-Encoding": "gzip;q=0"]).acceptsGzip)
+        #expect(!HTTPRequest(method: "GET", rawPath: "/", headers: ["Accept-Encoding": "gzip; q=0.0"]).acceptsGzip)
+        #expect(HTTPRequest(method: "GET", rawPath: "/", headers: ["Accept-Encoding": "gzip;q=0.5"]).acceptsGzip)
         #expect(!HTTPRequest(method: "GET", rawPath: "/").acceptsGzip)
     }
 }

@@ -87,6 +87,9 @@ struct IngestionStoreTests {
         #expect(before.outcomes.first { $0.status == "success" }?.records == 1500)
         #expect(try store.prune(finishedBefore: start.addingTimeInterval(10_000)) == 100)
         #expect(try store.totals() == before)
+        // A pruned request cannot be tracked (and so counted) again.
+        #expect(throws: StoreError.self) { try store.track(key, requestID: "0", origin: .external, at: start) }
+        #expect(try store.isPruned(key, "0"))
     }
 
     @Test func aDatabaseThatCannotBeOpenedIsNamed() {

@@ -16,7 +16,6 @@ public final class Collector: Sendable {
     public let store: IngestionStore
     public let metrics: IngestionMetrics
     private let clients: [String: AdobeIngestionClient]
-    private let rateLimiters: [String: RateLimiter]
     private let concurrency: ConcurrencyLimit
     private let time: any TimeSource
     private let logger: Logger
@@ -31,9 +30,9 @@ public final class Collector: Sendable {
         self.metrics = metrics
         self.time = time
         self.logger = logger
-        concurrency = ConcurrencyLimit(config.collector.maxConcurrentRequests)
+        let concurrency = ConcurrencyLimit(config.collector.maxConcurrentRequests)
+        self.concurrency = concurrency
         var clients: [String: AdobeIngestionClient] = [:]
-        var limiters: [String: RateLimiter] = [:]
         var schedules: [MappingKey: Duration] = [:]
         for tenant in config.tenants {
             var configuration = AdobeClientConfiguration(tenant: tenant.name, clientID: tenant.clientID,
@@ -43,19 +42,19 @@ public final class Collector: Sendable {
             configuration.scopes = tenant.scopes
             configuration.requestIDPlacement = tenant.requestIDPlacement
             configuration.timeout = config.collector.requestTimeout
+            let rate = RateLimiter(ratePerSecond: config.collector.maxRequestsPerSecond, time: time)
             clients[tenant.name] = AdobeIngestionClient(
                 configuration: configuration, httpClient: httpClient, time: time, logger: logger,
+                gate: TenantGate(concurrency: concurrency, rate: rate),
                 observe: { [metrics] record in
                     metrics.apiCall(tenant: record.tenant, operation: record.operation.rawValue, code: record.code,
                                     seconds: record.duration.seconds)
                 })
-            limiters[tenant.name] = RateLimiter(ratePerSecond: config.collector.maxRequestsPerSecond, time: time)
             for mapping in tenant.mappings {
                 if let every = mapping.triggerEvery { schedules[MappingKey(tenant: tenant.name, mapping: mapping.id)] = every }
             }
         }
         self.clients = clients
-        rateLimiters = limiters
         self.schedules = schedules
         lastTriggers = Mutex([:])
     }
@@ -143,10 +142,9 @@ public final class Collector: Sendable {
     /// POSTs an ingestion now and starts following what it answers.
     public func trigger(_ key: MappingKey) async -> Result<TriggerOutcome, AdobeAPIError> {
         guard let client = clients[key.tenant] else { return .failure(.notFound(message: "unknown tenant \(key.tenant)")) }
-        let result: Result<TriggerOutcome, AdobeAPIError> = await limited(key.tenant) {
-            do throws(AdobeAPIError) { return .success(try await client.trigger(mapping: key.mapping)) } catch {
-                return .failure(error)
-            }
+        let result: Result<TriggerOutcome, AdobeAPIError>
+        do throws(AdobeAPIError) { result = .success(try await client.trigger(mapping: key.mapping)) } catch {
+            result = .failure(error)
         }
         let now = time.now()
         lastTriggers.withLock { $0[key] = now }
@@ -203,12 +201,11 @@ public final class Collector: Sendable {
     /// GETs one request's status and records it. False when the API could not be used.
     private func poll(_ request: TrackedRequest, client: AdobeIngestionClient) async -> Bool {
         let key = request.key
-        let answer: Result<StatusReport, AdobeAPIError> = await limited(key.tenant) {
-            do throws(AdobeAPIError) {
-                return .success(try await client.status(mapping: key.mapping, requestID: request.requestID))
-            } catch {
-                return .failure(error)
-            }
+        let answer: Result<StatusReport, AdobeAPIError>
+        do throws(AdobeAPIError) {
+            answer = .success(try await client.status(mapping: key.mapping, requestID: request.requestID))
+        } catch {
+            answer = .failure(error)
         }
         switch answer {
         case .failure(let error):
@@ -236,13 +233,6 @@ public final class Collector: Sendable {
                 logger.error("cannot store an observation", metadata: ["tenant": "\(key.tenant)", "error": "\(error)"])
             }
             return true
-        }
-    }
-
-    private func limited<T: Sendable>(_ tenant: String, _ body: @escaping @Sendable () async -> T) async -> T {
-        await concurrency.withPermit {
-            try? await self.rateLimiters[tenant]?.acquire()
-            return await body()
         }
     }
 

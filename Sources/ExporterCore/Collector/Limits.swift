@@ -1,30 +1,55 @@
+import AdobeIngestionClient
 import Foundation
 import IngestionModel
 import Synchronization
 
-/// At most N calls in flight at once, across all tenants.
-actor ConcurrencyLimit {
-    private var available: Int
-    private var waiters: [CheckedContinuation<Void, Never>] = []
-
-    init(_ limit: Int) { available = max(1, limit) }
-
-    func withPermit<T: Sendable>(_ body: @Sendable () async -> T) async -> T {
-        await acquire()
-        defer { release() }
-        return await body()
+/// At most N HTTP attempts in flight at once, across all tenants.
+final class ConcurrencyLimit: Sendable {
+    private struct State {
+        var available: Int
+        var waiters: [CheckedContinuation<Void, Never>] = []
     }
+    private let state: Mutex<State>
 
-    private func acquire() async {
-        if available > 0 {
-            available -= 1
-            return
+    init(_ limit: Int) { state = Mutex(State(available: max(1, limit))) }
+
+    func acquire() async {
+        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+            let now = state.withLock { state -> Bool in
+                if state.available > 0 {
+                    state.available -= 1
+                    return true
+                }
+                state.waiters.append(continuation)
+                return false
+            }
+            if now { continuation.resume() }
         }
-        await withCheckedContinuation { waiters.append($0) }
     }
 
-    private func release() {
-        if waiters.isEmpty { available += 1 } else { waiters.removeFirst().resume() }
+    func release() {
+        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            if state.waiters.isEmpty {
+                state.available += 1
+                return nil
+            }
+            return state.waiters.removeFirst()
+        }
+        next?.resume()
+    }
+}
+
+/// The collector's limits on one tenant's calls: a slot of the global
+/// concurrency limit and a token of the tenant's rate, per HTTP attempt.
+struct TenantGate: RequestGate {
+    let concurrency: ConcurrencyLimit
+    let rate: RateLimiter
+
+    func withPermit<T: Sendable>(_ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T {
+        await concurrency.acquire()
+        defer { concurrency.release() }
+        try? await rate.acquire()
+        return try await body()
     }
 }
 

@@ -67,6 +67,7 @@ public enum Demo {
             try FileManager.default.createDirectory(atPath: (path as NSString).deletingLastPathComponent,
                                                     withIntermediateDirectories: true)
             try (token + "\n").write(toFile: path, atomically: true, encoding: .utf8)
+            try FileManager.default.setAttributes([.posixPermissions: 0o600], ofItemAtPath: path)
         } catch {
             throw StartupError(description: "cannot write the demo API token to \(path): \(error.localizedDescription)")
         }

@@ -89,10 +89,15 @@ struct APIRoutes: Sendable {
         }
         let key = try key(object["tenant"] as? String, object["mapping"] as? String)
         do {
+            if try collector.store.isPruned(key, requestID) {
+                throw APIError(409, "request \(requestID) of \(key.tenant)/\(key.mapping) ended before the retention horizon and was already counted")
+            }
             switch try collector.track(key, requestID: requestID) {
             case .inserted(let tracked): return JSONBody.reply(JSONBody.request(tracked), status: 201)
             case .alreadyTracked(let tracked): return JSONBody.reply(JSONBody.request(tracked), status: 200)
             }
+        } catch let error as APIError {
+            throw error
         } catch {
             throw APIError(500, "cannot store the request: \(error)")
         }
@@ -124,6 +129,12 @@ struct APIRoutes: Sendable {
         var query = HistoryQuery()
         query.tenant = request.query["tenant"].flatMap { $0.isEmpty ? nil : $0 }
         query.mapping = request.query["mapping"].flatMap { $0.isEmpty ? nil : $0 }
+        if let tenant = query.tenant, !collector.config.tenants.contains(where: { $0.name == tenant }) {
+            throw APIError(404, "unknown tenant \"\(tenant)\"")
+        }
+        if let mapping = query.mapping, !mappings.keys.contains(where: { $0.mapping == mapping && (query.tenant ?? $0.tenant) == $0.tenant }) {
+            throw APIError(404, "unknown mapping \"\(mapping)\"" + (query.tenant.map { " in tenant \"\($0)\"" } ?? ""))
+        }
         if let status = request.query["status"], !status.isEmpty {
             let parsed = IngestionStatus(storedName: status)
             guard case .unknown = parsed else { query.status = parsed; return try page(query, request) }

@@ -28,6 +28,14 @@ enum ExporterRoutes {
             request.rawPath.hasPrefix("/api/") ? JSONBody.error("no such endpoint: \(request.method) \(request.rawPath)", status: 404)
                 : HTTPResponse.text("not found\n", status: 404).reply
         }
+        router.methodNotAllowed = { request, allowed in
+            guard request.rawPath.hasPrefix("/api/"), case .response(var response) = JSONBody.error(
+                "method \(request.method) not allowed; allowed: \(allowed.joined(separator: ", "))", status: 405) else {
+                return Router().methodNotAllowed(request, allowed)
+            }
+            response.headers.append((name: "Allow", value: allowed.joined(separator: ", ")))
+            return .response(response)
+        }
         router.payloadTooLarge = { request, limit in
             request.rawPath.hasPrefix("/api/") ? JSONBody.error("request body over \(limit) bytes", status: 413)
                 : HTTPResponse.text("request body over \(limit) bytes\n", status: 413).reply
