@@ -24,8 +24,8 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
-        // glibc's <malloc.h>, for mallopt.
-        .systemLibrary(name: "CMalloc"),
+        // glibc extras: mallopt, per-thread priority.
+        .systemLibrary(name: "CGlibcExtras"),
 
         // A libmicrohttpd wrapper that knows nothing of ingestion.
         .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
@@ -49,7 +49,7 @@ let package = Package(
         .target(name: "ExporterMetrics", dependencies: ["IngestionModel", "CZlib"]),
         // Configuration, the collector loop and the exporter's HTTP routes.
         .target(name: "ExporterCore", dependencies: [
-            "IngestionModel", "CMalloc", "AdobeIngestionClient", "AdobeSimulator", "IngestionStore",
+            "IngestionModel", "CGlibcExtras", "AdobeIngestionClient", "AdobeSimulator", "IngestionStore",
             "ExporterMetrics", "HTTPServer", "YAMLSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "Yams", package: "Yams"),

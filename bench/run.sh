@@ -3,13 +3,13 @@
 # the libmicrohttpd reference server (../shared/bench/mhd-reference) serving the same
 # bytes; start-up time and resident memory at each size; start-up with 1M stored requests.
 #
-#   make bench            (builds release, then runs this; about 6 minutes)
+#   make bench            (builds release, then runs this; about 9 minutes)
 #   DURATION=8 REPS=3 bench/run.sh
 #
 # Results: bench/out/results.md. Only loopback addresses are used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-DURATION=${DURATION:-5}
+DURATION=${DURATION:-8}
 REPS=${REPS:-3}
 SIZES=${SIZES:-"15 157 1580"}          # mappings; ~63 series each, plus per-tenant series
 BIG_HISTORY=${BIG_HISTORY:-1000000}

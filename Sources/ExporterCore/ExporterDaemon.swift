@@ -1,6 +1,6 @@
 import AdobeIngestionClient
 import ExporterMetrics
-import CMalloc
+import CGlibcExtras
 import Foundation
 import HTTPServer
 import IngestionModel

@@ -1,3 +1,4 @@
+import CGlibcExtras
 import ExporterMetrics
 import Foundation
 import HTTPServer
@@ -56,6 +57,8 @@ public final class ExpositionPublisher: Sendable {
         guard !running.exchange(true, ordering: .relaxed) else { return }
         if !isReady { refresh() }
         let thread = Thread { [self] in
+            // Rendering is background work: under CPU pressure, scrapes of the current bytes go first.
+            _ = acs_lower_thread_priority(10)
             while running.load(ordering: .relaxed) {
                 Thread.sleep(forTimeInterval: 0.05)
                 let stale = current.withLock { rendered in
