@@ -8,7 +8,6 @@ public struct Secret: Sendable, Equatable, CustomStringConvertible, CustomDebugS
 
     /// The secret itself, for the one place that must send it.
     public var revealed: String { value }
-    public var isEmpty: Bool { value.isEmpty }
 
     public var description: String { "<redacted>" }
     public var debugDescription: String { "<redacted>" }

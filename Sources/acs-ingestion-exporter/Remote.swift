@@ -1,6 +1,7 @@
 import ArgumentParser
 import ExporterCore
 import Foundation
+import HTTPServer
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -99,7 +100,7 @@ struct Trigger: AsyncParsableCommand {
 
     func run() async throws {
         let json = remote.json
-        let path = "/api/v1/tenants/\(Self.encode(tenant))/mappings/\(Self.encode(mapping))/ingest"
+        let path = "/api/v1/tenants/\(PercentEncoding.encode(tenant))/mappings/\(PercentEncoding.encode(mapping))/ingest"
         let (status, object, data) = await remote.call("POST", path)
         if json { say(String(decoding: data, as: UTF8.self), newline: false) } else {
             let result = object["result"] as? String ?? "?"
@@ -108,10 +109,6 @@ struct Trigger: AsyncParsableCommand {
             say("\(tenant)/\(mapping): \(result)\(detail)")
         }
         if status >= 400 { throw ExitCode(1) }
-    }
-
-    static func encode(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: .alphanumerics.union(CharacterSet(charactersIn: "-._~"))) ?? text
     }
 }
 

@@ -130,6 +130,12 @@ struct HTTPServerTests {
         #expect(throws: HTTPServerError.self) { try ListenAddress(parsing: text) }
     }
 
+    @Test func percentEncodingRoundTrips() {
+        let encoded = PercentEncoding.encode("XDM/44 é?&")
+        #expect(encoded == "XDM%2F44%20%C3%A9%3F%26")
+        #expect(PercentEncoding.decode(encoded) == "XDM/44 é?&")
+    }
+
     @Test func gzipNegotiation() {
         #expect(HTTPRequest(method: "GET", rawPath: "/", headers: ["Accept-Encoding": "gzip, deflate"]).acceptsGzip)
         #expect(!HTTPRequest(method: "GET", rawPath: "/", headers: ["Accept-Encoding": "gzip;q=0"]).acceptsGzip)

@@ -89,7 +89,4 @@ public final class ManualTimeSource: TimeSource {
         }
         for sleeper in due { sleeper.continuation.resume() }
     }
-
-    /// How many tasks are sleeping on this clock now.
-    public var sleeperCount: Int { state.withLock { $0.sleepers.count } }
 }
