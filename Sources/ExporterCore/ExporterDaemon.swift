@@ -32,7 +32,7 @@ public final class ExporterDaemon: Sendable {
     public let publisher: ExpositionPublisher
     private let server: HTTPServer
     private let collecting = Mutex<Task<Void, Never>?>(nil)
-    private let ready = Atomic<Bool>(false)
+    private let readyFlag: Ready
 
     public var port: Int { server.port }
     public var store: IngestionStore { collector.store }
@@ -85,8 +85,6 @@ public final class ExporterDaemon: Sendable {
         ready.value = true
         readyFlag = ready
     }
-
-    private let readyFlag: Ready
 
     /// Starts triggering and polling in the background.
     public func startCollecting() {
