@@ -248,9 +248,11 @@ public final class IngestionStore: Sendable {
 
     // MARK: - Reads
 
-    public func openRequests() throws(StoreError) -> [TrackedRequest] {
+    /// Requests not yet ended, of one tenant or of all.
+    public func openRequests(tenant: String? = nil) throws(StoreError) -> [TrackedRequest] {
         try withDB { db throws(StoreError) in
-            try Self.requests(db, where: "finished_at IS NULL", [], order: "id")
+            guard let tenant else { return try Self.requests(db, where: "finished_at IS NULL", [], order: "id") }
+            return try Self.requests(db, where: "finished_at IS NULL AND tenant = ?", [.text(tenant)], order: "id")
         }
     }
 

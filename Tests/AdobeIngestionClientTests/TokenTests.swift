@@ -19,12 +19,16 @@ struct TokenTests {
         #expect(h.simulator.callCount(.token) - before == 1)
     }
 
-    @Test func tokenIsRenewedBeforeItExpires() async throws {
+    /// One clock for both sides, so the client's view of expiry is the simulator's.
+    static func sharedClock(tokenLifetime: Duration) throws -> (Harness, ManualTimeSource) {
         var scenario = Harness.scenario()
-        scenario.tokenLifetime = .seconds(100)
+        scenario.tokenLifetime = tokenLifetime
         let time = ManualTimeSource()
-        // One clock for both sides: the client's view of expiry is the simulator's.
-        let h = try Harness(scenario: scenario, clientTime: time, simulatorTime: time)
+        return (try Harness(scenario: scenario, clientTime: time, simulatorTime: time), time)
+    }
+
+    @Test func tokenIsRenewedBeforeItExpires() async throws {
+        let (h, time) = try Self.sharedClock(tokenLifetime: .seconds(100))
         defer { h.simulator.stop() }
         let client = h.client()
         let id = try #require(try await client.trigger(mapping: "XDM44").requestID)
@@ -39,10 +43,7 @@ struct TokenTests {
     }
 
     @Test func aFailedEarlyRenewalKeepsUsingTheStillValidToken() async throws {
-        var scenario = Harness.scenario()
-        scenario.tokenLifetime = .seconds(100)
-        let time = ManualTimeSource()
-        let h = try Harness(scenario: scenario, clientTime: time, simulatorTime: time)
+        let (h, time) = try Self.sharedClock(tokenLifetime: .seconds(100))
         defer { h.simulator.stop() }
         let client = h.client(maxAttempts: 1)
         let id = try #require(try await client.trigger(mapping: "XDM44").requestID)

@@ -118,7 +118,7 @@ public final class Collector: Sendable {
         }
         let open: [TrackedRequest]
         do {
-            open = try store.openRequests().filter { $0.key.tenant == tenant }
+            open = try store.openRequests(tenant: tenant)
         } catch {
             logger.error("cannot read open requests", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
             return
