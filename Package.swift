@@ -2,8 +2,12 @@
 import PackageDescription
 
 // Data flows one way: config → collector → API client → store → metrics → HTTP.
-// Each box is a module; the C libraries fixed by the design card (libmicrohttpd,
-// SQLite, zlib) are system library targets found through pkg-config.
+// Each box is a module and dependencies point down that line: pure domain types
+// at the bottom (IngestionModel), the executable on top. The daemon's library
+// (ExporterCore) never links the simulator: demo mode is wired in ExporterDemo.
+// The C libraries (libmicrohttpd, SQLite, zlib) are system library targets found
+// through pkg-config. `scripts/check-imports.py` fails when a file imports a
+// module its target does not declare below.
 let package = Package(
     name: "acs-ingestion-exporter",
     platforms: [.macOS(.v15)],
@@ -14,6 +18,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
         .package(url: "https://github.com/apple/swift-log", from: "1.6.0"),
         .package(url: "https://github.com/swift-server/async-http-client", from: "1.37.0"),
+        .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
     ],
@@ -27,57 +32,74 @@ let package = Package(
         // glibc extras: mallopt, per-thread priority.
         .systemLibrary(name: "CGlibcExtras"),
 
-        // A libmicrohttpd wrapper that knows nothing of ingestion.
-        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD"]),
-        // Pure domain types: statuses, ACP codes, the API's bodies, time.
+        // Pure domain types: statuses, ACP codes, records, totals, the API's bodies, time.
         .target(name: "IngestionModel"),
+        // Percent-encoding and Authorization headers, for the server and the client alike.
+        .target(name: "WireFormat"),
+        // A libmicrohttpd wrapper that knows nothing of ingestion.
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "WireFormat"]),
         // Adobe IMS tokens and the two ingestion calls.
         .target(name: "AdobeIngestionClient", dependencies: [
-            "IngestionModel",
+            "IngestionModel", "WireFormat",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "NIOCore", package: "swift-nio"),
+            .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
         // Typed YAML reads that name file, line and key: the config and scenario files.
         .target(name: "YAMLSupport", dependencies: [
             "IngestionModel", .product(name: "Yams", package: "Yams"),
         ]),
         // A stand-in for Adobe's gateway, IMS and ingestion service.
-        .target(name: "AdobeSimulator", dependencies: ["IngestionModel", "HTTPServer", "YAMLSupport"]),
-        // SQLite: the source of truth for every request and observation.
-        .target(name: "IngestionStore", dependencies: ["IngestionModel", "CSQLite"]),
+        .target(name: "AdobeSimulator", dependencies: ["IngestionModel", "HTTPServer", "WireFormat", "YAMLSupport"]),
+        // The store interface every implementation conforms to, and its queries.
+        .target(name: "IngestionStore", dependencies: ["IngestionModel"]),
+        // The embedded store: SQLite through its C API, on a serial executor of its own.
+        .target(name: "SQLiteStore", dependencies: ["IngestionModel", "IngestionStore", "CSQLite"]),
         // The in-memory metric model and its cached text exposition.
         .target(name: "ExporterMetrics", dependencies: ["IngestionModel", "CZlib"]),
-        // Configuration, the collector loop and the exporter's HTTP routes.
+        // The HTTP API's request and response bodies, shared by the routes and the command line.
+        .target(name: "ExporterAPI", dependencies: ["IngestionModel"]),
+        // Configuration, the collector loop, the exporter's HTTP routes and its services.
         .target(name: "ExporterCore", dependencies: [
-            "IngestionModel", "CGlibcExtras", "AdobeIngestionClient", "AdobeSimulator", "IngestionStore",
-            "ExporterMetrics", "HTTPServer", "YAMLSupport",
+            "IngestionModel", "CGlibcExtras", "AdobeIngestionClient", "IngestionStore", "SQLiteStore",
+            "ExporterMetrics", "ExporterAPI", "HTTPServer", "WireFormat", "YAMLSupport",
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "Yams", package: "Yams"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // `--demo`: the exporter wired to an in-process simulator.
+        .target(name: "ExporterDemo", dependencies: [
+            "ExporterCore", "AdobeSimulator", "AdobeIngestionClient", "IngestionModel", "HTTPServer",
         ]),
         .executableTarget(name: "acs-ingestion-exporter", dependencies: [
-            "ExporterCore",
+            "ExporterCore", "ExporterDemo", "ExporterAPI", "AdobeSimulator", "HTTPServer", "IngestionModel",
+            "IngestionStore", "SQLiteStore", "WireFormat", "CGlibcExtras",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // bench/run.sh's data generator; not shipped.
-        .executableTarget(name: "acs-bench-seed", dependencies: ["IngestionStore", "ExporterMetrics", "IngestionModel"],
+        .executableTarget(name: "acs-bench-seed", dependencies: ["SQLiteStore", "ExporterMetrics", "IngestionModel"],
                           path: "bench/seed"),
 
-        // The seed's bodies as test fixtures, for the test targets.
-        .target(name: "TestFixtures", path: "Tests/TestFixtures"),
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer"]),
-        .testTarget(name: "IngestionModelTests", dependencies: ["IngestionModel", "TestFixtures"]),
+        // What the test targets share: the seed's bodies as fixtures, injectable
+        // clocks, temporary directories, HTTP and process helpers.
+        .target(name: "TestSupport", dependencies: ["IngestionModel", "HTTPServer"], path: "Tests/TestSupport"),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "WireFormat", "TestSupport"]),
+        .testTarget(name: "IngestionModelTests", dependencies: ["IngestionModel", "TestSupport"]),
         .testTarget(name: "AdobeIngestionClientTests", dependencies: [
-            "AdobeIngestionClient", "AdobeSimulator", "IngestionModel", "TestFixtures",
+            "AdobeIngestionClient", "AdobeSimulator", "IngestionModel", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "IngestionStoreTests", dependencies: ["IngestionStore", "IngestionModel"]),
-        .testTarget(name: "ExporterMetricsTests", dependencies: ["ExporterMetrics", "IngestionModel"]),
+        .testTarget(name: "IngestionStoreTests", dependencies: ["IngestionStore", "SQLiteStore", "IngestionModel", "TestSupport"]),
+        .testTarget(name: "ExporterMetricsTests", dependencies: ["ExporterMetrics", "IngestionModel", "TestSupport"]),
         .testTarget(name: "ExporterCoreTests", dependencies: [
-            "ExporterCore", "AdobeSimulator", "IngestionStore", "IngestionModel", "HTTPServer", "AdobeIngestionClient",
+            "ExporterCore", "ExporterAPI", "AdobeSimulator", "IngestionStore", "SQLiteStore", "IngestionModel", "HTTPServer",
+            "AdobeIngestionClient", "YAMLSupport", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
     ]

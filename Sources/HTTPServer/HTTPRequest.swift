@@ -1,3 +1,5 @@
+import WireFormat
+
 /// One HTTP request, fully read (headers and body) before a handler sees it.
 public struct HTTPRequest: Sendable {
     public var method: String
@@ -38,65 +40,9 @@ public struct HTTPRequest: Sendable {
             }
         }
     }
-}
 
-/// Percent-encoding as URLs use it, shared by the server's parsing and by tests.
-public enum PercentEncoding {
-    public static func segments(of rawPath: String) -> [String] {
-        rawPath.split(separator: "/", omittingEmptySubsequences: true).map { decode(String($0)) }
-    }
-
-    /// Decodes `%XX` escapes; `plusIsSpace` for query strings.
-    public static func decode(_ text: String, plusIsSpace: Bool = false) -> String {
-        var bytes: [UInt8] = []
-        bytes.reserveCapacity(text.utf8.count)
-        var iterator = Array(text.utf8)[...]
-        while let byte = iterator.popFirst() {
-            if byte == UInt8(ascii: "%"), iterator.count >= 2,
-               let high = hexValue(iterator[iterator.startIndex]),
-               let low = hexValue(iterator[iterator.startIndex + 1]) {
-                bytes.append(high << 4 | low)
-                iterator = iterator.dropFirst(2)
-            } else if plusIsSpace, byte == UInt8(ascii: "+") {
-                bytes.append(UInt8(ascii: " "))
-            } else {
-                bytes.append(byte)
-            }
-        }
-        return String(decoding: bytes, as: UTF8.self)
-    }
-
-    /// Encodes everything but RFC 3986's unreserved characters, so the result is
-    /// safe as one path segment or one query value.
-    public static func encode(_ text: String) -> String {
-        var out = ""
-        for byte in text.utf8 {
-            switch byte {
-            case UInt8(ascii: "a")...UInt8(ascii: "z"), UInt8(ascii: "A")...UInt8(ascii: "Z"),
-                 UInt8(ascii: "0")...UInt8(ascii: "9"), UInt8(ascii: "-"), UInt8(ascii: "."),
-                 UInt8(ascii: "_"), UInt8(ascii: "~"):
-                out.unicodeScalars.append(Unicode.Scalar(byte))
-            default:
-                out += "%" + String(byte, radix: 16, uppercase: true).leftPadded(to: 2)
-            }
-        }
-        return out
-    }
-
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
-        switch byte {
-        case UInt8(ascii: "0")...UInt8(ascii: "9"): return byte - UInt8(ascii: "0")
-        case UInt8(ascii: "a")...UInt8(ascii: "f"): return byte - UInt8(ascii: "a") + 10
-        case UInt8(ascii: "A")...UInt8(ascii: "F"): return byte - UInt8(ascii: "A") + 10
-        default: return nil
-        }
-    }
-}
-
-extension String {
-    fileprivate func leftPadded(to width: Int) -> String {
-        count >= width ? self : String(repeating: "0", count: width - count) + self
-    }
+    /// The token of an `Authorization: Bearer <token>` header.
+    public var bearerToken: String? { Authorization.bearerToken(header("authorization")) }
 }
 
 import Foundation

@@ -1,6 +1,7 @@
 import CMicroHTTPD
 import Foundation
 import Synchronization
+import WireFormat
 
 /// An HTTP/1.1 server on libmicrohttpd: one internal polling thread on epoll
 /// (or a pool of them), a router, and limits on connections, header memory,
@@ -77,29 +78,21 @@ public final class HTTPServer: Sendable {
     }
 
     /// Stops accepting, ends deferred handlers, closes every connection. Idempotent.
-    public func stop() {
+    public func stop() async {
         guard let running = daemon.withLock({ current -> OpaquePointer? in
             defer { current = nil }
             return current
         }) else { return }
         // No new connection, and no new suspension: deferred routes answer 503 from now on.
         let listening = MHD_quiesce_daemon(running)
-        context.beginStopping()
-        // libmicrohttpd must not be stopped while a connection is suspended: wait for
-        // every deferred handler (cancelled above) to resume its connection.
-        let deadline = Date().addingTimeInterval(60)
-        while context.deferredCount > 0 && Date() < deadline { usleep(2_000) }
-        guard context.deferredCount == 0 else {
-            // A handler ignored cancellation for a minute: leaking the daemon is safer
-            // than freeing connections that handler will still resume.
-            return
-        }
+        // libmicrohttpd must not be stopped while a connection is suspended: every
+        // deferred handler (cancelled here) resumes its connection before its task ends.
+        for task in context.beginStopping() { await task.value }
         MHD_stop_daemon(running)
         if listening >= 0 { close(listening) }
         Unmanaged<ServerContext>.fromOpaque(contextPointer).release()
     }
 
-    deinit { stop() }
 }
 
 /// What the C callbacks share: the router and the deferred handlers in flight.
@@ -118,8 +111,6 @@ final class ServerContext: Sendable {
         self.maxBodyBytes = maxBodyBytes
     }
 
-    var deferredCount: Int { deferred.withLock { $0.tasks.count } }
-
     /// Suspends the connection and runs `work` in a task, unless the server is
     /// stopping (then returns false and nothing is suspended). The check and the
     /// suspension happen under one lock, so `beginStopping` cannot miss a task.
@@ -136,10 +127,12 @@ final class ServerContext: Sendable {
         }
     }
 
-    func beginStopping() {
+    /// Refuses new deferred handlers, cancels the running ones and returns them to await.
+    func beginStopping() -> [Task<Void, Never>] {
         deferred.withLock { state in
             state.stopping = true
             state.tasks.values.forEach { $0.cancel() }
+            return Array(state.tasks.values)
         }
     }
 }

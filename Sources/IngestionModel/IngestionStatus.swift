@@ -12,22 +12,35 @@ public enum IngestionStatus: Hashable, Sendable, CustomStringConvertible {
 
     public init(apiValue: String) {
         let folded = String(apiValue.lowercased().filter { !" _-\t".contains($0) })
-        switch folded {
-        case "inprogress": self = .inProgress
-        case "success": self = .success
-        case "failed": self = .failed
-        case "aborted": self = .aborted
-        default: self = .unknown(apiValue)
+        if folded == "inprogress" {
+            self = .inProgress
+        } else if let final = FinalStatus(rawValue: folded) {
+            self = IngestionStatus(final)
+        } else {
+            self = .unknown(apiValue)
+        }
+    }
+
+    public init(_ final: FinalStatus) {
+        switch final {
+        case .success: self = .success
+        case .failed: self = .failed
+        case .aborted: self = .aborted
+        }
+    }
+
+    /// How the request ended, when it has.
+    public var finalStatus: FinalStatus? {
+        switch self {
+        case .success: return .success
+        case .failed: return .failed
+        case .aborted: return .aborted
+        case .inProgress, .unknown: return nil
         }
     }
 
     /// Success, Failed and Aborted end a request; nothing follows them.
-    public var isTerminal: Bool {
-        switch self {
-        case .success, .failed, .aborted: return true
-        case .inProgress, .unknown: return false
-        }
-    }
+    public var isTerminal: Bool { finalStatus != nil }
 
     /// The spelling Adobe uses in its bodies ("In Progress").
     public var apiValue: String {
@@ -43,23 +56,32 @@ public enum IngestionStatus: Hashable, Sendable, CustomStringConvertible {
     /// The stable lower-case name used in the store and in metric labels.
     public var name: String {
         switch self {
-        case .inProgress: return "in_progress"
-        case .success: return "success"
-        case .failed: return "failed"
-        case .aborted: return "aborted"
+        case .inProgress: return Self.inProgressName
         case .unknown: return "unknown"
+        case .success, .failed, .aborted: return finalStatus!.label
         }
     }
 
+    static let inProgressName = "in_progress"
+
+    /// Every `name` a request can be filtered by (the API's `status` parameter).
+    public static let filterNames = [inProgressName] + FinalStatus.allCases.map(\.label)
+
     /// Inverse of `name`, for rows read back from the store.
     public init(storedName: String, raw: String? = nil) {
-        switch storedName {
-        case "in_progress": self = .inProgress
-        case "success": self = .success
-        case "failed": self = .failed
-        case "aborted": self = .aborted
-        default: self = .unknown(raw ?? storedName)
+        if storedName == Self.inProgressName {
+            self = .inProgress
+        } else if let final = FinalStatus(rawValue: storedName) {
+            self = IngestionStatus(final)
+        } else {
+            self = .unknown(raw ?? storedName)
         }
+    }
+
+    /// The raw text of an `unknown` status, which the store keeps beside its name.
+    public var rawUnknown: String? {
+        if case .unknown(let raw) = self { return raw }
+        return nil
     }
 
     public var description: String { apiValue }

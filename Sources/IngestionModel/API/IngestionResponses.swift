@@ -9,13 +9,13 @@ public enum TriggerOutcome: Sendable, Equatable {
     /// The mapping must be published in Campaign first.
     case notPublished(info: String)
 
-    /// The `result` label of `acs_ingestion_triggers_total`.
-    public var resultLabel: String {
+    /// What the store and `acs_ingestion_triggers_total` count it as.
+    public var result: TriggerResult {
         switch self {
-        case .submitted: return "submitted"
-        case .alreadyInProgress: return "already_in_progress"
-        case .notStopped: return "not_stopped"
-        case .notPublished: return "not_published"
+        case .submitted: return .submitted
+        case .alreadyInProgress: return .alreadyInProgress
+        case .notStopped: return .notStopped
+        case .notPublished: return .notPublished
         }
     }
 

@@ -1,5 +1,4 @@
 import Foundation
-import IngestionModel
 
 /// One ingestion request as the store keeps it.
 public struct TrackedRequest: Sendable, Equatable {
@@ -44,9 +43,17 @@ public struct Observation: Sendable, Equatable {
     public var numRecords: Int
     public var batchID: String?
     public var info: String?
+
+    public init(observedAt: Date, status: IngestionStatus, numRecords: Int, batchID: String? = nil, info: String? = nil) {
+        self.observedAt = observedAt
+        self.status = status
+        self.numRecords = numRecords
+        self.batchID = batchID
+        self.info = info
+    }
 }
 
-/// What `track` did.
+/// What tracking a request did.
 public enum TrackResult: Sendable, Equatable {
     case inserted(TrackedRequest)
     case alreadyTracked(TrackedRequest)
@@ -58,7 +65,7 @@ public enum TrackResult: Sendable, Equatable {
     }
 }
 
-/// What `recordObservation` did.
+/// What recording a poll's answer did.
 public enum ObservationResult: Sendable, Equatable {
     /// Still running; the row was updated.
     case stillRunning(TrackedRequest)
@@ -66,33 +73,4 @@ public enum ObservationResult: Sendable, Equatable {
     case finished(TrackedRequest)
     /// It had already ended: nothing changed (so nothing is counted twice).
     case alreadyFinished(TrackedRequest)
-}
-
-/// Everything the metrics are rebuilt from at start-up.
-public struct StoreTotals: Sendable, Equatable {
-    public struct Outcome: Sendable, Equatable {
-        public var key: MappingKey
-        public var status: String
-        public var acpCode: String
-        public var requests: Int
-        public var records: Int
-        public var durationSum: Double
-    }
-    public struct Bucket: Sendable, Equatable {
-        public var key: MappingKey
-        public var status: String
-        public var upperBound: Double
-        public var count: Int
-    }
-    public struct Latest: Sendable, Equatable {
-        public var lastSuccessAt: Date?
-        public var lastSuccessRecords: Int
-        public var lastFailureAt: Date?
-        public var lastTriggerAt: Date?
-    }
-    public var outcomes: [Outcome] = []
-    public var buckets: [Bucket] = []
-    public var triggers: [MappingKey: [String: Int]] = [:]
-    public var latest: [MappingKey: Latest] = [:]
-    public var open: [TrackedRequest] = []
 }

@@ -1,5 +1,6 @@
 import CSQLite
 import Foundation
+import IngestionStore
 
 /// A value bound to or read from a statement.
 enum SQLValue: Sendable {
@@ -13,13 +14,13 @@ enum SQLValue: Sendable {
     init(_ number: Int) { self = .integer(Int64(number)) }
 }
 
-/// What went wrong with the database, naming the file.
-public struct StoreError: Error, CustomStringConvertible, Equatable {
-    public let description: String
-}
-
-/// One SQLite connection: the only code that calls the C API. Not thread-safe
-/// by itself; `IngestionStore` serialises access to it.
+/// One SQLite connection: the only code that calls SQLite's C API.
+///
+/// Opened with `SQLITE_OPEN_NOMUTEX`, SQLite's multi-thread mode: "a single database
+/// connection may not be used simultaneously in two or more threads"
+/// (https://sqlite.org/threadsafe.html). The store actor that owns a connection
+/// runs on one serial queue, so that never happens, and SQLite's own mutexes are
+/// not needed.
 final class SQLiteConnection {
     private let handle: OpaquePointer
     let path: String
@@ -34,10 +35,11 @@ final class SQLiteConnection {
         guard code == SQLITE_OK, let db else {
             let message = db.map { String(cString: sqlite3_errmsg($0)) } ?? String(cString: sqlite3_errstr(code))
             if let db { sqlite3_close_v2(db) }
-            throw StoreError(description: "cannot open database \(path): \(message)")
+            throw StoreError(Self.kind(of: code), "cannot open database \(path): \(message)")
         }
         handle = db
         sqlite3_busy_timeout(db, 5000)
+        sqlite3_extended_result_codes(db, 1)
     }
 
     deinit {
@@ -47,26 +49,23 @@ final class SQLiteConnection {
 
     func execute(_ sql: String) throws(StoreError) {
         var error: UnsafeMutablePointer<CChar>?
-        guard sqlite3_exec(handle, sql, nil, nil, &error) == SQLITE_OK else {
-            let message = error.map { String(cString: $0) } ?? "unknown error"
+        let code = sqlite3_exec(handle, sql, nil, nil, &error)
+        guard code == SQLITE_OK else {
+            let message = error.map { String(cString: $0) } ?? String(cString: sqlite3_errstr(code))
             sqlite3_free(error)
-            throw StoreError(description: "database \(path): \(message)")
+            throw StoreError(Self.kind(of: code), "database \(path): \(message)")
         }
     }
 
     func prepare(_ sql: String) throws(StoreError) -> Statement {
         if let cached = cache[sql] { return cached }
-        let statement = try prepareUncached(sql)
-        cache[sql] = statement
-        return statement
-    }
-
-    private func prepareUncached(_ sql: String) throws(StoreError) -> Statement {
         var statement: OpaquePointer?
         guard sqlite3_prepare_v2(handle, sql, -1, &statement, nil) == SQLITE_OK, let statement else {
             throw failure("prepare")
         }
-        return Statement(handle: statement, connection: self)
+        let prepared = Statement(handle: statement, connection: self)
+        cache[sql] = prepared
+        return prepared
     }
 
     /// Runs `body` in one write transaction: all of it lands, or none.
@@ -86,7 +85,18 @@ final class SQLiteConnection {
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 
     func failure(_ what: String) -> StoreError {
-        StoreError(description: "database \(path): \(what): \(String(cString: sqlite3_errmsg(handle)))")
+        StoreError(Self.kind(of: sqlite3_extended_errcode(handle)),
+                   "database \(path): \(what): \(String(cString: sqlite3_errmsg(handle)))")
+    }
+
+    /// What a caller can do about a result code.
+    static func kind(of code: Int32) -> StoreError.Kind {
+        switch code & 0xff {
+        case SQLITE_FULL: return .full
+        case SQLITE_CORRUPT, SQLITE_NOTADB: return .corrupt
+        case SQLITE_CANTOPEN, SQLITE_BUSY, SQLITE_LOCKED, SQLITE_IOERR, SQLITE_READONLY, SQLITE_PERM: return .unavailable
+        default: return .failed
+        }
     }
 }
 
@@ -112,12 +122,14 @@ final class Statement {
         }
         for (index, value) in values.enumerated() {
             let position = Int32(index + 1)
+            let code: Int32
             switch value {
-            case .integer(let number): sqlite3_bind_int64(handle, position, number)
-            case .real(let number): sqlite3_bind_double(handle, position, number)
-            case .text(let text): sqlite3_bind_text(handle, position, text, -1, Statement.transient)
-            case .null: sqlite3_bind_null(handle, position)
+            case .integer(let number): code = sqlite3_bind_int64(handle, position, number)
+            case .real(let number): code = sqlite3_bind_double(handle, position, number)
+            case .text(let text): code = sqlite3_bind_text(handle, position, text, -1, Statement.transient)
+            case .null: code = sqlite3_bind_null(handle, position)
             }
+            guard code == SQLITE_OK else { throw connection.failure("bind parameter \(position)") }
         }
         var rows = 0
         while true {

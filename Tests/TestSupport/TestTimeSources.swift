@@ -1,4 +1,5 @@
 import Foundation
+import IngestionModel
 import Synchronization
 
 /// A clock whose sleeps return at once while moving its time forward by the

@@ -87,5 +87,60 @@ enum Migrations {
             PRIMARY KEY (tenant, mapping, request_id)
         ) WITHOUT ROWID;
         """),
+        Step(version: 3, name: "when each mapping was first configured", sql: """
+        CREATE TABLE mappings (
+            tenant TEXT NOT NULL,
+            mapping TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            PRIMARY KEY (tenant, mapping)
+        ) WITHOUT ROWID;
+        -- Mappings with history were configured no later than their first request.
+        INSERT INTO mappings (tenant, mapping, created_at)
+            SELECT tenant, mapping, min(first_seen) FROM requests GROUP BY tenant, mapping;
+        """),
     ]
 }
+
+extension Migrations {
+    static var newest: Int { steps.last?.version ?? 0 }
+
+    /// Applies the steps not yet applied, each in its own transaction.
+    static func apply(to db: SQLiteConnection) throws(StoreError) {
+        try db.execute("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY, name TEXT NOT NULL, applied_at REAL NOT NULL)")
+        var applied = Set<Int>()
+        try db.prepare("SELECT version FROM schema_migrations").run { row in applied.insert(row.int(0)) }
+        if let version = applied.max(), version > newest {
+            throw StoreError(.schemaTooNew,
+                             "database \(db.path) has schema version \(version), newer than this exporter knows; upgrade the exporter")
+        }
+        for step in steps where !applied.contains(step.version) {
+            try db.transaction { () throws(StoreError) in
+                try db.execute(step.sql)
+                try db.prepare("INSERT INTO schema_migrations (version, name, applied_at) VALUES (?, ?, ?)")
+                    .run([.integer(Int64(step.version)), .text(step.name), .real(Date().timeIntervalSince1970)])
+            }
+        }
+    }
+
+    static func currentVersion(_ db: SQLiteConnection) throws(StoreError) -> Int {
+        var version = 0
+        try db.prepare("SELECT max(version) FROM schema_migrations").run { row in version = row.int(0) }
+        return version
+    }
+
+    /// For a read-only handle: the file is one of ours, and not newer than this exporter.
+    static func checkReadable(_ db: SQLiteConnection) throws(StoreError) {
+        let version: Int
+        do {
+            version = try currentVersion(db)
+        } catch {
+            throw StoreError(.corrupt, "\(db.path) is not an acs-ingestion-exporter database")
+        }
+        guard version <= newest else {
+            throw StoreError(.schemaTooNew, "database \(db.path) has schema version \(version), newer than this exporter knows")
+        }
+    }
+}
+
+import Foundation
+import IngestionStore

@@ -1,0 +1,1 @@
+// Bodies of /api/v1 (being written).

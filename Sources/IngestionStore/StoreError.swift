@@ -1,0 +1,26 @@
+/// What went wrong with the database: a kind a caller can act on, and a line
+/// that names the database and the operation (never a password).
+public struct StoreError: Error, CustomStringConvertible, Equatable, Sendable {
+    public enum Kind: String, Sendable, Equatable {
+        /// The database cannot be reached or opened (yet): retry later.
+        case unavailable
+        /// No space left for a write.
+        case full
+        /// The file or its schema is damaged.
+        case corrupt
+        /// Written by a newer exporter: this one must not touch it.
+        case schemaTooNew
+        /// The request was already counted (removed by retention): tracking it again is refused.
+        case alreadyCounted
+        /// Any other failure of a statement.
+        case failed
+    }
+
+    public let kind: Kind
+    public let description: String
+
+    public init(_ kind: Kind, _ description: String) {
+        self.kind = kind
+        self.description = description
+    }
+}
