@@ -67,6 +67,7 @@ let package = Package(
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // `--demo`: the exporter wired to an in-process simulator.
         .target(name: "ExporterDemo", dependencies: [
@@ -77,7 +78,7 @@ let package = Package(
             "IngestionStore", "SQLiteStore", "WireFormat", "CGlibcExtras",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
-            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+            .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // bench/run.sh's data generator; not shipped.
         .executableTarget(name: "acs-bench-seed", dependencies: ["SQLiteStore", "ExporterMetrics", "IngestionModel"],

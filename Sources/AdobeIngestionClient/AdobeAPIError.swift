@@ -21,6 +21,9 @@ public enum AdobeAPIError: Error, Equatable, CustomStringConvertible {
     case missingField(String)
     /// A POST answer of no documented shape; Adobe's own words are kept.
     case unexpectedTriggerResponse(status: String?, info: String?)
+    /// The caller was cancelled (the exporter is shutting down): no call was sent,
+    /// or its answer was abandoned.
+    case cancelled
 
     /// The `code` label of `acs_ingestion_api_requests_total` for failures that
     /// have no HTTP status of their own.
@@ -36,6 +39,7 @@ public enum AdobeAPIError: Error, Equatable, CustomStringConvertible {
         case .connectionFailed: return "connection_error"
         case .bodyNotJSON, .missingField, .unexpectedTriggerResponse: return "invalid_body"
         case .bodyTooLarge: return "body_too_large"
+        case .cancelled: return "cancelled"
         }
     }
 
@@ -78,6 +82,8 @@ public enum AdobeAPIError: Error, Equatable, CustomStringConvertible {
             return "response has no \"\(name)\" field"
         case .unexpectedTriggerResponse(let status, let info):
             return "unexpected trigger answer: status \(status ?? "absent"), info \(info ?? "absent")"
+        case .cancelled:
+            return "cancelled: the exporter is stopping"
         }
     }
 }

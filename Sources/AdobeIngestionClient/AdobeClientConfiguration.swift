@@ -4,7 +4,7 @@ import IngestionModel
 public struct AdobeClientConfiguration: Sendable {
     /// Where the GET sends the requestId: Adobe shows it "in the parameters";
     /// some organizations need it as a JSON body.
-    public enum RequestIDPlacement: String, Sendable {
+    public enum RequestIDPlacement: String, Sendable, CaseIterable {
         case query
         case body
     }
@@ -18,14 +18,15 @@ public struct AdobeClientConfiguration: Sendable {
     public var scopes: [String] = ["openid", "AdobeID", "campaign_sdk"]
     public var requestIDPlacement: RequestIDPlacement = .query
     /// adobe.io gives up at 60 s; so do we.
-    public var timeout: Duration = .seconds(60)
+    public static let defaultTimeout: Duration = .seconds(60)
+    public var timeout = defaultTimeout
     public var retry = RetryPolicy()
     /// A token is renewed this long before it expires (at most a tenth of its lifetime).
     public var tokenRenewalMargin: Duration = .seconds(300)
     /// Larger bodies are refused as soon as their size is known.
     public var maxBodyBytes: Int = 1 << 20
 
-    public init(tenant: String, clientID: String, clientSecret: Secret) {
+    public init(tenant: String = "", clientID: String = "", clientSecret: Secret = Secret("")) {
         self.tenant = tenant
         self.clientID = clientID
         self.clientSecret = clientSecret

@@ -3,6 +3,7 @@ import Foundation
 import IngestionModel
 import Logging
 import NIOHTTP1
+import WireFormat
 
 /// One finished HTTP exchange with Adobe, for the exporter's API metrics.
 public struct APICallRecord: Sendable {
@@ -89,7 +90,7 @@ public final class AdobeIngestionClient: Sendable {
             var body: [UInt8]?
             switch self.configuration.requestIDPlacement {
             case .query:
-                url += "?requestId=" + Self.encode(requestID.rawValue)
+                url += "?requestId=" + PercentEncoding.encode(requestID.rawValue)
             case .body:
                 // Adobe shows the id as a number in its examples: send digits as one.
                 let value = Int(requestID.rawValue).map(String.init) ?? Self.jsonString(requestID.rawValue)
@@ -147,21 +148,14 @@ public final class AdobeIngestionClient: Sendable {
     private func ingestURL(mapping: String) -> String {
         let base = configuration.apiBaseURL.hasSuffix("/")
             ? String(configuration.apiBaseURL.dropLast()) : configuration.apiBaseURL
-        return "\(base)/\(Self.encode(configuration.tenant))/campaign/dataIngestion/xdmIngestion/\(Self.encode(mapping))/ingest"
+        return "\(base)/\(PercentEncoding.encode(configuration.tenant))/campaign/dataIngestion/xdmIngestion/\(PercentEncoding.encode(mapping))/ingest"
     }
 
     private func headers(_ token: AccessToken) -> [(String, String)] {
-        [("Authorization", "Bearer " + token.value.revealed),
+        [("Authorization", Authorization.bearer(token.value.revealed)),
          ("X-Api-Key", configuration.clientID),
          ("Content-Type", "application/json"),
          ("Cache-Control", "no-cache")]
-    }
-
-    static let unreserved = CharacterSet(charactersIn:
-        "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-._~")
-
-    static func encode(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: unreserved) ?? text
     }
 
     private static func jsonString(_ text: String) -> String {
@@ -197,6 +191,7 @@ struct CallContext: Sendable {
         var attempt = 0
         while true {
             attempt += 1
+            if Task.isCancelled { throw .cancelled }
             let clock = ContinuousClock()
             let started = clock.now
             let failure: AdobeAPIError
@@ -212,6 +207,7 @@ struct CallContext: Sendable {
                 try classify(response)
                 return response
             } catch {
+                if case .cancelled = error { throw error }
                 if case .timeout = error { observe(record(operation, error, since: started, clock)) }
                 if case .connectionFailed = error { observe(record(operation, error, since: started, clock)) }
                 if case .bodyTooLarge = error { observe(record(operation, error, since: started, clock)) }
@@ -230,7 +226,7 @@ struct CallContext: Sendable {
             do {
                 try await time.sleep(for: delay)
             } catch {
-                throw failure
+                throw .cancelled
             }
         }
     }
@@ -270,7 +266,7 @@ struct TokenFetcher: Sendable {
             ("client_id", configuration.clientID),
             ("client_secret", configuration.clientSecret.revealed),
             ("scope", configuration.scopes.joined(separator: ",")),
-        ].map { "\($0.0)=\(AdobeIngestionClient.encode($0.1))" }.joined(separator: "&")
+        ].map { "\($0.0)=\(PercentEncoding.encode($0.1))" }.joined(separator: "&")
         let url = configuration.imsTokenURL
         let context = CallContext(tenant: configuration.tenant, transport: transport, time: time,
                                   retry: configuration.retry, logger: logger, observe: observe, jitter: jitter, gate: gate)

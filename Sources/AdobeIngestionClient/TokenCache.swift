@@ -1,5 +1,6 @@
 import Foundation
 import IngestionModel
+import Synchronization
 
 /// An IMS access token and when it stops being good.
 struct AccessToken: Sendable, Equatable {
@@ -14,7 +15,7 @@ actor TokenCache {
     private let time: any TimeSource
     private let fetch: @Sendable () async throws(AdobeAPIError) -> AccessToken
     private var current: AccessToken?
-    private var pending: Task<AccessToken, Error>?
+    private var pending: PendingFetch?
 
     init(time: any TimeSource, fetch: @escaping @Sendable () async throws(AdobeAPIError) -> AccessToken) {
         self.time = time
@@ -23,25 +24,26 @@ actor TokenCache {
 
     func validToken() async throws(AdobeAPIError) -> AccessToken {
         if let current, time.now() < current.renewAt { return current }
-        let task: Task<AccessToken, Error>
+        if Task.isCancelled { throw .cancelled }
+        let fetch: PendingFetch
         if let pending {
-            task = pending
+            fetch = pending
         } else {
-            let fetch = self.fetch
-            task = Task { try await fetch() }
-            pending = task
+            let request = self.fetch
+            fetch = PendingFetch(Task { try await request() })
+            pending = fetch
         }
         do {
-            let token = try await task.value
-            if pending == task {
+            let token = try await fetch.wait()
+            if pending === fetch {
                 pending = nil
                 current = token
             }
             return token
         } catch {
-            if pending == task { pending = nil }
+            if pending === fetch { pending = nil }
             // Renewal failed early: the current token is still good until it expires.
-            if let current, time.now() < current.expiresAt { return current }
+            if let current, time.now() < current.expiresAt, !Task.isCancelled { return current }
             throw error as? AdobeAPIError ?? .connectionFailed(Transport.describe(error))
         }
     }
@@ -49,5 +51,28 @@ actor TokenCache {
     /// Drops `token` after the API refused it, unless a newer one already replaced it.
     func invalidate(_ token: AccessToken) {
         if current == token { current = nil }
+    }
+}
+
+/// One IMS request shared by every caller that found no valid token. It is
+/// cancelled when the last of them is (the exporter stopping), so shutdown never
+/// waits on a token request nobody wants any more.
+final class PendingFetch: Sendable {
+    private let task: Task<AccessToken, Error>
+    private let waiters = Mutex(0)
+
+    init(_ task: Task<AccessToken, Error>) { self.task = task }
+
+    func wait() async throws -> AccessToken {
+        waiters.withLock { $0 += 1 }
+        return try await withTaskCancellationHandler {
+            try await task.value
+        } onCancel: {
+            let remaining = waiters.withLock { count -> Int in
+                count -= 1
+                return count
+            }
+            if remaining == 0 { task.cancel() }
+        }
     }
 }

@@ -25,6 +25,7 @@ struct Transport: Sendable {
 
     func send(_ outgoing: OutgoingRequest) async throws(AdobeAPIError) -> RawResponse {
         let timeout = self.timeout
+        if Task.isCancelled { throw .cancelled }
         do {
             return try await withThrowingTaskGroup(of: RawResponse.self) { group in
                 group.addTask { try await exchange(outgoing) }
@@ -40,7 +41,7 @@ struct Transport: Sendable {
         } catch let error as HTTPClientError where error == .deadlineExceeded || error == .readTimeout {
             throw .timeout(timeout)
         } catch is CancellationError {
-            throw .connectionFailed("cancelled")
+            throw .cancelled
         } catch {
             throw .connectionFailed(Transport.describe(error))
         }

@@ -2,6 +2,7 @@ import Foundation
 import HTTPServer
 import IngestionModel
 import Synchronization
+import WireFormat
 
 /// A stand-in for Adobe: the IMS token endpoint and both ingestion calls, on
 /// the project's own HTTP layer, answering with the seed's bodies.
@@ -36,7 +37,7 @@ public final class AdobeSimulator: Sendable {
         baseURL = "http://\(host.contains(":") ? "[\(host)]" : host):\(server.port)"
     }
 
-    public func stop() { server.stop() }
+    public func stop() async { await server.stop() }
 
     // MARK: - Test and demo controls
 
@@ -132,11 +133,7 @@ final class SimulatorHandlers: Sendable {
         let tenant = request.pathParameters["tenant"] ?? ""
         let mapping = request.pathParameters["mapping"] ?? ""
         let authorized = state.withLock { state -> HTTPReply? in
-            let bearer = request.header("authorization").flatMap { value -> String? in
-                let parts = value.split(separator: " ", maxSplits: 1)
-                return parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : nil
-            }
-            guard let bearer, let issued = state.tokens[bearer], now < issued.expiresAt else {
+            guard let bearer = request.bearerToken, let issued = state.tokens[bearer], now < issued.expiresAt else {
                 return json(401, SeedBodies.invalidToken)
             }
             guard request.header("x-api-key") == issued.clientID else { return json(403, SeedBodies.invalidProfile) }

@@ -108,82 +108,98 @@ extension Scenario {
         not_json: 0.0               # an HTML error page
     """
 
-    public static func load(yaml text: String, file: String) throws -> Scenario {
-        let yaml = YAMLFields(file: file)
+    public static func load(yaml text: String, file: String) throws(ScenarioError) -> Scenario {
+        let reader = ConfigReader(file: file)
         var scenario = Scenario(tenants: [])
-        guard let root = yaml.root(of: text) else { throw ScenarioError(description: yaml.problems.joined(separator: "\n")) }
-        yaml.allowOnly(["seed", "credentials", "token_lifetime", "tenants", "faults"], in: root, path: "")
-        if let seed = yaml.int(root, "seed", path: "", range: 0...Int.max) { scenario.seed = UInt64(seed) }
-        if let lifetime = yaml.duration(root, "token_lifetime", path: "", minimum: .seconds(1)) { scenario.tokenLifetime = lifetime }
-        if let list = root["credentials"]?.sequence {
-            scenario.credentials = list.compactMap { item in
-                guard let id = yaml.string(item.mapping, "client_id", path: "credentials", required: true, parent: item),
-                      let secret = yaml.string(item.mapping, "client_secret", path: "credentials", required: true, parent: item)
-                else { return nil }
-                return Credentials(clientID: id, clientSecret: secret)
-            }
+        guard reader.read(text, into: &scenario, table: table) else {
+            throw ScenarioError(description: reader.problems.joined(separator: "\n"))
         }
-        let tenantNodes = root["tenants"]?.sequence ?? []
-        if tenantNodes.isEmpty { yaml.problem(root["tenants"], "tenants", "at least one tenant is required") }
-        for tenantNode in tenantNodes {
-            let map = tenantNode.mapping
-            guard let name = yaml.string(map, "name", path: "tenants", required: true, parent: tenantNode) else { continue }
-            var tenant = Tenant(name: name, mappings: [])
-            if let first = yaml.int(map, "first_request_id", path: "tenants", range: 0...Int.max) { tenant.firstRequestID = first }
-            for mappingNode in map?["mappings"]?.sequence ?? [] {
-                let m = mappingNode.mapping
-                let path = "tenants.mappings"
-                guard let id = yaml.string(m, "id", path: path, required: true, parent: mappingNode) else { continue }
-                var mapping = Mapping(id: id)
-                if let value = yaml.bool(m, "published", path: path) { mapping.published = value }
-                if let value = yaml.bool(m, "stopped", path: path) { mapping.stopped = value }
-                if let node = m?["duration"] {
-                    let parts = (node.string ?? "").components(separatedBy: "..")
-                    if let low = DurationText.parse(parts[0]), let high = DurationText.parse(parts.last!), low <= high {
-                        mapping.duration = low...high
-                    } else {
-                        yaml.problem(node, "\(path).duration", "must be a duration or a range like 2s..5s")
-                    }
-                }
-                if let node = m?["records"] {
-                    let parts = (node.string ?? "").components(separatedBy: "..")
-                    if let low = Int(parts[0]), let high = Int(parts.last!), 0 <= low, low <= high {
-                        mapping.records = low...high
-                    } else {
-                        yaml.problem(node, "\(path).records", "must be a number or a range like 10..500")
-                    }
-                }
-                if let weights = m?["outcomes"]?.mapping {
-                    var outcomes: [Outcome: Double] = [:]
-                    for (key, _) in weights {
-                        guard let outcome = Outcome(rawValue: key.string ?? "") else {
-                            yaml.problem(key, "\(path).outcomes", "unknown outcome; use \(Outcome.allCases.map(\.rawValue).joined(separator: ", "))")
-                            continue
-                        }
-                        outcomes[outcome] = yaml.double(weights, outcome.rawValue, path: "\(path).outcomes")
-                    }
-                    mapping.outcomes = outcomes
-                }
-                tenant.mappings.append(mapping)
-            }
-            scenario.tenants.append(tenant)
-        }
-        if let faults = root["faults"]?.mapping {
-            func rate(_ key: String) -> Double {
-                guard let rate = yaml.double(faults, key, path: "faults") else { return 0 }
-                if rate > 1 { yaml.problem(faults[key], "faults.\(key)", "must be between 0 and 1") }
-                return rate
-            }
-            scenario.faults.throttle = rate("throttle")
-            scenario.faults.serverError = rate("server_error")
-            scenario.faults.unavailable = rate("unavailable")
-            scenario.faults.slow = rate("slow")
-            scenario.faults.truncated = rate("truncated")
-            scenario.faults.notJSON = rate("not_json")
-            if let value = yaml.duration(faults, "retry_after", path: "faults") { scenario.faults.retryAfter = value }
-            if let value = yaml.duration(faults, "slow_delay", path: "faults") { scenario.faults.slowDelay = value }
-        }
-        guard yaml.problems.isEmpty else { throw ScenarioError(description: yaml.problems.joined(separator: "\n")) }
         return scenario
+    }
+}
+
+/// Each key of the scenario file, once (see `ConfigTable`).
+extension Scenario {
+    static var table: ConfigTable<Scenario> {
+        ConfigTable([
+            .value("seed", \.seed) { node, key, reader in reader.int(node, key, range: 0...Int.max).map(UInt64.init) },
+            .list("credentials", \.credentials, Credentials.table, element: { Credentials(clientID: "", clientSecret: "") }),
+            .duration("token_lifetime", \.tokenLifetime, minimum: .seconds(1)),
+            .list("tenants", \.tenants, Tenant.table, element: { Tenant(name: "", mappings: []) },
+                  required: "at least one tenant is required"),
+            .section("faults", \.faults, Faults.table),
+        ])
+    }
+}
+
+extension Scenario.Credentials {
+    static var table: ConfigTable<Self> {
+        ConfigTable([.string("client_id", \.clientID, required: true), .string("client_secret", \.clientSecret, required: true)])
+    }
+}
+
+extension Scenario.Tenant {
+    static var table: ConfigTable<Self> {
+        ConfigTable([
+            .string("name", \.name, required: true),
+            .int("first_request_id", \.firstRequestID, range: 1...Int(Int32.max)),
+            .list("mappings", \.mappings, Scenario.Mapping.table, element: { Scenario.Mapping(id: "") }),
+        ])
+    }
+}
+
+extension Scenario.Mapping {
+    static var table: ConfigTable<Self> {
+        ConfigTable([
+            .string("id", \.id, required: true),
+            .bool("published", \.published),
+            .bool("stopped", \.stopped),
+            .value("duration", \.duration) { node, key, reader in
+                let parts = (node.scalar ?? "").components(separatedBy: "..")
+                guard let low = DurationText.parse(parts[0]), let high = DurationText.parse(parts.last!), low <= high else {
+                    reader.problem(node, key, "must be a duration or a range like 2s..5s")
+                    return nil
+                }
+                return low...high
+            },
+            .value("records", \.records) { node, key, reader in
+                let parts = (node.scalar ?? "").components(separatedBy: "..")
+                guard let low = Int(parts[0]), let high = Int(parts.last!), 0 <= low, low <= high else {
+                    reader.problem(node, key, "must be a number or a range like 10..500")
+                    return nil
+                }
+                return low...high
+            },
+            .value("outcomes", \.outcomes) { node, key, reader in
+                guard let entries = node.entries else {
+                    reader.problem(node, key, "must map outcomes to weights")
+                    return nil
+                }
+                var outcomes: [Scenario.Outcome: Double] = [:]
+                for (name, weight) in entries {
+                    guard let outcome = Scenario.Outcome(rawValue: name.scalar ?? "") else {
+                        reader.problem(name, key, "unknown outcome; use \(Scenario.Outcome.allCases.map(\.rawValue).joined(separator: ", "))")
+                        continue
+                    }
+                    outcomes[outcome] = reader.double(weight, "\(key).\(outcome.rawValue)", minimum: 0)
+                }
+                return outcomes
+            },
+        ])
+    }
+}
+
+extension Scenario.Faults {
+    static var table: ConfigTable<Self> {
+        ConfigTable([
+            .double("throttle", \.throttle, minimum: 0, maximum: 1),
+            .duration("retry_after", \.retryAfter),
+            .double("server_error", \.serverError, minimum: 0, maximum: 1),
+            .double("unavailable", \.unavailable, minimum: 0, maximum: 1),
+            .double("slow", \.slow, minimum: 0, maximum: 1),
+            .duration("slow_delay", \.slowDelay),
+            .double("truncated", \.truncated, minimum: 0, maximum: 1),
+            .double("not_json", \.notJSON, minimum: 0, maximum: 1),
+        ])
     }
 }

@@ -1,11 +1,12 @@
 import AdobeIngestionClient
 import ExporterMetrics
-import CGlibcExtras
 import Foundation
 import HTTPServer
 import IngestionModel
 import IngestionStore
 import Logging
+import SQLiteStore
+import ServiceLifecycle
 import Synchronization
 
 /// The exporter's version, for `--version` and `acs_ingestion_exporter_build_info`.
@@ -18,9 +19,12 @@ public enum ExporterVersion {
 /// Why the daemon could not start: one line, naming what to fix.
 public struct StartupError: Error, CustomStringConvertible {
     public let description: String
+    public init(description: String) { self.description = description }
 }
 
-/// Store, metrics, collector and HTTP server, put together.
+/// Store, metrics, collector and HTTP server, put together. `init` opens the
+/// store, rebuilds the metrics from it and starts listening (so the port is known);
+/// `run()` runs the services until SIGTERM or SIGINT and shuts them down in order.
 public final class ExporterDaemon: Sendable {
     public struct Options: Sendable {
         public var listenAddress: ListenAddress
@@ -30,88 +34,86 @@ public final class ExporterDaemon: Sendable {
 
     public let collector: Collector
     public let publisher: ExpositionPublisher
+    public let readiness: Readiness
     private let server: HTTPServer
-    private let collecting = Mutex<Task<Void, Never>?>(nil)
-    private let readyFlag: Ready
+    private let logger: Logger
+    private let stopped = Atomic<Bool>(false)
 
     public var port: Int { server.port }
-    public var store: IngestionStore { collector.store }
+    public var store: any IngestionStore { collector.store }
     public var metrics: IngestionMetrics { collector.metrics }
 
     public init(config: ExporterConfig, options: Options, logger: Logger,
-                time: any TimeSource = SystemTimeSource()) throws(StartupError) {
-        // Each rendering allocates buffers the size of the exposition. With glibc's
-        // adaptive threshold they end up on the heap and resident memory only grows;
-        // a fixed threshold keeps them mmapped, so freeing one returns it to the system.
-        mallopt(M_MMAP_THRESHOLD, 256 * 1024)
-        let store: IngestionStore
+                time: any TimeSource = SystemTimeSource()) async throws(StartupError) {
+        self.logger = logger
+        let store: SQLiteIngestionStore
         do {
-            store = try IngestionStore(path: config.storage.path, durationBounds: IngestionMetrics.durationBounds)
+            store = try SQLiteIngestionStore(path: config.storage.path, durationBounds: IngestionMetrics.durationBounds)
         } catch {
             throw StartupError(description: error.description)
         }
-        let descriptors = Collector.descriptors(of: config)
-        let metrics = IngestionMetrics(mappings: descriptors, version: ExporterVersion.version,
+        let metrics = IngestionMetrics(mappings: Collector.descriptors(of: config), version: ExporterVersion.version,
                                        revision: ExporterVersion.revision, now: time.now())
         collector = Collector(config: config, store: store, metrics: metrics, time: time, logger: logger)
         publisher = ExpositionPublisher(metrics: metrics)
+        readiness = Readiness()
+        readiness.set("start-up", "rebuilding the metrics from the store")
 
         // Counters are rebuilt before anything can change them through the API.
         do {
-            try collector.restore()
+            try await collector.restore()
         } catch {
             throw StartupError(description: error.description)
         }
-        var router = Router()
-        let publisher = self.publisher
-        let ready = Ready()
-        let statusPage = StatusPage(config: config, store: store, telemetryPath: options.telemetryPath,
-                                    version: ExporterVersion.version)
-        ExporterRoutes.install(into: &router, telemetryPath: options.telemetryPath, publisher: publisher,
-                               ready: { ready.value && publisher.isReady }, statusPage: statusPage, now: { time.now() })
         var writeToken: Secret?
         if let file = config.api.tokenFile {
             let token = (try? String(contentsOfFile: file, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
             guard let token, !token.isEmpty else { throw StartupError(description: "api.token_file \(file) is unreadable or empty") }
             writeToken = Secret(token)
         }
+        var router = Router()
+        let statusPage = StatusPage(config: config, store: store, telemetryPath: options.telemetryPath,
+                                    version: ExporterVersion.version)
+        ExporterRoutes.install(into: &router, telemetryPath: options.telemetryPath, publisher: publisher,
+                               readiness: readiness, statusPage: statusPage, now: { time.now() })
         APIRoutes(collector: collector, writeToken: writeToken).install(into: &router)
+        publisher.refresh()
         do {
             server = try HTTPServer(configuration: .init(listenAddress: options.listenAddress), router: router)
         } catch {
             throw StartupError(description: error.description)
         }
-        publisher.start()
-        ready.value = true
-        readyFlag = ready
+        readiness.set("start-up", nil)
     }
 
-    /// Starts triggering and polling in the background.
-    public func startCollecting() {
-        collecting.withLock { task in
-            guard task == nil else { return }
-            task = Task { [collector] in await collector.run() }
+    /// The services, in start order; a graceful shutdown stops them in reverse:
+    /// the collector first (no upstream call after the signal), the HTTP server last.
+    public var services: [any Service] {
+        [HTTPServerService(server: server), PublisherService(publisher: publisher), CollectorService(collector: collector)]
+    }
+
+    /// Runs until SIGTERM or SIGINT, then shuts down within `shutdownLimit`; a
+    /// second signal exits at once. SIGHUP is logged and never kills the process.
+    public func run(shutdownLimit: Duration = .seconds(5)) async throws {
+        var configuration = ServiceGroupConfiguration(
+            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        configuration.maximumGracefulShutdownDuration = shutdownLimit
+        configuration.maximumCancellationDuration = shutdownLimit
+        let group = ServiceGroup(configuration: configuration)
+        try await withThrowingTaskGroup(of: Void.self) { tasks in
+            tasks.addTask { try await group.run() }
+            tasks.addTask { await SignalWatcher(logger: self.logger).run() }
+            try await tasks.next()
+            tasks.cancelAll()
         }
+        await stop()
     }
 
+    /// Stops what `init` started (for a daemon whose `run` was never called, as in tests). Idempotent.
     public func stop() async {
-        let task = collecting.withLock { task -> Task<Void, Never>? in
-            defer { task = nil }
-            return task
-        }
-        task?.cancel()
-        await task?.value
-        readyFlag.value = false
-        server.stop()
-        publisher.stop()
-    }
-}
-
-/// A flag the readiness route reads from libmicrohttpd's thread.
-final class Ready: Sendable {
-    private let flag = Atomic<Bool>(false)
-    var value: Bool {
-        get { flag.load(ordering: .acquiring) }
-        set { flag.store(newValue, ordering: .releasing) }
+        guard !stopped.exchange(true, ordering: .relaxed) else { return }
+        readiness.set("shutdown", "shutting down")
+        await server.stop()
+        await store.close()
     }
 }

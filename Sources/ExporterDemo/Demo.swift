@@ -1,6 +1,8 @@
 import AdobeIngestionClient
 import AdobeSimulator
+import ExporterCore
 import Foundation
+import HTTPServer
 import IngestionModel
 
 /// `--demo`: the simulator in-process with a few tenants and mappings, and a
@@ -72,6 +74,16 @@ public enum Demo {
             throw StartupError(description: "cannot write the demo API token to \(path): \(error.localizedDescription)")
         }
         return path
+    }
+
+    /// Starts the simulator on a free loopback port and returns it with the
+    /// configuration that points the exporter at it.
+    public static func start(storagePath requested: String?) throws -> (AdobeSimulator, ExporterConfig) {
+        let simulator = try AdobeSimulator(scenario: scenario(), listenAddress: ListenAddress(host: "127.0.0.1", port: 0))
+        prime(simulator)
+        var config = config(simulatorURL: simulator.baseURL, storagePath: try prepareStorage(requested))
+        config.api.tokenFile = try writeAPIToken(beside: config.storage.path)
+        return (simulator, config)
     }
 
     public static func config(simulatorURL: String, storagePath: String) -> ExporterConfig {

@@ -25,10 +25,9 @@ public final class IngestionMetrics: Sendable {
     /// Failure series that exist (at 0) from the first scrape, so that the first
     /// failure with one of these codes is an increase, not a new series.
     public static let knownACPCodes = ["ACP-880056", "ACP-880096", "ACP-880185", "ACP-880189"]
-    public static let triggerResults = ["submitted", "already_in_progress", "not_stopped", "not_published", "error"]
-    static let outcomes = ["success", "failed", "aborted"]
 
     private let state: Mutex<MetricsState>
+    private let changeObservers = Mutex<[@Sendable () -> Void]>([])
     /// The size of the last rendering, to reserve the next one in one allocation.
     private let lastSize = Atomic<Int>(0)
 
@@ -39,23 +38,33 @@ public final class IngestionMetrics: Sendable {
     /// Bumped by every change; the exposition is rendered again when it moves.
     public var version: UInt64 { state.withLock { $0.version } }
 
+    /// Calls `observer` after every change (on the changing thread, outside the model's lock).
+    public func onChange(_ observer: @escaping @Sendable () -> Void) {
+        changeObservers.withLock { $0.append(observer) }
+    }
+
+    /// Applies `change` under the lock, then tells the observers.
+    private func update(_ change: (inout MetricsState) -> Void) {
+        state.withLock { change(&$0) }
+        for observer in changeObservers.withLock({ $0 }) { observer() }
+    }
+
     // MARK: - Updates
 
     public func requestFinished(_ key: MappingKey, status: IngestionStatus, acpCode: ACPCode?, records: Int,
                                 duration: TimeInterval, requestID: RequestID, finishedAt: Date) {
-        state.withLock { state in
-            guard var mapping = state.mappings[key] else { return }
-            let name = status.name
+        update { state in
+            guard var mapping = state.mappings[key], let status = status.finalStatus else { return }
             mapping.open.removeValue(forKey: requestID)
-            mapping.requests[name, default: 0] += 1
-            mapping.histograms[name, default: Histogram(bucketCount: Self.durationBounds.count)]
+            mapping.requests[status, default: 0] += 1
+            mapping.histograms[status, default: Histogram(bucketCount: Self.durationBounds.count)]
                 .observe(max(0, duration), bounds: Self.durationBounds)
             if status == .success {
                 mapping.records += records
                 mapping.lastSuccess = finishedAt
                 mapping.lastSuccessRecords = records
             } else {
-                mapping.failures[FailureKey(status: name, acpCode: acpCode.labelValue), default: 0] += 1
+                mapping.failures[FailureKey(status: status, acpCode: acpCode.labelValue), default: 0] += 1
                 mapping.lastFailure = finishedAt
             }
             state.mappings[key] = mapping
@@ -64,15 +73,15 @@ public final class IngestionMetrics: Sendable {
     }
 
     public func requestOpened(_ key: MappingKey, requestID: RequestID, startedAt: Date, now: Date) {
-        state.withLock { state in
+        update { state in
             guard state.mappings[key] != nil else { return }
             state.mappings[key]!.open[requestID] = startedAt
             state.changed(at: now)
         }
     }
 
-    public func triggerCounted(_ key: MappingKey, result: String, now: Date) {
-        state.withLock { state in
+    public func triggerCounted(_ key: MappingKey, result: TriggerResult, now: Date) {
+        update { state in
             guard state.mappings[key] != nil else { return }
             state.mappings[key]!.triggers[result, default: 0] += 1
             state.changed(at: now)
@@ -80,7 +89,7 @@ public final class IngestionMetrics: Sendable {
     }
 
     public func apiCall(tenant: String, operation: String, code: String, seconds: Double) {
-        state.withLock { state in
+        update { state in
             guard state.tenants[tenant] != nil else { return }
             state.tenants[tenant]!.calls[APICallKey(operation: operation, code: code), default: 0] += 1
             state.tenants[tenant]!.latency[operation, default: Histogram(bucketCount: Self.apiDurationBounds.count)]
@@ -91,7 +100,7 @@ public final class IngestionMetrics: Sendable {
 
     /// The end of one poll cycle: `up` says whether it authenticated and reached the API.
     public func pollCompleted(tenant: String, up: Bool, at time: Date) {
-        state.withLock { state in
+        update { state in
             guard state.tenants[tenant] != nil else { return }
             state.tenants[tenant]!.up = up
             state.tenants[tenant]!.lastPoll = time
@@ -99,13 +108,13 @@ public final class IngestionMetrics: Sendable {
         }
     }
 
-    /// Loads counters and open requests from the store at start-up.
-    public func restore(_ snapshot: MetricsSnapshot, now: Date) {
-        state.withLock { state in
-            for outcome in snapshot.outcomes {
+    /// Loads counters and open requests from the store's totals at start-up.
+    public func restore(_ totals: IngestionTotals, now: Date) {
+        update { state in
+            for outcome in totals.outcomes {
                 guard var mapping = state.mappings[outcome.key] else { continue }
                 mapping.requests[outcome.status, default: 0] += outcome.requests
-                if outcome.status == "success" {
+                if outcome.status == .success {
                     mapping.records += outcome.records
                 } else {
                     mapping.failures[FailureKey(status: outcome.status, acpCode: outcome.acpCode), default: 0] += outcome.requests
@@ -113,19 +122,19 @@ public final class IngestionMetrics: Sendable {
                 mapping.histograms[outcome.status, default: Histogram(bucketCount: Self.durationBounds.count)].sum += outcome.durationSum
                 state.mappings[outcome.key] = mapping
             }
-            for bucket in snapshot.buckets {
+            for bucket in totals.buckets {
                 state.mappings[bucket.key]?.histograms[bucket.status, default: Histogram(bucketCount: Self.durationBounds.count)]
                     .add(count: bucket.count, upperBound: bucket.upperBound, bounds: Self.durationBounds)
             }
-            for (key, results) in snapshot.triggers {
+            for (key, results) in totals.triggers {
                 for (result, count) in results { state.mappings[key]?.triggers[result, default: 0] += count }
             }
-            for (key, latest) in snapshot.latest {
+            for (key, latest) in totals.latest {
                 state.mappings[key]?.lastSuccess = latest.lastSuccessAt
                 state.mappings[key]?.lastSuccessRecords = latest.lastSuccessRecords
                 state.mappings[key]?.lastFailure = latest.lastFailureAt
             }
-            for open in snapshot.open { state.mappings[open.key]?.open[open.requestID] = open.startedAt }
+            for open in totals.open { state.mappings[open.key]?.open[open.requestID] = open.firstSeen }
             state.changed(at: now)
         }
     }
@@ -148,45 +157,10 @@ public final class IngestionMetrics: Sendable {
     }
 }
 
-/// What the store holds, in the metrics' terms (the store knows nothing of metrics).
-public struct MetricsSnapshot: Sendable {
-    public struct Outcome: Sendable {
-        public var key: MappingKey, status: String, acpCode: String, requests: Int, records: Int, durationSum: Double
-        public init(key: MappingKey, status: String, acpCode: String, requests: Int, records: Int, durationSum: Double) {
-            self.key = key; self.status = status; self.acpCode = acpCode
-            self.requests = requests; self.records = records; self.durationSum = durationSum
-        }
-    }
-    public struct Bucket: Sendable {
-        public var key: MappingKey, status: String, upperBound: Double, count: Int
-        public init(key: MappingKey, status: String, upperBound: Double, count: Int) {
-            self.key = key; self.status = status; self.upperBound = upperBound; self.count = count
-        }
-    }
-    public struct Latest: Sendable {
-        public var lastSuccessAt: Date?, lastSuccessRecords: Int, lastFailureAt: Date?
-        public init(lastSuccessAt: Date?, lastSuccessRecords: Int, lastFailureAt: Date?) {
-            self.lastSuccessAt = lastSuccessAt; self.lastSuccessRecords = lastSuccessRecords; self.lastFailureAt = lastFailureAt
-        }
-    }
-    public struct Open: Sendable {
-        public var key: MappingKey, requestID: RequestID, startedAt: Date
-        public init(key: MappingKey, requestID: RequestID, startedAt: Date) {
-            self.key = key; self.requestID = requestID; self.startedAt = startedAt
-        }
-    }
-    public var outcomes: [Outcome] = []
-    public var buckets: [Bucket] = []
-    public var triggers: [MappingKey: [String: Int]] = [:]
-    public var latest: [MappingKey: Latest] = [:]
-    public var open: [Open] = []
-    public init() {}
-}
-
 struct FailureKey: Hashable, Comparable {
-    let status: String
+    let status: FinalStatus
     let acpCode: String
-    static func < (a: FailureKey, b: FailureKey) -> Bool { (a.status, a.acpCode) < (b.status, b.acpCode) }
+    static func < (a: FailureKey, b: FailureKey) -> Bool { (a.status.label, a.acpCode) < (b.status.label, b.acpCode) }
 }
 
 struct APICallKey: Hashable, Comparable {

@@ -7,15 +7,15 @@ struct MetricsState {
         let descriptor: MappingDescriptor
         /// `tenant="…",mapping="…"`, rendered once.
         let labels: String
-        var requests: [String: Int] = [:]
+        var requests: [FinalStatus: Int] = [:]
         var records = 0
         var failures: [FailureKey: Int] = [:]
-        var histograms: [String: Histogram] = [:]
+        var histograms: [FinalStatus: Histogram] = [:]
         var open: [RequestID: Date] = [:]
         var lastSuccess: Date?
         var lastSuccessRecords = 0
         var lastFailure: Date?
-        var triggers: [String: Int] = [:]
+        var triggers: [TriggerResult: Int] = [:]
     }
     struct Tenant {
         let labels: String
@@ -45,14 +45,13 @@ struct MetricsState {
         for descriptor in descriptors {
             var mapping = Mapping(descriptor: descriptor, labels: ExpositionWriter.labels(
                 [("tenant", descriptor.key.tenant), ("mapping", descriptor.key.mapping)]))
-            for outcome in IngestionMetrics.outcomes {
-                mapping.requests[outcome] = 0
-                mapping.histograms[outcome] = Histogram(bucketCount: IngestionMetrics.durationBounds.count)
+            for status in FinalStatus.allCases {
+                mapping.requests[status] = 0
+                mapping.histograms[status] = Histogram(bucketCount: IngestionMetrics.durationBounds.count)
+                if status.isFailure { mapping.failures[FailureKey(status: status, acpCode: ACPCode.noneLabel)] = 0 }
             }
-            mapping.failures[FailureKey(status: "aborted", acpCode: ACPCode.noneLabel)] = 0
-            mapping.failures[FailureKey(status: "failed", acpCode: ACPCode.noneLabel)] = 0
-            for code in IngestionMetrics.knownACPCodes { mapping.failures[FailureKey(status: "failed", acpCode: code)] = 0 }
-            for result in IngestionMetrics.triggerResults { mapping.triggers[result] = 0 }
+            for code in IngestionMetrics.knownACPCodes { mapping.failures[FailureKey(status: .failed, acpCode: code)] = 0 }
+            for result in TriggerResult.allCases { mapping.triggers[result] = 0 }
             mappings[descriptor.key] = mapping
             if tenants[descriptor.key.tenant] == nil {
                 var tenant = Tenant(labels: ExpositionWriter.labels([("tenant", descriptor.key.tenant)]))
@@ -78,10 +77,10 @@ struct MetricsState {
         let ordered = order.map { mappings[$0]! }
 
         w.family("acs_ingestion_requests_total", "counter",
-                 "Ingestion requests that ended, by final status (success, failed, aborted).")
+                 "Ingestion requests that ended, by final status (\(FinalStatus.allCases.map(\.label).joined(separator: ", "))).")
         for m in ordered {
-            for outcome in IngestionMetrics.outcomes {
-                w.sample("acs_ingestion_requests_total", m.labels + ",status=\"\(outcome)\"", m.requests[outcome] ?? 0)
+            for status in FinalStatus.allCases {
+                w.sample("acs_ingestion_requests_total", m.labels + ",status=\"\(status.label)\"", m.requests[status] ?? 0)
             }
         }
         w.family("acs_ingestion_records_ingested_total", "counter",
@@ -93,7 +92,7 @@ struct MetricsState {
         for m in ordered {
             for key in m.failures.keys.sorted() {
                 w.sample("acs_ingestion_failures_total",
-                         m.labels + ",status=\"\(key.status)\",acp_code=\"\(ExpositionWriter.escapeLabel(key.acpCode))\"",
+                         m.labels + ",status=\"\(key.status.label)\",acp_code=\"\(ExpositionWriter.escapeLabel(key.acpCode))\"",
                          m.failures[key]!)
             }
         }
@@ -116,9 +115,9 @@ struct MetricsState {
         w.family("acs_ingestion_request_duration_seconds", "histogram",
                  "Time from a request's submission (or first sight) to the poll that saw it end, by final status.")
         for m in ordered {
-            for outcome in IngestionMetrics.outcomes {
-                m.histograms[outcome]?.write("acs_ingestion_request_duration_seconds", labels: m.labels + ",status=\"\(outcome)\"",
-                                             boundLabels: durationBoundLabels, into: &w)
+            for status in FinalStatus.allCases {
+                m.histograms[status]?.write("acs_ingestion_request_duration_seconds", labels: m.labels + ",status=\"\(status.label)\"",
+                                            boundLabels: durationBoundLabels, into: &w)
             }
         }
         w.family("acs_ingestion_last_success_timestamp_seconds", "gauge",
@@ -131,10 +130,10 @@ struct MetricsState {
         for m in ordered { w.sample("acs_ingestion_last_success_records", m.labels, m.lastSuccessRecords) }
 
         w.family("acs_ingestion_triggers_total", "counter",
-                 "Ingestion POSTs made by this exporter, by result (submitted, already_in_progress, not_stopped, not_published, error).")
+                 "Ingestion POSTs made by this exporter, by result (\(TriggerResult.allCases.map(\.label).joined(separator: ", "))).")
         for m in ordered {
-            for result in m.triggers.keys.sorted() {
-                w.sample("acs_ingestion_triggers_total", m.labels + ",result=\"\(result)\"", m.triggers[result]!)
+            for result in m.triggers.keys.sorted(by: { $0.label < $1.label }) {
+                w.sample("acs_ingestion_triggers_total", m.labels + ",result=\"\(result.label)\"", m.triggers[result]!)
             }
         }
         w.family("acs_ingestion_mapping_info", "gauge",

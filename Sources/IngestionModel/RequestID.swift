@@ -14,6 +14,19 @@ public struct RequestID: Hashable, Sendable, Comparable, CustomStringConvertible
     }
 
     public var description: String { rawValue }
+
+    /// An id as Adobe issues them: a positive whole number, written in digits
+    /// (leading zeros dropped). Anything else (`-5`, `0`, `3520\0`, text) is no
+    /// request upstream can have, and polling it would last forever.
+    public init?(validating text: String) {
+        let trimmed = text.trimmingCharacters(in: .whitespaces)
+        guard !trimmed.isEmpty, trimmed.utf8.count <= 19, trimmed.utf8.allSatisfy({ (48...57).contains($0) }),
+              let number = Int64(trimmed), number > 0 else { return nil }
+        self.rawValue = String(number)
+    }
+
+    /// What `init(validating:)` accepts, for error messages.
+    public static let validForm = "must be a positive whole number (Adobe's request ids are), as a JSON number or digits"
 }
 
 /// Where a tracked request came from.
@@ -42,3 +55,5 @@ public struct MappingKey: Hashable, Sendable, Comparable, CustomStringConvertibl
 
     public var description: String { "\(tenant)/\(mapping)" }
 }
+
+import Foundation

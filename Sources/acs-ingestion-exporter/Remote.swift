@@ -1,13 +1,18 @@
 import ArgumentParser
+import ExporterAPI
 import ExporterCore
 import Foundation
-import HTTPServer
+import WireFormat
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
 
 /// How the commands reach a running exporter's /api/v1.
 struct RemoteOptions: ParsableArguments {
+    enum Output: String, CaseIterable, Sendable {
+        case table, json
+    }
+
     @Option(help: "The exporter's base URL.")
     var url = "http://127.0.0.1:10193"
 
@@ -15,13 +20,8 @@ struct RemoteOptions: ParsableArguments {
             help: "File holding the API bearer token (else the ACS_EXPORTER_API_TOKEN environment variable).")
     var tokenFile: String?
 
-    @Option(help: "table or json.")
-    var output = "table"
-
-    var json: Bool {
-        guard ["table", "json"].contains(output) else { fail("--output must be table or json; got \"\(output)\"") }
-        return output == "json"
-    }
+    @Option(help: "\(Output.choices).", transform: choice("--output"))
+    var output = Output.table
 
     var token: String? {
         if let tokenFile {
@@ -31,16 +31,18 @@ struct RemoteOptions: ParsableArguments {
         return ProcessInfo.processInfo.environment["ACS_EXPORTER_API_TOKEN"]
     }
 
-    /// Sends one API call; exits with the API's error message on failure.
-    func call(_ method: String, _ path: String, body: [String: Any]? = nil) async -> (Int, [String: Any], Data) {
+    /// Sends one API call and returns the status and the body; exits with the API's
+    /// error message when it answers one (unless `errorBody` accepts that status).
+    func call(_ method: String, _ path: String, body: [UInt8]? = nil,
+              acceptingErrorsAs errorBody: Bool = false) async -> (status: Int, data: Data) {
         let base = url.hasSuffix("/") ? String(url.dropLast()) : url
         guard let target = URL(string: base + path) else { fail("invalid --url \"\(url)\"") }
         var request = URLRequest(url: target)
         request.httpMethod = method
         request.timeoutInterval = 90
-        if let token { request.setValue("Bearer \(token)", forHTTPHeaderField: "Authorization") }
+        if let token { request.setValue(Authorization.bearer(token), forHTTPHeaderField: "Authorization") }
         if let body {
-            request.httpBody = try? JSONSerialization.data(withJSONObject: body)
+            request.httpBody = Data(body)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
         }
         let data: Data
@@ -51,21 +53,35 @@ struct RemoteOptions: ParsableArguments {
             fail("cannot reach the exporter at \(base): \(error.localizedDescription)")
         }
         let status = (response as? HTTPURLResponse)?.statusCode ?? 0
-        let object = (try? JSONSerialization.jsonObject(with: data)) as? [String: Any] ?? [:]
-        if status >= 400 && object["result"] == nil {
-            fail("\(method) \(path): HTTP \(status): \(object["error"] as? String ?? String(decoding: data.prefix(200), as: UTF8.self))")
+        if status >= 400 && !errorBody {
+            let message = (try? APIJSON.decode(ErrorBody.self, from: data))?.error ?? String(decoding: data.prefix(200), as: UTF8.self)
+            fail("\(method) \(path): HTTP \(status): \(message)")
         }
-        return (status, object, data)
+        return (status, data)
+    }
+
+    /// Decodes an answer, or exits naming what the exporter sent.
+    func decode<Body: Decodable>(_ type: Body.Type, _ data: Data) -> Body {
+        do {
+            return try APIJSON.decode(type, from: data)
+        } catch {
+            fail("the exporter's answer is not the expected JSON: \(String(decoding: data.prefix(200), as: UTF8.self))")
+        }
+    }
+
+    /// The answer as is (`--output json`), or nil when a table is wanted.
+    func printedAsJSON(_ data: Data) -> Bool {
+        guard output == .json else { return false }
+        say(String(decoding: data, as: UTF8.self), newline: false)
+        return true
     }
 }
 
 enum RequestTable {
-    static func render(_ requests: [[String: Any]]) -> String {
+    static func render(_ requests: [RequestBody]) -> String {
         let rows = requests.map { r -> [String] in
-            let duration = (r["duration_seconds"] as? Double).map { String(format: "%.0fs", $0) } ?? ""
-            return [r["first_seen"] as? String ?? "", r["tenant"] as? String ?? "", r["mapping"] as? String ?? "",
-                    r["request_id"] as? String ?? "", r["status"] as? String ?? "", String(r["num_records"] as? Int ?? 0),
-                    r["acp_code"] as? String ?? "", duration]
+            [r.firstSeen, r.tenant, r.mapping, r.requestID, r.status, String(r.numRecords), r.acpCode ?? "",
+             r.durationSeconds.map { String(format: "%.0fs", $0) } ?? ""]
         }
         return TextTable.render(header: ["FIRST SEEN", "TENANT", "MAPPING", "REQUEST", "STATUS", "RECORDS", "ACP CODE", "DURATION"],
                                 rows: rows, rightAligned: [5, 7])
@@ -78,16 +94,19 @@ struct Track: AsyncParsableCommand {
     @OptionGroup var remote: RemoteOptions
     @Option var tenant: String
     @Option var mapping: String
-    @Option(name: .customLong("request-id")) var requestID: String
+    @Option(name: .customLong("request-id"), help: "The request id Adobe gave (a positive whole number).")
+    var requestID: String
 
     func run() async throws {
-        let json = remote.json
-        let id: Any = Int(requestID) ?? requestID
-        let (status, object, data) = await remote.call("POST", "/api/v1/requests",
-                                                       body: ["tenant": tenant, "mapping": mapping, "requestId": id])
-        if json { say(String(decoding: data, as: UTF8.self), newline: false); return }
+        guard let id = RequestID(validating: requestID) else { fail("--request-id \(RequestID.validForm)") }
+        let body: [UInt8]
+        do { body = try APIJSON.encode(TrackRequest(tenant: tenant, mapping: mapping, requestID: id)) } catch {
+            fail("cannot encode the request: \(error)")
+        }
+        let (status, data) = await remote.call("POST", "/api/v1/requests", body: body)
+        if remote.printedAsJSON(data) { return }
         say(status == 201 ? "now tracking:" : "already tracked:")
-        say(RequestTable.render([object]), newline: false)
+        say(RequestTable.render([remote.decode(RequestBody.self, data)]), newline: false)
     }
 }
 
@@ -99,14 +118,17 @@ struct Trigger: AsyncParsableCommand {
     @Option var mapping: String
 
     func run() async throws {
-        let json = remote.json
         let path = "/api/v1/tenants/\(PercentEncoding.encode(tenant))/mappings/\(PercentEncoding.encode(mapping))/ingest"
-        let (status, object, data) = await remote.call("POST", path)
-        if json { say(String(decoding: data, as: UTF8.self), newline: false) } else {
-            let result = object["result"] as? String ?? "?"
-            let detail = (object["requestId"] as? String).map { " request \($0)" } ?? (object["info"] as? String).map { ": \($0)" }
-                ?? (object["error"] as? String).map { ": \($0)" } ?? ""
-            say("\(tenant)/\(mapping): \(result)\(detail)")
+        let (status, data) = await remote.call("POST", path, acceptingErrorsAs: true)
+        // 409 and 502 carry a trigger answer; any other error is the API's own.
+        guard status < 400 || status == 409 || status == 502 else {
+            fail("POST \(path): HTTP \(status): \((try? APIJSON.decode(ErrorBody.self, from: data))?.error ?? "")")
+        }
+        if !remote.printedAsJSON(data) {
+            let answer = remote.decode(TriggerResponse.self, data)
+            let detail = answer.requestID.map { " request \($0)" } ?? answer.info.map { ": \($0)" }
+                ?? answer.error.map { ": \($0)" } ?? ""
+            say("\(tenant)/\(mapping): \(answer.result)\(detail)")
         }
         if status >= 400 { throw ExitCode(1) }
     }
@@ -118,22 +140,24 @@ struct Requests: AsyncParsableCommand {
     @OptionGroup var remote: RemoteOptions
     @Option var tenant: String?
     @Option var mapping: String?
-    @Option(help: "in_progress, success, failed or aborted.") var status: String?
+    @Option(help: "\(IngestionStatus.filterNames.joined(separator: ", ")).") var status: String?
     @Option(help: "First seen at or after (2026-11-01 or RFC 3339).") var since: String?
     @Option var limit: Int = 50
     @Option(help: "The next_cursor of a previous page.") var cursor: String?
 
     func run() async throws {
-        let json = remote.json
         var items = [URLQueryItem(name: "limit", value: String(limit))]
         for (name, value) in [("tenant", tenant), ("mapping", mapping), ("status", status), ("since", since), ("cursor", cursor)] {
             if let value { items.append(URLQueryItem(name: name, value: value)) }
         }
         var components = URLComponents()
         components.queryItems = items
-        let (_, object, data) = await remote.call("GET", "/api/v1/requests" + (components.percentEncodedQuery.map { "?" + $0 } ?? ""))
-        if json { say(String(decoding: data, as: UTF8.self), newline: false); return }
-        say(RequestTable.render(object["requests"] as? [[String: Any]] ?? []), newline: false)
-        if let next = object["next_cursor"] as? String { say("more: --cursor \(next)") }
+        let (_, data) = await remote.call("GET", "/api/v1/requests" + (components.percentEncodedQuery.map { "?" + $0 } ?? ""))
+        if remote.printedAsJSON(data) { return }
+        let page = remote.decode(RequestPage.self, data)
+        say(RequestTable.render(page.requests), newline: false)
+        if let next = page.nextCursor { say("more: --cursor \(next)") }
     }
 }
+
+import IngestionModel

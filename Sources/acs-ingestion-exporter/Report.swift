@@ -1,7 +1,9 @@
 import ArgumentParser
 import ExporterCore
 import Foundation
+import IngestionModel
 import IngestionStore
+import SQLiteStore
 
 struct Report: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -18,8 +20,8 @@ struct Report: AsyncParsableCommand {
     @Option(name: .customLong("storage.path"), help: "The database file, instead of the config file's.")
     var storagePath: String?
 
-    @Option(help: "day, week or month.")
-    var period = "day"
+    @Option(help: "\(ReportPeriod.choices).", transform: choice("--period"))
+    var period = ReportPeriod.day
 
     @Option(help: "Requests that ended at or after this time (2026-11-01 or RFC 3339).")
     var since: String?
@@ -27,14 +29,12 @@ struct Report: AsyncParsableCommand {
     @Option(help: "Requests that ended before this time (2026-12-01 or RFC 3339).")
     var until: String?
 
-    @Option(help: "table, csv or json.")
-    var output = "table"
+    @Option(help: "\(CapacityReport.Format.choices).", transform: choice("--output"))
+    var output = CapacityReport.Format.table
 
     func run() async throws {
-        guard let period = ReportPeriod(rawValue: period) else { fail("--period must be day, week or month; got \"\(period)\"") }
-        guard let format = CapacityReport.Format(rawValue: output) else { fail("--output must be table, csv or json; got \"\(output)\"") }
-        let from = try since.map { try time($0, "--since") }
-        let to = try until.map { try time($0, "--until") }
+        let from = since.map { time($0, "--since") }
+        let to = until.map { time($0, "--until") }
         let path: String
         if let storagePath {
             path = storagePath
@@ -44,15 +44,16 @@ struct Report: AsyncParsableCommand {
             fail("--config.file or --storage.path is required")
         }
         do {
-            let store = try IngestionStore.openReadOnly(path: path)
-            say(try CapacityReport.make(store: store, period: period, from: from, to: to).render(format), newline: false)
+            let store = try SQLiteIngestionStore(readOnlyPath: path)
+            let report = try await CapacityReport.make(store: store, period: period, from: from, to: to)
+            say(try report.render(output), newline: false)
         } catch {
-            fail(error.description)
+            fail("\(error)")
         }
     }
 
-    private func time(_ text: String, _ flag: String) throws -> Date {
-        guard let date = APITime.parse(text) else { fail("\(flag) must be a date (2026-11-01) or an RFC 3339 time; got \"\(text)\"") }
+    private func time(_ text: String, _ flag: String) -> Date {
+        guard let date = Timestamp.parse(text) else { fail("\(flag) must be a date (2026-11-01) or an RFC 3339 time; got \"\(text)\"") }
         return date
     }
 }

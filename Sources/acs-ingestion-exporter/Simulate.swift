@@ -3,6 +3,7 @@ import ArgumentParser
 import ExporterCore
 import Foundation
 import HTTPServer
+import UnixSignals
 
 struct Simulate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
@@ -30,13 +31,16 @@ struct Simulate: AsyncParsableCommand {
         let logger = common.bootstrapLogging()
         var model = Scenario.standard
         if let scenario {
+            let text: String
             do {
-                let text = try String(contentsOfFile: scenario, encoding: .utf8)
-                model = try Scenario.load(yaml: text, file: scenario)
-            } catch let error as ScenarioError {
-                fail(error.description.split(separator: "\n").first.map(String.init) ?? error.description)
+                text = try String(contentsOfFile: scenario, encoding: .utf8)
             } catch {
                 fail("cannot read scenario file \(scenario): \(error.localizedDescription)")
+            }
+            do {
+                model = try Scenario.load(yaml: text, file: scenario)
+            } catch {
+                fail(error.description.split(separator: "\n").first.map(String.init) ?? error.description)
             }
         }
         if let seed { model.seed = seed }
@@ -48,7 +52,8 @@ struct Simulate: AsyncParsableCommand {
         }
         logger.info("simulator listening", metadata: ["url": "\(simulator.baseURL)", "seed": "\(model.seed)"])
         say("Simulated Adobe API at \(simulator.baseURL) (token URL \(simulator.tokenURL)); Ctrl-C to stop.")
-        await waitForTermination()
-        simulator.stop()
+        let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint)
+        for await _ in signals { break }
+        await simulator.stop()
     }
 }

@@ -10,19 +10,18 @@ import Synchronization
 /// Follows ingestion requests: triggers mappings on their schedule, polls every
 /// request that has not ended, and records what it sees — first in the store,
 /// then, once committed, in the metrics. Upstream trouble becomes metrics and
-/// log lines; it never stops the loop.
+/// log lines; it never stops the loop. Cancelling `run()` stops every call.
 public final class Collector: Sendable {
     public let config: ExporterConfig
-    public let store: IngestionStore
+    public let store: any IngestionStore
     public let metrics: IngestionMetrics
     private let clients: [String: AdobeIngestionClient]
-    private let concurrency: ConcurrencyLimit
     private let time: any TimeSource
     private let logger: Logger
     private let lastTriggers: Mutex<[MappingKey: Date]>
     private let schedules: [MappingKey: Duration]
 
-    public init(config: ExporterConfig, store: IngestionStore, metrics: IngestionMetrics,
+    public init(config: ExporterConfig, store: any IngestionStore, metrics: IngestionMetrics,
                 time: any TimeSource = SystemTimeSource(), logger: Logger,
                 httpClient: HTTPClient = AdobeIngestionClient.sharedHTTPClient) {
         self.config = config
@@ -31,25 +30,19 @@ public final class Collector: Sendable {
         self.time = time
         self.logger = logger
         let concurrency = ConcurrencyLimit(config.collector.maxConcurrentRequests)
-        self.concurrency = concurrency
         var clients: [String: AdobeIngestionClient] = [:]
-        var schedules: [MappingKey: Duration] = [:]
-        for tenant in config.tenants {
-            var configuration = AdobeClientConfiguration(tenant: tenant.name, clientID: tenant.clientID,
-                                                         clientSecret: tenant.clientSecret)
-            configuration.apiBaseURL = tenant.apiURL
-            configuration.imsTokenURL = tenant.imsTokenURL
-            configuration.scopes = tenant.scopes
-            configuration.requestIDPlacement = tenant.requestIDPlacement
-            configuration.timeout = config.collector.requestTimeout
+        for configuration in config.clientConfigurations() {
             let rate = RateLimiter(ratePerSecond: config.collector.maxRequestsPerSecond, time: time)
-            clients[tenant.name] = AdobeIngestionClient(
+            clients[configuration.tenant] = AdobeIngestionClient(
                 configuration: configuration, httpClient: httpClient, time: time, logger: logger,
                 gate: TenantGate(concurrency: concurrency, rate: rate),
                 observe: { [metrics] record in
                     metrics.apiCall(tenant: record.tenant, operation: record.operation.rawValue, code: record.code,
                                     seconds: record.duration.seconds)
                 })
+        }
+        var schedules: [MappingKey: Duration] = [:]
+        for tenant in config.tenants {
             for mapping in tenant.mappings {
                 if let every = mapping.triggerEvery { schedules[MappingKey(tenant: tenant.name, mapping: mapping.id)] = every }
             }
@@ -69,24 +62,14 @@ public final class Collector: Sendable {
         }
     }
 
-    /// Rebuilds the metrics from the store: run once, before serving.
-    public func restore() throws(StoreError) {
-        let totals = try store.totals()
-        var snapshot = MetricsSnapshot()
-        snapshot.outcomes = totals.outcomes.map {
-            .init(key: $0.key, status: $0.status, acpCode: $0.acpCode, requests: $0.requests, records: $0.records,
-                  durationSum: $0.durationSum)
-        }
-        snapshot.buckets = totals.buckets.map { .init(key: $0.key, status: $0.status, upperBound: $0.upperBound, count: $0.count) }
-        snapshot.triggers = totals.triggers
-        snapshot.latest = totals.latest.mapValues {
-            .init(lastSuccessAt: $0.lastSuccessAt, lastSuccessRecords: $0.lastSuccessRecords, lastFailureAt: $0.lastFailureAt)
-        }
-        snapshot.open = totals.open.map { .init(key: $0.key, requestID: $0.requestID, startedAt: $0.firstSeen) }
-        metrics.restore(snapshot, now: time.now())
+    /// Rebuilds the metrics and the schedules from the store: run once, before serving.
+    public func restore() async throws(StoreError) {
+        let totals = try await store.totals()
+        metrics.restore(totals, now: time.now())
         lastTriggers.withLock { last in
             for (key, latest) in totals.latest { if let at = latest.lastTriggerAt { last[key] = at } }
         }
+        _ = try await store.registerMappings(config.mappingKeys, at: time.now())
     }
 
     /// Runs every tenant's cycle each `poll_interval`, and retention hourly, until cancelled.
@@ -102,7 +85,7 @@ public final class Collector: Sendable {
             }
             group.addTask {
                 while !Task.isCancelled {
-                    self.applyRetention()
+                    await self.applyRetention()
                     do { try await self.time.sleep(for: .seconds(3600)) } catch { return }
                 }
             }
@@ -114,17 +97,19 @@ public final class Collector: Sendable {
         guard let client = clients[tenant] else { return }
         var healthy = true
         for key in dueTriggers(tenant: tenant) {
+            if Task.isCancelled { return }
             if case .failure(let error) = await trigger(key), Self.meansDown(error) { healthy = false }
         }
         let open: [TrackedRequest]
         do {
-            open = try store.openRequests(tenant: tenant)
+            open = try await store.openRequests(tenant: tenant)
         } catch {
             logger.error("cannot read open requests", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
             return
         }
         if open.isEmpty {
             do { try await client.authenticate() } catch {
+                if case .cancelled = error { return }
                 logger.warning("cannot authenticate", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
                 healthy = false
             }
@@ -135,6 +120,7 @@ public final class Collector: Sendable {
             for await ok in group where !ok { failures += 1 }
             return failures
         }
+        if Task.isCancelled { return }
         if failures > 0 { healthy = false }
         metrics.pollCompleted(tenant: tenant, up: healthy, at: time.now())
     }
@@ -146,52 +132,51 @@ public final class Collector: Sendable {
         do throws(AdobeAPIError) { result = .success(try await client.trigger(mapping: key.mapping)) } catch {
             result = .failure(error)
         }
+        // A cancelled POST may or may not have reached Adobe: nothing to count.
+        if case .failure(.cancelled) = result { return result }
         let now = time.now()
         lastTriggers.withLock { $0[key] = now }
-        let label = (try? result.get())?.resultLabel ?? "error"
+        let counted = (try? result.get())?.result ?? .error
+        let labels: Logger.Metadata = ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)", "result": "\(counted)"]
         do {
             switch result {
             case .success(let outcome):
                 if let id = outcome.requestID {
                     let origin: RequestOrigin = if case .submitted = outcome { .triggered } else { .adopted }
-                    let tracked = try store.track(key, requestID: id, origin: origin, at: now, triggerResult: label)
+                    let tracked = try await store.track(key, requestID: id, origin: origin, at: now, triggerResult: counted)
                     if case .inserted(let request) = tracked {
                         metrics.requestOpened(key, requestID: id, startedAt: request.firstSeen, now: now)
                     }
-                    logger.info("ingestion triggered", metadata: ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)",
-                                                                  "result": "\(label)", "request_id": "\(id)"])
+                    logger.info("ingestion triggered", metadata: labels.merging(["request_id": "\(id)"]) { $1 })
                 } else {
-                    try store.recordTrigger(key, result: label, at: now)
-                    logger.warning("ingestion refused", metadata: ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)",
-                                                                   "result": "\(label)"])
+                    try await store.recordTrigger(key, result: counted, at: now)
+                    logger.warning("ingestion refused", metadata: labels)
                 }
             case .failure(let error):
-                try store.recordTrigger(key, result: label, at: now)
-                logger.warning("ingestion trigger failed", metadata: ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)",
-                                                                      "error": "\(error)"])
+                try await store.recordTrigger(key, result: counted, at: now)
+                logger.warning("ingestion trigger failed", metadata: labels.merging(["error": "\(error)"]) { $1 })
             }
-            metrics.triggerCounted(key, result: label, now: now)
+            metrics.triggerCounted(key, result: counted, now: now)
         } catch {
-            logger.error("cannot store a trigger", metadata: ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)",
-                                                              "error": "\(error)"])
+            logger.error("cannot store a trigger", metadata: labels.merging(["error": "\(error)"]) { $1 })
         }
         return result
     }
 
     /// Starts following a request triggered elsewhere (idempotent).
-    public func track(_ key: MappingKey, requestID: RequestID) throws(StoreError) -> TrackResult {
+    public func track(_ key: MappingKey, requestID: RequestID) async throws(StoreError) -> TrackResult {
         let now = time.now()
-        let result = try store.track(key, requestID: requestID, origin: .external, at: now)
+        let result = try await store.track(key, requestID: requestID, origin: .external, at: now, triggerResult: nil)
         if case .inserted(let request) = result {
             metrics.requestOpened(key, requestID: requestID, startedAt: request.firstSeen, now: now)
         }
         return result
     }
 
-    public func applyRetention() {
+    public func applyRetention() async {
         let cutoff = time.now().adding(.zero - config.storage.retention)
         do {
-            let removed = try store.prune(finishedBefore: cutoff)
+            let removed = try await store.prune(finishedBefore: cutoff)
             if removed > 0 { logger.info("retention pruned old requests", metadata: ["removed": "\(removed)"]) }
         } catch {
             logger.error("retention failed", metadata: ["error": "\(error)"])
@@ -201,39 +186,34 @@ public final class Collector: Sendable {
     /// GETs one request's status and records it. False when the API could not be used.
     private func poll(_ request: TrackedRequest, client: AdobeIngestionClient) async -> Bool {
         let key = request.key
-        let answer: Result<StatusReport, AdobeAPIError>
+        let labels: Logger.Metadata = ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)",
+                                       "request_id": "\(request.requestID)"]
+        let report: StatusReport
         do throws(AdobeAPIError) {
-            answer = .success(try await client.status(mapping: key.mapping, requestID: request.requestID))
+            report = try await client.status(mapping: key.mapping, requestID: request.requestID)
         } catch {
-            answer = .failure(error)
-        }
-        switch answer {
-        case .failure(let error):
-            logger.warning("status poll failed", metadata: ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)",
-                                                           "request_id": "\(request.requestID)", "error": "\(error)"])
+            if case .cancelled = error { return true }
+            logger.warning("status poll failed", metadata: labels.merging(["error": "\(error)"]) { $1 })
             return !Self.meansDown(error)
-        case .success(let report):
-            if case .unknown(let raw) = report.status {
-                logger.warning("unknown ingestion status", metadata: ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)",
-                                                                     "request_id": "\(request.requestID)", "status": "\(raw)"])
-            }
-            do {
-                let result = try store.recordObservation(request.rowID, report: report, at: time.now())
-                if case .finished(let finished) = result {
-                    metrics.requestFinished(key, status: finished.status, acpCode: finished.acpCode, records: finished.numRecords,
-                                            duration: finished.duration ?? 0, requestID: finished.requestID,
-                                            finishedAt: finished.finishedAt ?? time.now())
-                    logger.info("ingestion request ended", metadata: [
-                        "tenant": "\(key.tenant)", "mapping": "\(key.mapping)", "request_id": "\(finished.requestID)",
-                        "status": "\(finished.status.name)", "records": "\(finished.numRecords)",
-                        "acp_code": "\(finished.acpCode.labelValue)",
-                    ])
-                }
-            } catch {
-                logger.error("cannot store an observation", metadata: ["tenant": "\(key.tenant)", "error": "\(error)"])
-            }
-            return true
         }
+        if let raw = report.status.rawUnknown {
+            logger.warning("unknown ingestion status", metadata: labels.merging(["status": "\(raw)"]) { $1 })
+        }
+        do {
+            let result = try await store.recordObservation(request.rowID, report: report, at: time.now())
+            if case .finished(let finished) = result {
+                metrics.requestFinished(key, status: finished.status, acpCode: finished.acpCode, records: finished.numRecords,
+                                        duration: finished.duration ?? 0, requestID: finished.requestID,
+                                        finishedAt: finished.finishedAt ?? time.now())
+                logger.info("ingestion request ended", metadata: labels.merging([
+                    "status": "\(finished.status.name)", "records": "\(finished.numRecords)",
+                    "acp_code": "\(finished.acpCode.labelValue)",
+                ]) { $1 })
+            }
+        } catch {
+            logger.error("cannot store an observation", metadata: labels.merging(["error": "\(error)"]) { $1 })
+        }
+        return true
     }
 
     private func dueTriggers(tenant: String) -> [MappingKey] {

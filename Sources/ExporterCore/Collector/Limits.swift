@@ -3,52 +3,86 @@ import Foundation
 import IngestionModel
 import Synchronization
 
-/// At most N HTTP attempts in flight at once, across all tenants.
+/// At most N HTTP attempts in flight at once, across all tenants. Waiting is
+/// cancellable: a cancelled waiter leaves the queue and takes no slot.
 final class ConcurrencyLimit: Sendable {
+    private struct Waiter {
+        let id: UInt64
+        let continuation: CheckedContinuation<Void, Error>
+    }
     private struct State {
         var available: Int
-        var waiters: [CheckedContinuation<Void, Never>] = []
+        var nextID: UInt64 = 0
+        var waiters: [Waiter] = []
     }
     private let state: Mutex<State>
 
     init(_ limit: Int) { state = Mutex(State(available: max(1, limit))) }
 
-    func acquire() async {
-        await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-            let now = state.withLock { state -> Bool in
-                if state.available > 0 {
-                    state.available -= 1
-                    return true
+    func acquire() async throws(CancellationError) {
+        let id = state.withLock { state -> UInt64 in
+            state.nextID += 1
+            return state.nextID
+        }
+        do {
+            try await withTaskCancellationHandler {
+                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
+                    let granted = state.withLock { state -> Bool? in
+                        if Task.isCancelled { return nil }
+                        if state.available > 0 {
+                            state.available -= 1
+                            return true
+                        }
+                        state.waiters.append(Waiter(id: id, continuation: continuation))
+                        return false
+                    }
+                    switch granted {
+                    case true?: continuation.resume()
+                    case nil: continuation.resume(throwing: CancellationError())
+                    case false?: break
+                    }
                 }
-                state.waiters.append(continuation)
-                return false
+            } onCancel: {
+                let waiter = state.withLock { state -> Waiter? in
+                    guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
+                    return state.waiters.remove(at: index)
+                }
+                waiter?.continuation.resume(throwing: CancellationError())
             }
-            if now { continuation.resume() }
+        } catch {
+            throw CancellationError()
         }
     }
 
     func release() {
-        let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let next = state.withLock { state -> Waiter? in
             if state.waiters.isEmpty {
                 state.available += 1
                 return nil
             }
             return state.waiters.removeFirst()
         }
-        next?.resume()
+        next?.continuation.resume()
     }
 }
 
-/// The collector's limits on one tenant's calls: a slot of the global
-/// concurrency limit and a token of the tenant's rate, per HTTP attempt.
+/// The collector's limits on one tenant's calls, per HTTP attempt: a token of the
+/// tenant's rate, then a slot of the global concurrency limit. The rate token comes
+/// first so that a throttled tenant waits without holding a slot the other tenants
+/// need; a cancelled caller sends nothing.
 struct TenantGate: RequestGate {
     let concurrency: ConcurrencyLimit
     let rate: RateLimiter
 
     func withPermit<T: Sendable>(_ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T {
-        await concurrency.acquire()
+        do {
+            try await rate.acquire()
+            try await concurrency.acquire()
+        } catch {
+            throw .cancelled
+        }
         defer { concurrency.release() }
-        try? await rate.acquire()
+        if Task.isCancelled { throw .cancelled }
         return try await body()
     }
 }

@@ -1,4 +1,5 @@
 import Foundation
+import IngestionModel
 import Logging
 import Synchronization
 
@@ -29,7 +30,7 @@ public struct StderrLogHandler: LogHandler {
     public func log(event: LogEvent) {
         let level = event.level, message = event.message, extra = event.metadata
         let fields = metadata.merging(extra ?? [:]) { $1 }
-        let time = Date().formatted(.iso8601.year().month().day().time(includingFractionalSeconds: true))
+        let time = Timestamp.rfc3339(Date())
         let levelName = level == .warning ? "warn" : level.rawValue
         var text: String
         switch format {
@@ -52,5 +53,19 @@ public struct StderrLogHandler: LogHandler {
         let escaped = value.replacingOccurrences(of: "\\", with: "\\\\").replacingOccurrences(of: "\"", with: "\\\"")
             .replacingOccurrences(of: "\n", with: "\\n")
         return "\"\(escaped)\""
+    }
+}
+
+/// `--log.level`, spelled as Prometheus' tools spell it.
+public enum LogLevel: String, Sendable, CaseIterable {
+    case debug, info, warn, error
+
+    public var level: Logger.Level {
+        switch self {
+        case .debug: return .debug
+        case .info: return .info
+        case .warn: return .warning
+        case .error: return .error
+        }
     }
 }

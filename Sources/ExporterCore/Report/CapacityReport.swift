@@ -1,3 +1,4 @@
+import ExporterAPI
 import Foundation
 import IngestionModel
 import IngestionStore
@@ -20,22 +21,18 @@ public struct CapacityReport: Sendable {
         var order: [MappingKey] = []
         for row in rows {
             if byKey[row.key] == nil { order.append(row.key); byKey[row.key] = ReportRow(key: row.key, period: "total") }
-            byKey[row.key]!.recordsIngested += row.recordsIngested
-            byKey[row.key]!.succeeded += row.succeeded
-            byKey[row.key]!.failed += row.failed
-            byKey[row.key]!.aborted += row.aborted
-            for (code, count) in row.failuresByACPCode { byKey[row.key]!.failuresByACPCode[code, default: 0] += count }
+            byKey[row.key]!.add(row)
         }
         return order.map { byKey[$0]! }
     }
 
-    public static func make(store: IngestionStore, period: ReportPeriod, from: Date?, to: Date?) throws(StoreError) -> CapacityReport {
-        CapacityReport(period: period, from: from, to: to, rows: try store.report(period: period, from: from, to: to))
+    public static func make(store: any IngestionStore, period: ReportPeriod, from: Date?, to: Date?) async throws(StoreError) -> CapacityReport {
+        CapacityReport(period: period, from: from, to: to, rows: try await store.report(period: period, from: from, to: to))
     }
 
-    public func render(_ format: Format) -> String {
+    public func render(_ format: Format) throws -> String {
         switch format {
-        case .json: return json()
+        case .json: return String(decoding: try APIJSON.encode(ReportBody(self), pretty: true), as: UTF8.self)
         case .csv: return csv()
         case .table: return table()
         }
@@ -45,45 +42,77 @@ public struct CapacityReport: Sendable {
         Set(rows.flatMap(\.failuresByACPCode.keys)).sorted()
     }
 
-    private func json() -> String {
-        func encode(_ row: ReportRow) -> [String: Any] {
-            ["tenant": row.key.tenant, "mapping": row.key.mapping, "period": row.period,
-             "records_ingested": row.recordsIngested,
-             "requests": ["success": row.succeeded, "failed": row.failed, "aborted": row.aborted],
-             "failures_by_acp_code": row.failuresByACPCode]
-        }
-        let object: [String: Any] = [
-            "period": period.rawValue, "from": JSONBody.date(from), "to": JSONBody.date(to),
-            "rows": rows.map(encode), "totals": totals.map(encode),
-        ]
-        let data = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys, .prettyPrinted])) ?? Data()
-        return String(decoding: data, as: UTF8.self) + "\n"
+    private func counts(_ row: ReportRow) -> [String] {
+        FinalStatus.allCases.map { String(row.requests[$0] ?? 0) }
     }
 
     private func csv() -> String {
-        var lines = [(["period", "tenant", "mapping", "records_ingested", "success", "failed", "aborted"] + codes)
+        var lines = [(["period", "tenant", "mapping", "records_ingested"] + FinalStatus.allCases.map(\.label) + codes)
             .joined(separator: ",")]
         for row in rows + totals {
-            let fields = [row.period, row.key.tenant, row.key.mapping, String(row.recordsIngested), String(row.succeeded),
-                          String(row.failed), String(row.aborted)] + codes.map { String(row.failuresByACPCode[$0] ?? 0) }
+            let fields = [row.period, row.key.tenant, row.key.mapping, String(row.recordsIngested)] + counts(row)
+                + codes.map { String(row.failuresByACPCode[$0] ?? 0) }
             lines.append(fields.map(Self.csvField).joined(separator: ","))
         }
         return lines.joined(separator: "\n") + "\n"
     }
 
     private func table() -> String {
-        let header = ["PERIOD", "TENANT", "MAPPING", "RECORDS", "SUCCESS", "FAILED", "ABORTED", "FAILURES BY ACP CODE"]
+        let header = ["PERIOD", "TENANT", "MAPPING", "RECORDS"] + FinalStatus.allCases.map { $0.label.uppercased() }
+            + ["FAILURES BY ACP CODE"]
         let body = (rows + totals).map { row in
-            [row.period, row.key.tenant, row.key.mapping, String(row.recordsIngested), String(row.succeeded),
-             String(row.failed), String(row.aborted),
-             row.failuresByACPCode.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")]
+            [row.period, row.key.tenant, row.key.mapping, String(row.recordsIngested)] + counts(row)
+                + [row.failuresByACPCode.sorted { $0.key < $1.key }.map { "\($0.key)=\($0.value)" }.joined(separator: " ")]
         }
-        return TextTable.render(header: header, rows: body, rightAligned: [3, 4, 5, 6])
+        return TextTable.render(header: header, rows: body, rightAligned: Set(3..<(4 + FinalStatus.allCases.count)))
     }
 
     static func csvField(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// The report's JSON: `{"period", "from", "to", "rows": [...], "totals": [...]}`.
+struct ReportBody: Encodable {
+    struct Row: Encodable {
+        let tenant: String, mapping: String, period: String
+        let records_ingested: Int
+        let requests: [String: Int]
+        let failures_by_acp_code: [String: Int]
+
+        init(_ row: ReportRow) {
+            tenant = row.key.tenant
+            mapping = row.key.mapping
+            period = row.period
+            records_ingested = row.recordsIngested
+            requests = Dictionary(uniqueKeysWithValues: FinalStatus.allCases.map { ($0.label, row.requests[$0] ?? 0) })
+            failures_by_acp_code = row.failuresByACPCode
+        }
+    }
+
+    let period: String
+    let from: String?
+    let to: String?
+    let rows: [Row]
+    let totals: [Row]
+
+    init(_ report: CapacityReport) {
+        period = report.period.rawValue
+        from = report.from.map(Timestamp.rfc3339)
+        to = report.to.map(Timestamp.rfc3339)
+        rows = report.rows.map(Row.init)
+        totals = report.totals.map(Row.init)
+    }
+
+    func encode(to encoder: Encoder) throws {
+        enum Keys: String, CodingKey { case period, from, to, rows, totals }
+        var container = encoder.container(keyedBy: Keys.self)
+        try container.encode(period, forKey: .period)
+        try container.encode(from, forKey: .from)
+        try container.encode(to, forKey: .to)
+        try container.encode(rows, forKey: .rows)
+        try container.encode(totals, forKey: .totals)
     }
 }
 

@@ -1,9 +1,10 @@
 import AdobeIngestionClient
-import ExporterMetrics
+import ExporterAPI
 import Foundation
 import HTTPServer
 import IngestionModel
 import IngestionStore
+import WireFormat
 
 /// `/api/v1`: track and trigger requests from outside, read the history.
 /// Writes need `Authorization: Bearer <api.token_file's token>`; without a
@@ -26,239 +27,163 @@ struct APIRoutes: Sendable {
     }
 
     func install(into router: inout Router) {
-        router.add("POST", "/api/v1/requests", .deferred { request in self.guarded(request, write: true, self.track) })
-        router.add("POST", "/api/v1/tenants/{tenant}/mappings/{mapping}/ingest", .deferred { request in
-            if let refused = self.authorize(request) { return refused }
-            return await self.trigger(request)
-        })
-        router.add("GET", "/api/v1/requests", .deferred { request in self.guarded(request, write: false, self.list) })
-        router.add("GET", "/api/v1/requests/{tenant}/{mapping}/{requestId}", .deferred { request in
-            self.guarded(request, write: false, self.one)
-        })
-        router.add("GET", "/api/v1/mappings", .deferred { request in self.guarded(request, write: false, self.mappingList) })
+        var api = APIRouteGroup(router: router, authorizeWrite: authorize)
+        api.write("POST", "/api/v1/requests", track)
+        api.write("POST", "/api/v1/tenants/{tenant}/mappings/{mapping}/ingest", trigger)
+        api.read("GET", "/api/v1/requests", list)
+        api.read("GET", "/api/v1/requests/{tenant}/{mapping}/{requestId}", one)
+        api.read("GET", "/api/v1/mappings", mappingList)
+        router = api.router
     }
 
-    private func guarded(_ request: HTTPRequest, write: Bool,
-                         _ handler: (HTTPRequest) throws(APIError) -> HTTPReply) -> HTTPReply {
-        if write, let refused = authorize(request) { return refused }
-        do { return try handler(request) } catch { return error.reply }
-    }
-
-    /// Nil when the request may write; otherwise the refusal.
-    private func authorize(_ request: HTTPRequest) -> HTTPReply? {
+    /// Throws the refusal unless the request may write.
+    @Sendable private func authorize(_ request: HTTPRequest) throws(HTTPError) {
         guard let token = writeToken else {
-            return JSONBody.error("write endpoints are disabled: set api.token_file in the configuration file to a file "
-                                  + "holding a bearer token, then send it as 'Authorization: Bearer <token>'", status: 403)
+            throw HTTPError(403, "write endpoints are disabled: set api.token_file in the configuration file to a file "
+                            + "holding a bearer token, then send it as 'Authorization: Bearer <token>'")
         }
-        let sent = request.header("authorization").flatMap { value -> String? in
-            let parts = value.split(separator: " ", maxSplits: 1)
-            return parts.count == 2 && parts[0].lowercased() == "bearer" ? String(parts[1]) : nil
+        guard let sent = request.bearerToken, ConstantTime.equal(sent, token.revealed) else {
+            throw HTTPError(401, "missing or wrong bearer token", headers: [("WWW-Authenticate", "Bearer")])
         }
-        guard let sent, Self.constantTimeEqual(sent, token.revealed) else {
-            return JSONBody.error("missing or wrong bearer token", status: 401, headers: [("WWW-Authenticate", "Bearer")])
-        }
-        return nil
     }
 
-    private func key(_ tenant: String?, _ mapping: String?) throws(APIError) -> MappingKey {
+    private func key(_ tenant: String?, _ mapping: String?) throws(HTTPError) -> MappingKey {
         guard let tenant, collector.config.tenants.contains(where: { $0.name == tenant }) else {
-            throw APIError(404, "unknown tenant \"\(tenant ?? "")\"")
+            throw HTTPError(404, "unknown tenant \"\(tenant ?? "")\"")
         }
         let key = MappingKey(tenant: tenant, mapping: mapping ?? "")
-        guard mappings[key] != nil else { throw APIError(404, "unknown mapping \"\(mapping ?? "")\" in tenant \"\(tenant)\"") }
+        guard mappings[key] != nil else { throw HTTPError(404, "unknown mapping \"\(mapping ?? "")\" in tenant \"\(tenant)\"") }
         return key
     }
 
     // MARK: - Handlers
 
-    private func track(_ request: HTTPRequest) throws(APIError) -> HTTPReply {
-        let object: [String: Any]
-        switch JSONBody.object(request.body) {
-        case .success(let value): object = value
-        case .failure(let error): throw error
-        }
-        for field in ["tenant", "mapping"] {
-            guard let value = object[field] else { throw APIError(400, "field \"\(field)\" is required") }
-            guard let text = value as? String, !text.isEmpty else { throw APIError(400, "field \"\(field)\" must be a non-empty string") }
-        }
-        guard object["requestId"] != nil else { throw APIError(400, "field \"requestId\" is required") }
-        // JSONSerialization cannot tell true from 1 on Linux; JSONDecoder can.
-        guard let field = try? JSONDecoder().decode(RequestIDField.self, from: Data(request.body)).requestId,
-              let requestID = field.requestID else {
-            throw APIError(400, "field \"requestId\" must be a number or a string")
-        }
-        let key = try key(object["tenant"] as? String, object["mapping"] as? String)
+    @Sendable private func track(_ request: HTTPRequest) async throws(HTTPError) -> (status: Int, body: RequestBody) {
+        let body: TrackRequest
+        do { body = try APIJSON.decodeBody(TrackRequest.self, from: request.body) } catch { throw HTTPError(400, error.description) }
+        let key = try key(body.tenant, body.mapping)
         do {
-            if try collector.store.isPruned(key, requestID) {
-                throw APIError(409, "request \(requestID) of \(key.tenant)/\(key.mapping) ended before the retention horizon and was already counted")
+            switch try await collector.track(key, requestID: body.requestID) {
+            case .inserted(let tracked): return (201, RequestBody(tracked))
+            case .alreadyTracked(let tracked): return (200, RequestBody(tracked))
             }
-            switch try collector.track(key, requestID: requestID) {
-            case .inserted(let tracked): return JSONBody.reply(JSONBody.request(tracked), status: 201)
-            case .alreadyTracked(let tracked): return JSONBody.reply(JSONBody.request(tracked), status: 200)
-            }
-        } catch let error as APIError {
-            throw error
         } catch {
-            throw APIError(500, "cannot store the request: \(error)")
+            if error.kind == .alreadyCounted { throw HTTPError(409, error.description) }
+            throw HTTPError(500, "cannot store the request: \(error)")
         }
     }
 
-    private func trigger(_ request: HTTPRequest) async -> HTTPReply {
-        let key: MappingKey
-        do { key = try self.key(request.pathParameters["tenant"], request.pathParameters["mapping"]) } catch { return error.reply }
+    @Sendable private func trigger(_ request: HTTPRequest) async throws(HTTPError) -> (status: Int, body: TriggerResponse) {
+        let key = try key(request.pathParameters["tenant"], request.pathParameters["mapping"])
         switch await collector.trigger(key) {
         case .success(let outcome):
-            var body: [String: Any] = ["tenant": key.tenant, "mapping": key.mapping, "result": outcome.resultLabel]
+            var body = TriggerResponse(tenant: key.tenant, mapping: key.mapping, result: outcome.result.label)
             switch outcome {
-            case .submitted(let id), .alreadyInProgress(let id): body["requestId"] = id.rawValue
-            case .notStopped(let info), .notPublished(let info): body["info"] = info
+            case .submitted(let id), .alreadyInProgress(let id): body.requestID = id.rawValue
+            case .notStopped(let info), .notPublished(let info): body.info = info
             }
             let status: Int = switch outcome {
             case .submitted: 201
             case .alreadyInProgress: 200
             case .notStopped, .notPublished: 409
             }
-            return JSONBody.reply(body, status: status)
+            return (status, body)
         case .failure(let error):
-            return JSONBody.reply(["tenant": key.tenant, "mapping": key.mapping, "result": "error",
-                                   "error": error.description], status: 502)
+            return (502, TriggerResponse(tenant: key.tenant, mapping: key.mapping, result: TriggerResult.error.label,
+                                         error: error.description))
         }
     }
 
-    private func list(_ request: HTTPRequest) throws(APIError) -> HTTPReply {
+    @Sendable private func list(_ request: HTTPRequest) async throws(HTTPError) -> (status: Int, body: RequestPage) {
         var query = HistoryQuery()
         query.tenant = request.query["tenant"].flatMap { $0.isEmpty ? nil : $0 }
         query.mapping = request.query["mapping"].flatMap { $0.isEmpty ? nil : $0 }
         if let tenant = query.tenant, !collector.config.tenants.contains(where: { $0.name == tenant }) {
-            throw APIError(404, "unknown tenant \"\(tenant)\"")
+            throw HTTPError(404, "unknown tenant \"\(tenant)\"")
         }
         if let mapping = query.mapping, !mappings.keys.contains(where: { $0.mapping == mapping && (query.tenant ?? $0.tenant) == $0.tenant }) {
-            throw APIError(404, "unknown mapping \"\(mapping)\"" + (query.tenant.map { " in tenant \"\($0)\"" } ?? ""))
+            throw HTTPError(404, "unknown mapping \"\(mapping)\"" + (query.tenant.map { " in tenant \"\($0)\"" } ?? ""))
         }
         if let status = request.query["status"], !status.isEmpty {
-            let parsed = IngestionStatus(storedName: status)
-            guard case .unknown = parsed else { query.status = parsed; return try page(query, request) }
-            throw APIError(400, "parameter \"status\" must be one of in_progress, success, failed, aborted")
+            guard IngestionStatus.filterNames.contains(status) else {
+                throw HTTPError(400, "parameter \"status\" must be one of \(IngestionStatus.filterNames.joined(separator: ", "))")
+            }
+            query.status = IngestionStatus(storedName: status)
         }
-        return try page(query, request)
-    }
-
-    private func page(_ base: HistoryQuery, _ request: HTTPRequest) throws(APIError) -> HTTPReply {
-        var query = base
         if let since = request.query["since"], !since.isEmpty {
-            guard let date = APITime.parse(since) else {
-                throw APIError(400, "parameter \"since\" must be an RFC 3339 time (2026-11-29T08:00:00Z) or Unix seconds")
+            guard let date = Timestamp.parse(since) else {
+                throw HTTPError(400, "parameter \"since\" must be an RFC 3339 time (2026-11-29T08:00:00Z) or Unix seconds")
             }
             query.since = date
         }
         if let limit = request.query["limit"], !limit.isEmpty {
             guard let value = Int(limit), (1...Self.maxLimit).contains(value) else {
-                throw APIError(400, "parameter \"limit\" must be a whole number from 1 to \(Self.maxLimit)")
+                throw HTTPError(400, "parameter \"limit\" must be a whole number from 1 to \(Self.maxLimit)")
             }
             query.limit = value
         }
         if let cursor = request.query["cursor"], !cursor.isEmpty {
-            guard let value = Int64(cursor), value > 0 else { throw APIError(400, "parameter \"cursor\" is not a cursor this API returned") }
+            guard let value = Int64(cursor), value > 0 else { throw HTTPError(400, "parameter \"cursor\" is not a cursor this API returned") }
             query.before = value
         }
         let rows: [TrackedRequest]
-        do { rows = try collector.store.history(query) } catch { throw APIError(500, "cannot read the history: \(error)") }
-        let next: Any = rows.count == query.limit ? String(rows.last!.rowID) : NSNull()
-        return JSONBody.reply(["requests": rows.map(JSONBody.request), "next_cursor": next])
+        do { rows = try await collector.store.history(query) } catch { throw HTTPError(500, "cannot read the history: \(error)") }
+        let next = rows.count == query.limit ? rows.last.map { String($0.rowID) } : nil
+        return (200, RequestPage(requests: rows.map { RequestBody($0) }, nextCursor: next))
     }
 
-    private func one(_ request: HTTPRequest) throws(APIError) -> HTTPReply {
+    @Sendable private func one(_ request: HTTPRequest) async throws(HTTPError) -> (status: Int, body: RequestBody) {
         let key = try key(request.pathParameters["tenant"], request.pathParameters["mapping"])
-        let id = RequestID(request.pathParameters["requestId"] ?? "")
+        let text = request.pathParameters["requestId"] ?? ""
+        guard let id = RequestID(validating: text) else { throw HTTPError(400, "request id \(RequestID.validForm)") }
         do {
-            guard let found = try collector.store.request(key, id) else {
-                throw APIError(404, "request \(id) of \(key.tenant)/\(key.mapping) is not tracked")
+            guard let found = try await collector.store.request(key, id) else {
+                throw HTTPError(404, "request \(id) of \(key.tenant)/\(key.mapping) is not tracked")
             }
-            var body = JSONBody.request(found)
-            body["observations"] = try collector.store.observations(of: found.rowID).map(JSONBody.observation)
-            return JSONBody.reply(body)
-        } catch let error as APIError {
+            return (200, RequestBody(found, observations: try await collector.store.observations(of: found.rowID)))
+        } catch let error as HTTPError {
             throw error
         } catch {
-            throw APIError(500, "cannot read the request: \(error)")
+            throw HTTPError(500, "cannot read the request: \(error)")
         }
     }
 
-    private func mappingList(_ request: HTTPRequest) throws(APIError) -> HTTPReply {
+    @Sendable private func mappingList(_ request: HTTPRequest) async throws(HTTPError) -> (status: Int, body: MappingList) {
         let latest: [MappingKey: TrackedRequest]
-        let totals: StoreTotals
+        let totals: IngestionTotals
         do {
-            latest = try collector.store.latestRequests()
-            totals = try collector.store.totals()
+            latest = try await collector.store.latestRequests()
+            totals = try await collector.store.totals()
         } catch {
-            throw APIError(500, "cannot read the store: \(error)")
+            throw HTTPError(500, "cannot read the store: \(error)")
         }
-        let body: [[String: Any]] = collector.config.tenants.flatMap { tenant in
-            tenant.mappings.map { mapping -> [String: Any] in
+        let entries = collector.config.tenants.flatMap { tenant in
+            tenant.mappings.map { mapping -> MappingList.Entry in
                 let key = MappingKey(tenant: tenant.name, mapping: mapping.id)
-                let outcomes = totals.outcomes.filter { $0.key == key }
-                func count(_ status: String) -> Int { outcomes.filter { $0.status == status }.map(\.requests).reduce(0, +) }
-                var failures: [String: Int] = [:]
-                for outcome in outcomes where outcome.status != "success" { failures[outcome.acpCode, default: 0] += outcome.requests }
-                return [
-                    "tenant": tenant.name, "mapping": mapping.id, "name": mapping.name,
-                    "trigger_every": mapping.triggerEvery.map { DurationText.format($0) } ?? NSNull(),
-                    "latest_request": latest[key].map(JSONBody.request) ?? NSNull(),
-                    "counters": [
-                        "requests": ["success": count("success"), "failed": count("failed"), "aborted": count("aborted")],
-                        "records_ingested": outcomes.map(\.records).reduce(0, +),
-                        "failures_by_acp_code": failures,
-                        "in_progress": totals.open.filter { $0.key == key }.count,
-                        "triggers": totals.triggers[key] ?? [:],
-                    ] as [String: Any],
-                ]
+                let requests = totals.requests(of: key)
+                let counters = MappingList.Counters(
+                    requests: Dictionary(uniqueKeysWithValues: FinalStatus.allCases.map { ($0.label, requests[$0] ?? 0) }),
+                    recordsIngested: totals.recordsIngested(of: key),
+                    failuresByACPCode: totals.failuresByACPCode(of: key),
+                    inProgress: totals.open.filter { $0.key == key }.count,
+                    triggers: Dictionary(uniqueKeysWithValues: (totals.triggers[key] ?? [:]).map { ($0.key.label, $0.value) }))
+                return MappingList.Entry(tenant: tenant.name, mapping: mapping.id, name: mapping.name,
+                                         triggerEvery: mapping.triggerEvery.map { DurationText.format($0) },
+                                         latestRequest: latest[key].map { RequestBody($0) }, counters: counters)
             }
         }
-        return JSONBody.reply(["mappings": body])
+        return (200, MappingList(mappings: entries))
     }
+}
 
-    static func constantTimeEqual(_ a: String, _ b: String) -> Bool {
+/// Comparisons of secrets that take the same time wherever the first difference is.
+enum ConstantTime {
+    static func equal(_ a: String, _ b: String) -> Bool {
         let x = Array(a.utf8), y = Array(b.utf8)
         var difference = UInt8(x.count == y.count ? 0 : 1)
-        for index in 0..<min(x.count, y.count) { difference |= x[index] ^ y[index] }
+        for index in 0..<max(x.count, y.count) {
+            difference |= (index < x.count ? x[index] : 0) ^ (index < y.count ? y[index] : 0)
+        }
         return difference == 0
     }
-}
-
-/// Times as the API and the command line accept them: RFC 3339, a date, or Unix seconds.
-public enum APITime {
-    public static func parse(_ text: String) -> Date? {
-        if let seconds = Double(text) { return Date(timeIntervalSince1970: seconds) }
-        let formatter = ISO8601DateFormatter()
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withInternetDateTime, .withFractionalSeconds]
-        if let date = formatter.date(from: text) { return date }
-        formatter.formatOptions = [.withFullDate]
-        return formatter.date(from: text)
-    }
-}
-
-/// The `requestId` of a tracking request: a whole number or a non-empty string.
-private struct RequestIDField: Decodable {
-    enum Value: Decodable {
-        case integer(Int64), string(String), other
-
-        init(from decoder: Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let number = try? container.decode(Int64.self) { self = .integer(number) }
-            else if let text = try? container.decode(String.self) { self = .string(text) }
-            else { self = .other }
-        }
-
-        var requestID: RequestID? {
-            switch self {
-            case .integer(let number): return RequestID(String(number))
-            case .string(let text):
-                let trimmed = text.trimmingCharacters(in: .whitespaces)
-                return trimmed.isEmpty ? nil : RequestID(trimmed)
-            case .other: return nil
-            }
-        }
-    }
-    let requestId: Value
 }

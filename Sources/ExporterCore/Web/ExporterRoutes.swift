@@ -1,12 +1,12 @@
 import ExporterMetrics
 import Foundation
 import HTTPServer
-import Synchronization
 
-/// The exporter's HTTP surface: landing page, metrics, health and readiness.
+/// The exporter's HTTP surface besides the API: landing page, metrics, health
+/// and readiness, and the error shapes of unknown paths (JSON under /api).
 enum ExporterRoutes {
     static func install(into router: inout Router, telemetryPath: String, publisher: ExpositionPublisher,
-                        ready: @escaping @Sendable () -> Bool, statusPage: StatusPage, now: @escaping @Sendable () -> Date) {
+                        readiness: Readiness, statusPage: StatusPage, now: @escaping @Sendable () -> Date) {
         router.get(telemetryPath) { request in
             guard let response = publisher.response(gzip: request.acceptsGzip) else {
                 return HTTPResponse.text("metrics not ready yet\n", status: 503).reply
@@ -15,35 +15,52 @@ enum ExporterRoutes {
         }
         router.get("/-/healthy") { _ in HTTPResponse.text("Healthy\n").reply }
         router.get("/-/ready") { _ in
-            ready() ? HTTPResponse.text("Ready\n").reply : HTTPResponse.text("Not ready\n", status: 503).reply
+            guard let reason = readiness.notReadyReason else { return HTTPResponse.text("Ready\n").reply }
+            return HTTPResponse.text("Not ready: \(reason)\n", status: 503).reply
         }
         router.add("GET", "/", .deferred { _ in
             do {
-                return HTTPResponse.html(try statusPage.render(now: now())).reply
+                return HTTPResponse.html(try await statusPage.render(now: now())).reply
             } catch {
                 return HTTPResponse.text("cannot read the store: \(error)\n", status: 500).reply
             }
         })
         router.notFound = { request in
-            request.rawPath.hasPrefix("/api/") ? JSONBody.error("no such endpoint: \(request.method) \(request.rawPath)", status: 404)
+            isAPI(request) ? HTTPError(404, "no such endpoint: \(request.method) \(request.rawPath)").jsonReply
                 : HTTPResponse.text("not found\n", status: 404).reply
         }
         router.methodNotAllowed = { request, allowed in
-            guard request.rawPath.hasPrefix("/api/"), case .response(var response) = JSONBody.error(
-                "method \(request.method) not allowed; allowed: \(allowed.joined(separator: ", "))", status: 405) else {
-                return Router().methodNotAllowed(request, allowed)
-            }
-            response.headers.append((name: "Allow", value: allowed.joined(separator: ", ")))
-            return .response(response)
+            let allow = allowed.joined(separator: ", ")
+            guard isAPI(request) else { return Router().methodNotAllowed(request, allowed) }
+            return HTTPError(405, "method \(request.method) not allowed; allowed: \(allow)", headers: [("Allow", allow)]).jsonReply
         }
         router.payloadTooLarge = { request, limit in
-            request.rawPath.hasPrefix("/api/") ? JSONBody.error("request body over \(limit) bytes", status: 413)
+            isAPI(request) ? HTTPError(413, "request body over \(limit) bytes").jsonReply
                 : HTTPResponse.text("request body over \(limit) bytes\n", status: 413).reply
         }
     }
 
-    static func escape(_ text: String) -> String {
-        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
-            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    private static func isAPI(_ request: HTTPRequest) -> Bool { request.rawPath.hasPrefix("/api/") }
+}
+
+/// Whether the exporter can do its work, and if not, why: `/-/ready` answers the
+/// reason. Read from libmicrohttpd's threads.
+public final class Readiness: Sendable {
+    private let reasons = Mutex<[String: String]>([:])
+
+    public init() {}
+
+    /// Nil when ready; else every current reason, sorted, on one line.
+    public var notReadyReason: String? {
+        reasons.withLock { reasons in
+            reasons.isEmpty ? nil : reasons.keys.sorted().map { reasons[$0]! }.joined(separator: "; ")
+        }
+    }
+
+    /// Sets (or with nil clears) the reason named `condition`.
+    public func set(_ condition: String, _ reason: String?) {
+        reasons.withLock { $0[condition] = reason }
     }
 }
+
+import Synchronization

@@ -1,35 +1,37 @@
 import CGlibcExtras
+import Dispatch
 import ExporterMetrics
 import Foundation
 import HTTPServer
 import Synchronization
 
-/// Keeps the rendered exposition (plain and gzip) ready for scrapes. A
-/// background thread renders again when the metric model changes, and every
-/// few seconds for the process metrics; a scrape only takes the current bytes.
+/// Keeps the rendered exposition (plain and gzip) ready for scrapes: a scrape
+/// only takes the current bytes. A renderer thread of its own renders again when
+/// the metric model signals a change, and every `processRefresh` for the process
+/// metrics; it runs at a lower priority, so under CPU pressure scrapes go first.
 public final class ExpositionPublisher: Sendable {
     public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
 
     private struct Rendered {
         let plain: PreparedResponse
         let gzip: PreparedResponse
-        let version: UInt64
-        let at: ContinuousClock.Instant
     }
 
     private let metrics: IngestionMetrics
     private let current = Mutex<Rendered?>(nil)
-    private let running = Atomic<Bool>(false)
     private let processRefresh: Duration
+    /// Signalled by every model change; the renderer drains it and renders once.
+    private let wake = DispatchSemaphore(value: 0)
+    private let stopping = Atomic<Bool>(false)
 
     public init(metrics: IngestionMetrics, processRefresh: Duration = .seconds(5)) {
         self.metrics = metrics
         self.processRefresh = processRefresh
+        metrics.onChange { [wake] in wake.signal() }
     }
 
     /// Renders now, on the caller's thread.
     public func refresh() {
-        let version = metrics.version
         var writer = ExpositionWriter(capacity: 0)
         metrics.render(into: &writer)
         ProcessMetrics.write(into: &writer)
@@ -43,7 +45,7 @@ public final class ExpositionPublisher: Sendable {
         } else {
             gzip = plain  // zlib failed: answer uncompressed rather than not at all
         }
-        current.withLock { $0 = Rendered(plain: plain, gzip: gzip, version: version, at: .now) }
+        current.withLock { $0 = Rendered(plain: plain, gzip: gzip) }
     }
 
     /// The bytes for a scrape, or nil before the first rendering.
@@ -53,24 +55,57 @@ public final class ExpositionPublisher: Sendable {
 
     public var isReady: Bool { current.withLock { $0 != nil } }
 
-    public func start() {
-        guard !running.exchange(true, ordering: .relaxed) else { return }
+    /// Renders on the renderer thread until cancelled, then stops the thread and
+    /// waits for it to end.
+    public func run() async {
         if !isReady { refresh() }
-        let thread = Thread { [self] in
-            // Rendering is background work: under CPU pressure, scrapes of the current bytes go first.
-            _ = acs_lower_thread_priority(10)
-            while running.load(ordering: .relaxed) {
-                Thread.sleep(forTimeInterval: 0.05)
-                let stale = current.withLock { rendered in
-                    guard let rendered else { return true }
-                    return rendered.version != metrics.version || ContinuousClock.now - rendered.at >= processRefresh
+        stopping.store(false, ordering: .relaxed)
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (finished: CheckedContinuation<Void, Never>) in
+                RendererThread.start { [self] in
+                    // Rendering is background work: scrapes of the current bytes go first.
+                    _ = acs_lower_thread_priority(10)
+                    acs_set_thread_name("exposition")
+                    let interval = Double(processRefresh.components.seconds) + Double(processRefresh.components.attoseconds) / 1e18
+                    while !stopping.load(ordering: .relaxed) {
+                        _ = wake.wait(timeout: .now() + interval)
+                        while wake.wait(timeout: .now()) == .success {}  // one rendering for a burst of changes
+                        if stopping.load(ordering: .relaxed) { break }
+                        refresh()
+                    }
+                    finished.resume()
                 }
-                if stale { refresh() }
             }
+        } onCancel: {
+            stopping.store(true, ordering: .relaxed)
+            wake.signal()
         }
-        thread.name = "exposition"
-        thread.start()
+    }
+}
+
+/// A thread of its own for work that must not occupy Swift's cooperative pool.
+/// Its owner awaits the end of `body` (see `ExpositionPublisher.run`), so the
+/// thread never outlives the service that started it.
+enum RendererThread {
+    private final class Box: @unchecked Sendable {
+        // @unchecked: written before the thread starts, read only by it.
+        let body: @Sendable () -> Void
+        init(_ body: @escaping @Sendable () -> Void) { self.body = body }
     }
 
-    public func stop() { running.store(false, ordering: .relaxed) }
+    static func start(_ body: @escaping @Sendable () -> Void) {
+        let box = Unmanaged.passRetained(Box(body)).toOpaque()
+        var thread = pthread_t()
+        let created = pthread_create(&thread, nil, { argument in
+            let box = Unmanaged<Box>.fromOpaque(argument!).takeRetainedValue()
+            box.body()
+            return nil
+        }, box)
+        guard created == 0 else {
+            // No thread: run the body here rather than never.
+            Unmanaged<Box>.fromOpaque(box).takeRetainedValue().body()
+            return
+        }
+        pthread_detach(thread)
+    }
 }

@@ -8,28 +8,27 @@ import IngestionStore
 /// no scripts, no external assets.
 struct StatusPage: Sendable {
     let config: ExporterConfig
-    let store: IngestionStore
+    let store: any IngestionStore
     let telemetryPath: String
     let version: String
 
-    func render(now: Date) throws(StoreError) -> String {
-        let latest = try store.latestRequests()
-        let totals = try store.totals()
+    func render(now: Date) async throws(StoreError) -> String {
+        let latest = try await store.latestRequests()
+        let totals = try await store.totals()
         let days = Self.days(endingAt: now, count: 30)
         var daily: [MappingKey: [String: Int]] = [:]
-        for entry in try store.dailyRecords(since: Self.dayStart(days.first!)) {
+        for entry in try await store.dailyRecords(since: Timestamp.startOfDay(days.first!) ?? now) {
             daily[entry.key, default: [:]][entry.day] = entry.records
         }
         var recentQuery = HistoryQuery()
         recentQuery.limit = 25
-        let recent = try store.history(recentQuery)
+        let recent = try await store.history(recentQuery)
 
         var cards = ""
         for tenant in config.tenants {
             for mapping in tenant.mappings {
                 let key = MappingKey(tenant: tenant.name, mapping: mapping.id)
-                let failures = totals.outcomes.filter { $0.key == key && $0.status != "success" }
-                    .reduce(into: [String: Int]()) { $0[$1.acpCode, default: 0] += $1.requests }
+                let failures = totals.failuresByACPCode(of: key)
                 let oldestOpen = totals.open.filter { $0.key == key }.map(\.firstSeen).min()
                 cards += card(key: key, name: mapping.name, latest: latest[key], lastSuccess: totals.latest[key]?.lastSuccessAt,
                               oldestOpen: oldestOpen, failures: failures, daily: days.map { daily[key]?[$0] ?? 0 },
@@ -65,13 +64,13 @@ struct StatusPage: Sendable {
         </style></head><body>
         <header><a href="\(e(telemetryPath))">Metrics</a><a href="/api/v1/mappings">API: mappings</a><a href="/-/healthy">Health</a><a href="/-/ready">Readiness</a></header>
         <h1>ACS ingestion exporter</h1>
-        <p class="muted">Version \(e(version)) · \(config.mappingKeys.count) mappings · as of \(e(Self.clock(now))) UTC</p>
+        <p class="muted">Version \(e(version)) · \(config.mappingKeys.count) mappings · as of \(e(Self.clock(now)))</p>
         <h2>Mappings</h2>
         <section class="cards">
         \(cards)
         </section>
         <h2>Recent requests</h2>
-        <div class="table"><table id="recent"><thead><tr><th>First seen (UTC)</th><th>Mapping</th><th>Request</th><th>Status</th><th>Records</th><th>ACP code</th><th>Info</th></tr></thead>
+        <div class="table"><table id="recent"><thead><tr><th>First seen</th><th>Mapping</th><th>Request</th><th>Status</th><th>Records</th><th>ACP code</th><th>Info</th></tr></thead>
         <tbody>
         \(rows.isEmpty ? "<tr><td colspan=\"7\">No request tracked yet.</td></tr>" : rows)
         </tbody></table></div>
@@ -122,25 +121,15 @@ struct StatusPage: Sendable {
         "<span class=\"badge \(status.name)\">\(e(status.apiValue))</span>"
     }
 
-    private func e(_ text: String) -> String { ExporterRoutes.escape(text) }
+    private func e(_ text: String) -> String { HTML.escape(text) }
 
     static func days(endingAt now: Date, count: Int) -> [String] {
         (0..<count).reversed().map { offset in dayString(now.addingTimeInterval(-Double(offset) * 86400)) }
     }
 
-    static func dayString(_ date: Date) -> String { utc("yyyy-MM-dd").string(from: date) }
+    static func dayString(_ date: Date) -> String { Timestamp.day(date) }
 
-    static func dayStart(_ day: String) -> Date { utc("yyyy-MM-dd").date(from: day) ?? Date(timeIntervalSince1970: 0) }
-
-    static func clock(_ date: Date) -> String { utc("yyyy-MM-dd HH:mm:ss").string(from: date) }
-
-    private static func utc(_ format: String) -> DateFormatter {
-        let formatter = DateFormatter()
-        formatter.locale = Locale(identifier: "en_US_POSIX")
-        formatter.timeZone = TimeZone(identifier: "UTC")
-        formatter.dateFormat = format
-        return formatter
-    }
+    static func clock(_ date: Date) -> String { Timestamp.rfc3339(date) }
 
     static func age(_ seconds: TimeInterval) -> String {
         let s = max(0, Int(seconds))
@@ -151,4 +140,12 @@ struct StatusPage: Sendable {
     }
 
     static func fixed(_ value: Double) -> String { String(format: "%.1f", value) }
+}
+
+/// Text made safe inside HTML elements and attribute values.
+enum HTML {
+    static func escape(_ text: String) -> String {
+        text.replacingOccurrences(of: "&", with: "&amp;").replacingOccurrences(of: "<", with: "&lt;")
+            .replacingOccurrences(of: ">", with: "&gt;").replacingOccurrences(of: "\"", with: "&quot;")
+    }
 }
