@@ -37,11 +37,17 @@ struct ACSIngestionExporter: AsyncParsableCommand {
                 try command.run()
             }
         } catch {
-            if exitCode(for: error) == .validationFailure {
-                fail(message(for: error).split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid arguments")
-            }
+            if exitCode(for: error) == .validationFailure { fail(oneLine(message(for: error))) }
             exit(withError: error)
         }
+    }
+
+    /// The parser's message on one line; for the options read by `choice`, our own words
+    /// (the parser prefixes them with "The value 'x' is invalid for '--flag <flag>': ").
+    private static func oneLine(_ message: String) -> String {
+        let line = message.split(whereSeparator: \.isNewline).first.map(String.init) ?? "invalid arguments"
+        guard line.hasPrefix("The value '"), let colon = line.range(of: "': --") else { return line }
+        return String(line[line.index(colon.lowerBound, offsetBy: 3)...])
     }
 }
 

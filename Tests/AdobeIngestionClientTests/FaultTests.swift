@@ -2,7 +2,7 @@ import AdobeIngestionClient
 import AdobeSimulator
 import Foundation
 import IngestionModel
-import TestFixtures
+import TestSupport
 import Testing
 
 /// Every fault the simulator can inject, met by the client.
@@ -11,159 +11,175 @@ struct FaultTests {
     @Test func throttlingHonoursRetryAfterInSeconds() async throws {
         let time = ImmediateTimeSource()
         let h = try Harness(clientTime: time)
-        defer { h.simulator.stop() }
-        h.simulator.inject(.throttled(retryAfter: "7"), on: .trigger)
-        #expect(try await h.client().trigger(mapping: "XDM44") == .submitted("3520"))
-        #expect(time.sleeps == [.seconds(7)])
+        try await stopping(h) { h throws in
+            h.simulator.inject(.throttled(retryAfter: "7"), on: .trigger)
+            #expect(try await h.client().trigger(mapping: "XDM44") == .submitted("3520"))
+            #expect(time.sleeps == [.seconds(7)])
+        }
     }
 
     @Test func throttlingHonoursRetryAfterAsHTTPDate() async throws {
         let time = ImmediateTimeSource(now: Date(timeIntervalSince1970: 1_700_000_000))
         let h = try Harness(clientTime: time)
-        defer { h.simulator.stop() }
-        // 1_700_000_000 is Tue, 14 Nov 2023 22:13:20 GMT; ask for 12 s later.
-        h.simulator.inject(.throttled(retryAfter: "Tue, 14 Nov 2023 22:13:32 GMT"), on: .status)
-        let client = h.client()
-        let id = try #require(try await client.trigger(mapping: "XDM44").requestID)
-        _ = try await client.status(mapping: "XDM44", requestID: id)
-        #expect(time.sleeps == [.seconds(12)])
+        try await stopping(h) { h throws in
+            // 1_700_000_000 is Tue, 14 Nov 2023 22:13:20 GMT; ask for 12 s later.
+            h.simulator.inject(.throttled(retryAfter: "Tue, 14 Nov 2023 22:13:32 GMT"), on: .status)
+            let client = h.client()
+            let id = try #require(try await client.trigger(mapping: "XDM44").requestID)
+            _ = try await client.status(mapping: "XDM44", requestID: id)
+            #expect(time.sleeps == [.seconds(12)])
+        }
     }
 
     @Test func throttlingWithoutRetryAfterBacksOffExponentially() async throws {
         let time = ImmediateTimeSource()
         let h = try Harness(clientTime: time)
-        defer { h.simulator.stop() }
-        h.simulator.inject(.throttled(retryAfter: nil), on: .trigger, times: 3)
-        #expect(try await h.client().trigger(mapping: "XDM44") == .submitted("3520"))
-        // Jitter is fixed at 0.5 in tests: ¾ of 1 s, 2 s, 4 s.
-        #expect(time.sleeps == [.milliseconds(750), .milliseconds(1500), .milliseconds(3000)])
+        try await stopping(h) { h throws in
+            h.simulator.inject(.throttled(retryAfter: nil), on: .trigger, times: 3)
+            #expect(try await h.client().trigger(mapping: "XDM44") == .submitted("3520"))
+            // Jitter is fixed at 0.5 in tests: ¾ of 1 s, 2 s, 4 s.
+            #expect(time.sleeps == [.milliseconds(750), .milliseconds(1500), .milliseconds(3000)])
+        }
     }
 
     @Test func throttlingThatOutlastsTheRetriesIsAnError() async throws {
         let h = try Harness()
-        defer { h.simulator.stop() }
-        h.simulator.inject(.throttled(retryAfter: "1"), on: .trigger, times: 4)
-        await #expect(throws: AdobeAPIError.throttled(retryAfter: .seconds(1))) {
-            try await h.client().trigger(mapping: "XDM44")
+        try await stopping(h) { h throws in
+            h.simulator.inject(.throttled(retryAfter: "1"), on: .trigger, times: 4)
+            await #expect(throws: AdobeAPIError.throttled(retryAfter: .seconds(1))) {
+                try await h.client().trigger(mapping: "XDM44")
+            }
         }
     }
 
     @Test func serverErrorsAreRetriedThenReported() async throws {
         let calls = CallLog()
         let h = try Harness()
-        defer { h.simulator.stop() }
-        h.simulator.inject(.serverError, on: .trigger, times: 2)
-        #expect(try await h.client(observe: calls.observe).trigger(mapping: "XDM44") == .submitted("3520"))
-        #expect(calls.codes == ["token:200", "trigger:500", "trigger:500", "trigger:200"])
+        try await stopping(h) { h throws in
+            h.simulator.inject(.serverError, on: .trigger, times: 2)
+            #expect(try await h.client(observe: calls.observe).trigger(mapping: "XDM44") == .submitted("3520"))
+            #expect(calls.codes == ["token:200", "trigger:500", "trigger:500", "trigger:200"])
 
-        h.simulator.inject(.serverError, on: .trigger, times: 4)
-        await #expect(throws: AdobeAPIError.serverError(status: 500, message: "Oops. Something went wrong. Check your URI and try again.")) {
-            try await h.client().trigger(mapping: "XDM44")
+            h.simulator.inject(.serverError, on: .trigger, times: 4)
+            await #expect(throws: AdobeAPIError.serverError(status: 500, message: "Oops. Something went wrong. Check your URI and try again.")) {
+                try await h.client().trigger(mapping: "XDM44")
+            }
         }
     }
 
     @Test func unavailableIsRetried() async throws {
         let h = try Harness()
-        defer { h.simulator.stop() }
-        h.simulator.inject(.unavailable, on: .trigger)
-        #expect(try await h.client().trigger(mapping: "XDM44") == .submitted("3520"))
+        try await stopping(h) { h throws in
+            h.simulator.inject(.unavailable, on: .trigger)
+            #expect(try await h.client().trigger(mapping: "XDM44") == .submitted("3520"))
+        }
     }
 
     @Test func unavailableHonoursRetryAfter() async throws {
         let time = ImmediateTimeSource()
         let h = try Harness(clientTime: time)
-        defer { h.simulator.stop() }
-        h.simulator.inject(.unavailableFor(retryAfter: "9"), on: .trigger)
-        #expect(try await h.client().trigger(mapping: "XDM44") == .submitted("3520"))
-        #expect(time.sleeps == [.seconds(9)])
+        try await stopping(h) { h throws in
+            h.simulator.inject(.unavailableFor(retryAfter: "9"), on: .trigger)
+            #expect(try await h.client().trigger(mapping: "XDM44") == .submitted("3520"))
+            #expect(time.sleeps == [.seconds(9)])
+        }
     }
 
     @Test func aCutOffTokenAnswerIsNeverQuoted() async throws {
         let h = try Harness()
-        defer { h.simulator.stop() }
-        h.simulator.inject(.truncated, on: .token)
-        await #expect(throws: AdobeAPIError.bodyNotJSON(status: 200, snippet: "(token response withheld)")) {
-            try await h.client().trigger(mapping: "XDM44")
+        try await stopping(h) { h throws in
+            h.simulator.inject(.truncated, on: .token)
+            await #expect(throws: AdobeAPIError.bodyNotJSON(status: 200, snippet: "(token response withheld)")) {
+                try await h.client().trigger(mapping: "XDM44")
+            }
         }
     }
 
     @Test func answersSlowerThanTheTimeoutAreTimeouts() async throws {
         let calls = CallLog()
         let h = try Harness()
-        defer { h.simulator.stop() }
-        h.simulator.inject(.slow(.seconds(5)), on: .trigger)
-        let client = h.client(timeout: .milliseconds(300), maxAttempts: 1, observe: calls.observe)
-        await #expect(throws: AdobeAPIError.timeout(.milliseconds(300))) {
-            try await client.trigger(mapping: "XDM44")
+        try await stopping(h) { h throws in
+            h.simulator.inject(.slow(.seconds(5)), on: .trigger)
+            let client = h.client(timeout: .milliseconds(300), maxAttempts: 1, observe: calls.observe)
+            await #expect(throws: AdobeAPIError.timeout(.milliseconds(300))) {
+                try await client.trigger(mapping: "XDM44")
+            }
+            #expect(calls.codes.last == "trigger:timeout")
         }
-        #expect(calls.codes.last == "trigger:timeout")
     }
 
     @Test func aSlowAnswerIsRetriedAfterItsTimeout() async throws {
         let h = try Harness()
-        defer { h.simulator.stop() }
-        h.simulator.inject(.slow(.seconds(5)), on: .trigger)
-        let client = h.client(timeout: .milliseconds(300), maxAttempts: 2)
-        // The slow POST created the request: the retry adopts it.
-        #expect(try await client.trigger(mapping: "XDM44") == .alreadyInProgress("3520"))
+        try await stopping(h) { h throws in
+            h.simulator.inject(.slow(.seconds(5)), on: .trigger)
+            let client = h.client(timeout: .milliseconds(300), maxAttempts: 2)
+            // The slow POST created the request: the retry adopts it.
+            #expect(try await client.trigger(mapping: "XDM44") == .alreadyInProgress("3520"))
+        }
     }
 
     @Test func truncatedBodyIsNotJSON() async throws {
         let h = try Harness()
-        defer { h.simulator.stop() }
-        h.simulator.inject(.truncated, on: .trigger)
-        let body = try Fixtures.seedBody("post-submitted")
-        let half = body.prefix(body.count / 2)
-        let snippet = String(decoding: half, as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
-        await #expect(throws: AdobeAPIError.bodyNotJSON(status: 200, snippet: snippet)) {
-            try await h.client().trigger(mapping: "XDM44")
+        try await stopping(h) { h throws in
+            h.simulator.inject(.truncated, on: .trigger)
+            let body = try Fixtures.seedBody("post-submitted")
+            let half = body.prefix(body.count / 2)
+            let snippet = String(decoding: half, as: UTF8.self).replacingOccurrences(of: "\n", with: " ")
+            await #expect(throws: AdobeAPIError.bodyNotJSON(status: 200, snippet: snippet)) {
+                try await h.client().trigger(mapping: "XDM44")
+            }
         }
     }
 
     @Test func htmlPageIsNotJSON() async throws {
         let h = try Harness()
-        defer { h.simulator.stop() }
-        h.simulator.inject(.notJSON, on: .trigger)
-        await #expect(throws: AdobeAPIError.bodyNotJSON(
-            status: 200, snippet: "<html><head><title>Error</title></head><body><h1>Bad Gateway</h1></body></html>")) {
-            try await h.client().trigger(mapping: "XDM44")
+        try await stopping(h) { h throws in
+            h.simulator.inject(.notJSON, on: .trigger)
+            await #expect(throws: AdobeAPIError.bodyNotJSON(
+                status: 200, snippet: "<html><head><title>Error</title></head><body><h1>Bad Gateway</h1></body></html>")) {
+                try await h.client().trigger(mapping: "XDM44")
+            }
         }
     }
 
     @Test func emptyBodyIsReported() async throws {
         let h = try Harness()
-        defer { h.simulator.stop() }
-        h.simulator.inject(.rawBody(""), on: .trigger)
-        await #expect(throws: AdobeAPIError.bodyNotJSON(status: 200, snippet: "(empty)")) {
-            try await h.client().trigger(mapping: "XDM44")
+        try await stopping(h) { h throws in
+            h.simulator.inject(.rawBody(""), on: .trigger)
+            await #expect(throws: AdobeAPIError.bodyNotJSON(status: 200, snippet: "(empty)")) {
+                try await h.client().trigger(mapping: "XDM44")
+            }
         }
     }
 
     @Test func bodyOverOneMebibyteIsRefused() async throws {
         let calls = CallLog()
         let h = try Harness()
-        defer { h.simulator.stop() }
-        h.simulator.inject(.oversized(bytes: 2 << 20), on: .trigger)
-        await #expect(throws: AdobeAPIError.bodyTooLarge(limit: 1 << 20)) {
-            try await h.client(observe: calls.observe).trigger(mapping: "XDM44")
+        try await stopping(h) { h throws in
+            h.simulator.inject(.oversized(bytes: 2 << 20), on: .trigger)
+            await #expect(throws: AdobeAPIError.bodyTooLarge(limit: 1 << 20)) {
+                try await h.client(observe: calls.observe).trigger(mapping: "XDM44")
+            }
+            #expect(calls.codes.last == "trigger:body_too_large")
         }
-        #expect(calls.codes.last == "trigger:body_too_large")
     }
 
     @Test func forbiddenIsReportedWithTheGatewayCode() async throws {
         let h = try Harness()
-        defer { h.simulator.stop() }
-        h.simulator.inject(.forbidden, on: .trigger)
-        await #expect(throws: AdobeAPIError.forbidden(code: "403023", message: "Profile is not valid")) {
-            try await h.client().trigger(mapping: "XDM44")
+        try await stopping(h) { h throws in
+            h.simulator.inject(.forbidden, on: .trigger)
+            await #expect(throws: AdobeAPIError.forbidden(code: "403023", message: "Profile is not valid")) {
+                try await h.client().trigger(mapping: "XDM44")
+            }
         }
     }
 
     @Test func unknownMappingIsNotFound() async throws {
         let h = try Harness()
-        defer { h.simulator.stop() }
-        await #expect(throws: AdobeAPIError.notFound(message: "Resource not found")) {
-            try await h.client().trigger(mapping: "XDM99")
+        try await stopping(h) { h throws in
+            await #expect(throws: AdobeAPIError.notFound(message: "Resource not found")) {
+                try await h.client().trigger(mapping: "XDM99")
+            }
         }
     }
 
@@ -171,7 +187,7 @@ struct FaultTests {
         let h = try Harness()
         let client = h.client(maxAttempts: 1)
         _ = try await client.trigger(mapping: "XDM44")  // token cached while the server is up
-        h.simulator.stop()
+        await h.simulator.stop()
         await #expect {
             try await client.trigger(mapping: "XDM44")
         } throws: { error in
@@ -182,10 +198,11 @@ struct FaultTests {
 
     @Test func wrongClientSecretIsAnAuthenticationFailure() async throws {
         let h = try Harness()
-        defer { h.simulator.stop() }
-        await #expect(throws: AdobeAPIError.authenticationFailed(
-            status: 401, code: "invalid_client", message: "invalid client_id or client_secret")) {
-            try await h.client(secret: "wrong").trigger(mapping: "XDM44")
+        try await stopping(h) { h throws in
+            await #expect(throws: AdobeAPIError.authenticationFailed(
+                status: 401, code: "invalid_client", message: "invalid client_id or client_secret")) {
+                try await h.client(secret: "wrong").trigger(mapping: "XDM44")
+            }
         }
     }
 }

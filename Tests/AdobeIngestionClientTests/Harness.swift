@@ -2,6 +2,7 @@ import AdobeIngestionClient
 import AdobeSimulator
 import AsyncHTTPClient
 import Foundation
+import TestSupport
 import NIOHTTP1
 import IngestionModel
 import Logging
@@ -9,7 +10,7 @@ import NIOCore
 import Synchronization
 
 /// A simulator on a free loopback port and a client pointed at it.
-struct Harness {
+struct Harness: AsyncStoppable {
     let simulator: AdobeSimulator
     let clientTime: any TimeSource
     let simulatorTime: ManualTimeSource
@@ -22,6 +23,8 @@ struct Harness {
         self.simulatorTime = simulatorTime
         logs = LogCapture()
     }
+
+    func stop() async { await simulator.stop() }
 
     static func scenario(firstRequestID: Int = 3520, mapping: String = "XDM44",
                          configure: (inout Scenario.Mapping) -> Void = { _ in }) -> Scenario {

@@ -2,7 +2,7 @@ import AdobeIngestionClient
 import AdobeSimulator
 import Foundation
 import IngestionModel
-import TestFixtures
+import TestSupport
 import Testing
 
 /// The simulator answers with the seed's bodies byte for byte, and the client
@@ -13,40 +13,44 @@ struct SeedBodiesOverHTTPTests {
 
     @Test func postSubmittedThenAlreadyInProgress() async throws {
         let h = try Harness()
-        defer { h.simulator.stop() }
-        let token = try await h.rawToken()
-        let first = try await h.raw(.POST, path, token: token)
-        #expect(first.0 == 200)
-        #expect(first.1 == (try Fixtures.seedBody("post-submitted")))
-        let second = try await h.raw(.POST, path, token: token)
-        #expect(second.1 == (try Fixtures.seedBody("post-already-in-progress")))
+        try await stopping(h) { h throws in
+            let token = try await h.rawToken()
+            let first = try await h.raw(.POST, path, token: token)
+            #expect(first.0 == 200)
+            #expect(first.1 == (try Fixtures.seedBody("post-submitted")))
+            let second = try await h.raw(.POST, path, token: token)
+            #expect(second.1 == (try Fixtures.seedBody("post-already-in-progress")))
 
-        let client = h.client()
-        #expect(try await client.trigger(mapping: "XDM44") == .alreadyInProgress("3520"))
+            let client = h.client()
+            #expect(try await client.trigger(mapping: "XDM44") == .alreadyInProgress("3520"))
+        }
     }
 
     @Test func clientReadsSubmitted() async throws {
         let h = try Harness()
-        defer { h.simulator.stop() }
-        #expect(try await h.client().trigger(mapping: "XDM44") == .submitted("3520"))
+        try await stopping(h) { h throws in
+            #expect(try await h.client().trigger(mapping: "XDM44") == .submitted("3520"))
+        }
     }
 
     @Test func postRefusedWhenNotStopped() async throws {
         let h = try Harness(scenario: Harness.scenario { $0.stopped = false })
-        defer { h.simulator.stop() }
-        let raw = try await h.raw(.POST, path, token: try await h.rawToken())
-        #expect(raw.1 == (try Fixtures.seedBody("post-not-stopped")))
-        let outcome = try await h.client().trigger(mapping: "XDM44")
-        #expect(outcome == .notStopped(info: "Unable to submit data ingestion request, XDM Mapping ID: XDM44 is not stopped"))
+        try await stopping(h) { h throws in
+            let raw = try await h.raw(.POST, path, token: try await h.rawToken())
+            #expect(raw.1 == (try Fixtures.seedBody("post-not-stopped")))
+            let outcome = try await h.client().trigger(mapping: "XDM44")
+            #expect(outcome == .notStopped(info: "Unable to submit data ingestion request, XDM Mapping ID: XDM44 is not stopped"))
+        }
     }
 
     @Test func postRefusedWhenNotPublished() async throws {
         let h = try Harness(scenario: Harness.scenario { $0.published = false })
-        defer { h.simulator.stop() }
-        let raw = try await h.raw(.POST, path, token: try await h.rawToken())
-        #expect(raw.1 == (try Fixtures.seedBody("post-not-published")))
-        let outcome = try await h.client().trigger(mapping: "XDM44")
-        #expect(outcome == .notPublished(info: "Unable to submit data ingestion request, XDM Mapping ID: XDM44 is not published"))
+        try await stopping(h) { h throws in
+            let raw = try await h.raw(.POST, path, token: try await h.rawToken())
+            #expect(raw.1 == (try Fixtures.seedBody("post-not-published")))
+            let outcome = try await h.client().trigger(mapping: "XDM44")
+            #expect(outcome == .notPublished(info: "Unable to submit data ingestion request, XDM Mapping ID: XDM44 is not published"))
+        }
     }
 
     struct GetCase: Sendable, CustomTestStringConvertible {
@@ -77,30 +81,33 @@ struct SeedBodiesOverHTTPTests {
     @Test("every GET body of the seed, byte for byte and decoded", arguments: getCases)
     func getBody(_ c: GetCase) async throws {
         let h = try Harness(scenario: Harness.scenario(firstRequestID: c.firstRequestID))
-        defer { h.simulator.stop() }
-        h.simulator.setNextOutcomes(tenant: "acme-mkt-prod1", mapping: "XDM44", [c.outcome], batchIDs: ["01EXAMPLEBATCH"])
-        let client = h.client()
-        let id = try #require(try await client.trigger(mapping: "XDM44").requestID)
-        if c.finished { h.simulatorTime.advance(by: .seconds(10)) }
+        try await stopping(h) { h throws in
+            h.simulator.setNextOutcomes(tenant: "acme-mkt-prod1", mapping: "XDM44", [c.outcome], batchIDs: ["01EXAMPLEBATCH"])
+            let client = h.client()
+            let id = try #require(try await client.trigger(mapping: "XDM44").requestID)
+            if c.finished { h.simulatorTime.advance(by: .seconds(10)) }
 
-        let raw = try await h.raw(.GET, path + "?requestId=\(id)", token: try await h.rawToken())
-        #expect(raw.1 == (try Fixtures.seedBody(c.fixture)))
-        #expect(try await client.status(mapping: "XDM44", requestID: id) == c.expected)
+            let raw = try await h.raw(.GET, path + "?requestId=\(id)", token: try await h.rawToken())
+            #expect(raw.1 == (try Fixtures.seedBody(c.fixture)))
+            #expect(try await client.status(mapping: "XDM44", requestID: id) == c.expected)
+        }
     }
 
     @Test func requestIdCanTravelInTheBody() async throws {
         let h = try Harness()
-        defer { h.simulator.stop() }
-        let client = h.client(placement: .body)
-        let id = try #require(try await client.trigger(mapping: "XDM44").requestID)
-        #expect(try await client.status(mapping: "XDM44", requestID: id).status == .inProgress)
+        try await stopping(h) { h throws in
+            let client = h.client(placement: .body)
+            let id = try #require(try await client.trigger(mapping: "XDM44").requestID)
+            #expect(try await client.status(mapping: "XDM44", requestID: id).status == .inProgress)
+        }
     }
 
     @Test func mappingIdsArePercentEncoded() async throws {
         let h = try Harness(scenario: Harness.scenario(mapping: "XDM/44 é?&"))
-        defer { h.simulator.stop() }
-        let client = h.client()
-        let id = try #require(try await client.trigger(mapping: "XDM/44 é?&").requestID)
-        #expect(try await client.status(mapping: "XDM/44 é?&", requestID: id).requestID == id)
+        try await stopping(h) { h throws in
+            let client = h.client()
+            let id = try #require(try await client.trigger(mapping: "XDM/44 é?&").requestID)
+            #expect(try await client.status(mapping: "XDM/44 é?&", requestID: id).requestID == id)
+        }
     }
 }

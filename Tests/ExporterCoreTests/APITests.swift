@@ -3,6 +3,7 @@ import ExporterCore
 import Foundation
 import IngestionModel
 import IngestionStore
+import TestSupport
 import Testing
 #if canImport(FoundationNetworking)
 import FoundationNetworking
@@ -27,42 +28,45 @@ struct APITests {
 
     @Test func writesAreOffWithoutAConfiguredToken() async throws {
         let setup = try EndToEndTests.Setup()
-        defer { setup.finish() }
-        let daemon = try setup.daemon()
-        let (status, body, _) = try await call(daemon, "POST", "/api/v1/requests",
-                                               body: #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":1}"#)
-        #expect(status == 403)
-        #expect((body["error"] as? String)?.contains("api.token_file") == true)
-        let trigger = try await call(daemon, "POST", "/api/v1/tenants/\(tenant)/mappings/XDM44/ingest")
-        #expect(trigger.0 == 403)
-        #expect(try await call(daemon, "GET", "/api/v1/requests", token: nil).0 == 200)
-        await daemon.stop()
+        try await stopping(setup) { setup throws in
+            let daemon = try await setup.daemon()
+            let (status, body, _) = try await call(daemon, "POST", "/api/v1/requests",
+                                                   body: #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":1}"#)
+            #expect(status == 403)
+            #expect((body["error"] as? String)?.contains("api.token_file") == true)
+            let trigger = try await call(daemon, "POST", "/api/v1/tenants/\(tenant)/mappings/XDM44/ingest")
+            #expect(trigger.0 == 403)
+            #expect(try await call(daemon, "GET", "/api/v1/requests", token: nil).0 == 200)
+            await daemon.stop()
+        }
     }
 
     @Test func writesNeedTheBearerToken() async throws {
         let setup = try EndToEndTests.Setup(apiToken: Self.token)
-        defer { setup.finish() }
-        let daemon = try setup.daemon()
-        let body = #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":1}"#
-        let (missing, _, response) = try await call(daemon, "POST", "/api/v1/requests", body: body, token: nil)
-        #expect(missing == 401 && response.value(forHTTPHeaderField: "WWW-Authenticate") == "Bearer")
-        #expect(try await call(daemon, "POST", "/api/v1/requests", body: body, token: "wrong").0 == 401)
-        await daemon.stop()
+        try await stopping(setup) { setup throws in
+            let daemon = try await setup.daemon()
+            let body = #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":1}"#
+            let (missing, _, response) = try await call(daemon, "POST", "/api/v1/requests", body: body, token: nil)
+            #expect(missing == 401 && response.value(forHTTPHeaderField: "WWW-Authenticate") == "Bearer")
+            #expect(try await call(daemon, "POST", "/api/v1/requests", body: body, token: "wrong").0 == 401)
+            await daemon.stop()
+        }
     }
 
     @Test func trackingIsIdempotent() async throws {
         let setup = try EndToEndTests.Setup(apiToken: Self.token)
-        defer { setup.finish() }
-        let daemon = try setup.daemon()
-        let first = try await call(daemon, "POST", "/api/v1/requests", body: #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":3520}"#)
-        #expect(first.0 == 201)
-        #expect(first.1["request_id"] as? String == "3520" && first.1["origin"] as? String == "external")
-        let again = try await call(daemon, "POST", "/api/v1/requests", body: #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":"3520"}"#)
-        #expect(again.0 == 200)
-        #expect(try daemon.store.openRequests().count == 1)
-        let metrics = try await setup.scrapeFresh(daemon)
-        #expect(metrics[series("acs_ingestion_requests_in_progress", tenant, "XDM44")] == 1)
-        await daemon.stop()
+        try await stopping(setup) { setup throws in
+            let daemon = try await setup.daemon()
+            let first = try await call(daemon, "POST", "/api/v1/requests", body: #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":3520}"#)
+            #expect(first.0 == 201)
+            #expect(first.1["request_id"] as? String == "3520" && first.1["origin"] as? String == "external")
+            let again = try await call(daemon, "POST", "/api/v1/requests", body: #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":"3520"}"#)
+            #expect(again.0 == 200)
+            #expect(try await daemon.store.openRequests().count == 1)
+            let metrics = try await setup.scrapeFresh(daemon)
+            #expect(metrics[series("acs_ingestion_requests_in_progress", tenant, "XDM44")] == 1)
+            await daemon.stop()
+        }
     }
 
     struct BadBody: Sendable, CustomTestStringConvertible {
@@ -93,150 +97,156 @@ struct APITests {
     @Test("bad bodies are refused with a message naming the problem", arguments: badBodies)
     func badBody(_ bad: BadBody) async throws {
         let setup = try EndToEndTests.Setup(apiToken: Self.token)
-        defer { setup.finish() }
-        let daemon = try setup.daemon()
-        let (status, body, response) = try await call(daemon, "POST", "/api/v1/requests", body: bad.body)
-        #expect(status == bad.status)
-        #expect(body["error"] as? String == bad.message)
-        #expect(response.value(forHTTPHeaderField: "Content-Type") == "application/json")
-        #expect(try daemon.store.openRequests().isEmpty)
-        await daemon.stop()
+        try await stopping(setup) { setup throws in
+            let daemon = try await setup.daemon()
+            let (status, body, response) = try await call(daemon, "POST", "/api/v1/requests", body: bad.body)
+            #expect(status == bad.status)
+            #expect(body["error"] as? String == bad.message)
+            #expect(response.value(forHTTPHeaderField: "Content-Type") == "application/json")
+            #expect(try await daemon.store.openRequests().isEmpty)
+            await daemon.stop()
+        }
     }
 
     @Test func triggerAnswersWithTheUpstreamResult() async throws {
         let setup = try EndToEndTests.Setup(apiToken: Self.token)
-        defer { setup.finish() }
-        let daemon = try setup.daemon()
-        let path = "/api/v1/tenants/\(tenant)/mappings/XDM44/ingest"
-        let submitted = try await call(daemon, "POST", path)
-        #expect(submitted.0 == 201 && submitted.1["result"] as? String == "submitted" && submitted.1["requestId"] as? String == "3520")
-        let again = try await call(daemon, "POST", path)
-        #expect(again.0 == 200 && again.1["result"] as? String == "already_in_progress" && again.1["requestId"] as? String == "3520")
-        setup.simulator.setMapping(tenant: tenant, mapping: "XDM45", stopped: false)
-        let notStopped = try await call(daemon, "POST", "/api/v1/tenants/\(tenant)/mappings/XDM45/ingest")
-        #expect(notStopped.0 == 409 && notStopped.1["result"] as? String == "not_stopped")
-        setup.simulator.setMapping(tenant: tenant, mapping: "XDM45", published: false, stopped: true)
-        let notPublished = try await call(daemon, "POST", "/api/v1/tenants/\(tenant)/mappings/XDM45/ingest")
-        #expect(notPublished.0 == 409 && notPublished.1["result"] as? String == "not_published")
-        #expect((notPublished.1["info"] as? String)?.hasSuffix("is not published") == true)
-        #expect(try await call(daemon, "POST", "/api/v1/tenants/\(tenant)/mappings/XDM99/ingest").0 == 404)
-        #expect(try await call(daemon, "POST", "/api/v1/tenants/nobody/mappings/XDM44/ingest").0 == 404)
-        await daemon.stop()
+        try await stopping(setup) { setup throws in
+            let daemon = try await setup.daemon()
+            let path = "/api/v1/tenants/\(tenant)/mappings/XDM44/ingest"
+            let submitted = try await call(daemon, "POST", path)
+            #expect(submitted.0 == 201 && submitted.1["result"] as? String == "submitted" && submitted.1["requestId"] as? String == "3520")
+            let again = try await call(daemon, "POST", path)
+            #expect(again.0 == 200 && again.1["result"] as? String == "already_in_progress" && again.1["requestId"] as? String == "3520")
+            setup.simulator.setMapping(tenant: tenant, mapping: "XDM45", stopped: false)
+            let notStopped = try await call(daemon, "POST", "/api/v1/tenants/\(tenant)/mappings/XDM45/ingest")
+            #expect(notStopped.0 == 409 && notStopped.1["result"] as? String == "not_stopped")
+            setup.simulator.setMapping(tenant: tenant, mapping: "XDM45", published: false, stopped: true)
+            let notPublished = try await call(daemon, "POST", "/api/v1/tenants/\(tenant)/mappings/XDM45/ingest")
+            #expect(notPublished.0 == 409 && notPublished.1["result"] as? String == "not_published")
+            #expect((notPublished.1["info"] as? String)?.hasSuffix("is not published") == true)
+            #expect(try await call(daemon, "POST", "/api/v1/tenants/\(tenant)/mappings/XDM99/ingest").0 == 404)
+            #expect(try await call(daemon, "POST", "/api/v1/tenants/nobody/mappings/XDM44/ingest").0 == 404)
+            await daemon.stop()
+        }
     }
 
     @Test func historyIsNewestFirstFilteredAndPaginated() async throws {
         let setup = try EndToEndTests.Setup(apiToken: Self.token)
-        defer { setup.finish() }
-        let daemon = try setup.daemon()
-        let start = setup.time.now()
-        var history: [TrackedRequest] = []
-        for index in 0..<25 {
-            let first = start.addingTimeInterval(Double(index) * 60)
-            let mapping = index % 2 == 0 ? "XDM44" : "XDM45"
-            history.append(TrackedRequest(key: MappingKey(tenant: tenant, mapping: mapping), requestID: RequestID(1000 + index),
-                                          origin: .external, firstSeen: first, lastPolled: first, status: index % 5 == 0 ? .failed : .success,
-                                          numRecords: 3, finishedAt: first.addingTimeInterval(30)))
+        try await stopping(setup) { setup throws in
+            let daemon = try await setup.daemon()
+            let start = setup.time.now()
+            var history: [TrackedRequest] = []
+            for index in 0..<25 {
+                let first = start.addingTimeInterval(Double(index) * 60)
+                let mapping = index % 2 == 0 ? "XDM44" : "XDM45"
+                history.append(TrackedRequest(key: MappingKey(tenant: tenant, mapping: mapping), requestID: RequestID(1000 + index),
+                                              origin: .external, firstSeen: first, lastPolled: first, status: index % 5 == 0 ? .failed : .success,
+                                              numRecords: 3, finishedAt: first.addingTimeInterval(30)))
+            }
+            try await daemon.store.importHistory(history)
+
+            var seen: [String] = []
+            var cursor: String?
+            repeat {
+                let (status, body, _) = try await call(daemon, "GET", "/api/v1/requests?limit=10" + (cursor.map { "&cursor=\($0)" } ?? ""))
+                #expect(status == 200)
+                seen += (body["requests"] as? [[String: Any]] ?? []).compactMap { $0["request_id"] as? String }
+                cursor = body["next_cursor"] as? String
+            } while cursor != nil
+            #expect(seen == (1000..<1025).reversed().map(String.init))
+
+            let filtered = try await call(daemon, "GET", "/api/v1/requests?mapping=XDM44&status=failed")
+            let ids = (filtered.1["requests"] as? [[String: Any]] ?? []).compactMap { $0["request_id"] as? String }
+            #expect(ids == ["1020", "1010", "1000"])
+            let since = ISO8601DateFormatter().string(from: start.addingTimeInterval(20 * 60))
+            let recent = try await call(daemon, "GET", "/api/v1/requests?since=\(since)")
+            #expect((recent.1["requests"] as? [Any])?.count == 5)
+
+            let unknown = try await call(daemon, "GET", "/api/v1/requests?tenant=nobody")
+            #expect(unknown.0 == 404 && unknown.1["error"] as? String == "unknown tenant \"nobody\"")
+            let wrongMethod = try await call(daemon, "DELETE", "/api/v1/requests")
+            #expect(wrongMethod.0 == 405 && (wrongMethod.1["error"] as? String)?.hasPrefix("method DELETE not allowed") == true)
+
+            try await daemon.store.importHistory([TrackedRequest(key: MappingKey(tenant: tenant, mapping: "XDM44"), requestID: "1",
+                                                           origin: .external, firstSeen: start.addingTimeInterval(-90 * 86400),
+                                                           status: .success, numRecords: 1,
+                                                           finishedAt: start.addingTimeInterval(-90 * 86400))])
+            _ = try await daemon.store.prune(finishedBefore: start.addingTimeInterval(-30 * 86400))
+            let pruned = try await call(daemon, "POST", "/api/v1/requests", body: #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":1}"#)
+            #expect(pruned.0 == 409)
+
+            for (query, message) in [("limit=0", "parameter \"limit\" must be a whole number from 1 to 1000"),
+                                     ("limit=x", "parameter \"limit\" must be a whole number from 1 to 1000"),
+                                     ("status=done", "parameter \"status\" must be one of in_progress, success, failed, aborted"),
+                                     ("since=yesterday", "parameter \"since\" must be an RFC 3339 time (2026-11-29T08:00:00Z) or Unix seconds"),
+                                     ("cursor=abc", "parameter \"cursor\" is not a cursor this API returned")] {
+                let (status, body, _) = try await call(daemon, "GET", "/api/v1/requests?\(query)")
+                #expect(status == 400 && body["error"] as? String == message, "\(query)")
+            }
+            await daemon.stop()
         }
-        try daemon.store.importHistory(history)
-
-        var seen: [String] = []
-        var cursor: String?
-        repeat {
-            let (status, body, _) = try await call(daemon, "GET", "/api/v1/requests?limit=10" + (cursor.map { "&cursor=\($0)" } ?? ""))
-            #expect(status == 200)
-            seen += (body["requests"] as? [[String: Any]] ?? []).compactMap { $0["request_id"] as? String }
-            cursor = body["next_cursor"] as? String
-        } while cursor != nil
-        #expect(seen == (1000..<1025).reversed().map(String.init))
-
-        let filtered = try await call(daemon, "GET", "/api/v1/requests?mapping=XDM44&status=failed")
-        let ids = (filtered.1["requests"] as? [[String: Any]] ?? []).compactMap { $0["request_id"] as? String }
-        #expect(ids == ["1020", "1010", "1000"])
-        let since = ISO8601DateFormatter().string(from: start.addingTimeInterval(20 * 60))
-        let recent = try await call(daemon, "GET", "/api/v1/requests?since=\(since)")
-        #expect((recent.1["requests"] as? [Any])?.count == 5)
-
-        let unknown = try await call(daemon, "GET", "/api/v1/requests?tenant=nobody")
-        #expect(unknown.0 == 404 && unknown.1["error"] as? String == "unknown tenant \"nobody\"")
-        let wrongMethod = try await call(daemon, "DELETE", "/api/v1/requests")
-        #expect(wrongMethod.0 == 405 && (wrongMethod.1["error"] as? String)?.hasPrefix("method DELETE not allowed") == true)
-
-        try daemon.store.importHistory([TrackedRequest(key: MappingKey(tenant: tenant, mapping: "XDM44"), requestID: "1",
-                                                       origin: .external, firstSeen: start.addingTimeInterval(-90 * 86400),
-                                                       status: .success, numRecords: 1,
-                                                       finishedAt: start.addingTimeInterval(-90 * 86400))])
-        try daemon.store.prune(finishedBefore: start.addingTimeInterval(-30 * 86400))
-        let pruned = try await call(daemon, "POST", "/api/v1/requests", body: #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":1}"#)
-        #expect(pruned.0 == 409)
-
-        for (query, message) in [("limit=0", "parameter \"limit\" must be a whole number from 1 to 1000"),
-                                 ("limit=x", "parameter \"limit\" must be a whole number from 1 to 1000"),
-                                 ("status=done", "parameter \"status\" must be one of in_progress, success, failed, aborted"),
-                                 ("since=yesterday", "parameter \"since\" must be an RFC 3339 time (2026-11-29T08:00:00Z) or Unix seconds"),
-                                 ("cursor=abc", "parameter \"cursor\" is not a cursor this API returned")] {
-            let (status, body, _) = try await call(daemon, "GET", "/api/v1/requests?\(query)")
-            #expect(status == 400 && body["error"] as? String == message, "\(query)")
-        }
-        await daemon.stop()
     }
 
     @Test func oneRequestWithItsObservations() async throws {
         let setup = try EndToEndTests.Setup(apiToken: Self.token)
-        defer { setup.finish() }
-        setup.simulator.setNextOutcomes(tenant: tenant, mapping: "XDM44", [.failedToUpload], batchIDs: ["01BATCH"])
-        let daemon = try setup.daemon()
-        await daemon.collector.cycle(tenant: tenant)
-        await daemon.collector.cycle(tenant: tenant)
-        setup.time.advance(by: .seconds(10))
-        await daemon.collector.cycle(tenant: tenant)
-        let (status, body, _) = try await call(daemon, "GET", "/api/v1/requests/\(tenant)/XDM44/3520")
-        #expect(status == 200)
-        #expect(body["status"] as? String == "failed" && body["acp_code"] as? String == "ACP-880096" && body["batch_id"] as? String == "01BATCH")
-        let observations = body["observations"] as? [[String: Any]] ?? []
-        #expect(observations.map { $0["status"] as? String } == ["in_progress", "failed"])
-        #expect(try await call(daemon, "GET", "/api/v1/requests/\(tenant)/XDM44/999").0 == 404)
-        #expect(try await call(daemon, "GET", "/api/v1/requests/nobody/XDM44/3520").0 == 404)
-        #expect(try await call(daemon, "GET", "/api/v1/nothing-here").0 == 404)
-        await daemon.stop()
+        try await stopping(setup) { setup throws in
+            setup.simulator.setNextOutcomes(tenant: tenant, mapping: "XDM44", [.failedToUpload], batchIDs: ["01BATCH"])
+            let daemon = try await setup.daemon()
+            await daemon.collector.cycle(tenant: tenant)
+            await daemon.collector.cycle(tenant: tenant)
+            setup.time.advance(by: .seconds(10))
+            await daemon.collector.cycle(tenant: tenant)
+            let (status, body, _) = try await call(daemon, "GET", "/api/v1/requests/\(tenant)/XDM44/3520")
+            #expect(status == 200)
+            #expect(body["status"] as? String == "failed" && body["acp_code"] as? String == "ACP-880096" && body["batch_id"] as? String == "01BATCH")
+            let observations = body["observations"] as? [[String: Any]] ?? []
+            #expect(observations.map { $0["status"] as? String } == ["in_progress", "failed"])
+            #expect(try await call(daemon, "GET", "/api/v1/requests/\(tenant)/XDM44/999").0 == 404)
+            #expect(try await call(daemon, "GET", "/api/v1/requests/nobody/XDM44/3520").0 == 404)
+            #expect(try await call(daemon, "GET", "/api/v1/nothing-here").0 == 404)
+            await daemon.stop()
+        }
     }
 
     @Test func mappingsCarryTheirLatestRequestAndTheMetricsCounters() async throws {
         let setup = try EndToEndTests.Setup(apiToken: Self.token)
-        defer { setup.finish() }
-        setup.simulator.setNextOutcomes(tenant: tenant, mapping: "XDM44", [.success, .failedToFetch])
-        let daemon = try setup.daemon()
-        for _ in 0..<2 {
-            await daemon.collector.cycle(tenant: tenant)
-            setup.time.advance(by: .seconds(10))
-            await daemon.collector.cycle(tenant: tenant)
-            setup.time.advance(by: .seconds(60))
+        try await stopping(setup) { setup throws in
+            setup.simulator.setNextOutcomes(tenant: tenant, mapping: "XDM44", [.success, .failedToFetch])
+            let daemon = try await setup.daemon()
+            for _ in 0..<2 {
+                await daemon.collector.cycle(tenant: tenant)
+                setup.time.advance(by: .seconds(10))
+                await daemon.collector.cycle(tenant: tenant)
+                setup.time.advance(by: .seconds(60))
+            }
+            let (status, body, _) = try await call(daemon, "GET", "/api/v1/mappings", token: nil)
+            #expect(status == 200)
+            let mappings = body["mappings"] as? [[String: Any]] ?? []
+            let xdm44 = try #require(mappings.first { $0["mapping"] as? String == "XDM44" })
+            let counters = xdm44["counters"] as? [String: Any] ?? [:]
+            let requests = counters["requests"] as? [String: Int] ?? [:]
+            let metrics = try await setup.scrapeFresh(daemon)
+            #expect(Double(requests["success"] ?? -1) == metrics[series("acs_ingestion_requests_total", tenant, "XDM44", "status=\"success\"")])
+            #expect(Double(requests["failed"] ?? -1) == metrics[series("acs_ingestion_requests_total", tenant, "XDM44", "status=\"failed\"")])
+            #expect(Double(counters["records_ingested"] as? Int ?? -1) == metrics[series("acs_ingestion_records_ingested_total", tenant, "XDM44")])
+            #expect((xdm44["latest_request"] as? [String: Any])?["request_id"] as? String == "3522")
+            await daemon.stop()
         }
-        let (status, body, _) = try await call(daemon, "GET", "/api/v1/mappings", token: nil)
-        #expect(status == 200)
-        let mappings = body["mappings"] as? [[String: Any]] ?? []
-        let xdm44 = try #require(mappings.first { $0["mapping"] as? String == "XDM44" })
-        let counters = xdm44["counters"] as? [String: Any] ?? [:]
-        let requests = counters["requests"] as? [String: Int] ?? [:]
-        let metrics = try await setup.scrapeFresh(daemon)
-        #expect(Double(requests["success"] ?? -1) == metrics[series("acs_ingestion_requests_total", tenant, "XDM44", "status=\"success\"")])
-        #expect(Double(requests["failed"] ?? -1) == metrics[series("acs_ingestion_requests_total", tenant, "XDM44", "status=\"failed\"")])
-        #expect(Double(counters["records_ingested"] as? Int ?? -1) == metrics[series("acs_ingestion_records_ingested_total", tenant, "XDM44")])
-        #expect((xdm44["latest_request"] as? [String: Any])?["request_id"] as? String == "3522")
-        await daemon.stop()
     }
 
     @Test func theStatusPageShowsEveryMapping() async throws {
         let setup = try EndToEndTests.Setup(apiToken: Self.token)
-        defer { setup.finish() }
-        let daemon = try setup.daemon()
-        await daemon.collector.cycle(tenant: tenant)
-        let (status, data, response) = try await httpGet("http://127.0.0.1:\(daemon.port)/")
-        let page = String(decoding: data, as: UTF8.self)
-        #expect(status == 200 && response.value(forHTTPHeaderField: "Content-Type") == "text/html; charset=utf-8")
-        #expect(page.contains("data-mapping=\"XDM44\"") && page.contains("data-mapping=\"XDM45\""))
-        #expect(page.contains("<svg class=\"chart\""))
-        #expect(page.range(of: "href=\"/metrics\"")!.lowerBound < page.range(of: "href=\"/api/v1/mappings\"")!.lowerBound)
-        #expect(!page.contains("<script"))
-        await daemon.stop()
+        try await stopping(setup) { setup throws in
+            let daemon = try await setup.daemon()
+            await daemon.collector.cycle(tenant: tenant)
+            let answer = try await http("http://127.0.0.1:\(daemon.port)/")
+            let page = answer.text
+            #expect(answer.status == 200 && answer.header("Content-Type") == "text/html; charset=utf-8")
+            #expect(page.contains("data-mapping=\"XDM44\"") && page.contains("data-mapping=\"XDM45\""))
+            #expect(page.contains("<svg class=\"chart\""))
+            #expect(page.range(of: "href=\"/metrics\"")!.lowerBound < page.range(of: "href=\"/api/v1/mappings\"")!.lowerBound)
+            #expect(!page.contains("<script"))
+            await daemon.stop()
+        }
     }
 }

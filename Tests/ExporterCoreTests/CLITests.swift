@@ -4,6 +4,8 @@ import ExporterCore
 import Foundation
 import IngestionModel
 import IngestionStore
+import SQLiteStore
+import TestSupport
 import Testing
 
 /// The command line against a running exporter, and `report` against a large history.
@@ -22,43 +24,44 @@ struct CLITests {
 
     @Test func trackTriggerAndRequestsAgainstARunningExporter() async throws {
         let setup = try EndToEndTests.Setup(apiToken: APITests.token)
-        defer { setup.finish() }
-        let daemon = try setup.daemon()
-        let url = "http://127.0.0.1:\(daemon.port)"
-        let tokenFile = setup.directory.path("api-token")
-        let tenant = EndToEndTests.tenant
+        try await stopping(setup) { setup throws in
+            let daemon = try await setup.daemon()
+            let url = "http://127.0.0.1:\(daemon.port)"
+            let tokenFile = setup.directory.path("api-token")
+            let tenant = EndToEndTests.tenant
 
-        let (trackStatus, tracked, _) = try await run(["track", "--url", url, "--token-file", tokenFile, "--tenant", tenant,
-                                                       "--mapping", "XDM45", "--request-id", "77"], in: setup.directory)
-        #expect(trackStatus == 0)
-        #expect(tracked.hasPrefix("now tracking:") && tracked.contains("XDM45") && tracked.contains("77"))
-        let (_, again, _) = try await run(["track", "--url", url, "--token-file", tokenFile, "--tenant", tenant,
-                                           "--mapping", "XDM45", "--request-id", "77"], in: setup.directory)
-        #expect(again.hasPrefix("already tracked:"))
+            let (trackStatus, tracked, _) = try await run(["track", "--url", url, "--token-file", tokenFile, "--tenant", tenant,
+                                                           "--mapping", "XDM45", "--request-id", "77"], in: setup.directory)
+            #expect(trackStatus == 0)
+            #expect(tracked.hasPrefix("now tracking:") && tracked.contains("XDM45") && tracked.contains("77"))
+            let (_, again, _) = try await run(["track", "--url", url, "--token-file", tokenFile, "--tenant", tenant,
+                                               "--mapping", "XDM45", "--request-id", "77"], in: setup.directory)
+            #expect(again.hasPrefix("already tracked:"))
 
-        let (triggerStatus, triggered, _) = try await run(["trigger", "--url", url, "--token-file", tokenFile,
-                                                           "--tenant", tenant, "--mapping", "XDM44"], in: setup.directory)
-        #expect(triggerStatus == 0)
-        #expect(triggered == "\(tenant)/XDM44: submitted request 3520\n")
+            let (triggerStatus, triggered, _) = try await run(["trigger", "--url", url, "--token-file", tokenFile,
+                                                               "--tenant", tenant, "--mapping", "XDM44"], in: setup.directory)
+            #expect(triggerStatus == 0)
+            #expect(triggered == "\(tenant)/XDM44: submitted request 3520\n")
 
-        let (_, json, _) = try await run(["requests", "--url", url, "--output", "json", "--mapping", "XDM44"], in: setup.directory)
-        let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
-        let ids = (object?["requests"] as? [[String: Any]])?.compactMap { $0["request_id"] as? String }
-        #expect(ids == ["3520"])
-        let (_, table, _) = try await run(["requests", "--url", url, "--limit", "1"], in: setup.directory)
-        let lines = table.split(separator: "\n")
-        #expect(lines.first?.hasPrefix("FIRST SEEN") == true)
-        #expect(lines.count == 3 && lines[2].hasPrefix("more: --cursor "))
+            let (_, json, _) = try await run(["requests", "--url", url, "--output", "json", "--mapping", "XDM44"], in: setup.directory)
+            let object = try JSONSerialization.jsonObject(with: Data(json.utf8)) as? [String: Any]
+            let ids = (object?["requests"] as? [[String: Any]])?.compactMap { $0["request_id"] as? String }
+            #expect(ids == ["3520"])
+            let (_, table, _) = try await run(["requests", "--url", url, "--limit", "1"], in: setup.directory)
+            let lines = table.split(separator: "\n")
+            #expect(lines.first?.hasPrefix("FIRST SEEN") == true)
+            #expect(lines.count == 3 && lines[2].hasPrefix("more: --cursor "))
 
-        // Without the token: the API's own words, on one line, exit 1.
-        let (refusedStatus, _, refused) = try await run(["trigger", "--url", url, "--tenant", tenant, "--mapping", "XDM44"],
-                                                        in: setup.directory)
-        #expect(refusedStatus == 1)
-        #expect(refused.contains("HTTP 401: missing or wrong bearer token") && refused.split(separator: "\n").count == 1)
-        await daemon.stop()
+            // Without the token: the API's own words, on one line, exit 1.
+            let (refusedStatus, _, refused) = try await run(["trigger", "--url", url, "--tenant", tenant, "--mapping", "XDM44"],
+                                                            in: setup.directory)
+            #expect(refusedStatus == 1)
+            #expect(refused.contains("HTTP 401: missing or wrong bearer token") && refused.split(separator: "\n").count == 1)
+            await daemon.stop()
 
-        let (downStatus, _, down) = try await run(["requests", "--url", url], in: setup.directory)
-        #expect(downStatus == 1 && down.contains("cannot reach the exporter at \(url)"))
+            let (downStatus, _, down) = try await run(["requests", "--url", url], in: setup.directory)
+            #expect(downStatus == 1 && down.contains("cannot reach the exporter at \(url)"))
+        }
     }
 
     /// A deterministic history: statuses, records and end times spread over 120 days.
@@ -87,8 +90,8 @@ struct CLITests {
         let start = Date(timeIntervalSince1970: 1_780_000_000)
         let history = Self.history(count: 120_000, start: start)
         do {
-            let store = try IngestionStore(path: database, durationBounds: [30, 60])
-            try store.importHistory(history)
+            let store = try SQLiteIngestionStore(path: database, durationBounds: [30, 60])
+            try await store.importHistory(history)
         }
 
         // Ground truth, per mapping and UTC day.
@@ -143,8 +146,8 @@ struct CLITests {
             })
         })
         config.storage.path = database
-        let daemon = try ExporterDaemon(config: config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
-                                        logger: silentLogger)
+        let daemon = try await ExporterDaemon(config: config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
+                                              logger: silentLogger)
         daemon.publisher.refresh()
         let metrics = try await scrape(daemon.port)
         for (id, expected) in totals {

@@ -5,6 +5,7 @@ import Foundation
 import HTTPServer
 import IngestionModel
 import IngestionStore
+import TestSupport
 import Testing
 
 /// Simulator and exporter in one process, over HTTP on loopback, one clock for
@@ -14,8 +15,11 @@ import Testing
 struct EndToEndTests {
     static let tenant = "acme-mkt-prod1"
 
-    struct Setup {
+    /// A simulator, a folder and a configuration pointing at them; the daemons made
+    /// from it are stopped with it.
+    struct Setup: AsyncStoppable {
         let time = ManualTimeSource()
+        private let daemons = Registry<ExporterDaemon>()
         let simulator: AdobeSimulator
         let directory: TemporaryDirectory
         let config: ExporterConfig
@@ -44,9 +48,11 @@ struct EndToEndTests {
             self.config = config
         }
 
-        func daemon() throws -> ExporterDaemon {
-            try ExporterDaemon(config: config, options: .init(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
-                               logger: silentLogger, time: time)
+        func daemon() async throws -> ExporterDaemon {
+            let daemon = try await ExporterDaemon(config: config, options: .init(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
+                                                  logger: silentLogger, time: time)
+            daemons.add(daemon)
+            return daemon
         }
 
         func scrapeFresh(_ daemon: ExporterDaemon) async throws -> Exposition {
@@ -54,8 +60,9 @@ struct EndToEndTests {
             return try await scrape(daemon.port)
         }
 
-        func finish() {
-            simulator.stop()
+        func stop() async {
+            for daemon in daemons.all { await daemon.stop() }
+            await simulator.stop()
             directory.cleanUp()
         }
     }
@@ -72,173 +79,180 @@ struct EndToEndTests {
 
     @Test func metricsMatchTheSimulatorsGroundTruth() async throws {
         let setup = try Setup()
-        defer { setup.finish() }
-        setup.simulator.setNextOutcomes(tenant: Self.tenant, mapping: "XDM44", [.success, .failedToFetch, .success, .aborted])
-        setup.simulator.setNextOutcomes(tenant: Self.tenant, mapping: "XDM45", [.failedToUpload, .success, .success, .failedToFetch])
-        let daemon = try setup.daemon()
-        await run(setup, daemon, rounds: 4)
-        await daemon.collector.cycle(tenant: Self.tenant)  // a fifth request each, still running
-        let metrics = try await setup.scrapeFresh(daemon)
+        try await stopping(setup) { setup throws in
+            setup.simulator.setNextOutcomes(tenant: Self.tenant, mapping: "XDM44", [.success, .failedToFetch, .success, .aborted])
+            setup.simulator.setNextOutcomes(tenant: Self.tenant, mapping: "XDM45", [.failedToUpload, .success, .success, .failedToFetch])
+            let daemon = try await setup.daemon()
+            await run(setup, daemon, rounds: 4)
+            await daemon.collector.cycle(tenant: Self.tenant)  // a fifth request each, still running
+            let metrics = try await setup.scrapeFresh(daemon)
 
-        let truth = setup.simulator.requests()
-        #expect(truth.count == 10)
-        let now = setup.time.now()
-        for mapping in ["XDM44", "XDM45"] {
-            let mine = truth.filter { $0.mapping == mapping }
-            let ended = mine.filter { $0.status(at: now).isTerminal }
-            for (status, outcomes) in [("success", [Scenario.Outcome.success]), ("failed", [.failedToFetch, .failedToUpload]),
-                                       ("aborted", [.aborted])] {
-                let expected = Double(ended.filter { outcomes.contains($0.outcome) }.count)
-                #expect(metrics[series("acs_ingestion_requests_total", Self.tenant, mapping, "status=\"\(status)\"")] == expected,
-                        "\(mapping) \(status)")
+            let truth = setup.simulator.requests()
+            #expect(truth.count == 10)
+            let now = setup.time.now()
+            for mapping in ["XDM44", "XDM45"] {
+                let mine = truth.filter { $0.mapping == mapping }
+                let ended = mine.filter { $0.status(at: now).isTerminal }
+                for (status, outcomes) in [("success", [Scenario.Outcome.success]), ("failed", [.failedToFetch, .failedToUpload]),
+                                           ("aborted", [.aborted])] {
+                    let expected = Double(ended.filter { outcomes.contains($0.outcome) }.count)
+                    #expect(metrics[series("acs_ingestion_requests_total", Self.tenant, mapping, "status=\"\(status)\"")] == expected,
+                            "\(mapping) \(status)")
+                }
+                let records = Double(ended.filter { $0.outcome == .success }.map(\.records).reduce(0, +))
+                #expect(records > 0)
+                #expect(metrics[series("acs_ingestion_records_ingested_total", Self.tenant, mapping)] == records)
+                for (code, outcome) in [("ACP-880056", Scenario.Outcome.failedToFetch), ("ACP-880096", .failedToUpload)] {
+                    #expect(metrics[series("acs_ingestion_failures_total", Self.tenant, mapping, "status=\"failed\",acp_code=\"\(code)\"")]
+                            == Double(ended.filter { $0.outcome == outcome }.count))
+                }
+                #expect(metrics[series("acs_ingestion_failures_total", Self.tenant, mapping, "status=\"aborted\",acp_code=\"none\"")]
+                        == Double(ended.filter { $0.outcome == .aborted }.count))
+                #expect(metrics[series("acs_ingestion_requests_in_progress", Self.tenant, mapping)] == 1)
+                let running = try #require(mine.first { !$0.status(at: now).isTerminal })
+                #expect(metrics[series("acs_ingestion_oldest_in_progress_start_timestamp_seconds", Self.tenant, mapping)]
+                        == running.submittedAt.timeIntervalSince1970)
+                #expect(metrics[series("acs_ingestion_triggers_total", Self.tenant, mapping, "result=\"submitted\"")] == 5)
+                let lastSuccess = ended.filter { $0.outcome == .success }.map(\.records).last
+                #expect(metrics[series("acs_ingestion_last_success_records", Self.tenant, mapping)] == lastSuccess.map(Double.init))
+                // Every request took 10 s from trigger to the poll that saw it end.
+                #expect(metrics[series("acs_ingestion_request_duration_seconds_bucket", Self.tenant, mapping, "status=\"success\",le=\"30\"")]
+                        == Double(ended.filter { $0.outcome == .success }.count))
             }
-            let records = Double(ended.filter { $0.outcome == .success }.map(\.records).reduce(0, +))
-            #expect(records > 0)
-            #expect(metrics[series("acs_ingestion_records_ingested_total", Self.tenant, mapping)] == records)
-            for (code, outcome) in [("ACP-880056", Scenario.Outcome.failedToFetch), ("ACP-880096", .failedToUpload)] {
-                #expect(metrics[series("acs_ingestion_failures_total", Self.tenant, mapping, "status=\"failed\",acp_code=\"\(code)\"")]
-                        == Double(ended.filter { $0.outcome == outcome }.count))
-            }
-            #expect(metrics[series("acs_ingestion_failures_total", Self.tenant, mapping, "status=\"aborted\",acp_code=\"none\"")]
-                    == Double(ended.filter { $0.outcome == .aborted }.count))
-            #expect(metrics[series("acs_ingestion_requests_in_progress", Self.tenant, mapping)] == 1)
-            let running = try #require(mine.first { !$0.status(at: now).isTerminal })
-            #expect(metrics[series("acs_ingestion_oldest_in_progress_start_timestamp_seconds", Self.tenant, mapping)]
-                    == running.submittedAt.timeIntervalSince1970)
-            #expect(metrics[series("acs_ingestion_triggers_total", Self.tenant, mapping, "result=\"submitted\"")] == 5)
-            let lastSuccess = ended.filter { $0.outcome == .success }.map(\.records).last
-            #expect(metrics[series("acs_ingestion_last_success_records", Self.tenant, mapping)] == lastSuccess.map(Double.init))
-            // Every request took 10 s from trigger to the poll that saw it end.
-            #expect(metrics[series("acs_ingestion_request_duration_seconds_bucket", Self.tenant, mapping, "status=\"success\",le=\"30\"")]
-                    == Double(ended.filter { $0.outcome == .success }.count))
+            #expect(metrics["acs_ingestion_up{tenant=\"\(Self.tenant)\"}"] == 1)
+            #expect(metrics["acs_ingestion_mapping_info{tenant=\"\(Self.tenant)\",mapping=\"XDM44\",name=\"Profiles to AEP\",scheduled=\"true\"}"] == 1)
+            await daemon.stop()
         }
-        #expect(metrics["acs_ingestion_up{tenant=\"\(Self.tenant)\"}"] == 1)
-        #expect(metrics["acs_ingestion_mapping_info{tenant=\"\(Self.tenant)\",mapping=\"XDM44\",name=\"Profiles to AEP\",scheduled=\"true\"}"] == 1)
-        await daemon.stop()
     }
 
     @Test func everyConfiguredMappingHasItsSeriesFromTheFirstScrape() async throws {
         let setup = try Setup()
-        defer { setup.finish() }
-        let daemon = try setup.daemon()
-        let metrics = try await setup.scrapeFresh(daemon)
-        for mapping in ["XDM44", "XDM45"] {
-            for status in ["success", "failed", "aborted"] {
-                #expect(metrics[series("acs_ingestion_requests_total", Self.tenant, mapping, "status=\"\(status)\"")] == 0)
+        try await stopping(setup) { setup throws in
+            let daemon = try await setup.daemon()
+            let metrics = try await setup.scrapeFresh(daemon)
+            for mapping in ["XDM44", "XDM45"] {
+                for status in ["success", "failed", "aborted"] {
+                    #expect(metrics[series("acs_ingestion_requests_total", Self.tenant, mapping, "status=\"\(status)\"")] == 0)
+                }
+                #expect(metrics[series("acs_ingestion_records_ingested_total", Self.tenant, mapping)] == 0)
+                #expect(metrics[series("acs_ingestion_failures_total", Self.tenant, mapping, "status=\"failed\",acp_code=\"none\"")] == 0)
+                #expect(metrics[series("acs_ingestion_in_progress_duration_seconds", Self.tenant, mapping)] == 0)
+                #expect(metrics[series("acs_ingestion_oldest_in_progress_start_timestamp_seconds", Self.tenant, mapping)] == nil)
             }
-            #expect(metrics[series("acs_ingestion_records_ingested_total", Self.tenant, mapping)] == 0)
-            #expect(metrics[series("acs_ingestion_failures_total", Self.tenant, mapping, "status=\"failed\",acp_code=\"none\"")] == 0)
-            #expect(metrics[series("acs_ingestion_in_progress_duration_seconds", Self.tenant, mapping)] == 0)
-            #expect(metrics[series("acs_ingestion_oldest_in_progress_start_timestamp_seconds", Self.tenant, mapping)] == nil)
+            await daemon.stop()
         }
-        await daemon.stop()
     }
 
     @Test func aRestartContinuesEveryCounterFromTheStore() async throws {
         let setup = try Setup()
-        defer { setup.finish() }
-        setup.simulator.setNextOutcomes(tenant: Self.tenant, mapping: "XDM44", [.success, .failedToFetch, .success])
-        setup.simulator.setNextOutcomes(tenant: Self.tenant, mapping: "XDM45", [.aborted, .failedToUpload, .success])
-        var daemon = try setup.daemon()
-        await run(setup, daemon, rounds: 2)
-        await daemon.collector.cycle(tenant: Self.tenant)  // third requests start
-        let before = try await setup.scrapeFresh(daemon)
-        await daemon.stop()
+        try await stopping(setup) { setup throws in
+            setup.simulator.setNextOutcomes(tenant: Self.tenant, mapping: "XDM44", [.success, .failedToFetch, .success])
+            setup.simulator.setNextOutcomes(tenant: Self.tenant, mapping: "XDM45", [.aborted, .failedToUpload, .success])
+            var daemon = try await setup.daemon()
+            await run(setup, daemon, rounds: 2)
+            await daemon.collector.cycle(tenant: Self.tenant)  // third requests start
+            let before = try await setup.scrapeFresh(daemon)
+            await daemon.stop()
 
-        daemon = try setup.daemon()
-        let after = try await setup.scrapeFresh(daemon)
-        #expect(after.persistent == before.persistent)
-        #expect(!after.persistent.isEmpty)
+            daemon = try await setup.daemon()
+            let after = try await setup.scrapeFresh(daemon)
+            #expect(after.persistent == before.persistent)
+            #expect(!after.persistent.isEmpty)
 
-        // Polling resumes: the running requests end once, and are counted once.
-        setup.time.advance(by: .seconds(10))
-        await daemon.collector.cycle(tenant: Self.tenant)
-        await daemon.collector.cycle(tenant: Self.tenant)
-        let resumed = try await setup.scrapeFresh(daemon)
-        #expect(resumed[series("acs_ingestion_requests_total", Self.tenant, "XDM44", "status=\"success\"")] == 2)
-        #expect(resumed[series("acs_ingestion_requests_total", Self.tenant, "XDM45", "status=\"success\"")] == 1)
-        #expect(resumed[series("acs_ingestion_requests_in_progress", Self.tenant, "XDM44")] == 0)
-        // No trigger was repeated: the schedule also continues from the store.
-        #expect(resumed[series("acs_ingestion_triggers_total", Self.tenant, "XDM44", "result=\"submitted\"")] == 3)
-        await daemon.stop()
+            // Polling resumes: the running requests end once, and are counted once.
+            setup.time.advance(by: .seconds(10))
+            await daemon.collector.cycle(tenant: Self.tenant)
+            await daemon.collector.cycle(tenant: Self.tenant)
+            let resumed = try await setup.scrapeFresh(daemon)
+            #expect(resumed[series("acs_ingestion_requests_total", Self.tenant, "XDM44", "status=\"success\"")] == 2)
+            #expect(resumed[series("acs_ingestion_requests_total", Self.tenant, "XDM45", "status=\"success\"")] == 1)
+            #expect(resumed[series("acs_ingestion_requests_in_progress", Self.tenant, "XDM44")] == 0)
+            // No trigger was repeated: the schedule also continues from the store.
+            #expect(resumed[series("acs_ingestion_triggers_total", Self.tenant, "XDM44", "result=\"submitted\"")] == 3)
+            await daemon.stop()
+        }
     }
 
     @Test func alreadyInProgressAdoptsTheRunningRequest() async throws {
         let setup = try Setup()
-        defer { setup.finish() }
-        let daemon = try setup.daemon()
-        let key = MappingKey(tenant: Self.tenant, mapping: "XDM44")
-        _ = await daemon.collector.trigger(key)
-        let second = await daemon.collector.trigger(key)
-        #expect(try second.get() == .alreadyInProgress("3520"))
-        let metrics = try await setup.scrapeFresh(daemon)
-        #expect(metrics[series("acs_ingestion_requests_in_progress", Self.tenant, "XDM44")] == 1)
-        #expect(metrics[series("acs_ingestion_triggers_total", Self.tenant, "XDM44", "result=\"already_in_progress\"")] == 1)
-        #expect(try daemon.store.openRequests().count == 1)
-        await daemon.stop()
+        try await stopping(setup) { setup throws in
+            let daemon = try await setup.daemon()
+            let key = MappingKey(tenant: Self.tenant, mapping: "XDM44")
+            _ = await daemon.collector.trigger(key)
+            let second = await daemon.collector.trigger(key)
+            #expect(try second.get() == .alreadyInProgress("3520"))
+            let metrics = try await setup.scrapeFresh(daemon)
+            #expect(metrics[series("acs_ingestion_requests_in_progress", Self.tenant, "XDM44")] == 1)
+            #expect(metrics[series("acs_ingestion_triggers_total", Self.tenant, "XDM44", "result=\"already_in_progress\"")] == 1)
+            #expect(try await daemon.store.openRequests().count == 1)
+            await daemon.stop()
+        }
     }
 
     @Test func refusedTriggersAreCountedByReason() async throws {
         let setup = try Setup()
-        defer { setup.finish() }
-        setup.simulator.setMapping(tenant: Self.tenant, mapping: "XDM44", stopped: false)
-        setup.simulator.setMapping(tenant: Self.tenant, mapping: "XDM45", published: false)
-        let daemon = try setup.daemon()
-        await daemon.collector.cycle(tenant: Self.tenant)
-        let metrics = try await setup.scrapeFresh(daemon)
-        #expect(metrics[series("acs_ingestion_triggers_total", Self.tenant, "XDM44", "result=\"not_stopped\"")] == 1)
-        #expect(metrics[series("acs_ingestion_triggers_total", Self.tenant, "XDM45", "result=\"not_published\"")] == 1)
-        #expect(metrics[series("acs_ingestion_requests_in_progress", Self.tenant, "XDM44")] == 0)
-        await daemon.stop()
+        try await stopping(setup) { setup throws in
+            setup.simulator.setMapping(tenant: Self.tenant, mapping: "XDM44", stopped: false)
+            setup.simulator.setMapping(tenant: Self.tenant, mapping: "XDM45", published: false)
+            let daemon = try await setup.daemon()
+            await daemon.collector.cycle(tenant: Self.tenant)
+            let metrics = try await setup.scrapeFresh(daemon)
+            #expect(metrics[series("acs_ingestion_triggers_total", Self.tenant, "XDM44", "result=\"not_stopped\"")] == 1)
+            #expect(metrics[series("acs_ingestion_triggers_total", Self.tenant, "XDM45", "result=\"not_published\"")] == 1)
+            #expect(metrics[series("acs_ingestion_requests_in_progress", Self.tenant, "XDM44")] == 0)
+            await daemon.stop()
+        }
     }
 
     @Test func upstreamTroubleIsDataNotAnOutage() async throws {
         let setup = try Setup()
-        defer { setup.finish() }
-        let daemon = try setup.daemon()
-        await daemon.collector.cycle(tenant: Self.tenant)
-        setup.simulator.inject(.forbidden, on: .status, times: 2)
-        setup.time.advance(by: .seconds(10))
-        await daemon.collector.cycle(tenant: Self.tenant)
-        let metrics = try await setup.scrapeFresh(daemon)
-        #expect(metrics["acs_ingestion_up{tenant=\"\(Self.tenant)\"}"] == 0)
-        #expect(metrics["acs_ingestion_api_requests_total{tenant=\"\(Self.tenant)\",operation=\"status\",code=\"403\"}"] == 2)
-        let (status, _, _) = try await httpGet("http://127.0.0.1:\(daemon.port)/-/ready")
-        #expect(status == 200)
-        await daemon.stop()
+        try await stopping(setup) { setup throws in
+            let daemon = try await setup.daemon()
+            await daemon.collector.cycle(tenant: Self.tenant)
+            setup.simulator.inject(.forbidden, on: .status, times: 2)
+            setup.time.advance(by: .seconds(10))
+            await daemon.collector.cycle(tenant: Self.tenant)
+            let metrics = try await setup.scrapeFresh(daemon)
+            #expect(metrics["acs_ingestion_up{tenant=\"\(Self.tenant)\"}"] == 0)
+            #expect(metrics["acs_ingestion_api_requests_total{tenant=\"\(Self.tenant)\",operation=\"status\",code=\"403\"}"] == 2)
+            #expect(try await http("http://127.0.0.1:\(daemon.port)/-/ready").status == 200)
+            await daemon.stop()
+        }
     }
 
     @Test func servesGzipHealthReadinessAndALandingPage() async throws {
         let setup = try Setup()
-        defer { setup.finish() }
-        let daemon = try setup.daemon()
-        daemon.publisher.refresh()
-        let base = "http://127.0.0.1:\(daemon.port)"
-        let (_, gzipped, response) = try await httpGet(base + "/metrics", headers: ["Accept-Encoding": "gzip"])
-        #expect(response.value(forHTTPHeaderField: "Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
-        // URLSession inflates the body: it must be the same exposition as the plain one.
-        let plain = try await scrape(daemon.port)
-        #expect(Exposition(String(decoding: gzipped, as: UTF8.self)).persistent == plain.persistent)
-        #expect(try await httpGet(base + "/-/healthy").0 == 200)
-        #expect(try await httpGet(base + "/-/ready").0 == 200)
-        let (status, page, _) = try await httpGet(base + "/")
-        #expect(status == 200)
-        #expect(String(decoding: page, as: UTF8.self).contains("href=\"/metrics\""))
-        await daemon.stop()
+        try await stopping(setup) { setup throws in
+            let daemon = try await setup.daemon()
+            daemon.publisher.refresh()
+            let base = "http://127.0.0.1:\(daemon.port)"
+            let gzipped = try await http(base + "/metrics", headers: ["Accept-Encoding": "gzip"])
+            #expect(gzipped.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
+            // URLSession inflates the body: it must be the same exposition as the plain one.
+            let plain = try await scrape(daemon.port)
+            #expect(Exposition(gzipped.text).persistent == plain.persistent)
+            #expect(try await http(base + "/-/healthy").status == 200)
+            #expect(try await http(base + "/-/ready").status == 200)
+            let page = try await http(base + "/")
+            #expect(page.status == 200)
+            #expect(page.text.contains("href=\"/metrics\""))
+            await daemon.stop()
+        }
     }
 
     @Test(.enabled(if: Paths.executable("promtool") != nil, "promtool comes with Debian's prometheus package"))
     func exposionPassesPromtoolCheckMetrics() async throws {
         let setup = try Setup()
-        defer { setup.finish() }
-        setup.simulator.setNextOutcomes(tenant: Self.tenant, mapping: "XDM44", [.failedToFetch])
-        let daemon = try setup.daemon()
-        await run(setup, daemon, rounds: 1)
-        let metrics = try await setup.scrapeFresh(daemon)
-        let file = try setup.directory.write("metrics.prom", metrics.text)
-        let check = try ChildProcess("/bin/sh", ["-c", "promtool check metrics < \(file)"], directory: setup.directory, name: "promtool")
-        #expect(await check.wait() == 0)
-        #expect(check.stdout + check.stderr == "", "promtool findings: \(check.stdout)\(check.stderr)")
-        await daemon.stop()
+        try await stopping(setup) { setup throws in
+            setup.simulator.setNextOutcomes(tenant: Self.tenant, mapping: "XDM44", [.failedToFetch])
+            let daemon = try await setup.daemon()
+            await run(setup, daemon, rounds: 1)
+            let metrics = try await setup.scrapeFresh(daemon)
+            let file = try setup.directory.write("metrics.prom", metrics.text)
+            let check = try ChildProcess("/bin/sh", ["-c", "promtool check metrics < \(file)"], directory: setup.directory, name: "promtool")
+            #expect(await check.wait() == 0)
+            #expect(check.stdout + check.stderr == "", "promtool findings: \(check.stdout)\(check.stderr)")
+            await daemon.stop()
+        }
     }
 }

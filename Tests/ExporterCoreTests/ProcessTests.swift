@@ -2,6 +2,7 @@ import AdobeSimulator
 import ExporterCore
 import Foundation
 import IngestionModel
+import TestSupport
 import Testing
 
 /// The real binary: kill -9 and restart, secrets kept out of every output,
@@ -47,13 +48,13 @@ struct ProcessTests {
         return try AdobeSimulator(scenario: scenario, time: time)
     }
 
-    func start(_ directory: TemporaryDirectory, config: String, name: String) async throws -> (ChildProcess, Int) {
-        let port = try freePort()
-        let child = try ChildProcess(Paths.binary, ["--config.file", config, "--web.listen-address", "127.0.0.1:\(port)",
-                                                    "--log.level", "debug"],
-                                     directory: directory, name: name, environment: ["ACS_TEST_CLIENT_ID": "proc-client"])
+    func start(_ processes: ChildProcesses, config: String, name: String) async throws -> (ChildProcess, Int) {
+        let port = try await freePort()
+        let child = try processes.start(Paths.binary, ["--config.file", config, "--web.listen-address", "127.0.0.1:\(port)",
+                                                       "--log.level", "debug"],
+                                        name: name, environment: ["ACS_TEST_CLIENT_ID": "proc-client"])
         let up = await eventually {
-            (try? await httpGet("http://127.0.0.1:\(port)/-/ready").0) == 200
+            (try? await http("http://127.0.0.1:\(port)/-/ready").status) == 200
         }
         #expect(up, "exporter did not become ready: \(child.stderr)")
         return (child, port)
@@ -64,51 +65,56 @@ struct ProcessTests {
         defer { directory.cleanUp() }
         let time = ManualTimeSource()
         let simulator = try simulator(time)
-        defer { simulator.stop() }
-        simulator.setNextOutcomes(tenant: "acme-mkt-prod1", mapping: "XDM44", [.success, .success])
-        simulator.setNextOutcomes(tenant: "acme-mkt-prod1", mapping: "XDM45", [.failedToUpload, .success])
-        let secretFile = try directory.write("secret", Self.secret + "\n")
-        let database = directory.path("store.sqlite")
-        let config = try directory.write("config.yml", configYAML(simulator: simulator, secretFile: secretFile, database: database))
+        let processes = ChildProcesses(directory: directory)
+        try await stopping(simulator) { simulator throws in try await stopping(processes) { processes throws in
+            simulator.setNextOutcomes(tenant: "acme-mkt-prod1", mapping: "XDM44", [.success, .success])
+            simulator.setNextOutcomes(tenant: "acme-mkt-prod1", mapping: "XDM45", [.failedToUpload, .success])
+            let secretFile = try directory.write("secret", Self.secret + "\n")
+            let database = directory.path("store.sqlite")
+            let config = try directory.write("config.yml", configYAML(simulator: simulator, secretFile: secretFile, database: database))
 
-        var (child, port) = try await start(directory, config: config, name: "first")
-        let inProgress = series("acs_ingestion_requests_in_progress", "acme-mkt-prod1", "XDM45")
-        #expect(await eventually { (try? await scrape(port))?[inProgress] == 1 })
-        time.advance(by: .seconds(10))
-        let failed = series("acs_ingestion_failures_total", "acme-mkt-prod1", "XDM45", "status=\"failed\",acp_code=\"ACP-880096\"")
-        let succeeded = series("acs_ingestion_requests_total", "acme-mkt-prod1", "XDM44", "status=\"success\"")
-        #expect(await eventually {
-            let metrics = try? await scrape(port)
-            return metrics?[failed] == 1 && metrics?[succeeded] == 1
-        })
-        let before = try await scrape(port)
-        await child.kill9()
+            var (child, port) = try await start(processes, config: config, name: "first")
+            let inProgress = series("acs_ingestion_requests_in_progress", "acme-mkt-prod1", "XDM45")
+            #expect(await eventually { (try? await scrape(port))?[inProgress] == 1 })
+            time.advance(by: .seconds(10))
+            let failed = series("acs_ingestion_failures_total", "acme-mkt-prod1", "XDM45", "status=\"failed\",acp_code=\"ACP-880096\"")
+            let succeeded = series("acs_ingestion_requests_total", "acme-mkt-prod1", "XDM44", "status=\"success\"")
+            #expect(await eventually {
+                let metrics = try? await scrape(port)
+                return metrics?[failed] == 1 && metrics?[succeeded] == 1
+            })
+            let before = try await scrape(port)
+            await child.kill9()
 
-        (child, port) = try await start(directory, config: config, name: "second")
-        let after = try await scrape(port)
-        #expect(after.persistent == before.persistent)
-        #expect(after[succeeded] == 1 && after[failed] == 1)
-        // The schedule (1h) continues from the store: no second trigger after the restart.
-        try await Task.sleep(for: .milliseconds(600))
-        #expect(simulator.requests().count == 2)
-        await child.terminate()
+            (child, port) = try await start(processes, config: config, name: "second")
+            let after = try await scrape(port)
+            #expect(after.persistent == before.persistent)
+            #expect(after[succeeded] == 1 && after[failed] == 1)
+            // The schedule (1h) continues from the store: once a whole poll cycle (which
+            // begins with the due triggers) has run, no second trigger was made.
+            #expect(await eventually {
+                (try? await scrape(port))?["acs_ingestion_last_poll_timestamp_seconds{tenant=\"acme-mkt-prod1\"}"] ?? 0 > 0
+            })
+            #expect(simulator.requests().count == 2)
+            await child.terminate()
 
-        // Secrets: not in the database, the metrics or any log line.
-        let tokens = simulator.issuedTokens()
-        #expect(tokens.count >= 2)
-        var outputs = [before.text, after.text, child.stderr, child.stdout]
-        for suffix in ["", "-wal"] {
-            if let bytes = FileManager.default.contents(atPath: database + suffix) {
-                outputs.append(String(decoding: bytes, as: UTF8.self))
+            // Secrets: not in the database, the metrics or any log line.
+            let tokens = simulator.issuedTokens()
+            #expect(tokens.count >= 2)
+            var outputs = [before.text, after.text, child.stderr, child.stdout]
+            for suffix in ["", "-wal"] {
+                if let bytes = FileManager.default.contents(atPath: database + suffix) {
+                    outputs.append(String(decoding: bytes, as: UTF8.self))
+                }
             }
-        }
-        let logs = try String(contentsOfFile: directory.path("first.err"), encoding: .utf8)
-        #expect(logs.contains("ingestion request ended"))
-        outputs.append(logs)
-        for text in outputs {
-            #expect(!text.contains(Self.secret))
-            for token in tokens { #expect(!text.contains(token)) }
-        }
+            let logs = try String(contentsOfFile: directory.path("first.err"), encoding: .utf8)
+            #expect(logs.contains("ingestion request ended"))
+            outputs.append(logs)
+            for text in outputs {
+                #expect(!text.contains(Self.secret))
+                for token in tokens { #expect(!text.contains(token)) }
+            }
+        } }
     }
 
     /// Runs the binary to completion and returns (status, stdout, stderr).
@@ -208,13 +214,13 @@ struct ProcessTests {
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }
         let database = directory.path("kept.sqlite")
-        let store = try IngestionStoreFixture.populated(at: database)
+        let store = try await IngestionStoreFixture.populated(at: database)
         let bytes = FileManager.default.contents(atPath: database)
         let config = try directory.write("c.yml", Self.valid + "\nstorage:\n  path: \(database)\n  retention: tomorrow\n")
         let (status, _, _) = try await runToExit(["--config.file", config, "--web.listen-address", "127.0.0.1:0"])
         #expect(status == 1)
         #expect(FileManager.default.contents(atPath: database) == bytes)
-        #expect(try store.openRequests().count == 1)
+        #expect(try await store.openRequests().count == 1)
     }
 
     @Test func theExampleConfigurationIsValid() async throws {
@@ -234,11 +240,12 @@ struct ProcessTests {
 }
 
 import IngestionStore
+import SQLiteStore
 
 enum IngestionStoreFixture {
-    static func populated(at path: String) throws -> IngestionStore {
-        let store = try IngestionStore(path: path, durationBounds: [30, 60])
-        try store.track(MappingKey(tenant: "t1", mapping: "XDM44"), requestID: "1", origin: .external, at: Date())
+    static func populated(at path: String) async throws -> SQLiteIngestionStore {
+        let store = try SQLiteIngestionStore(path: path, durationBounds: [30, 60])
+        try await store.track(MappingKey(tenant: "t1", mapping: "XDM44"), requestID: "1", origin: .external, at: Date())
         return store
     }
 }

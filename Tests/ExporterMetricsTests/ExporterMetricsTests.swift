@@ -40,18 +40,18 @@ struct ExporterMetricsTests {
                              requestID: "1", finishedAt: start)
         live.requestFinished(key, status: .success, acpCode: nil, records: 12, duration: 20, requestID: "2", finishedAt: start)
         live.requestOpened(key, requestID: "3", startedAt: start, now: start)
-        live.triggerCounted(key, result: "submitted", now: start)
+        live.triggerCounted(key, result: .submitted, now: start)
 
-        var snapshot = MetricsSnapshot()
-        snapshot.outcomes = [.init(key: key, status: "failed", acpCode: "ACP-880056", requests: 1, records: 0, durationSum: 70),
-                             .init(key: key, status: "success", acpCode: "none", requests: 1, records: 12, durationSum: 20)]
-        snapshot.buckets = [.init(key: key, status: "failed", upperBound: 120, count: 1),
-                            .init(key: key, status: "success", upperBound: 30, count: 1)]
-        snapshot.triggers = [key: ["submitted": 1]]
-        snapshot.latest = [key: .init(lastSuccessAt: start, lastSuccessRecords: 12, lastFailureAt: start)]
-        snapshot.open = [.init(key: key, requestID: "3", startedAt: start)]
+        var totals = IngestionTotals()
+        totals.outcomes = [.init(key: key, status: .failed, acpCode: "ACP-880056", requests: 1, records: 0, durationSum: 70),
+                           .init(key: key, status: .success, acpCode: "none", requests: 1, records: 12, durationSum: 20)]
+        totals.buckets = [.init(key: key, status: .failed, upperBound: 120, count: 1),
+                          .init(key: key, status: .success, upperBound: 30, count: 1)]
+        totals.triggers = [key: [.submitted: 1]]
+        totals.latest = [key: .init(lastSuccessAt: start, lastSuccessRecords: 12, lastFailureAt: start)]
+        totals.open = [TrackedRequest(key: key, requestID: "3", origin: .triggered, firstSeen: start, status: .inProgress)]
         let restored = model()
-        restored.restore(snapshot, now: start)
+        restored.restore(totals, now: start)
         #expect(text(restored) == text(live))
     }
 

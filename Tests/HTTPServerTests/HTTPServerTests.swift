@@ -1,6 +1,8 @@
 import Foundation
 import HTTPServer
+import TestSupport
 import Testing
+import WireFormat
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -33,28 +35,31 @@ struct HTTPServerTests {
                 HTTPResponse.text("\(request.pathParameters["id"]!)|\(request.query["q"] ?? "-")").reply
             }
         }
-        defer { server.stop() }
-        let (status, body, _) = try await fetch(server, "/items/a%2Fb%20c/detail?q=x+y%26z")
-        #expect(status == 200)
-        #expect(body == "a/b c|x y&z")
+        try await stopping(server) { server throws in
+            let (status, body, _) = try await fetch(server, "/items/a%2Fb%20c/detail?q=x+y%26z")
+            #expect(status == 200)
+            #expect(body == "a/b c|x y&z")
+        }
     }
 
     @Test func unknownPathIs404AndWrongMethodIs405() async throws {
         let server = try start { $0.get("/only") { _ in HTTPResponse.text("ok").reply } }
-        defer { server.stop() }
-        #expect(try await fetch(server, "/nope").0 == 404)
-        let (status, _, response) = try await fetch(server, "/only", method: "POST", body: Data("x".utf8))
-        #expect(status == 405)
-        #expect(response.value(forHTTPHeaderField: "Allow") == "GET")
+        try await stopping(server) { server throws in
+            #expect(try await fetch(server, "/nope").0 == 404)
+            let (status, _, response) = try await fetch(server, "/only", method: "POST", body: Data("x".utf8))
+            #expect(status == 405)
+            #expect(response.value(forHTTPHeaderField: "Allow") == "GET")
+        }
     }
 
     @Test func bodiesOverTheLimitAre413() async throws {
         let server = try start({ router in
             router.add("POST", "/echo", .immediate { HTTPResponse(status: 200, body: $0.body).reply })
         }, maxBody: 100)
-        defer { server.stop() }
-        #expect(try await fetch(server, "/echo", method: "POST", body: Data(repeating: 65, count: 100)).1.count == 100)
-        #expect(try await fetch(server, "/echo", method: "POST", body: Data(repeating: 65, count: 5000)).0 == 413)
+        try await stopping(server) { server throws in
+            #expect(try await fetch(server, "/echo", method: "POST", body: Data(repeating: 65, count: 100)).1.count == 100)
+            #expect(try await fetch(server, "/echo", method: "POST", body: Data(repeating: 65, count: 5000)).0 == 413)
+        }
     }
 
     @Test func deferredHandlersDoNotBlockOthers() async throws {
@@ -65,24 +70,26 @@ struct HTTPServerTests {
             })
             router.get("/fast") { _ in HTTPResponse.text("fast").reply }
         }
-        defer { server.stop() }
-        async let slow = fetch(server, "/slow")
-        try await Task.sleep(for: .milliseconds(50))
-        let clock = ContinuousClock()
-        let started = clock.now
-        #expect(try await fetch(server, "/fast").1 == "fast")
-        #expect(clock.now - started < .milliseconds(300))
-        #expect(try await slow.1 == "slow")
+        try await stopping(server) { server throws in
+            async let slow = fetch(server, "/slow")
+            try await Task.sleep(for: .milliseconds(50))
+            let clock = ContinuousClock()
+            let started = clock.now
+            #expect(try await fetch(server, "/fast").1 == "fast")
+            #expect(clock.now - started < .milliseconds(300))
+            #expect(try await slow.1 == "slow")
+        }
     }
 
     @Test func preparedResponsesAreSharedAndHeadersKept() async throws {
         let prepared = PreparedResponse(HTTPResponse(status: 200, headers: [("X-Test", "1")], body: Array("same".utf8)))
         let server = try start { $0.get("/p") { _ in .prepared(prepared) } }
-        defer { server.stop() }
-        for _ in 0..<3 {
-            let (status, body, response) = try await fetch(server, "/p")
-            #expect(status == 200 && body == "same")
-            #expect(response.value(forHTTPHeaderField: "X-Test") == "1")
+        try await stopping(server) { server throws in
+            for _ in 0..<3 {
+                let (status, body, response) = try await fetch(server, "/p")
+                #expect(status == 200 && body == "same")
+                #expect(response.value(forHTTPHeaderField: "X-Test") == "1")
+            }
         }
     }
 
@@ -97,7 +104,7 @@ struct HTTPServerTests {
         try await Task.sleep(for: .milliseconds(200))
         let clock = ContinuousClock()
         let started = clock.now
-        server.stop()
+        await server.stop()
         #expect(clock.now - started < .seconds(5))
         // The suspended connection was resumed with its handler's answer before the daemon stopped.
         #expect(try await waiting.1 == "cancelled")
@@ -107,7 +114,7 @@ struct HTTPServerTests {
         let server = try start { $0.get("/") { _ in HTTPResponse.text("up").reply } }
         let port = server.port
         #expect(try await fetch(server, "/").1 == "up")
-        server.stop()
+        await server.stop()
         let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         defer { close(fd) }
         var address = sockaddr_in()
@@ -144,3 +151,5 @@ struct HTTPServerTests {
         #expect(!HTTPRequest(method: "GET", rawPath: "/").acceptsGzip)
     }
 }
+
+extension HTTPServer: AsyncStoppable {}

@@ -4,7 +4,7 @@
 import ExporterMetrics
 import Foundation
 import IngestionModel
-import IngestionStore
+import SQLiteStore
 
 var options: [String: String] = [:]
 var arguments = CommandLine.arguments.dropFirst()
@@ -38,7 +38,7 @@ let database = dir + "/bench.sqlite"
 yaml += "collector:\n  poll_interval: 1h\nstorage:\n  path: \(database)\n"
 try yaml.write(toFile: dir + "/config.yml", atomically: true, encoding: .utf8)
 
-let store = try IngestionStore(path: database, durationBounds: IngestionMetrics.durationBounds)
+let store = try SQLiteIngestionStore(path: database, durationBounds: IngestionMetrics.durationBounds)
 let start = Date().addingTimeInterval(-Double(history) * 60)
 var batch: [TrackedRequest] = []
 let statuses: [(IngestionStatus, String?)] = [(.success, nil), (.success, nil), (.success, nil), (.success, nil),
@@ -53,9 +53,9 @@ for index in 0..<history {
                                 lastPolled: done, status: status, numRecords: status == .success ? 100 + index % 900 : 0,
                                 info: info, acpCode: ACPCode.find(in: info), finishedAt: done))
     if batch.count == 20_000 {
-        try store.importHistory(batch)
+        try await store.importHistory(batch)
         batch.removeAll(keepingCapacity: true)
     }
 }
-try store.importHistory(batch)
+try await store.importHistory(batch)
 print("\(keys.count) mappings in \(tenants) tenants, \(history) requests in \(database)")
