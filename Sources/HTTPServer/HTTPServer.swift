@@ -88,6 +88,8 @@ public final class HTTPServer: Sendable {
         // libmicrohttpd must not be stopped while a connection is suspended: every
         // deferred handler (cancelled here) resumes its connection before its task ends.
         for task in context.beginStopping() { await task.value }
+        // A resumed connection still has its answer to send: let it, for a moment.
+        await context.deferredRepliesSent(within: .seconds(2))
         MHD_stop_daemon(running)
         if listening >= 0 { close(listening) }
         Unmanaged<ServerContext>.fromOpaque(contextPointer).release()
@@ -102,6 +104,9 @@ final class ServerContext: Sendable {
     private struct Deferred {
         var tasks: [UInt64: Task<Void, Never>] = [:]
         var stopping = false
+        /// Deferred requests whose answer libmicrohttpd has not finished sending.
+        var unanswered = 0
+        var waiters: [CheckedContinuation<Void, Never>] = []
     }
     private let deferred = Mutex(Deferred())
     private let nextID = Atomic<UInt64>(0)
@@ -118,12 +123,46 @@ final class ServerContext: Sendable {
         let id = nextID.add(1, ordering: .relaxed).newValue
         return deferred.withLock { state in
             guard !state.stopping else { return false }
+            state.unanswered += 1
             MHD_suspend_connection(connection)
             state.tasks[id] = Task { [weak self] in
                 await work()
                 _ = self?.deferred.withLock { $0.tasks.removeValue(forKey: id) }
             }
             return true
+        }
+    }
+
+    /// libmicrohttpd is done with a deferred request (answered, or the connection closed).
+    func deferredReplySent() {
+        let waiters = deferred.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.unanswered -= 1
+            guard state.unanswered == 0 else { return [] }
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Returns once every deferred request has been answered, or after `limit`.
+    func deferredRepliesSent(within limit: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                await withCheckedContinuation { continuation in
+                    let done = self.deferred.withLock { state -> Bool in
+                        if state.unanswered == 0 { return true }
+                        state.waiters.append(continuation)
+                        return false
+                    }
+                    if done { continuation.resume() }
+                }
+            }
+            group.addTask { try? await Task.sleep(for: limit) }
+            await group.next()
+            group.cancelAll()
+            // Wake the waiter if the time limit came first.
+            let waiters = self.deferred.withLock { state in defer { state.waiters = [] }; return state.waiters }
+            waiters.forEach { $0.resume() }
         }
     }
 
@@ -145,6 +184,7 @@ final class RequestState: Sendable {
         var bodyTooLarge = false
         var reply: HTTPReply?
         var dispatched = false
+        var deferred = false
     }
     private let contents = Mutex(Contents())
 
@@ -172,6 +212,8 @@ final class RequestState: Sendable {
     }
 
     func setReply(_ reply: HTTPReply) { contents.withLock { $0.reply = reply } }
+    func markDeferred() { contents.withLock { $0.deferred = true } }
+    var wasDeferred: Bool { contents.withLock { $0.deferred } }
     func takeReply() -> HTTPReply? { contents.withLock { state in defer { state.reply = nil }; return state.reply } }
 }
 
@@ -190,10 +232,13 @@ private let keepEscaped: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer
 
 private let requestCompleted: @convention(c) (
     UnsafeMutableRawPointer?, OpaquePointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?, MHD_RequestTerminationCode
-) -> Void = { _, _, slot, _ in
-    guard let slot, let state = slot.pointee else { return }
-    Unmanaged<RequestState>.fromOpaque(state).release()
+) -> Void = { contextPointer, _, slot, _ in
+    guard let slot, let statePointer = slot.pointee else { return }
+    let state = Unmanaged<RequestState>.fromOpaque(statePointer).takeRetainedValue()
     slot.pointee = nil
+    if state.wasDeferred, let contextPointer {
+        Unmanaged<ServerContext>.fromOpaque(contextPointer).takeUnretainedValue().deferredReplySent()
+    }
 }
 
 private let accessHandler: MHD_AccessHandlerCallback = {
@@ -244,7 +289,9 @@ private let accessHandler: MHD_AccessHandlerCallback = {
                 state.setReply(reply)
                 MHD_resume_connection(handle.pointer)
             }
-            if started { return MHD_Result.YES }
+            // Counted as unanswered by startDeferred; libmicrohttpd cannot complete this
+            // request before the access handler returns, so marking it now is in time.
+            if started { state.markDeferred(); return MHD_Result.YES }
             return queue(HTTPResponse.text("shutting down\n", status: 503).reply, on: connection)
         }
     }

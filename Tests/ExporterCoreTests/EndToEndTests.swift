@@ -226,11 +226,15 @@ struct EndToEndTests {
             let daemon = try await setup.daemon()
             daemon.publisher.refresh()
             let base = "http://127.0.0.1:\(daemon.port)"
-            let gzipped = try await http(base + "/metrics", headers: ["Accept-Encoding": "gzip"])
-            #expect(gzipped.header("Content-Type") == "text/plain; version=0.0.4; charset=utf-8")
-            // URLSession inflates the body: it must be the same exposition as the plain one.
-            let plain = try await scrape(daemon.port)
-            #expect(Exposition(gzipped.text).persistent == plain.persistent)
+            // On the wire: gzip-encoded when asked, and the same exposition once inflated.
+            let gzipped = try rawHTTP(port: daemon.port, path: "/metrics", headers: ["Accept-Encoding": "gzip"])
+            #expect(gzipped.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
+            #expect(gzipped.headers["content-encoding"] == "gzip" && gzipped.body.starts(with: [0x1f, 0x8b]))
+            let inflated = String(decoding: try gunzip(gzipped.body, in: setup.directory), as: UTF8.self)
+            let plain = try rawHTTP(port: daemon.port, path: "/metrics")
+            #expect(plain.headers["content-encoding"] == nil)
+            #expect(Exposition(inflated).persistent == Exposition(String(decoding: plain.body, as: UTF8.self)).persistent)
+            #expect(!Exposition(inflated).persistent.isEmpty)
             #expect(try await http(base + "/-/healthy").status == 200)
             #expect(try await http(base + "/-/ready").status == 200)
             let page = try await http(base + "/")

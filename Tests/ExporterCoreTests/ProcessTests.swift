@@ -132,6 +132,8 @@ struct ProcessTests {
         let config: String?
         let extra: [String]
         let expected: String
+        /// The case is about the config's own storage.path: no --storage.path override.
+        var keepsConfiguredStorage = false
         var testDescription: String { name }
     }
 
@@ -159,7 +161,7 @@ struct ProcessTests {
         BadInput(name: "missing config file", config: nil, extra: ["--config.file", "/nonexistent/acs.yml"],
                  expected: "cannot read config file /nonexistent/acs.yml"),
         BadInput(name: "database cannot be opened", config: valid + "\nstorage:\n  path: /proc/acs/none.sqlite\n", extra: [],
-                 expected: "/proc/acs"),
+                 expected: "/proc/acs", keepsConfiguredStorage: true),
         BadInput(name: "bad listen address", config: valid, extra: ["--web.listen-address", "localhost"],
                  expected: "invalid --web.listen-address \"localhost\""),
         BadInput(name: "bad log level", config: valid, extra: ["--log.level", "loud"], expected: "--log.level must be one of"),
@@ -170,7 +172,7 @@ struct ProcessTests {
     func badInputIsOneClearLine(_ input: BadInput) async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }
-        var arguments = input.extra + ["--storage.path", directory.path("kept.sqlite")].filter { _ in !input.name.hasPrefix("database") }
+        var arguments = input.extra + (input.keepsConfiguredStorage ? [] : ["--storage.path", directory.path("kept.sqlite")])
         if let config = input.config { arguments += ["--config.file", try directory.write("config.yml", config)] }
         arguments += ["--web.listen-address", "127.0.0.1:0"].filter { _ in !input.extra.contains("--web.listen-address") }
         let (status, _, stderr) = try await runToExit(arguments)

@@ -44,3 +44,65 @@ public func eventually(timeout: Duration = .seconds(20), _ condition: () async t
     }
     return try await condition()
 }
+
+/// One HTTP/1.1 exchange on a plain socket, the body as sent (no decoding): for
+/// checking what a server really puts on the wire.
+public struct RawHTTPAnswer: Sendable {
+    public let statusLine: String
+    /// Header names lower-cased.
+    public let headers: [String: String]
+    public let body: [UInt8]
+}
+
+public func rawHTTP(port: Int, path: String, headers: [String: String] = [:]) throws -> RawHTTPAnswer {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { throw POSIXError(.EIO) }
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    var timeout = timeval(tv_sec: 10, tv_usec: 0)
+    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+    let connected = withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    }
+    guard connected == 0 else { throw POSIXError(.ECONNREFUSED) }
+    var request = "GET \(path) HTTP/1.1\r\nHost: 127.0.0.1:\(port)\r\nConnection: close\r\n"
+    for (name, value) in headers { request += "\(name): \(value)\r\n" }
+    request += "\r\n"
+    _ = request.withCString { send(fd, $0, strlen($0), 0) }
+    var received: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while true {
+        let count = recv(fd, &buffer, buffer.count, 0)
+        if count <= 0 { break }
+        received += buffer[0..<count]
+    }
+    guard let end = received.indices.first(where: { received[$0...].starts(with: Array("\r\n\r\n".utf8)) }) else {
+        throw POSIXError(.EBADMSG)
+    }
+    let lines = String(decoding: received[..<end], as: UTF8.self).components(separatedBy: "\r\n")
+    var fields: [String: String] = [:]
+    for line in lines.dropFirst() {
+        guard let colon = line.firstIndex(of: ":") else { continue }
+        fields[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    return RawHTTPAnswer(statusLine: lines.first ?? "", headers: fields, body: Array(received[(end + 4)...]))
+}
+
+/// `gzip -dc` of `bytes`, through the system's gzip (an implementation independent of ours).
+public func gunzip(_ bytes: [UInt8], in directory: TemporaryDirectory) throws -> [UInt8] {
+    let file = directory.path("body-\(UUID().uuidString).gz")
+    try Data(bytes).write(to: URL(fileURLWithPath: file))
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: "/bin/gzip")
+    process.arguments = ["-dc", file]
+    let output = Pipe()
+    process.standardOutput = output
+    try process.run()
+    let data = output.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    guard process.terminationStatus == 0 else { throw POSIXError(.EBADMSG) }
+    return Array(data)
+}

@@ -62,13 +62,16 @@ public final class ManualTimeSource: TimeSource {
         }
         try await withTaskCancellationHandler {
             try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-                let resumeNow = state.withLock { state -> Bool in
+                // Checked under the lock: a task cancelled before this point had its
+                // cancellation handler run already, with no sleeper to wake.
+                let outcome = state.withLock { state -> Result<Void, Error>? in
+                    if Task.isCancelled { return .failure(CancellationError()) }
                     let deadline = state.now.adding(duration)
-                    if deadline <= state.now { return true }
+                    if deadline <= state.now { return .success(()) }
                     state.sleepers.append(Sleeper(id: id, deadline: deadline, continuation: continuation))
-                    return false
+                    return nil
                 }
-                if resumeNow { continuation.resume() }
+                if let outcome { continuation.resume(with: outcome) }
             }
         } onCancel: {
             let cancelled = state.withLock { state -> Sleeper? in

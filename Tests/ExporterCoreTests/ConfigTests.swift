@@ -1,0 +1,88 @@
+import ExporterCore
+import Foundation
+import TestSupport
+import Testing
+
+/// Reading the configuration file: every problem named with line and key, and no
+/// error quoting a value that may be a secret.
+@Suite("Configuration")
+struct ConfigTests {
+    static let secret = "s3cr3t-Pasted-Here-9f2"
+
+    struct Leak: Sendable, CustomTestStringConvertible {
+        let testDescription: String
+        let yaml: String
+        let expected: String
+    }
+
+    static let leaks: [Leak] = [
+        Leak(testDescription: "an unterminated ${ in client_secret", yaml: """
+            tenants:
+              - name: t1
+                client_id: c
+                client_secret: "${\(secret)"
+                mappings: [{id: XDM44}]
+            """, expected: "config.yml:4: tenants[0].client_secret: unterminated ${"),
+        Leak(testDescription: "the secret pasted into request_id_in", yaml: """
+            tenants:
+              - name: t1
+                client_id: c
+                client_secret: s
+                request_id_in: \(secret)
+                mappings: [{id: XDM44}]
+            """, expected: "config.yml:5: tenants[0].request_id_in: must be query or body"),
+        Leak(testDescription: "credentials inside a non-http ims_token_url", yaml: """
+            tenants:
+              - name: t1
+                client_id: c
+                client_secret: s
+                ims_token_url: ftp://user:\(secret)@ims.example.com/token
+                mappings: [{id: XDM44}]
+            """, expected: "config.yml:5: tenants[0].ims_token_url: must be an http:// or https:// URL"),
+        Leak(testDescription: "credentials inside an https api_url", yaml: """
+            tenants:
+              - name: t1
+                client_id: c
+                client_secret: s
+                api_url: https://user:\(secret)@mc.example.com
+                mappings: [{id: XDM44}]
+            """, expected: "config.yml:5: tenants[0].api_url: must be an http:// or https:// URL without user information"),
+    ]
+
+    @Test("a config error never quotes a secret", arguments: leaks)
+    func errorsNeverQuoteASecret(_ leak: Leak) {
+        #expect {
+            try ExporterConfig.parse(yaml: leak.yaml, file: "config.yml")
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains(leak.expected) && !text.contains(Self.secret) && !text.contains("Pasted")
+        }
+    }
+
+    @Test func defaultsComeFromTheTypesAndTheClient() throws {
+        let config = try ExporterConfig.parse(yaml: """
+            tenants:
+              - {name: t1, client_id: c, client_secret: s, mappings: [{id: XDM44}]}
+            """, file: "c.yml")
+        let tenant = try #require(config.tenants.first)
+        #expect(tenant.apiURL == "https://mc.adobe.io" && tenant.client.scopes == ["openid", "AdobeID", "campaign_sdk"])
+        #expect(tenant.mappings.first?.name == "XDM44")
+        #expect(config.collector.requestTimeout == .seconds(60) && config.collector.pollInterval == .seconds(30))
+        #expect(config.clientConfigurations().first?.timeout == .seconds(60))
+    }
+
+    @Test func everyUnknownKeyIsNamedWithTheKeysOfItsSection() {
+        #expect {
+            try ExporterConfig.parse(yaml: """
+                tenants:
+                  - {name: t1, client_id: c, client_secret: s, mappings: [{id: XDM44, trigger_evry: 1h}]}
+                colector: {}
+                """, file: "c.yml")
+        } throws: { error in
+            let problems = (error as? ConfigError)?.problems ?? []
+            return problems.count == 2
+                && problems.contains("c.yml:2: tenants[0].mappings[0].trigger_evry: unknown key; expected one of id, name, trigger_every")
+                && problems.contains { $0.hasPrefix("c.yml:3: colector: unknown key; expected one of api, collector, storage, tenants") }
+        }
+    }
+}
