@@ -27,22 +27,18 @@ import json
 import os
 import re
 import shutil
-import socket
-import subprocess
 import time
-import urllib.error
 import urllib.parse
-import urllib.request
 from pathlib import Path
 
 import pytest
 import yaml
+from conftest import HOST, Proc, Processes, free_port, http_get, port_open, require_exporter, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 RULES_FILE = REPO / "alerts" / "acs-ingestion.rules.yml"
 DASHBOARDS = REPO / "dashboards"
 
-HOST = "127.0.0.1"
 JOB = "acs-ingestion-exporter"
 IN_PROGRESS_THRESHOLD = 2  # seconds, replaces acs_ingestion:threshold_in_progress_seconds
 DATA_SECONDS = 25  # demo data to collect before querying the dashboards
@@ -93,12 +89,6 @@ PER_MAPPING_SERIES = (
     "acs_ingestion_last_success_records",
     "acs_ingestion_mapping_info",
 )
-
-
-def exporter_bin() -> Path:
-    raw = os.environ.get("ACS_EXPORTER_BIN", ".build/debug/acs-ingestion-exporter")
-    path = Path(raw)
-    return path if path.is_absolute() else REPO / path
 
 
 def prometheus_bin() -> str | None:
@@ -238,60 +228,6 @@ def make_test_rules(dst: Path) -> None:
 # process / HTTP helpers
 # --------------------------------------------------------------------------
 
-def free_port(exclude=()) -> int:
-    while True:
-        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((HOST, 0))
-            port = s.getsockname()[1]
-        if port not in exclude:
-            return port
-
-
-def port_open(port: int) -> bool:
-    try:
-        with socket.create_connection((HOST, port), timeout=1):
-            return True
-    except OSError:
-        return False
-
-
-def http_get(url: str, timeout: float = 10) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=timeout) as r:
-            return r.status, r.read().decode("utf-8", "replace")
-    except urllib.error.HTTPError as e:
-        return e.code, e.read().decode("utf-8", "replace")
-
-
-class Proc:
-    def __init__(self, name: str, argv: list[str], log: Path, port: int):
-        self.name, self.argv, self.log_path, self.port = name, argv, log, port
-        self._log = log.open("wb")
-        self.popen = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT,
-                                      stdin=subprocess.DEVNULL, cwd=str(log.parent))
-
-    def alive(self) -> bool:
-        return self.popen.poll() is None
-
-    def stop(self) -> None:
-        if self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait(timeout=10)
-        if not self._log.closed:
-            self._log.close()
-
-    def tail(self, lines: int = 40) -> str:
-        try:
-            text = self.log_path.read_text(encoding="utf-8", errors="replace")
-        except OSError:
-            return ""
-        return f"--- {self.name} log ({self.log_path}) ---\n" + "\n".join(text.splitlines()[-lines:])
-
-
 class Stack:
     def __init__(self, tmp: Path, exporter: Path, prometheus: str):
         self.tmp = tmp
@@ -299,6 +235,7 @@ class Stack:
         self.prometheus_bin = prometheus
         self.exporter_port = free_port()
         self.prometheus_port = free_port(exclude={self.exporter_port})
+        self.processes = Processes(tmp)
         self.exporter: Proc | None = None
         self.prometheus: Proc | None = None
         self.first_metrics = ""
@@ -319,12 +256,12 @@ class Stack:
 
     # -- lifecycle
     def start(self) -> None:
-        self.exporter = Proc("exporter", [
+        self.exporter = self.processes.start("exporter", [
             str(self.exporter_bin), "--demo",
             "--web.listen-address", f"{HOST}:{self.exporter_port}",
             "--storage.path", str(self.tmp / "demo.sqlite"),
             "--log.level", "warn",
-        ], self.tmp / "exporter.log", self.exporter_port)
+        ])
         self._wait("exporter /metrics", lambda: self._exporter_ready(), self.exporter)
 
         rules = self.tmp / "acs-ingestion.rules.test.yml"
@@ -341,13 +278,13 @@ class Stack:
         }
         config_path = self.tmp / "prometheus.yml"
         config_path.write_text(yaml.safe_dump(config, sort_keys=False), encoding="utf-8")
-        self.prometheus = Proc("prometheus", [
+        self.prometheus = self.processes.start("prometheus", [
             self.prometheus_bin,
             f"--config.file={config_path}",
             f"--storage.tsdb.path={self.tmp / 'tsdb'}",
             f"--web.listen-address={HOST}:{self.prometheus_port}",
             "--log.level=warn",
-        ], self.tmp / "prometheus.log", self.prometheus_port)
+        ])
         self._wait("prometheus /-/ready", lambda: http_get(f"{self.prometheus_url}/-/ready", 2)[0] == 200,
                    self.prometheus)
         self._wait("exporter target up", self._target_up, self.prometheus)
@@ -368,22 +305,10 @@ class Stack:
         return any(t["labels"].get("job") == JOB and t["health"] == "up" for t in targets)
 
     def _wait(self, what: str, ready, proc: Proc) -> None:
-        deadline = time.monotonic() + STARTUP_TIMEOUT
-        while time.monotonic() < deadline:
-            if not proc.alive():
-                pytest.fail(f"{proc.name} exited with {proc.popen.returncode} while waiting for {what}\n{self.logs()}")
-            try:
-                if ready():
-                    return
-            except (OSError, ValueError, KeyError):
-                pass
-            time.sleep(0.5)
-        pytest.fail(f"timed out after {STARTUP_TIMEOUT}s waiting for {what}\n{self.logs()}")
+        wait_until(what, ready, timeout=STARTUP_TIMEOUT, interval=0.5, watch=[proc])
 
     def stop(self) -> None:
-        for proc in (self.prometheus, self.exporter):
-            if proc:
-                proc.stop()
+        self.processes.stop_all()
         self.stopped = True
 
     # -- Prometheus API
@@ -413,11 +338,7 @@ class Stack:
 
 @pytest.fixture(scope="module")
 def stack(tmp_path_factory):
-    binary = exporter_bin()
-    if not binary.exists():
-        pytest.skip(f"exporter binary {binary} does not exist: build it (swift build) or set ACS_EXPORTER_BIN")
-    if not os.access(binary, os.X_OK):
-        pytest.fail(f"exporter binary {binary} is not executable")
+    binary = require_exporter()
     prom = prometheus_bin()
     if prom is None:
         pytest.fail("prometheus not found: apt-get install prometheus, or set PROMETHEUS_BIN")

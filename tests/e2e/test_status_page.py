@@ -13,32 +13,19 @@ from __future__ import annotations
 import os
 import re
 import shutil
-import socket
 import subprocess
 import time
-import urllib.request
 from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from conftest import HOST, Processes, free_port, http_get, tool, wait_until
 
-REPO = Path(__file__).resolve().parents[2]
-HOST = "127.0.0.1"
 DEMO_MAPPINGS = {("demo-mkt-prod1", "XDM44"), ("demo-mkt-prod1", "XDM45"), ("demo-mkt-stage1", "XDM10")}
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
 def chromium() -> str:
-    for name in ("chromium", "chromium-browser"):
-        path = shutil.which(name)
-        if path:
-            return path
-    pytest.fail("chromium not found: apt-get install chromium (make test installs it)")
+    return shutil.which("chromium-browser") or tool("chromium", "chromium")
 
 
 class Page(HTMLParser):
@@ -75,37 +62,19 @@ class Page(HTMLParser):
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    binary = Path(os.environ.get("ACS_EXPORTER_BIN", REPO / ".build/debug/acs-ingestion-exporter"))
-    if not binary.is_absolute():
-        binary = REPO / binary
-    assert binary.exists(), f"no exporter binary at {binary}: run swift build"
     tmp = tmp_path_factory.mktemp("status-page")
     port = free_port()
-    log = open(tmp / "exporter.log", "w")
-    proc = subprocess.Popen([str(binary), "--demo", "--web.listen-address", f"{HOST}:{port}",
-                             "--storage.path", str(tmp / "demo.sqlite"), "--log.level", "warn"],
-                            stdout=log, stderr=subprocess.STDOUT)
-    url = f"http://{HOST}:{port}/"
+    group = Processes(tmp)
     try:
-        deadline = time.monotonic() + 30
-        while time.monotonic() < deadline:
-            try:
-                body = urllib.request.urlopen(f"http://{HOST}:{port}/metrics", timeout=2).read().decode()
-                if re.search(r'acs_ingestion_requests_total\{[^}]*status="failed"\} [1-9]', body):
-                    break
-            except OSError:
-                pass
-            time.sleep(0.5)
-        else:
-            pytest.fail("demo exporter showed no failed request within 30 s")
-        yield url, tmp
+        exporter = group.exporter("exporter", "--demo", "--web.listen-address", f"{HOST}:{port}",
+                                  "--storage.path", str(tmp / "demo.sqlite"), "--log.level", "warn")
+        failed = re.compile(r'acs_ingestion_requests_total\{[^}]*status="failed"\} [1-9]')
+        wait_until("a failed request in the demo's metrics",
+                   lambda: bool(failed.search(http_get(f"http://{HOST}:{port}/metrics", 2)[1])),
+                   timeout=30, interval=0.5, watch=[exporter])
+        yield f"http://{HOST}:{port}/", tmp
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-        log.close()
+        group.stop_all()
 
 
 def run_chromium(tmp: Path, *arguments: str) -> subprocess.CompletedProcess:

@@ -1,0 +1,162 @@
+"""What the end-to-end tests share: where the binaries are, free loopback ports,
+HTTP without exceptions, processes that are always stopped, and waiting for a
+condition with a deadline (never a fixed sleep standing in for one).
+
+Every process a test starts goes through the `processes` fixture (or a
+`Processes` the test owns): whatever happens in the test, each one is
+terminated (SIGTERM, then SIGKILL after 10 s) when the test ends.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import time
+import urllib.error
+import urllib.request
+from pathlib import Path
+from typing import Callable
+
+import pytest
+
+REPO = Path(__file__).resolve().parents[2]
+HOST = "127.0.0.1"
+
+
+def exporter_bin() -> Path:
+    """The exporter `swift build` made, or $ACS_EXPORTER_BIN (relative to the repository)."""
+    path = Path(os.environ.get("ACS_EXPORTER_BIN", ".build/debug/acs-ingestion-exporter"))
+    return path if path.is_absolute() else REPO / path
+
+
+def require_exporter() -> Path:
+    binary = exporter_bin()
+    if not binary.exists():
+        pytest.fail(f"exporter binary {binary} does not exist: build it (swift build) or set ACS_EXPORTER_BIN")
+    return binary
+
+
+def tool(name: str, package: str) -> str:
+    """A program the test needs, or a failure naming the Debian package (make test installs it)."""
+    path = shutil.which(name)
+    if path is None:
+        pytest.fail(f"{name} not found: apt-get install {package} (make test installs it)")
+    return path
+
+
+def free_port(exclude=()) -> int:
+    while True:
+        with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+            s.bind((HOST, 0))
+            port = s.getsockname()[1]
+        if port not in exclude:
+            return port
+
+
+def port_open(port: int) -> bool:
+    try:
+        with socket.create_connection((HOST, port), timeout=1):
+            return True
+    except OSError:
+        return False
+
+
+def http_get(url: str, timeout: float = 10, headers: dict[str, str] | None = None) -> tuple[int, str]:
+    """(status, body); an HTTP error is an answer like any other, a refused connection is (0, reason)."""
+    request = urllib.request.Request(url, headers=headers or {})
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as r:
+            return r.status, r.read().decode("utf-8", "replace")
+    except urllib.error.HTTPError as e:
+        return e.code, e.read().decode("utf-8", "replace")
+    except OSError as e:
+        return 0, str(e)
+
+
+def wait_until(what: str, condition: Callable[[], bool], timeout: float = 60, interval: float = 0.2,
+               watch: list["Proc"] | None = None) -> None:
+    """Polls `condition` until it holds; fails after `timeout` seconds, or at once when a watched
+    process has exited, with the logs of the watched processes."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        for proc in watch or []:
+            if not proc.alive():
+                pytest.fail(f"{proc.name} exited with {proc.popen.returncode} while waiting for {what}\n{proc.tail()}")
+        try:
+            if condition():
+                return
+        except (OSError, ValueError, KeyError):
+            pass
+        time.sleep(interval)
+    logs = "\n".join(p.tail() for p in watch or [])
+    pytest.fail(f"timed out after {timeout}s waiting for {what}\n{logs}")
+
+
+class Proc:
+    """A child process whose output goes to a log file beside its working directory."""
+
+    def __init__(self, name: str, argv: list[str], log: Path, env: dict[str, str] | None = None):
+        self.name, self.argv, self.log_path = name, argv, log
+        self._log = log.open("wb")
+        self.popen = subprocess.Popen(argv, stdout=self._log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                                      cwd=str(log.parent), env={**os.environ, **(env or {})})
+
+    @property
+    def pid(self) -> int:
+        return self.popen.pid
+
+    def alive(self) -> bool:
+        return self.popen.poll() is None
+
+    def stop(self, grace: float = 10) -> int | None:
+        if self.popen.poll() is None:
+            self.popen.terminate()
+            try:
+                self.popen.wait(timeout=grace)
+            except subprocess.TimeoutExpired:
+                self.popen.kill()
+                self.popen.wait(timeout=10)
+        if not self._log.closed:
+            self._log.close()
+        return self.popen.returncode
+
+    def text(self) -> str:
+        try:
+            return self.log_path.read_text(encoding="utf-8", errors="replace")
+        except OSError:
+            return ""
+
+    def tail(self, lines: int = 40) -> str:
+        return f"--- {self.name} log ({self.log_path}) ---\n" + "\n".join(self.text().splitlines()[-lines:])
+
+
+class Processes:
+    """The processes a test (or a module's fixture) starts; `stop_all` ends them, newest first."""
+
+    def __init__(self, directory: Path):
+        self.directory = directory
+        self.started: list[Proc] = []
+
+    def start(self, name: str, argv: list[str], env: dict[str, str] | None = None) -> Proc:
+        proc = Proc(name, [str(a) for a in argv], self.directory / f"{name}.log", env)
+        self.started.append(proc)
+        return proc
+
+    def exporter(self, name: str, *arguments: str, env: dict[str, str] | None = None) -> Proc:
+        return self.start(name, [str(require_exporter()), *arguments], env)
+
+    def stop_all(self) -> None:
+        for proc in reversed(self.started):
+            proc.stop()
+
+
+@pytest.fixture
+def processes(tmp_path):
+    """Per test: start processes through it; they are stopped when the test ends, passed or failed."""
+    group = Processes(tmp_path)
+    try:
+        yield group
+    finally:
+        group.stop_all()
