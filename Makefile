@@ -37,6 +37,7 @@ demo: build
 ## Every test: Swift unit, end-to-end and process tests, the rule and Alertmanager
 ## checks, and the end-to-end run with a real Prometheus.
 test: setup-test
+	scripts/check-imports.py
 	swift build --build-tests
 	swift test
 	alerts/check.sh

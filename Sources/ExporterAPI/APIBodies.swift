@@ -15,15 +15,16 @@ public struct RequestBody: Codable, Sendable, Equatable {
     /// `in_progress`, `success`, `failed`, `aborted` or `unknown`.
     public var status: String
     /// Adobe's own text when the status is `unknown`.
-    public var rawStatus: String?
+    @Nullable public var rawStatus: String?
     public var numRecords: Int
-    public var batchID: String?
-    public var info: String?
-    public var acpCode: String?
+    @Nullable public var batchID: String?
+    @Nullable public var info: String?
+    @Nullable public var acpCode: String?
     public var firstSeen: String
-    public var lastPolled: String?
-    public var finishedAt: String?
-    public var durationSeconds: Double?
+    @Nullable public var lastPolled: String?
+    @Nullable public var finishedAt: String?
+    @Nullable public var durationSeconds: Double?
+    /// Only in the answer about one request.
     public var observations: [ObservationBody]?
 
     enum CodingKeys: String, CodingKey {
@@ -51,34 +52,15 @@ public struct RequestBody: Codable, Sendable, Equatable {
         self.observations = observations.map { $0.map(ObservationBody.init) }
     }
 
-    /// Absent values are written as `null`, so every request has the same keys.
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(tenant, forKey: .tenant)
-        try container.encode(mapping, forKey: .mapping)
-        try container.encode(requestID, forKey: .requestID)
-        try container.encode(origin, forKey: .origin)
-        try container.encode(status, forKey: .status)
-        try container.encode(rawStatus, forKey: .rawStatus)
-        try container.encode(numRecords, forKey: .numRecords)
-        try container.encode(batchID, forKey: .batchID)
-        try container.encode(info, forKey: .info)
-        try container.encode(acpCode, forKey: .acpCode)
-        try container.encode(firstSeen, forKey: .firstSeen)
-        try container.encode(lastPolled, forKey: .lastPolled)
-        try container.encode(finishedAt, forKey: .finishedAt)
-        try container.encode(durationSeconds, forKey: .durationSeconds)
-        try container.encodeIfPresent(observations, forKey: .observations)
-    }
 }
 
 /// One status change of a request.
 public struct ObservationBody: Codable, Sendable, Equatable {
-    public var observedAt: String
     public var status: String
+    @Nullable public var info: String?
     public var numRecords: Int
-    public var batchID: String?
-    public var info: String?
+    @Nullable public var batchID: String?
+    public var observedAt: String
 
     enum CodingKeys: String, CodingKey {
         case status, info
@@ -93,20 +75,12 @@ public struct ObservationBody: Codable, Sendable, Equatable {
         info = observation.info
     }
 
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(observedAt, forKey: .observedAt)
-        try container.encode(status, forKey: .status)
-        try container.encode(numRecords, forKey: .numRecords)
-        try container.encode(batchID, forKey: .batchID)
-        try container.encode(info, forKey: .info)
-    }
 }
 
 /// `GET /api/v1/requests`: a page, newest first, and the cursor of the next one.
 public struct RequestPage: Codable, Sendable, Equatable {
     public var requests: [RequestBody]
-    public var nextCursor: String?
+    @Nullable public var nextCursor: String?
 
     enum CodingKeys: String, CodingKey {
         case requests
@@ -118,11 +92,6 @@ public struct RequestPage: Codable, Sendable, Equatable {
         self.nextCursor = nextCursor
     }
 
-    public func encode(to encoder: Encoder) throws {
-        var container = encoder.container(keyedBy: CodingKeys.self)
-        try container.encode(requests, forKey: .requests)
-        try container.encode(nextCursor, forKey: .nextCursor)
-    }
 }
 
 /// `POST /api/v1/tenants/{tenant}/mappings/{mapping}/ingest`: what the trigger came to.
@@ -144,12 +113,8 @@ public struct TriggerResponse: Codable, Sendable, Equatable {
 
     public init(tenant: String, mapping: String, result: String, requestID: String? = nil, info: String? = nil,
                 error: String? = nil) {
-        self.tenant = tenant
-        self.mapping = mapping
-        self.result = result
-        self.requestID = requestID
-        self.info = info
-        self.error = error
+        (self.tenant, self.mapping, self.result, self.requestID) = (tenant, mapping, result, requestID)
+        (self.info, self.error) = (info, error)
     }
 }
 
@@ -171,10 +136,7 @@ public struct MappingList: Codable, Sendable, Equatable {
 
         public init(requests: [String: Int], recordsIngested: Int, failuresByACPCode: [String: Int], inProgress: Int,
                     triggers: [String: Int]) {
-            self.requests = requests
-            self.recordsIngested = recordsIngested
-            self.failuresByACPCode = failuresByACPCode
-            self.inProgress = inProgress
+            (self.requests, self.recordsIngested, self.failuresByACPCode, self.inProgress) = (requests, recordsIngested, failuresByACPCode, inProgress)
             self.triggers = triggers
         }
     }
@@ -183,8 +145,8 @@ public struct MappingList: Codable, Sendable, Equatable {
         public var tenant: String
         public var mapping: String
         public var name: String
-        public var triggerEvery: String?
-        public var latestRequest: RequestBody?
+        @Nullable public var triggerEvery: String?
+        @Nullable public var latestRequest: RequestBody?
         public var counters: Counters
 
         enum CodingKeys: String, CodingKey {
@@ -194,23 +156,10 @@ public struct MappingList: Codable, Sendable, Equatable {
 
         public init(tenant: String, mapping: String, name: String, triggerEvery: String?, latestRequest: RequestBody?,
                     counters: Counters) {
-            self.tenant = tenant
-            self.mapping = mapping
-            self.name = name
-            self.triggerEvery = triggerEvery
-            self.latestRequest = latestRequest
-            self.counters = counters
+            (self.tenant, self.mapping, self.name, self.triggerEvery) = (tenant, mapping, name, triggerEvery)
+            (self.latestRequest, self.counters) = (latestRequest, counters)
         }
 
-        public func encode(to encoder: Encoder) throws {
-            var container = encoder.container(keyedBy: CodingKeys.self)
-            try container.encode(tenant, forKey: .tenant)
-            try container.encode(mapping, forKey: .mapping)
-            try container.encode(name, forKey: .name)
-            try container.encode(triggerEvery, forKey: .triggerEvery)
-            try container.encode(latestRequest, forKey: .latestRequest)
-            try container.encode(counters, forKey: .counters)
-        }
     }
 
     public var mappings: [Entry]

@@ -10,9 +10,7 @@ public struct MappingDescriptor: Sendable, Equatable {
     public var scheduled: Bool
 
     public init(key: MappingKey, name: String, scheduled: Bool) {
-        self.key = key
-        self.name = name
-        self.scheduled = scheduled
+        (self.key, self.name, self.scheduled) = (key, name, scheduled)
     }
 }
 

@@ -65,8 +65,8 @@ public protocol IngestionStore: Sendable {
     /// The most recent request of each mapping that has one.
     func latestRequests() async throws(StoreError) -> [MappingKey: TrackedRequest]
 
-    /// Records ingested per mapping and UTC day, for requests that ended since `since`.
-    func dailyRecords(since: Date) async throws(StoreError) -> [DailyRecords]
+    /// Records ingested per mapping and UTC day (`2026-11-29`), for requests that ended since `since`.
+    func dailyRecords(since: Date) async throws(StoreError) -> [MappingKey: [String: Int]]
 
     /// Capacity figures per mapping and period for requests that ended in [from, to).
     func report(period: ReportPeriod, from: Date?, to: Date?) async throws(StoreError) -> [ReportRow]

@@ -15,20 +15,6 @@ public struct HistoryQuery: Sendable, Equatable {
     public init() {}
 }
 
-/// One day's figures of one mapping, for charts.
-public struct DailyRecords: Sendable, Equatable {
-    public var key: MappingKey
-    /// The UTC day, `YYYY-MM-DD`.
-    public var day: String
-    public var records: Int
-
-    public init(key: MappingKey, day: String, records: Int) {
-        self.key = key
-        self.day = day
-        self.records = records
-    }
-}
-
 /// Capacity figures of one mapping over one period.
 public struct ReportRow: Sendable, Equatable {
     public var key: MappingKey
@@ -42,10 +28,7 @@ public struct ReportRow: Sendable, Equatable {
 
     public init(key: MappingKey, period: String, recordsIngested: Int = 0, requests: [FinalStatus: Int] = [:],
                 failuresByACPCode: [String: Int] = [:]) {
-        self.key = key
-        self.period = period
-        self.recordsIngested = recordsIngested
-        self.requests = requests
+        (self.key, self.period, self.recordsIngested, self.requests) = (key, period, recordsIngested, requests)
         self.failuresByACPCode = failuresByACPCode
     }
 

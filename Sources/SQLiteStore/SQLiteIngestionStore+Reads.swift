@@ -85,15 +85,14 @@ extension SQLiteIngestionStore {
         }
     }
 
-    public func dailyRecords(since: Date) throws(StoreError) -> [DailyRecords] {
+    public func dailyRecords(since: Date) throws(StoreError) -> [MappingKey: [String: Int]] {
         try read { db throws(StoreError) in
-            var result: [DailyRecords] = []
+            var result: [MappingKey: [String: Int]] = [:]
             try db.prepare("""
                 SELECT tenant, mapping, \(ReportPeriod.day.sqlExpression) AS day, sum(num_records)
                 FROM requests WHERE status = ? AND finished_at >= ? GROUP BY tenant, mapping, day ORDER BY day
                 """).run([.text(FinalStatus.success.label), SQLValue(since)]) { row in
-                result.append(DailyRecords(key: MappingKey(tenant: row.string(0), mapping: row.string(1)),
-                                           day: row.string(2), records: row.int(3)))
+                result[MappingKey(tenant: row.string(0), mapping: row.string(1)), default: [:]][row.string(2)] = row.int(3)
             }
             return result
         }

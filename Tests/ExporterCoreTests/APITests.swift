@@ -27,9 +27,7 @@ struct APITests {
     }
 
     @Test func writesAreOffWithoutAConfiguredToken() async throws {
-        let setup = try EndToEndTests.Setup()
-        try await stopping(setup) { setup throws in
-            let daemon = try await setup.daemon()
+        try await EndToEndTests.Setup.run { setup, daemon in
             let (status, body, _) = try await call(daemon, "POST", "/api/v1/requests",
                                                    body: #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":1}"#)
             #expect(status == 403)
@@ -37,26 +35,20 @@ struct APITests {
             let trigger = try await call(daemon, "POST", "/api/v1/tenants/\(tenant)/mappings/XDM44/ingest")
             #expect(trigger.0 == 403)
             #expect(try await call(daemon, "GET", "/api/v1/requests", token: nil).0 == 200)
-            await daemon.stop()
         }
     }
 
     @Test func writesNeedTheBearerToken() async throws {
-        let setup = try EndToEndTests.Setup(apiToken: Self.token)
-        try await stopping(setup) { setup throws in
-            let daemon = try await setup.daemon()
+        try await EndToEndTests.Setup.run(apiToken: Self.token) { setup, daemon in
             let body = #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":1}"#
             let (missing, _, response) = try await call(daemon, "POST", "/api/v1/requests", body: body, token: nil)
             #expect(missing == 401 && response.value(forHTTPHeaderField: "WWW-Authenticate") == "Bearer")
             #expect(try await call(daemon, "POST", "/api/v1/requests", body: body, token: "wrong").0 == 401)
-            await daemon.stop()
         }
     }
 
     @Test func trackingIsIdempotent() async throws {
-        let setup = try EndToEndTests.Setup(apiToken: Self.token)
-        try await stopping(setup) { setup throws in
-            let daemon = try await setup.daemon()
+        try await EndToEndTests.Setup.run(apiToken: Self.token) { setup, daemon in
             let first = try await call(daemon, "POST", "/api/v1/requests", body: #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":3520}"#)
             #expect(first.0 == 201)
             #expect(first.1["request_id"] as? String == "3520" && first.1["origin"] as? String == "external")
@@ -65,7 +57,6 @@ struct APITests {
             #expect(try await daemon.store.openRequests().count == 1)
             let metrics = try await setup.scrapeFresh(daemon)
             #expect(metrics[series("acs_ingestion_requests_in_progress", tenant, "XDM44")] == 1)
-            await daemon.stop()
         }
     }
 
@@ -96,22 +87,17 @@ struct APITests {
 
     @Test("bad bodies are refused with a message naming the problem", arguments: badBodies)
     func badBody(_ bad: BadBody) async throws {
-        let setup = try EndToEndTests.Setup(apiToken: Self.token)
-        try await stopping(setup) { setup throws in
-            let daemon = try await setup.daemon()
+        try await EndToEndTests.Setup.run(apiToken: Self.token) { setup, daemon in
             let (status, body, response) = try await call(daemon, "POST", "/api/v1/requests", body: bad.body)
             #expect(status == bad.status)
             #expect(body["error"] as? String == bad.message)
             #expect(response.value(forHTTPHeaderField: "Content-Type") == "application/json")
             #expect(try await daemon.store.openRequests().isEmpty)
-            await daemon.stop()
         }
     }
 
     @Test func triggerAnswersWithTheUpstreamResult() async throws {
-        let setup = try EndToEndTests.Setup(apiToken: Self.token)
-        try await stopping(setup) { setup throws in
-            let daemon = try await setup.daemon()
+        try await EndToEndTests.Setup.run(apiToken: Self.token) { setup, daemon in
             let path = "/api/v1/tenants/\(tenant)/mappings/XDM44/ingest"
             let submitted = try await call(daemon, "POST", path)
             #expect(submitted.0 == 201 && submitted.1["result"] as? String == "submitted" && submitted.1["requestId"] as? String == "3520")
@@ -126,14 +112,11 @@ struct APITests {
             #expect((notPublished.1["info"] as? String)?.hasSuffix("is not published") == true)
             #expect(try await call(daemon, "POST", "/api/v1/tenants/\(tenant)/mappings/XDM99/ingest").0 == 404)
             #expect(try await call(daemon, "POST", "/api/v1/tenants/nobody/mappings/XDM44/ingest").0 == 404)
-            await daemon.stop()
         }
     }
 
     @Test func historyIsNewestFirstFilteredAndPaginated() async throws {
-        let setup = try EndToEndTests.Setup(apiToken: Self.token)
-        try await stopping(setup) { setup throws in
-            let daemon = try await setup.daemon()
+        try await EndToEndTests.Setup.run(apiToken: Self.token) { setup, daemon in
             let start = setup.time.now()
             var history: [TrackedRequest] = []
             for index in 0..<25 {
@@ -183,15 +166,12 @@ struct APITests {
                 let (status, body, _) = try await call(daemon, "GET", "/api/v1/requests?\(query)")
                 #expect(status == 400 && body["error"] as? String == message, "\(query)")
             }
-            await daemon.stop()
         }
     }
 
     @Test func oneRequestWithItsObservations() async throws {
-        let setup = try EndToEndTests.Setup(apiToken: Self.token)
-        try await stopping(setup) { setup throws in
+        try await EndToEndTests.Setup.run(apiToken: Self.token) { setup, daemon in
             setup.simulator.setNextOutcomes(tenant: tenant, mapping: "XDM44", [.failedToUpload], batchIDs: ["01BATCH"])
-            let daemon = try await setup.daemon()
             await daemon.collector.cycle(tenant: tenant)
             await daemon.collector.cycle(tenant: tenant)
             setup.time.advance(by: .seconds(10))
@@ -204,15 +184,12 @@ struct APITests {
             #expect(try await call(daemon, "GET", "/api/v1/requests/\(tenant)/XDM44/999").0 == 404)
             #expect(try await call(daemon, "GET", "/api/v1/requests/nobody/XDM44/3520").0 == 404)
             #expect(try await call(daemon, "GET", "/api/v1/nothing-here").0 == 404)
-            await daemon.stop()
         }
     }
 
     @Test func mappingsCarryTheirLatestRequestAndTheMetricsCounters() async throws {
-        let setup = try EndToEndTests.Setup(apiToken: Self.token)
-        try await stopping(setup) { setup throws in
+        try await EndToEndTests.Setup.run(apiToken: Self.token) { setup, daemon in
             setup.simulator.setNextOutcomes(tenant: tenant, mapping: "XDM44", [.success, .failedToFetch])
-            let daemon = try await setup.daemon()
             for _ in 0..<2 {
                 await daemon.collector.cycle(tenant: tenant)
                 setup.time.advance(by: .seconds(10))
@@ -230,14 +207,11 @@ struct APITests {
             #expect(Double(requests["failed"] ?? -1) == metrics[series("acs_ingestion_requests_total", tenant, "XDM44", "status=\"failed\"")])
             #expect(Double(counters["records_ingested"] as? Int ?? -1) == metrics[series("acs_ingestion_records_ingested_total", tenant, "XDM44")])
             #expect((xdm44["latest_request"] as? [String: Any])?["request_id"] as? String == "3522")
-            await daemon.stop()
         }
     }
 
     @Test func theStatusPageShowsEveryMapping() async throws {
-        let setup = try EndToEndTests.Setup(apiToken: Self.token)
-        try await stopping(setup) { setup throws in
-            let daemon = try await setup.daemon()
+        try await EndToEndTests.Setup.run(apiToken: Self.token) { setup, daemon in
             await daemon.collector.cycle(tenant: tenant)
             let answer = try await http("http://127.0.0.1:\(daemon.port)/")
             let page = answer.text
@@ -246,7 +220,6 @@ struct APITests {
             #expect(page.contains("<svg class=\"chart\""))
             #expect(page.range(of: "href=\"/metrics\"")!.lowerBound < page.range(of: "href=\"/api/v1/mappings\"")!.lowerBound)
             #expect(!page.contains("<script"))
-            await daemon.stop()
         }
     }
 }

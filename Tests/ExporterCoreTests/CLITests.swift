@@ -23,9 +23,7 @@ struct CLITests {
     }
 
     @Test func trackTriggerAndRequestsAgainstARunningExporter() async throws {
-        let setup = try EndToEndTests.Setup(apiToken: APITests.token)
-        try await stopping(setup) { setup throws in
-            let daemon = try await setup.daemon()
+        try await EndToEndTests.Setup.run(apiToken: APITests.token) { setup, daemon in
             let url = "http://127.0.0.1:\(daemon.port)"
             let tokenFile = setup.directory.path("api-token")
             let tenant = EndToEndTests.tenant
@@ -57,7 +55,6 @@ struct CLITests {
                                                             in: setup.directory)
             #expect(refusedStatus == 1)
             #expect(refused.contains("HTTP 401: missing or wrong bearer token") && refused.split(separator: "\n").count == 1)
-            await daemon.stop()
 
             let (downStatus, _, down) = try await run(["requests", "--url", url], in: setup.directory)
             #expect(downStatus == 1 && down.contains("cannot reach the exporter at \(url)"))

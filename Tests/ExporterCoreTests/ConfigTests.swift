@@ -15,38 +15,22 @@ struct ConfigTests {
         let expected: String
     }
 
+    /// One tenant whose line 4 is `line` (a key the cases put a secret into).
+    static func tenant(with line: String) -> String {
+        "tenants:\n  - name: t1\n    client_id: c\n    \(line)\n    client_secret: s\n    mappings: [{id: XDM44}]\n"
+    }
+
     static let leaks: [Leak] = [
-        Leak(testDescription: "an unterminated ${ in client_secret", yaml: """
-            tenants:
-              - name: t1
-                client_id: c
-                client_secret: "${\(secret)"
-                mappings: [{id: XDM44}]
-            """, expected: "config.yml:4: tenants[0].client_secret: unterminated ${"),
-        Leak(testDescription: "the secret pasted into request_id_in", yaml: """
-            tenants:
-              - name: t1
-                client_id: c
-                client_secret: s
-                request_id_in: \(secret)
-                mappings: [{id: XDM44}]
-            """, expected: "config.yml:5: tenants[0].request_id_in: must be query or body"),
-        Leak(testDescription: "credentials inside a non-http ims_token_url", yaml: """
-            tenants:
-              - name: t1
-                client_id: c
-                client_secret: s
-                ims_token_url: ftp://user:\(secret)@ims.example.com/token
-                mappings: [{id: XDM44}]
-            """, expected: "config.yml:5: tenants[0].ims_token_url: must be an http:// or https:// URL"),
-        Leak(testDescription: "credentials inside an https api_url", yaml: """
-            tenants:
-              - name: t1
-                client_id: c
-                client_secret: s
-                api_url: https://user:\(secret)@mc.example.com
-                mappings: [{id: XDM44}]
-            """, expected: "config.yml:5: tenants[0].api_url: must be an http:// or https:// URL without user information"),
+        Leak(testDescription: "an unterminated ${ in client_secret",
+             yaml: tenant(with: "request_id_in: query").replacingOccurrences(of: "client_secret: s", with: "client_secret: \"${\(secret)\""),
+             expected: "config.yml:5: tenants[0].client_secret: unterminated ${"),
+        Leak(testDescription: "the secret pasted into request_id_in", yaml: tenant(with: "request_id_in: \(secret)"),
+             expected: "config.yml:4: tenants[0].request_id_in: must be query or body"),
+        Leak(testDescription: "credentials inside a non-http ims_token_url",
+             yaml: tenant(with: "ims_token_url: ftp://user:\(secret)@ims.example.com/token"),
+             expected: "config.yml:4: tenants[0].ims_token_url: must be an http:// or https:// URL"),
+        Leak(testDescription: "credentials inside an https api_url", yaml: tenant(with: "api_url: https://user:\(secret)@mc.example.com"),
+             expected: "config.yml:4: tenants[0].api_url: must be an http:// or https:// URL without user information"),
     ]
 
     @Test("a config error never quotes a secret", arguments: leaks)

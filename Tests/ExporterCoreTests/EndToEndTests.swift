@@ -60,6 +60,11 @@ struct EndToEndTests {
             return try await scrape(daemon.port)
         }
 
+        /// A setup and a daemon made from it for `body`, both stopped afterwards.
+        static func run(apiToken: String? = nil, _ body: (Setup, ExporterDaemon) async throws -> Void) async throws {
+            try await stopping(Setup(apiToken: apiToken)) { setup throws in try await body(setup, try await setup.daemon()) }
+        }
+
         func stop() async {
             for daemon in daemons.all { await daemon.stop() }
             await simulator.stop()
@@ -78,11 +83,9 @@ struct EndToEndTests {
     }
 
     @Test func metricsMatchTheSimulatorsGroundTruth() async throws {
-        let setup = try Setup()
-        try await stopping(setup) { setup throws in
+        try await Setup.run { setup, daemon in
             setup.simulator.setNextOutcomes(tenant: Self.tenant, mapping: "XDM44", [.success, .failedToFetch, .success, .aborted])
             setup.simulator.setNextOutcomes(tenant: Self.tenant, mapping: "XDM45", [.failedToUpload, .success, .success, .failedToFetch])
-            let daemon = try await setup.daemon()
             await run(setup, daemon, rounds: 4)
             await daemon.collector.cycle(tenant: Self.tenant)  // a fifth request each, still running
             let metrics = try await setup.scrapeFresh(daemon)
@@ -121,14 +124,11 @@ struct EndToEndTests {
             }
             #expect(metrics["acs_ingestion_up{tenant=\"\(Self.tenant)\"}"] == 1)
             #expect(metrics["acs_ingestion_mapping_info{tenant=\"\(Self.tenant)\",mapping=\"XDM44\",name=\"Profiles to AEP\",scheduled=\"true\"}"] == 1)
-            await daemon.stop()
         }
     }
 
     @Test func everyConfiguredMappingHasItsSeriesFromTheFirstScrape() async throws {
-        let setup = try Setup()
-        try await stopping(setup) { setup throws in
-            let daemon = try await setup.daemon()
+        try await Setup.run { setup, daemon in
             let metrics = try await setup.scrapeFresh(daemon)
             for mapping in ["XDM44", "XDM45"] {
                 for status in ["success", "failed", "aborted"] {
@@ -139,7 +139,6 @@ struct EndToEndTests {
                 #expect(metrics[series("acs_ingestion_in_progress_duration_seconds", Self.tenant, mapping)] == 0)
                 #expect(metrics[series("acs_ingestion_oldest_in_progress_start_timestamp_seconds", Self.tenant, mapping)] == nil)
             }
-            await daemon.stop()
         }
     }
 
@@ -174,9 +173,7 @@ struct EndToEndTests {
     }
 
     @Test func alreadyInProgressAdoptsTheRunningRequest() async throws {
-        let setup = try Setup()
-        try await stopping(setup) { setup throws in
-            let daemon = try await setup.daemon()
+        try await Setup.run { setup, daemon in
             let key = MappingKey(tenant: Self.tenant, mapping: "XDM44")
             _ = await daemon.collector.trigger(key)
             let second = await daemon.collector.trigger(key)
@@ -185,29 +182,23 @@ struct EndToEndTests {
             #expect(metrics[series("acs_ingestion_requests_in_progress", Self.tenant, "XDM44")] == 1)
             #expect(metrics[series("acs_ingestion_triggers_total", Self.tenant, "XDM44", "result=\"already_in_progress\"")] == 1)
             #expect(try await daemon.store.openRequests().count == 1)
-            await daemon.stop()
         }
     }
 
     @Test func refusedTriggersAreCountedByReason() async throws {
-        let setup = try Setup()
-        try await stopping(setup) { setup throws in
+        try await Setup.run { setup, daemon in
             setup.simulator.setMapping(tenant: Self.tenant, mapping: "XDM44", stopped: false)
             setup.simulator.setMapping(tenant: Self.tenant, mapping: "XDM45", published: false)
-            let daemon = try await setup.daemon()
             await daemon.collector.cycle(tenant: Self.tenant)
             let metrics = try await setup.scrapeFresh(daemon)
             #expect(metrics[series("acs_ingestion_triggers_total", Self.tenant, "XDM44", "result=\"not_stopped\"")] == 1)
             #expect(metrics[series("acs_ingestion_triggers_total", Self.tenant, "XDM45", "result=\"not_published\"")] == 1)
             #expect(metrics[series("acs_ingestion_requests_in_progress", Self.tenant, "XDM44")] == 0)
-            await daemon.stop()
         }
     }
 
     @Test func upstreamTroubleIsDataNotAnOutage() async throws {
-        let setup = try Setup()
-        try await stopping(setup) { setup throws in
-            let daemon = try await setup.daemon()
+        try await Setup.run { setup, daemon in
             await daemon.collector.cycle(tenant: Self.tenant)
             setup.simulator.inject(.forbidden, on: .status, times: 2)
             setup.time.advance(by: .seconds(10))
@@ -216,14 +207,11 @@ struct EndToEndTests {
             #expect(metrics["acs_ingestion_up{tenant=\"\(Self.tenant)\"}"] == 0)
             #expect(metrics["acs_ingestion_api_requests_total{tenant=\"\(Self.tenant)\",operation=\"status\",code=\"403\"}"] == 2)
             #expect(try await http("http://127.0.0.1:\(daemon.port)/-/ready").status == 200)
-            await daemon.stop()
         }
     }
 
     @Test func servesGzipHealthReadinessAndALandingPage() async throws {
-        let setup = try Setup()
-        try await stopping(setup) { setup throws in
-            let daemon = try await setup.daemon()
+        try await Setup.run { setup, daemon in
             daemon.publisher.refresh()
             let base = "http://127.0.0.1:\(daemon.port)"
             // On the wire: gzip-encoded when asked, and the same exposition once inflated.
@@ -240,23 +228,19 @@ struct EndToEndTests {
             let page = try await http(base + "/")
             #expect(page.status == 200)
             #expect(page.text.contains("href=\"/metrics\""))
-            await daemon.stop()
         }
     }
 
     @Test(.enabled(if: Paths.executable("promtool") != nil, "promtool comes with Debian's prometheus package"))
     func exposionPassesPromtoolCheckMetrics() async throws {
-        let setup = try Setup()
-        try await stopping(setup) { setup throws in
+        try await Setup.run { setup, daemon in
             setup.simulator.setNextOutcomes(tenant: Self.tenant, mapping: "XDM44", [.failedToFetch])
-            let daemon = try await setup.daemon()
             await run(setup, daemon, rounds: 1)
             let metrics = try await setup.scrapeFresh(daemon)
             let file = try setup.directory.write("metrics.prom", metrics.text)
             let check = try ChildProcess("/bin/sh", ["-c", "promtool check metrics < \(file)"], directory: setup.directory, name: "promtool")
             #expect(await check.wait() == 0)
             #expect(check.stdout + check.stderr == "", "promtool findings: \(check.stdout)\(check.stderr)")
-            await daemon.stop()
         }
     }
 }

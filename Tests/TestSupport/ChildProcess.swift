@@ -66,18 +66,6 @@ public final class ChildProcess: @unchecked Sendable {
     }
 }
 
-/// Runs `body` with a child process and stops it afterwards, even when `body` throws.
-public func withChildProcess<T>(_ child: ChildProcess, _ body: (ChildProcess) async throws -> T) async throws -> T {
-    do {
-        let result = try await body(child)
-        await child.terminate()
-        return result
-    } catch {
-        await child.kill9()
-        throw error
-    }
-}
-
 /// The child processes a test starts; `stop()` ends those still running (SIGKILL),
 /// so a failed test leaves none behind.
 public final class ChildProcesses: AsyncStoppable, @unchecked Sendable {

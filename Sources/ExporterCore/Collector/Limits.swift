@@ -6,63 +6,25 @@ import Synchronization
 /// At most N HTTP attempts in flight at once, across all tenants. Waiting is
 /// cancellable: a cancelled waiter leaves the queue and takes no slot.
 final class ConcurrencyLimit: Sendable {
-    private struct Waiter {
-        let id: UInt64
-        let continuation: CheckedContinuation<Void, Error>
-    }
-    private struct State {
-        var available: Int
-        var nextID: UInt64 = 0
-        var waiters: [Waiter] = []
-    }
-    private let state: Mutex<State>
+    /// Free slots; waiters are let in in arrival order.
+    private let slots: WaitingRoom<Int, Void>
 
-    init(_ limit: Int) { state = Mutex(State(available: max(1, limit))) }
+    init(_ limit: Int) { slots = WaitingRoom(max(1, limit)) }
 
     func acquire() async throws(CancellationError) {
-        let id = state.withLock { state -> UInt64 in
-            state.nextID += 1
-            return state.nextID
-        }
-        do {
-            try await withTaskCancellationHandler {
-                try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<Void, Error>) in
-                    let granted = state.withLock { state -> Bool? in
-                        if Task.isCancelled { return nil }
-                        if state.available > 0 {
-                            state.available -= 1
-                            return true
-                        }
-                        state.waiters.append(Waiter(id: id, continuation: continuation))
-                        return false
-                    }
-                    switch granted {
-                    case true?: continuation.resume()
-                    case nil: continuation.resume(throwing: CancellationError())
-                    case false?: break
-                    }
-                }
-            } onCancel: {
-                let waiter = state.withLock { state -> Waiter? in
-                    guard let index = state.waiters.firstIndex(where: { $0.id == id }) else { return nil }
-                    return state.waiters.remove(at: index)
-                }
-                waiter?.continuation.resume(throwing: CancellationError())
-            }
-        } catch {
-            throw CancellationError()
+        try await slots.enter { free in
+            guard free > 0 else { return .park(()) }
+            free -= 1
+            return .proceed
         }
     }
 
     func release() {
-        let next = state.withLock { state -> Waiter? in
-            if state.waiters.isEmpty {
-                state.available += 1
-                return nil
-            }
-            return state.waiters.removeFirst()
+        slots.update { free, waiting in
+            // A freed slot goes to the first waiter, or back to the pool.
+            if waiting.isEmpty { free += 1 }
+            return waiting.isEmpty ? [] : [0]
         }
-        next?.continuation.resume()
     }
 }
 

@@ -32,10 +32,20 @@ public struct CapacityReport: Sendable {
 
     public func render(_ format: Format) throws -> String {
         switch format {
-        case .json: return String(decoding: try APIJSON.encode(ReportBody(self), pretty: true), as: UTF8.self)
+        case .json: return String(decoding: try APIJSON.encode(body, pretty: true), as: UTF8.self)
         case .csv: return csv()
         case .table: return table()
         }
+    }
+
+    var body: ReportBody {
+        func row(_ row: ReportRow) -> ReportBody.Row {
+            ReportBody.Row(tenant: row.key.tenant, mapping: row.key.mapping, period: row.period, recordsIngested: row.recordsIngested,
+                           requests: Dictionary(uniqueKeysWithValues: FinalStatus.allCases.map { ($0.label, row.requests[$0] ?? 0) }),
+                           failuresByACPCode: row.failuresByACPCode)
+        }
+        return ReportBody(period: period.rawValue, from: from.map(Timestamp.rfc3339), to: to.map(Timestamp.rfc3339),
+                          rows: rows.map(row), totals: totals.map(row))
     }
 
     private var codes: [String] {
@@ -70,49 +80,6 @@ public struct CapacityReport: Sendable {
     static func csvField(_ text: String) -> String {
         guard text.contains(where: { $0 == "," || $0 == "\"" || $0.isNewline }) else { return text }
         return "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
-}
-
-/// The report's JSON: `{"period", "from", "to", "rows": [...], "totals": [...]}`.
-struct ReportBody: Encodable {
-    struct Row: Encodable {
-        let tenant: String, mapping: String, period: String
-        let records_ingested: Int
-        let requests: [String: Int]
-        let failures_by_acp_code: [String: Int]
-
-        init(_ row: ReportRow) {
-            tenant = row.key.tenant
-            mapping = row.key.mapping
-            period = row.period
-            records_ingested = row.recordsIngested
-            requests = Dictionary(uniqueKeysWithValues: FinalStatus.allCases.map { ($0.label, row.requests[$0] ?? 0) })
-            failures_by_acp_code = row.failuresByACPCode
-        }
-    }
-
-    let period: String
-    let from: String?
-    let to: String?
-    let rows: [Row]
-    let totals: [Row]
-
-    init(_ report: CapacityReport) {
-        period = report.period.rawValue
-        from = report.from.map(Timestamp.rfc3339)
-        to = report.to.map(Timestamp.rfc3339)
-        rows = report.rows.map(Row.init)
-        totals = report.totals.map(Row.init)
-    }
-
-    func encode(to encoder: Encoder) throws {
-        enum Keys: String, CodingKey { case period, from, to, rows, totals }
-        var container = encoder.container(keyedBy: Keys.self)
-        try container.encode(period, forKey: .period)
-        try container.encode(from, forKey: .from)
-        try container.encode(to, forKey: .to)
-        try container.encode(rows, forKey: .rows)
-        try container.encode(totals, forKey: .totals)
     }
 }
 

@@ -16,10 +16,7 @@ struct StatusPage: Sendable {
         let latest = try await store.latestRequests()
         let totals = try await store.totals()
         let days = Self.days(endingAt: now, count: 30)
-        var daily: [MappingKey: [String: Int]] = [:]
-        for entry in try await store.dailyRecords(since: Timestamp.startOfDay(days.first!) ?? now) {
-            daily[entry.key, default: [:]][entry.day] = entry.records
-        }
+        let daily = try await store.dailyRecords(since: Timestamp.startOfDay(days.first!) ?? now)
         var recentQuery = HistoryQuery()
         recentQuery.limit = 25
         let recent = try await store.history(recentQuery)

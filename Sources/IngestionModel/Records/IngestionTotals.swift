@@ -14,12 +14,8 @@ public struct IngestionTotals: Sendable, Equatable {
         public var durationSum: Double
 
         public init(key: MappingKey, status: FinalStatus, acpCode: String, requests: Int, records: Int, durationSum: Double) {
-            self.key = key
-            self.status = status
-            self.acpCode = acpCode
-            self.requests = requests
-            self.records = records
-            self.durationSum = durationSum
+            (self.key, self.status, self.acpCode, self.requests) = (key, status, acpCode, requests)
+            (self.records, self.durationSum) = (records, durationSum)
         }
     }
 
@@ -31,10 +27,7 @@ public struct IngestionTotals: Sendable, Equatable {
         public var count: Int
 
         public init(key: MappingKey, status: FinalStatus, upperBound: Double, count: Int) {
-            self.key = key
-            self.status = status
-            self.upperBound = upperBound
-            self.count = count
+            (self.key, self.status, self.upperBound, self.count) = (key, status, upperBound, count)
         }
     }
 
@@ -46,10 +39,7 @@ public struct IngestionTotals: Sendable, Equatable {
         public var lastTriggerAt: Date?
 
         public init(lastSuccessAt: Date? = nil, lastSuccessRecords: Int = 0, lastFailureAt: Date? = nil, lastTriggerAt: Date? = nil) {
-            self.lastSuccessAt = lastSuccessAt
-            self.lastSuccessRecords = lastSuccessRecords
-            self.lastFailureAt = lastFailureAt
-            self.lastTriggerAt = lastTriggerAt
+            (self.lastSuccessAt, self.lastSuccessRecords, self.lastFailureAt, self.lastTriggerAt) = (lastSuccessAt, lastSuccessRecords, lastFailureAt, lastTriggerAt)
         }
     }
 

@@ -18,18 +18,9 @@ public struct TrackedRequest: Sendable, Equatable {
     public init(rowID: Int64 = 0, key: MappingKey, requestID: RequestID, origin: RequestOrigin, firstSeen: Date,
                 lastPolled: Date? = nil, status: IngestionStatus, numRecords: Int = 0, batchID: String? = nil,
                 info: String? = nil, acpCode: ACPCode? = nil, finishedAt: Date? = nil) {
-        self.rowID = rowID
-        self.key = key
-        self.requestID = requestID
-        self.origin = origin
-        self.firstSeen = firstSeen
-        self.lastPolled = lastPolled
-        self.status = status
-        self.numRecords = numRecords
-        self.batchID = batchID
-        self.info = info
-        self.acpCode = acpCode
-        self.finishedAt = finishedAt
+        (self.rowID, self.key, self.requestID, self.origin) = (rowID, key, requestID, origin)
+        (self.firstSeen, self.lastPolled, self.status, self.numRecords) = (firstSeen, lastPolled, status, numRecords)
+        (self.batchID, self.info, self.acpCode, self.finishedAt) = (batchID, info, acpCode, finishedAt)
     }
 
     /// Submission to the poll that saw the end (poll-interval resolution).
@@ -45,10 +36,7 @@ public struct Observation: Sendable, Equatable {
     public var info: String?
 
     public init(observedAt: Date, status: IngestionStatus, numRecords: Int, batchID: String? = nil, info: String? = nil) {
-        self.observedAt = observedAt
-        self.status = status
-        self.numRecords = numRecords
-        self.batchID = batchID
+        (self.observedAt, self.status, self.numRecords, self.batchID) = (observedAt, status, numRecords, batchID)
         self.info = info
     }
 }
