@@ -56,6 +56,7 @@ struct CLITests {
             #expect(refusedStatus == 1)
             #expect(refused.contains("HTTP 401: missing or wrong bearer token") && refused.split(separator: "\n").count == 1)
 
+            await daemon.stop()
             let (downStatus, _, down) = try await run(["requests", "--url", url], in: setup.directory)
             #expect(downStatus == 1 && down.contains("cannot reach the exporter at \(url)"))
         }
