@@ -34,6 +34,8 @@ let package = Package(
 
         // Pure domain types: statuses, ACP codes, records, totals, the API's bodies, time.
         .target(name: "IngestionModel"),
+        // Cron expressions in a time zone, schedules, and the trigger planner (retries, missed runs, jitter).
+        .target(name: "Scheduling", dependencies: ["IngestionModel"]),
         // Percent-encoding and Authorization headers, for the server and the client alike.
         .target(name: "WireFormat"),
         // A libmicrohttpd wrapper that knows nothing of ingestion.
@@ -89,6 +91,7 @@ let package = Package(
         .target(name: "TestSupport", dependencies: ["IngestionModel", "HTTPServer"], path: "Tests/TestSupport"),
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "WireFormat", "TestSupport"]),
         .testTarget(name: "IngestionModelTests", dependencies: ["IngestionModel", "TestSupport"]),
+        .testTarget(name: "SchedulingTests", dependencies: ["Scheduling", "IngestionModel"]),
         .testTarget(name: "AdobeIngestionClientTests", dependencies: [
             "AdobeIngestionClient", "AdobeSimulator", "IngestionModel", "TestSupport",
             .product(name: "Logging", package: "swift-log"),

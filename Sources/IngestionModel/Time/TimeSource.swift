@@ -26,4 +26,8 @@ extension Duration {
 
 extension Date {
     public func adding(_ duration: Duration) -> Date { addingTimeInterval(duration.seconds) }
+
+    public static func + (date: Date, duration: Duration) -> Date { date.adding(duration) }
+
+    public static func - (date: Date, duration: Duration) -> Date { date.addingTimeInterval(-duration.seconds) }
 }
