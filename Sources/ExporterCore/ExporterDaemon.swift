@@ -1,4 +1,5 @@
 import AdobeIngestionClient
+import BuildInfo
 import ExporterMetrics
 import CGlibcExtras
 import Foundation
@@ -8,12 +9,9 @@ import IngestionStore
 import Logging
 import Synchronization
 
-/// The exporter's version, for `--version` and `acs_ingestion_exporter_build_info`.
-public enum ExporterVersion {
-    public static let version = "0.1.0"
-    /// Set at build time by `make` through the environment of the build; "unknown" otherwise.
-    public static let revision = "unknown"
-}
+/// The exporter's version, for `--version` and `acs_ingestion_exporter_build_info`:
+/// stamped at build time by `make` (see the BuildInfo module).
+public typealias ExporterVersion = BuildInfo
 
 /// Why the daemon could not start: one line, naming what to fix.
 public struct StartupError: Error, CustomStringConvertible {
@@ -52,7 +50,8 @@ public final class ExporterDaemon: Sendable {
         }
         let descriptors = Collector.descriptors(of: config)
         let metrics = IngestionMetrics(mappings: descriptors, version: ExporterVersion.version,
-                                       revision: ExporterVersion.revision, now: time.now())
+                                       revision: ExporterVersion.revision, branch: ExporterVersion.branch,
+                                       swiftVersion: ExporterVersion.swiftVersion, now: time.now())
         collector = Collector(config: config, store: store, metrics: metrics, time: time, logger: logger)
         publisher = ExpositionPublisher(metrics: metrics)
 
