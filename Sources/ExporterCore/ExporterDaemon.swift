@@ -23,6 +23,8 @@ public final class ExporterDaemon: Sendable {
     public struct Options: Sendable {
         public var listenAddress: ListenAddress
         public var telemetryPath = "/metrics"
+        /// Set with `--web.systemd-socket`: serve on this socket instead of `listenAddress`.
+        public var listeningSocket: ListeningSocket?
         public init(listenAddress: ListenAddress) { self.listenAddress = listenAddress }
     }
 
@@ -76,7 +78,9 @@ public final class ExporterDaemon: Sendable {
         }
         APIRoutes(collector: collector, writeToken: writeToken).install(into: &router)
         do {
-            server = try HTTPServer(configuration: .init(listenAddress: options.listenAddress), router: router)
+            var serverConfiguration = HTTPServer.Configuration(listenAddress: options.listenAddress)
+            serverConfiguration.listeningSocket = options.listeningSocket
+            server = try HTTPServer(configuration: serverConfiguration, router: router)
         } catch {
             throw StartupError(description: error.description)
         }
