@@ -5,7 +5,9 @@ SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 NAME := acs-ingestion-exporter
 BIN := .build/debug/$(NAME)
 BUILD_PACKAGES := libmicrohttpd-dev libsqlite3-dev zlib1g-dev pkg-config
-TEST_PACKAGES := prometheus prometheus-alertmanager python3-yaml chromium
+# For tests/e2e/test_install.py: systemd (systemd-analyze, systemd-socket-activate),
+# man-db (man -l), zsh and fish (their completion scripts).
+TEST_PACKAGES := prometheus prometheus-alertmanager python3-yaml chromium systemd man-db zsh fish
 BENCH_PACKAGES := wrk gcc bc curl
 
 # The version is spelled once, in Package.swift.
@@ -26,7 +28,24 @@ export ACS_BUILD_DATE := $(if $(SOURCE_DATE_EPOCH),$(shell date -u -d @$(SOURCE_
 export ACS_BUILD_USER := $(shell id -un)@$(shell hostname)
 export ACS_SWIFT_VERSION := $(shell swift --version 2>/dev/null | sed -n 's/.*Swift version \([^ ]*\).*/\1/p' | head -n1)
 
-.PHONY: demo test build setup setup-test setup-bench bench clean
+# --- Install layout (GNU names; DESTDIR for staging) -------------------------------------
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+# systemd only reads ConfigurationDirectory= under /etc, whatever the prefix.
+SYSCONFDIR ?= /etc
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+UNITS := $(NAME).service $(NAME)-socket.service $(NAME).socket
+
+# Generated from the built binary: the man page and the shell completions.
+GENERATED := .build/generated
+MAN_PAGE := $(GENERATED)/$(NAME).1
+COMPLETIONS := $(GENERATED)/completions
+# generate-manual stamps the page with a date: the commit's, like the binary's build date.
+MAN_DATE := $(if $(ACS_BUILD_DATE),$(shell d='$(ACS_BUILD_DATE)'; echo $${d:0:4}-$${d:4:2}-$${d:6:2}))
+
+.PHONY: demo test build setup setup-test setup-bench bench clean man completions install install-files uninstall
 
 define apt_install
 	@need=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
@@ -54,12 +73,72 @@ demo: build
 	$(BIN) --demo
 
 ## Every test: Swift unit, end-to-end and process tests, the rule and Alertmanager
-## checks, and the end-to-end run with a real Prometheus.
+## checks, the end-to-end run with a real Prometheus, and the installed tree.
 test: setup-test
 	swift build --build-tests
 	swift test
 	alerts/check.sh
 	ACS_EXPORTER_BIN=$(BIN) python3 -m pytest -q tests/e2e
+
+## The man page and shell completions, from the built binary.
+man completions: build
+	@$(MAKE) --no-print-directory $(GENERATED_FILES)
+
+# Files made from $(BIN), remade only when it was relinked (generate-manual costs ~20 s).
+GENERATED_FILES := $(MAN_PAGE) $(COMPLETIONS)/$(NAME).bash $(COMPLETIONS)/_$(NAME) $(COMPLETIONS)/$(NAME).fish
+
+# swift-argument-parser's generate-manual plugin (it builds the package in debug first:
+# a no-op after `make build`). It copies a discussion's blank lines verbatim: mdoc wants .Pp.
+$(MAN_PAGE): $(BIN)
+	swift package plugin generate-manual --configuration debug $(if $(MAN_DATE),--date $(MAN_DATE))
+	@mkdir -p $(@D)
+	sed 's/^$$/.Pp/' .build/plugins/GenerateManual/outputs/$(NAME)/$(NAME).1 > $@
+
+$(COMPLETIONS)/$(NAME).bash: $(BIN)
+	@mkdir -p $(@D)
+	$(BIN) --generate-completion-script bash > $@
+$(COMPLETIONS)/_$(NAME): $(BIN)
+	@mkdir -p $(@D)
+	$(BIN) --generate-completion-script zsh > $@
+$(COMPLETIONS)/$(NAME).fish: $(BIN)
+	@mkdir -p $(@D)
+	$(BIN) --generate-completion-script fish > $@
+
+## make install [PREFIX=/usr/local] [DESTDIR=staging dir]: the binary, man page,
+## completions, dashboards, alerts, example config and systemd units.
+install: build
+	@$(MAKE) --no-print-directory install-files INSTALL_BIN=$(BIN)
+
+# What install puts in place; INSTALL_BIN is the binary to install.
+install-files: $(GENERATED_FILES)
+	install -Dm755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/$(NAME)
+	install -Dm644 $(MAN_PAGE) $(DESTDIR)$(MANDIR)/man1/$(NAME).1
+	install -Dm644 $(COMPLETIONS)/$(NAME).bash $(DESTDIR)$(DATADIR)/bash-completion/completions/$(NAME)
+	install -Dm644 $(COMPLETIONS)/_$(NAME) $(DESTDIR)$(DATADIR)/zsh/site-functions/_$(NAME)
+	install -Dm644 $(COMPLETIONS)/$(NAME).fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$(NAME).fish
+	install -d $(DESTDIR)$(DATADIR)/$(NAME)/examples
+	install -m644 examples/$(NAME).yml $(DESTDIR)$(DATADIR)/$(NAME)/examples/
+	cp -R dashboards alerts $(DESTDIR)$(DATADIR)/$(NAME)/
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	for unit in $(UNITS); do \
+	  sed 's|/usr/local/bin/$(NAME)|$(BINDIR)/$(NAME)|' packaging/systemd/$$unit > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$unit; \
+	  chmod 644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$unit; \
+	done
+	@# An edited configuration is never overwritten.
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/$(NAME)/$(NAME).yml ]; then \
+	  echo "kept $(DESTDIR)$(SYSCONFDIR)/$(NAME)/$(NAME).yml"; \
+	else \
+	  install -Dm644 examples/$(NAME).yml $(DESTDIR)$(SYSCONFDIR)/$(NAME)/$(NAME).yml; \
+	fi
+
+## Removes what install put in place, except the configuration and the database.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/$(NAME) $(DESTDIR)$(MANDIR)/man1/$(NAME).1 \
+	  $(DESTDIR)$(DATADIR)/bash-completion/completions/$(NAME) \
+	  $(DESTDIR)$(DATADIR)/zsh/site-functions/_$(NAME) \
+	  $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$(NAME).fish \
+	  $(addprefix $(DESTDIR)$(SYSTEMD_UNIT_DIR)/,$(UNITS))
+	rm -rf $(DESTDIR)$(DATADIR)/$(NAME)
 
 bench: setup-bench
 	swift build -c release
