@@ -9,6 +9,8 @@ BUILD_PACKAGES := libmicrohttpd-dev libsqlite3-dev zlib1g-dev pkg-config
 # man-db (man -l), zsh and fish (their completion scripts).
 TEST_PACKAGES := prometheus prometheus-alertmanager python3-yaml chromium systemd man-db zsh fish
 BENCH_PACKAGES := wrk gcc bc curl
+# The static-stdlib link of Foundation's URLSession needs libcurl.so (-lcurl).
+DIST_PACKAGES := libcurl4-openssl-dev
 
 # The version is spelled once, in Package.swift.
 VERSION := $(shell sed -n 's/^let version = "\(.*\)"$$/\1/p' Package.swift)
@@ -45,7 +47,13 @@ COMPLETIONS := $(GENERATED)/completions
 # generate-manual stamps the page with a date: the commit's, like the binary's build date.
 MAN_DATE := $(if $(ACS_BUILD_DATE),$(shell d='$(ACS_BUILD_DATE)'; echo $${d:0:4}-$${d:4:2}-$${d:6:2}))
 
-.PHONY: demo test build setup setup-test setup-bench bench clean man completions install install-files uninstall
+# Release tarball: a static-stdlib release build in its own scratch path.
+DIST_BUILD := .build-dist
+DIST_BIN := $(DIST_BUILD)/release/$(NAME)
+DIST_DIR := dist
+
+.PHONY: demo test test-dist build setup setup-test setup-bench setup-dist bench clean man completions install install-files \
+	uninstall dist dist-archive
 
 define apt_install
 	@need=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
@@ -65,6 +73,9 @@ setup-test: setup
 setup-bench: setup
 	$(call apt_install,$(BENCH_PACKAGES))
 
+setup-dist: setup
+	$(call apt_install,$(DIST_PACKAGES))
+
 build: setup
 	swift build
 
@@ -79,6 +90,10 @@ test: setup-test
 	swift test
 	alerts/check.sh
 	ACS_EXPORTER_BIN=$(BIN) python3 -m pytest -q tests/e2e
+
+## The release tarball, checked on its own (many minutes: a static release build).
+test-dist: setup-test dist
+	ACS_DIST_DIR=$(DIST_DIR) python3 -m pytest -q tests/dist
 
 ## The man page and shell completions, from the built binary.
 man completions: build
@@ -140,9 +155,35 @@ uninstall:
 	  $(addprefix $(DESTDIR)$(SYSTEMD_UNIT_DIR)/,$(UNITS))
 	rm -rf $(DESTDIR)$(DATADIR)/$(NAME)
 
+## dist/acs-ingestion-exporter-VERSION.linux-ARCH.tar.gz and its sha256sums.txt: a release
+## binary with the Swift runtime linked in (it runs without the toolchain).
+dist: setup-dist man completions
+	swift build -c release --static-swift-stdlib --scratch-path $(DIST_BUILD)
+	@# The platform (linux-amd64…) as the binary itself reports it: one spelling.
+	@$(MAKE) --no-print-directory dist-archive \
+	  DIST_PLATFORM=$$($(DIST_BIN) --version | sed -n 's|^ *platform: *||p' | tr / -)
+
+DIST_STAGE = $(DIST_DIR)/$(NAME)-$(VERSION).$(DIST_PLATFORM)
+# The archive's times: the commit's date when known (and gzip -n), so it is reproducible too.
+DIST_MTIME := $(if $(ACS_BUILD_DATE),$(shell d='$(ACS_BUILD_DATE)'; echo "$${d:0:4}-$${d:4:2}-$${d:6:2} $${d:9} UTC"))
+
+dist-archive:
+	@test -n "$(DIST_PLATFORM)" || { echo "dist: $(DIST_BIN) --version printed no platform" >&2; exit 1; }
+	rm -rf $(DIST_STAGE) && mkdir -p $(DIST_STAGE)/completions $(DIST_STAGE)/systemd
+	@# Stripped, as Prometheus' release binaries are: the debug info is half the size.
+	install -s -m755 $(DIST_BIN) $(DIST_STAGE)/$(NAME)
+	install -m644 LICENSE README.md CHANGELOG.md $(MAN_PAGE) examples/$(NAME).yml $(DIST_STAGE)/
+	install -m644 $(COMPLETIONS)/* $(DIST_STAGE)/completions/
+	install -m644 $(addprefix packaging/systemd/,$(UNITS)) $(DIST_STAGE)/systemd/
+	cp -R dashboards alerts $(DIST_STAGE)/
+	set -o pipefail; tar --sort=name --owner=0 --group=0 --numeric-owner $(if $(DIST_MTIME),--mtime='$(DIST_MTIME)') \
+	  -C $(DIST_DIR) -cf - $(notdir $(DIST_STAGE)) | gzip -9n > $(DIST_STAGE).tar.gz
+	cd $(DIST_DIR) && sha256sum $(notdir $(DIST_STAGE)).tar.gz > sha256sums.txt
+	@echo "dist: $(DIST_STAGE).tar.gz"
+
 bench: setup-bench
 	swift build -c release
 	bench/run.sh
 
 clean:
-	rm -rf .build data bench/out
+	rm -rf .build $(DIST_BUILD) $(DIST_DIR) data bench/out
