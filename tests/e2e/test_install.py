@@ -340,3 +340,21 @@ def test_build_info_carries_the_commit(socket_activated):
     labels = dict(re.findall(r'(\w+)="([^"]*)"', series[0]))
     assert set(labels) == {"version", "revision", "branch", "swift_version"}, labels
     assert labels["revision"] == head and series[0].endswith("} 1"), series
+
+
+def test_a_build_outside_git_exports_no_revision(tmp_path):
+    """The Makefile's side of "a build outside git says so": in an exported tree (no .git)
+    the stamp variables are exported empty, which Package.swift turns into "stamped by make,
+    no revision" and --version into `revision unknown: not built from a git checkout`.
+    (`make -np` evaluates the variables without building.)"""
+    git_head()
+    archive = subprocess.run(["git", "archive", "HEAD"], cwd=REPO, capture_output=True, check=True).stdout
+    subprocess.run(["tar", "-x", "-C", str(tmp_path)], input=archive, check=True)
+    variables = {}
+    for tree_root in (tmp_path, REPO):
+        database = run("make", "-np", "build", cwd=tree_root, timeout=60).stdout
+        variables[tree_root] = dict(re.findall(r"^(ACS_BUILD_[A-Z]+) := ?(.*)$", database, re.M))
+    assert variables[tmp_path] == {"ACS_BUILD_REVISION": "", "ACS_BUILD_BRANCH": "", "ACS_BUILD_DATE": "",
+                                   "ACS_BUILD_USER": variables[REPO]["ACS_BUILD_USER"]}, variables[tmp_path]
+    assert variables[REPO]["ACS_BUILD_REVISION"] == git_head()
+    assert re.fullmatch(r"\d{8}-\d{2}:\d{2}:\d{2}", variables[REPO]["ACS_BUILD_DATE"])
