@@ -2,12 +2,58 @@
 # (Debian packages via apt-get, as root or through sudo).
 SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
-BIN := .build/debug/acs-ingestion-exporter
+NAME := acs-ingestion-exporter
+BIN := .build/debug/$(NAME)
 BUILD_PACKAGES := libmicrohttpd-dev libsqlite3-dev zlib1g-dev pkg-config
-TEST_PACKAGES := prometheus prometheus-alertmanager python3-yaml chromium
+# For tests/e2e/test_install.py: systemd (systemd-analyze, systemd-socket-activate),
+# man-db (man -l), zsh and fish (their completion scripts).
+TEST_PACKAGES := prometheus prometheus-alertmanager python3-yaml chromium systemd man-db zsh fish
 BENCH_PACKAGES := wrk gcc bc curl
+# The static-stdlib link of Foundation's URLSession needs libcurl.so (-lcurl).
+DIST_PACKAGES := libcurl4-openssl-dev
 
-.PHONY: demo test build setup setup-test setup-bench bench clean
+# The version is spelled once, in Package.swift.
+VERSION := $(shell sed -n 's/^let version = "\(.*\)"$$/\1/p' Package.swift)
+
+# --- Build stamp ------------------------------------------------------------------------
+# Package.swift turns these into -D defines of Sources/CBuildInfo alone. They are exported
+# to every recipe, so each `swift` command below evaluates the manifest with the same
+# values: nothing is rebuilt between `make build`, `swift build --build-tests` and
+# `swift test`, and a new commit recompiles one C file and relinks.
+# In a git checkout of this tree: its commit, branch and the commit's date (UTC), so two
+# builds of one commit are identical. Outside one (a source tarball, or no git) the revision
+# is exported empty, and --version says the build is not from a git checkout.
+IN_GIT := $(shell [ "$$(git -C '$(CURDIR)' rev-parse --show-toplevel 2>/dev/null)" = '$(CURDIR)' ] && echo yes)
+export ACS_BUILD_REVISION := $(if $(IN_GIT),$(shell git rev-parse HEAD))
+export ACS_BUILD_BRANCH := $(if $(IN_GIT),$(shell git rev-parse --abbrev-ref HEAD))
+export ACS_BUILD_DATE := $(if $(SOURCE_DATE_EPOCH),$(shell date -u -d @$(SOURCE_DATE_EPOCH) +%Y%m%d-%H:%M:%S),$(if $(IN_GIT),$(shell TZ=UTC git log -1 --format=%cd --date=format-local:%Y%m%d-%H:%M:%S)))
+export ACS_BUILD_USER := $(shell id -un)@$(shell hostname)
+export ACS_SWIFT_VERSION := $(shell swift --version 2>/dev/null | sed -n 's/.*Swift version \([^ ]*\).*/\1/p' | head -n1)
+
+# --- Install layout (GNU names; DESTDIR for staging) -------------------------------------
+PREFIX ?= /usr/local
+BINDIR ?= $(PREFIX)/bin
+DATADIR ?= $(PREFIX)/share
+MANDIR ?= $(DATADIR)/man
+# systemd only reads ConfigurationDirectory= under /etc, whatever the prefix.
+SYSCONFDIR ?= /etc
+SYSTEMD_UNIT_DIR ?= $(PREFIX)/lib/systemd/system
+UNITS := $(NAME).service $(NAME)-socket.service $(NAME).socket
+
+# Generated from the built binary: the man page and the shell completions.
+GENERATED := .build/generated
+MAN_PAGE := $(GENERATED)/$(NAME).1
+COMPLETIONS := $(GENERATED)/completions
+# generate-manual stamps the page with a date: the commit's, like the binary's build date.
+MAN_DATE := $(if $(ACS_BUILD_DATE),$(shell d='$(ACS_BUILD_DATE)'; echo $${d:0:4}-$${d:4:2}-$${d:6:2}))
+
+# Release tarball: a static-stdlib release build in its own scratch path.
+DIST_BUILD := .build-dist
+DIST_BIN := $(DIST_BUILD)/release/$(NAME)
+DIST_DIR := dist
+
+.PHONY: demo test test-dist build setup setup-test setup-bench setup-dist bench clean man completions install install-files \
+	uninstall dist dist-archive
 
 define apt_install
 	@need=""; for p in $(1); do dpkg -s $$p >/dev/null 2>&1 || need="$$need $$p"; done; \
@@ -27,6 +73,9 @@ setup-test: setup
 setup-bench: setup
 	$(call apt_install,$(BENCH_PACKAGES))
 
+setup-dist: setup
+	$(call apt_install,$(DIST_PACKAGES))
+
 build: setup
 	swift build
 
@@ -35,7 +84,7 @@ demo: build
 	$(BIN) --demo
 
 ## Every test: Swift unit, end-to-end and process tests, the rule and Alertmanager
-## checks, and the end-to-end run with a real Prometheus.
+## checks, the end-to-end run with a real Prometheus, and the installed tree.
 test: setup-test
 	scripts/check-imports.py
 	swift build --build-tests
@@ -43,9 +92,99 @@ test: setup-test
 	alerts/check.sh
 	ACS_EXPORTER_BIN=$(BIN) python3 -m pytest -q tests/e2e
 
+## The release tarball, checked on its own (many minutes: a static release build).
+test-dist: setup-test dist
+	ACS_DIST_DIR=$(DIST_DIR) python3 -m pytest -q tests/dist
+
+## The man page and shell completions, from the built binary.
+man completions: build
+	@$(MAKE) --no-print-directory $(GENERATED_FILES)
+
+# Files made from $(BIN), remade only when it was relinked (generate-manual costs ~20 s).
+GENERATED_FILES := $(MAN_PAGE) $(COMPLETIONS)/$(NAME).bash $(COMPLETIONS)/_$(NAME) $(COMPLETIONS)/$(NAME).fish
+
+# swift-argument-parser's generate-manual plugin (it builds the package in debug first:
+# a no-op after `make build`). It copies a discussion's blank lines verbatim: mdoc wants .Pp.
+$(MAN_PAGE): $(BIN)
+	swift package plugin generate-manual --configuration debug $(if $(MAN_DATE),--date $(MAN_DATE))
+	@mkdir -p $(@D)
+	sed 's/^$$/.Pp/' .build/plugins/GenerateManual/outputs/$(NAME)/$(NAME).1 > $@
+
+$(COMPLETIONS)/$(NAME).bash: $(BIN)
+	@mkdir -p $(@D)
+	$(BIN) --generate-completion-script bash > $@
+$(COMPLETIONS)/_$(NAME): $(BIN)
+	@mkdir -p $(@D)
+	$(BIN) --generate-completion-script zsh > $@
+$(COMPLETIONS)/$(NAME).fish: $(BIN)
+	@mkdir -p $(@D)
+	$(BIN) --generate-completion-script fish > $@
+
+## make install [PREFIX=/usr/local] [DESTDIR=staging dir]: the binary, man page,
+## completions, dashboards, alerts, example config and systemd units.
+install: build
+	@$(MAKE) --no-print-directory install-files INSTALL_BIN=$(BIN)
+
+# What install puts in place; INSTALL_BIN is the binary to install.
+install-files: $(GENERATED_FILES)
+	install -Dm755 $(INSTALL_BIN) $(DESTDIR)$(BINDIR)/$(NAME)
+	install -Dm644 $(MAN_PAGE) $(DESTDIR)$(MANDIR)/man1/$(NAME).1
+	install -Dm644 $(COMPLETIONS)/$(NAME).bash $(DESTDIR)$(DATADIR)/bash-completion/completions/$(NAME)
+	install -Dm644 $(COMPLETIONS)/_$(NAME) $(DESTDIR)$(DATADIR)/zsh/site-functions/_$(NAME)
+	install -Dm644 $(COMPLETIONS)/$(NAME).fish $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$(NAME).fish
+	install -d $(DESTDIR)$(DATADIR)/$(NAME)/examples
+	install -m644 examples/$(NAME).yml $(DESTDIR)$(DATADIR)/$(NAME)/examples/
+	cp -R dashboards alerts $(DESTDIR)$(DATADIR)/$(NAME)/
+	install -d $(DESTDIR)$(SYSTEMD_UNIT_DIR)
+	for unit in $(UNITS); do \
+	  sed 's|/usr/local/bin/$(NAME)|$(BINDIR)/$(NAME)|' packaging/systemd/$$unit > $(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$unit; \
+	  chmod 644 $(DESTDIR)$(SYSTEMD_UNIT_DIR)/$$unit; \
+	done
+	@# An edited configuration is never overwritten.
+	@if [ -e $(DESTDIR)$(SYSCONFDIR)/$(NAME)/$(NAME).yml ]; then \
+	  echo "kept $(DESTDIR)$(SYSCONFDIR)/$(NAME)/$(NAME).yml"; \
+	else \
+	  install -Dm644 examples/$(NAME).yml $(DESTDIR)$(SYSCONFDIR)/$(NAME)/$(NAME).yml; \
+	fi
+
+## Removes what install put in place, except the configuration and the database.
+uninstall:
+	rm -f $(DESTDIR)$(BINDIR)/$(NAME) $(DESTDIR)$(MANDIR)/man1/$(NAME).1 \
+	  $(DESTDIR)$(DATADIR)/bash-completion/completions/$(NAME) \
+	  $(DESTDIR)$(DATADIR)/zsh/site-functions/_$(NAME) \
+	  $(DESTDIR)$(DATADIR)/fish/vendor_completions.d/$(NAME).fish \
+	  $(addprefix $(DESTDIR)$(SYSTEMD_UNIT_DIR)/,$(UNITS))
+	rm -rf $(DESTDIR)$(DATADIR)/$(NAME)
+
+## dist/acs-ingestion-exporter-VERSION.linux-ARCH.tar.gz and its sha256sums.txt: a release
+## binary with the Swift runtime linked in (it runs without the toolchain).
+dist: setup-dist man completions
+	swift build -c release --static-swift-stdlib --scratch-path $(DIST_BUILD)
+	@# The platform (linux-amd64…) as the binary itself reports it: one spelling.
+	@$(MAKE) --no-print-directory dist-archive \
+	  DIST_PLATFORM=$$($(DIST_BIN) --version | sed -n 's|^ *platform: *||p' | tr / -)
+
+DIST_STAGE = $(DIST_DIR)/$(NAME)-$(VERSION).$(DIST_PLATFORM)
+# The archive's times: the commit's date when known (and gzip -n), so it is reproducible too.
+DIST_MTIME := $(if $(ACS_BUILD_DATE),$(shell d='$(ACS_BUILD_DATE)'; echo "$${d:0:4}-$${d:4:2}-$${d:6:2} $${d:9} UTC"))
+
+dist-archive:
+	@test -n "$(DIST_PLATFORM)" || { echo "dist: $(DIST_BIN) --version printed no platform" >&2; exit 1; }
+	rm -rf $(DIST_STAGE) && mkdir -p $(DIST_STAGE)/completions $(DIST_STAGE)/systemd
+	@# Stripped, as Prometheus' release binaries are: the debug info is half the size.
+	install -s -m755 $(DIST_BIN) $(DIST_STAGE)/$(NAME)
+	install -m644 LICENSE README.md CHANGELOG.md $(MAN_PAGE) examples/$(NAME).yml $(DIST_STAGE)/
+	install -m644 $(COMPLETIONS)/* $(DIST_STAGE)/completions/
+	install -m644 $(addprefix packaging/systemd/,$(UNITS)) $(DIST_STAGE)/systemd/
+	cp -R dashboards alerts $(DIST_STAGE)/
+	set -o pipefail; tar --sort=name --owner=0 --group=0 --numeric-owner $(if $(DIST_MTIME),--mtime='$(DIST_MTIME)') \
+	  -C $(DIST_DIR) -cf - $(notdir $(DIST_STAGE)) | gzip -9n > $(DIST_STAGE).tar.gz
+	cd $(DIST_DIR) && sha256sum $(notdir $(DIST_STAGE)).tar.gz > sha256sums.txt
+	@echo "dist: $(DIST_STAGE).tar.gz"
+
 bench: setup-bench
 	swift build -c release
 	bench/run.sh
 
 clean:
-	rm -rf .build data bench/out
+	rm -rf .build $(DIST_BUILD) $(DIST_DIR) data bench/out

@@ -1,6 +1,27 @@
 // swift-tools-version:6.0
 import PackageDescription
 
+// The exporter's version: its one spelling (the Makefile reads it from here).
+let version = "0.1.0"
+
+// Build stamp: `make` exports ACS_BUILD_* (see the Makefile); they become -D defines of
+// CBuildInfo alone, so a new commit recompiles one C file and relinks, nothing else.
+// SwiftPM re-evaluates this manifest when the environment changes.
+let buildStamp: [CSetting] = {
+    let environment = Context.environment
+    // Each value reaches clang as a C string literal: a character that would need escaping becomes "_".
+    let allowed = Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789._+-:/@")
+    func literal(_ value: String) -> String { "\"" + String(value.map { allowed.contains($0) ? $0 : "_" }) + "\"" }
+
+    var settings: [CSetting] = [.define("ACS_BUILD_VERSION", to: literal(version))]
+    for name in ["ACS_BUILD_REVISION", "ACS_BUILD_BRANCH", "ACS_BUILD_DATE", "ACS_BUILD_USER", "ACS_SWIFT_VERSION"] {
+        if let value = environment[name], !value.isEmpty { settings.append(.define(name, to: literal(value))) }
+    }
+    // make always exports ACS_BUILD_REVISION (empty outside git); a plain `swift build` does not.
+    if environment["ACS_BUILD_REVISION"] != nil { settings.append(.define("ACS_BUILD_STAMPED")) }
+    return settings
+}()
+
 // Data flows one way: config → collector → API client → store → metrics → HTTP.
 // Each box is a module and dependencies point down that line: pure domain types
 // at the bottom (IngestionModel), the executable on top. The daemon's library
@@ -31,6 +52,10 @@ let package = Package(
                        providers: [.apt(["zlib1g-dev"])]),
         // glibc extras: mallopt, per-thread priority.
         .systemLibrary(name: "CGlibcExtras"),
+
+        // The build stamp (version, git revision, date, compiler) and its Swift face.
+        .target(name: "CBuildInfo", cSettings: buildStamp),
+        .target(name: "BuildInfo", dependencies: ["CBuildInfo"]),
 
         // Pure domain types: statuses, ACP codes, records, totals, the API's bodies, time.
         .target(name: "IngestionModel"),
@@ -65,7 +90,7 @@ let package = Package(
         // Configuration, the collector loop, the exporter's HTTP routes and its services.
         .target(name: "ExporterCore", dependencies: [
             "IngestionModel", "CGlibcExtras", "AdobeIngestionClient", "IngestionStore", "SQLiteStore",
-            "ExporterMetrics", "ExporterAPI", "HTTPServer", "WireFormat", "YAMLSupport",
+            "ExporterMetrics", "ExporterAPI", "HTTPServer", "WireFormat", "YAMLSupport", "BuildInfo",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -1,4 +1,5 @@
 import AdobeIngestionClient
+import BuildInfo
 import ExporterMetrics
 import Foundation
 import HTTPServer
@@ -9,12 +10,9 @@ import SQLiteStore
 import ServiceLifecycle
 import Synchronization
 
-/// The exporter's version, for `--version` and `acs_ingestion_exporter_build_info`.
-public enum ExporterVersion {
-    public static let version = "0.1.0"
-    /// Set at build time by `make` through the environment of the build; "unknown" otherwise.
-    public static let revision = "unknown"
-}
+/// The exporter's version, for `--version` and `acs_ingestion_exporter_build_info`:
+/// stamped at build time by `make` (see the BuildInfo module).
+public typealias ExporterVersion = BuildInfo
 
 /// Why the daemon could not start: one line, naming what to fix.
 public struct StartupError: Error, CustomStringConvertible {
@@ -29,6 +27,8 @@ public final class ExporterDaemon: Sendable {
     public struct Options: Sendable {
         public var listenAddress: ListenAddress
         public var telemetryPath = "/metrics"
+        /// Set with `--web.systemd-socket`: serve on this socket instead of `listenAddress`.
+        public var listeningSocket: ListeningSocket?
         public init(listenAddress: ListenAddress) { self.listenAddress = listenAddress }
     }
 
@@ -53,7 +53,8 @@ public final class ExporterDaemon: Sendable {
             throw StartupError(description: error.description)
         }
         let metrics = IngestionMetrics(mappings: Collector.descriptors(of: config), version: ExporterVersion.version,
-                                       revision: ExporterVersion.revision, now: time.now())
+                                       revision: ExporterVersion.revision, branch: ExporterVersion.branch,
+                                       swiftVersion: ExporterVersion.swiftVersion, now: time.now())
         collector = Collector(config: config, store: store, metrics: metrics, time: time, logger: logger)
         publisher = ExpositionPublisher(metrics: metrics)
         readiness = Readiness()
@@ -79,7 +80,9 @@ public final class ExporterDaemon: Sendable {
         APIRoutes(collector: collector, writeToken: writeToken).install(into: &router)
         publisher.refresh()
         do {
-            server = try HTTPServer(configuration: .init(listenAddress: options.listenAddress), router: router)
+            var serverConfiguration = HTTPServer.Configuration(listenAddress: options.listenAddress)
+            serverConfiguration.listeningSocket = options.listeningSocket
+            server = try HTTPServer(configuration: serverConfiguration, router: router)
         } catch {
             throw StartupError(description: error.description)
         }

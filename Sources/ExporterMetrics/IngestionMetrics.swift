@@ -29,8 +29,10 @@ public final class IngestionMetrics: Sendable {
     /// The size of the last rendering, to reserve the next one in one allocation.
     private let lastSize = Atomic<Int>(0)
 
-    public init(mappings: [MappingDescriptor], version: String, revision: String, now: Date = Date()) {
-        state = Mutex(MetricsState(mappings: mappings, version: version, revision: revision, now: now))
+    public init(mappings: [MappingDescriptor], version: String, revision: String,
+                branch: String, swiftVersion: String, now: Date = Date()) {
+        state = Mutex(MetricsState(mappings: mappings, version: version, revision: revision,
+                                   branch: branch, swiftVersion: swiftVersion, now: now))
     }
 
     /// Bumped by every change; the exposition is rendered again when it moves.

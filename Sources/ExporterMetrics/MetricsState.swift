@@ -41,7 +41,8 @@ struct MetricsState {
     let durationBoundLabels = Histogram.boundLabels(IngestionMetrics.durationBounds)
     let apiBoundLabels = Histogram.boundLabels(IngestionMetrics.apiDurationBounds)
 
-    init(mappings descriptors: [MappingDescriptor], version: String, revision: String, now: Date) {
+    init(mappings descriptors: [MappingDescriptor], version: String, revision: String,
+         branch: String, swiftVersion: String, now: Date) {
         for descriptor in descriptors {
             var mapping = Mapping(descriptor: descriptor, labels: ExpositionWriter.labels(
                 [("tenant", descriptor.key.tenant), ("mapping", descriptor.key.mapping)]))
@@ -64,7 +65,8 @@ struct MetricsState {
         }
         order = mappings.keys.sorted()
         tenantOrder = tenants.keys.sorted()
-        buildLabels = ExpositionWriter.labels([("version", version), ("revision", revision)])
+        buildLabels = ExpositionWriter.labels([("version", version), ("revision", revision), ("branch", branch),
+                                               ("swift_version", swiftVersion)])
         asOf = now
     }
 
@@ -165,7 +167,8 @@ struct MetricsState {
                                             labels: t.labels + ",operation=\"\(operation)\"", boundLabels: apiBoundLabels, into: &w)
             }
         }
-        w.family("acs_ingestion_exporter_build_info", "gauge", "The exporter's version and source revision; always 1.")
+        w.family("acs_ingestion_exporter_build_info", "gauge",
+                 "The exporter's version, the git revision and branch it was built from, and its Swift compiler; always 1.")
         w.sample("acs_ingestion_exporter_build_info", buildLabels, 1)
     }
 }

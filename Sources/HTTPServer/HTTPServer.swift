@@ -21,6 +21,9 @@ public final class HTTPServer: Sendable {
         /// Larger request bodies are answered 413 without being kept.
         public var maxBodyBytes: Int = 64 * 1024
         public var threads: Int = 1
+        /// Serve on this inherited, already listening socket (systemd socket activation)
+        /// instead of binding `listenAddress`.
+        public var listeningSocket: ListeningSocket?
 
         public init(listenAddress: ListenAddress) {
             self.listenAddress = listenAddress
@@ -35,9 +38,11 @@ public final class HTTPServer: Sendable {
     public let address: ListenAddress
 
     public init(configuration: Configuration, router: Router) throws(HTTPServerError) {
-        let (fd, port) = try configuration.listenAddress.openSocket()
+        let inherited = configuration.listeningSocket
+        let (fd, port) = if let inherited { (inherited.fd, inherited.address.port) }
+                         else { try configuration.listenAddress.openSocket() }
         self.port = port
-        self.address = ListenAddress(host: configuration.listenAddress.host, port: port)
+        self.address = ListenAddress(host: (inherited?.address ?? configuration.listenAddress).host, port: port)
         let context = ServerContext(router: router, maxBodyBytes: configuration.maxBodyBytes)
         let contextPointer = Unmanaged.passRetained(context).toOpaque()
         self.context = context

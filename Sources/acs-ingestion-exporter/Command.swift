@@ -14,7 +14,7 @@ struct ACSIngestionExporter: AsyncParsableCommand {
         Triggers and follows ingestion requests, keeps their history in SQLite and serves Prometheus metrics.
         Run with --config.file FILE, or --demo to try it against the built-in Adobe simulator.
         """,
-        version: ExporterVersion.version,
+        version: ExporterVersion.versionText(program: "acs-ingestion-exporter"),
         subcommands: [Serve.self, CheckConfig.self, Simulate.self, Track.self, Trigger.self, Requests.self, Report.self],
         defaultSubcommand: Serve.self)
 

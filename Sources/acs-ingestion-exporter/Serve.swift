@@ -21,6 +21,10 @@ struct Serve: AsyncParsableCommand {
             help: "Address to listen on for the web interface and telemetry (default :10193; 127.0.0.1:10193 with --demo).")
     var listenAddress: String?
 
+    @Flag(name: .customLong("web.systemd-socket"),
+          help: "Use the listening socket systemd passes (socket activation) instead of --web.listen-address.")
+    var systemdSocket = false
+
     @Option(name: .customLong("web.telemetry-path"), help: "Path under which to expose metrics.")
     var telemetryPath = "/metrics"
 
@@ -33,11 +37,25 @@ struct Serve: AsyncParsableCommand {
     func run() async throws {
         let logger = common.bootstrapLogging()
         guard telemetryPath.hasPrefix("/") else { fail("--web.telemetry-path must start with /, got \"\(telemetryPath)\"") }
-        let address: ListenAddress
+        var address: ListenAddress
         do {
             address = try ListenAddress(parsing: listenAddress ?? (demo ? "127.0.0.1:10193" : ":10193"))
         } catch {
             fail(error.description)
+        }
+        // Socket activation: systemd (or systemd-socket-activate) has bound the address already.
+        var listeningSocket: ListeningSocket?
+        if systemdSocket {
+            guard listenAddress == nil else {
+                fail("--web.systemd-socket and --web.listen-address are mutually exclusive: the .socket unit sets the address")
+            }
+            do {
+                let socket = try SystemdSocket.take()
+                listeningSocket = socket
+                address = socket.address
+            } catch {
+                fail(error.description)
+            }
         }
 
         var simulator: AdobeSimulator?
@@ -62,6 +80,7 @@ struct Serve: AsyncParsableCommand {
 
         var options = ExporterDaemon.Options(listenAddress: address)
         options.telemetryPath = telemetryPath
+        options.listeningSocket = listeningSocket
         let daemon: ExporterDaemon
         do {
             daemon = try await ExporterDaemon(config: config, options: options, logger: logger)

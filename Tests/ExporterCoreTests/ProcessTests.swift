@@ -235,7 +235,8 @@ struct ProcessTests {
 
     @Test func versionAndHelp() async throws {
         let (status, stdout, _) = try await runToExit(["--version"])
-        #expect(status == 0 && stdout.trimmingCharacters(in: .whitespacesAndNewlines) == ExporterVersion.version)
+        #expect(status == 0 && stdout.trimmingCharacters(in: .whitespacesAndNewlines)
+                == ExporterVersion.versionText(program: "acs-ingestion-exporter"))
         let (_, help, _) = try await runToExit(["simulate", "--help"])
         #expect(help.contains("Scenario file (YAML)") && help.contains("--web.listen-address"))
     }

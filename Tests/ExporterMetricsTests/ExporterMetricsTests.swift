@@ -10,7 +10,7 @@ struct ExporterMetricsTests {
 
     func model() -> IngestionMetrics {
         IngestionMetrics(mappings: [MappingDescriptor(key: key, name: "Profiles", scheduled: true)],
-                         version: "1.0", revision: "abc", now: start)
+                         version: "1.0", revision: "abc", branch: "main", swiftVersion: "6.3.1", now: start)
     }
 
     func text(_ metrics: IngestionMetrics) -> String { String(decoding: metrics.render(), as: UTF8.self) }
