@@ -89,7 +89,7 @@ let package = Package(
         .target(name: "ExporterAPI", dependencies: ["IngestionModel"]),
         // Configuration, the collector loop, the exporter's HTTP routes and its services.
         .target(name: "ExporterCore", dependencies: [
-            "IngestionModel", "CGlibcExtras", "AdobeIngestionClient", "IngestionStore", "SQLiteStore",
+            "IngestionModel", "CGlibcExtras", "AdobeIngestionClient", "IngestionStore", "SQLiteStore", "Scheduling",
             "ExporterMetrics", "ExporterAPI", "HTTPServer", "WireFormat", "YAMLSupport", "BuildInfo",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),

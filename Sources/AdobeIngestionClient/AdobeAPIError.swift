@@ -1,3 +1,4 @@
+import Foundation
 import IngestionModel
 
 /// What went wrong with a call, as something a caller can act on.
@@ -24,6 +25,8 @@ public enum AdobeAPIError: Error, Equatable, CustomStringConvertible {
     /// The caller was cancelled (the exporter is shutting down): no call was sent,
     /// or its answer was abandoned.
     case cancelled
+    /// The tenant's API failed repeatedly: no call is sent until `until` (nil while a probe call is out).
+    case circuitOpen(until: Date?)
 
     /// The `code` label of `acs_ingestion_api_requests_total` for failures that
     /// have no HTTP status of their own.
@@ -40,11 +43,13 @@ public enum AdobeAPIError: Error, Equatable, CustomStringConvertible {
         case .bodyNotJSON, .missingField, .unexpectedTriggerResponse: return "invalid_body"
         case .bodyTooLarge: return "body_too_large"
         case .cancelled: return "cancelled"
+        case .circuitOpen: return "circuit_open"
         }
     }
 
-    /// Failures that a later attempt may not repeat.
-    var isTransient: Bool {
+    /// Failures that a later attempt may not repeat (a held call is not retried within
+    /// its own call: the guard decides when the tenant's next call goes).
+    public var isTransient: Bool {
         switch self {
         case .throttled, .serverError, .timeout, .connectionFailed: return true
         default: return false
@@ -84,6 +89,10 @@ public enum AdobeAPIError: Error, Equatable, CustomStringConvertible {
             return "unexpected trigger answer: status \(status ?? "absent"), info \(info ?? "absent")"
         case .cancelled:
             return "cancelled: the exporter is stopping"
+        case .circuitOpen(let until?):
+            return "not sent: the API failed repeatedly; the next call goes at \(Timestamp.rfc3339(until))"
+        case .circuitOpen(nil):
+            return "not sent: the API failed repeatedly; a probe call is out"
         }
     }
 }

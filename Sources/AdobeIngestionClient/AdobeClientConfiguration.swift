@@ -21,8 +21,9 @@ public struct AdobeClientConfiguration: Sendable {
     public static let defaultTimeout: Duration = .seconds(60)
     public var timeout = defaultTimeout
     public var retry = RetryPolicy()
-    /// A token is renewed this long before it expires (at most a tenth of its lifetime).
-    public var tokenRenewalMargin: Duration = .seconds(300)
+    /// A token is renewed when this share of its lifetime is left: 8 h of a 24 h IMS
+    /// token, so a failing renewal has hours to be noticed and fixed before it expires.
+    public var tokenRenewalShare = 1.0 / 3
     /// Larger bodies are refused as soon as their size is known.
     public var maxBodyBytes: Int = 1 << 20
 

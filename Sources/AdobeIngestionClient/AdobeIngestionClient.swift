@@ -35,7 +35,8 @@ public final class AdobeIngestionClient: Sendable {
                 logger: Logger = Logger(label: "acs.client"),
                 jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) },
                 gate: any RequestGate = OpenGate(),
-                observe: @escaping @Sendable (APICallRecord) -> Void = { _ in }) {
+                observe: @escaping @Sendable (APICallRecord) -> Void = { _ in },
+                tokenObtained: @escaping @Sendable (_ expiresAt: Date) -> Void = { _ in }) {
         self.configuration = configuration
         self.transport = Transport(client: httpClient, timeout: configuration.timeout,
                                    maxBodyBytes: configuration.maxBodyBytes)
@@ -47,7 +48,7 @@ public final class AdobeIngestionClient: Sendable {
         self.jitter = jitter
         self.gate = gate
         let fetcher = TokenFetcher(configuration: configuration, transport: transport, time: time,
-                                   observe: observe, logger: logger, jitter: jitter, gate: gate)
+                                   observe: observe, logger: logger, jitter: jitter, gate: gate, tokenObtained: tokenObtained)
         self.tokens = TokenCache(time: time) { () async throws(AdobeAPIError) -> AccessToken in
             try await fetcher.fetch()
         }
@@ -204,22 +205,25 @@ struct CallContext: Sendable {
                                       duration: clock.now - started))
                 // 503s (and 429s) may say when to come back.
                 retryAfter = RetryAfter.parse(response.headers.first(name: "retry-after"), now: time.now())
+                gate.attempted(Self.outcome(of: response.status, retryAfter: retryAfter))
                 try classify(response)
                 return response
             } catch {
                 if case .cancelled = error { throw error }
-                if case .timeout = error { observe(record(operation, error, since: started, clock)) }
-                if case .connectionFailed = error { observe(record(operation, error, since: started, clock)) }
+                if case .timeout = error { observe(record(operation, error, since: started, clock)); gate.attempted(.failed) }
+                if case .connectionFailed = error { observe(record(operation, error, since: started, clock)); gate.attempted(.failed) }
                 if case .bodyTooLarge = error { observe(record(operation, error, since: started, clock)) }
                 failure = error
             }
             guard failure.isTransient, attempt < retry.maxAttempts else { throw failure }
             var delay = retry.backoff(afterAttempt: attempt, jitter: jitter())
-            if let retryAfter {
+            if case .throttled = failure, gate.holdsThrottledCalls {
+                delay = .zero  // the gate holds this call, and every other of the tenant, until the pause ends
+            } else if let retryAfter {
                 guard retryAfter <= retry.maxRetryAfter else { throw failure }
                 delay = retryAfter
             }
-            logger.warning("retrying after a transient failure", metadata: [
+            logger.debug("retrying after a transient failure", metadata: [
                 "operation": "\(operation.rawValue)", "attempt": "\(attempt)",
                 "error": "\(failure)", "delay_seconds": "\(delay.seconds)",
             ])
@@ -228,6 +232,15 @@ struct CallContext: Sendable {
             } catch {
                 throw .cancelled
             }
+        }
+    }
+
+    /// How an answer's status reads for the tenant's guard.
+    static func outcome(of status: Int, retryAfter: Duration?) -> AttemptOutcome {
+        switch status {
+        case 429: return .throttled(retryAfter: retryAfter)
+        case 500..<600: return .failed
+        default: return .answered
         }
     }
 
@@ -259,6 +272,7 @@ struct TokenFetcher: Sendable {
     let logger: Logger
     let jitter: @Sendable () -> Double
     let gate: any RequestGate
+    let tokenObtained: @Sendable (Date) -> Void
 
     func fetch() async throws(AdobeAPIError) -> AccessToken {
         let form = [
@@ -294,18 +308,30 @@ struct TokenFetcher: Sendable {
             throw .bodyNotJSON(status: response.status, snippet: "(token response withheld)")
         }
         let lifetime = Duration.seconds(max(grant.expiresIn, 0))
-        let margin = min(configuration.tokenRenewalMargin, lifetime / 10)
         let now = time.now()
         logger.debug("obtained an access token", metadata: ["expires_in": "\(grant.expiresIn)"])
-        return AccessToken(value: Secret(grant.accessToken), expiresAt: now.adding(lifetime),
-                           renewAt: now.adding(lifetime - margin))
+        let token = AccessToken(value: Secret(grant.accessToken), expiresAt: now.adding(lifetime),
+                                renewAt: now.adding(lifetime * (1 - configuration.tokenRenewalShare)))
+        tokenObtained(token.expiresAt)
+        return token
     }
 }
 
 /// Wraps every HTTP attempt (retries and token requests included), so that a
-/// caller can bound concurrency and rate per attempt; back-off waits outside it.
+/// caller can bound concurrency and rate per attempt and hold a tenant's calls
+/// (see `UpstreamGuard`); back-off waits outside it.
 public protocol RequestGate: Sendable {
     func withPermit<T: Sendable>(_ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T
+    /// What each attempt came to.
+    func attempted(_ outcome: AttemptOutcome)
+    /// Whether the gate holds every call of the tenant for a 429's Retry-After, so the
+    /// retrying call need not wait on its own.
+    var holdsThrottledCalls: Bool { get }
+}
+
+extension RequestGate {
+    public func attempted(_ outcome: AttemptOutcome) {}
+    public var holdsThrottledCalls: Bool { false }
 }
 
 /// No limit.

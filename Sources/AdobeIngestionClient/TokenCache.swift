@@ -11,11 +11,17 @@ struct AccessToken: Sendable, Equatable {
 
 /// Holds the current access token and makes sure that however many callers
 /// find it missing or due for renewal at once, only one token request is made.
+/// When IMS refuses the credentials (a wrong or revoked secret), it is not asked
+/// again before a back-off (1 min, doubling to 30 min): callers get the refusal at
+/// once, and a still-valid token keeps being used meanwhile.
 actor TokenCache {
     private let time: any TimeSource
     private let fetch: @Sendable () async throws(AdobeAPIError) -> AccessToken
     private var current: AccessToken?
     private var pending: PendingFetch?
+    private var refusal: (error: AdobeAPIError, until: Date, backoff: Duration)?
+
+    static let refusalBackoff: ClosedRange<Duration> = .seconds(60) ... .seconds(1800)
 
     init(time: any TimeSource, fetch: @escaping @Sendable () async throws(AdobeAPIError) -> AccessToken) {
         self.time = time
@@ -23,7 +29,12 @@ actor TokenCache {
     }
 
     func validToken() async throws(AdobeAPIError) -> AccessToken {
-        if let current, time.now() < current.renewAt { return current }
+        let now = time.now()
+        if let current, now < current.renewAt { return current }
+        if let refusal, now < refusal.until {
+            if let current, now < current.expiresAt { return current }
+            throw refusal.error
+        }
         if Task.isCancelled { throw .cancelled }
         let fetch: PendingFetch
         if let pending {
@@ -38,10 +49,17 @@ actor TokenCache {
             if pending === fetch {
                 pending = nil
                 current = token
+                refusal = nil
             }
             return token
         } catch {
-            if pending === fetch { pending = nil }
+            if pending === fetch {
+                pending = nil
+                if case .authenticationFailed = error as? AdobeAPIError {
+                    let backoff = refusal.map { min($0.backoff * 2, Self.refusalBackoff.upperBound) } ?? Self.refusalBackoff.lowerBound
+                    refusal = (error as! AdobeAPIError, time.now() + backoff, backoff)
+                }
+            }
             // Renewal failed early: the current token is still good until it expires.
             if let current, time.now() < current.expiresAt, !Task.isCancelled { return current }
             throw error as? AdobeAPIError ?? .connectionFailed(Transport.describe(error))

@@ -146,17 +146,21 @@ public struct MappingList: Codable, Sendable, Equatable {
         public var mapping: String
         public var name: String
         @Nullable public var triggerEvery: String?
+        @Nullable public var triggerCron: String?
+        @Nullable public var triggerTimezone: String?
         @Nullable public var latestRequest: RequestBody?
         public var counters: Counters
 
         enum CodingKeys: String, CodingKey {
             case tenant, mapping, name, counters
-            case triggerEvery = "trigger_every", latestRequest = "latest_request"
+            case triggerEvery = "trigger_every", triggerCron = "trigger_cron", triggerTimezone = "trigger_timezone"
+            case latestRequest = "latest_request"
         }
 
-        public init(tenant: String, mapping: String, name: String, triggerEvery: String?, latestRequest: RequestBody?,
-                    counters: Counters) {
+        public init(tenant: String, mapping: String, name: String, triggerEvery: String?, triggerCron: String? = nil,
+                    triggerTimezone: String? = nil, latestRequest: RequestBody?, counters: Counters) {
             (self.tenant, self.mapping, self.name, self.triggerEvery) = (tenant, mapping, name, triggerEvery)
+            (self.triggerCron, self.triggerTimezone) = (triggerCron, triggerTimezone)
             (self.latestRequest, self.counters) = (latestRequest, counters)
         }
 

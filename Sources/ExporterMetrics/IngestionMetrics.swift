@@ -24,7 +24,7 @@ public final class IngestionMetrics: Sendable {
     /// failure with one of these codes is an increase, not a new series.
     public static let knownACPCodes = ["ACP-880056", "ACP-880096", "ACP-880185", "ACP-880189"]
 
-    private let state: Mutex<MetricsState>
+    let state: Mutex<MetricsState>
     private let changeObservers = Mutex<[@Sendable () -> Void]>([])
     /// The size of the last rendering, to reserve the next one in one allocation.
     private let lastSize = Atomic<Int>(0)
@@ -44,7 +44,7 @@ public final class IngestionMetrics: Sendable {
     }
 
     /// Applies `change` under the lock, then tells the observers.
-    private func update(_ change: (inout MetricsState) -> Void) {
+    func update(_ change: (inout MetricsState) -> Void) {
         state.withLock { change(&$0) }
         for observer in changeObservers.withLock({ $0 }) { observer() }
     }
@@ -98,12 +98,21 @@ public final class IngestionMetrics: Sendable {
         }
     }
 
-    /// The end of one poll cycle: `up` says whether it authenticated and reached the API.
-    public func pollCompleted(tenant: String, up: Bool, at time: Date) {
+    /// The end of one poll cycle.
+    public func pollCompleted(tenant: String, at time: Date) {
+        update { state in
+            guard state.tenants[tenant] != nil else { return }
+            state.tenants[tenant]!.lastPoll = time
+            state.changed(at: time)
+        }
+    }
+
+    /// Whether the tenant's API was just reached (`acs_ingestion_up`); renders only on a change.
+    public func tenantReached(tenant: String, up: Bool, at time: Date) {
+        guard state.withLock({ $0.tenants[tenant]?.up }) != up else { return }
         update { state in
             guard state.tenants[tenant] != nil else { return }
             state.tenants[tenant]!.up = up
-            state.tenants[tenant]!.lastPoll = time
             state.changed(at: time)
         }
     }

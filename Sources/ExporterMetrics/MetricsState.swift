@@ -16,6 +16,7 @@ struct MetricsState {
         var lastSuccessRecords = 0
         var lastFailure: Date?
         var triggers: [TriggerResult: Int] = [:]
+        var schedule: Schedule?
     }
     struct Tenant {
         let labels: String
@@ -23,6 +24,8 @@ struct MetricsState {
         var lastPoll: Date?
         var calls: [APICallKey: Int] = [:]
         var latency: [String: Histogram] = [:]
+        var heldUntil: Date?
+        var tokenExpiry: Date?
     }
 
     /// Codes whose API-call series exist from the start, so error-rate alerts see increases.
@@ -35,6 +38,7 @@ struct MetricsState {
     let tenantOrder: [String]
     let buildLabels: String
     var version: UInt64 = 1
+    var reload: Reload
     /// When the model last changed: in-progress ages are as of this moment, so
     /// the exposition only changes when the model does.
     var asOf: Date
@@ -68,6 +72,7 @@ struct MetricsState {
         buildLabels = ExpositionWriter.labels([("version", version), ("revision", revision), ("branch", branch),
                                                ("swift_version", swiftVersion)])
         asOf = now
+        reload = Reload(lastSuccess: now)
     }
 
     mutating func changed(at time: Date) {
@@ -167,6 +172,7 @@ struct MetricsState {
                                             labels: t.labels + ",operation=\"\(operation)\"", boundLabels: apiBoundLabels, into: &w)
             }
         }
+        renderScheduler(into: &w, ordered, tenantList)
         w.family("acs_ingestion_exporter_build_info", "gauge",
                  "The exporter's version, the git revision and branch it was built from, and its Swift compiler; always 1.")
         w.sample("acs_ingestion_exporter_build_info", buildLabels, 1)

@@ -8,15 +8,18 @@ public enum IngestionStatus: Hashable, Sendable, CustomStringConvertible {
     case success
     case failed
     case aborted
+    /// Ended by the exporter, not by Adobe (see `FinalStatus.abandoned`).
+    case abandoned
     case unknown(String)
 
     public init(apiValue: String) {
         let folded = String(apiValue.lowercased().filter { !" _-\t".contains($0) })
         if folded == "inprogress" {
             self = .inProgress
-        } else if let final = FinalStatus(rawValue: folded) {
+        } else if let final = FinalStatus(rawValue: folded), final != .abandoned {
             self = IngestionStatus(final)
         } else {
+            // "abandoned" included: Adobe never sends it, only the exporter decides it.
             self = .unknown(apiValue)
         }
     }
@@ -26,6 +29,7 @@ public enum IngestionStatus: Hashable, Sendable, CustomStringConvertible {
         case .success: self = .success
         case .failed: self = .failed
         case .aborted: self = .aborted
+        case .abandoned: self = .abandoned
         }
     }
 
@@ -35,6 +39,7 @@ public enum IngestionStatus: Hashable, Sendable, CustomStringConvertible {
         case .success: return .success
         case .failed: return .failed
         case .aborted: return .aborted
+        case .abandoned: return .abandoned
         case .inProgress, .unknown: return nil
         }
     }
@@ -49,6 +54,7 @@ public enum IngestionStatus: Hashable, Sendable, CustomStringConvertible {
         case .success: return "Success"
         case .failed: return "Failed"
         case .aborted: return "Aborted"
+        case .abandoned: return "Abandoned"
         case .unknown(let raw): return raw
         }
     }
@@ -58,7 +64,7 @@ public enum IngestionStatus: Hashable, Sendable, CustomStringConvertible {
         switch self {
         case .inProgress: return Self.inProgressName
         case .unknown: return "unknown"
-        case .success, .failed, .aborted: return finalStatus!.label
+        case .success, .failed, .aborted, .abandoned: return finalStatus!.label
         }
     }
 

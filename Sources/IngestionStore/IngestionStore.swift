@@ -23,17 +23,28 @@ public protocol IngestionStore: Sendable {
     /// already is) and returns those times: the `_created` of its counters.
     func registerMappings(_ keys: [MappingKey], at time: Date) async throws(StoreError) -> [MappingKey: Date]
 
-    /// Starts following a request; the same request twice is tracked once. With
-    /// `triggerResult`, the trigger that led to it is counted in the same transaction.
-    func track(_ key: MappingKey, requestID: RequestID, origin: RequestOrigin, at time: Date,
-               triggerResult: TriggerResult?) async throws(StoreError) -> TrackResult
+    /// Starts following a request triggered elsewhere; the same request twice is tracked once.
+    func track(_ key: MappingKey, requestID: RequestID, origin: RequestOrigin, at time: Date) async throws(StoreError) -> TrackResult
 
-    /// Counts a trigger that tracked nothing (refused, or an error).
-    func recordTrigger(_ key: MappingKey, result: TriggerResult, at time: Date) async throws(StoreError)
+    /// Records that a POST is about to be sent; returns the intent's id for `recordTriggerAttempt`.
+    func recordTriggerIntent(_ key: MappingKey, at time: Date) async throws(StoreError) -> Int64
+
+    /// Records what a POST came to (see `TriggerAttempt`); returns what tracking its request did, if it has one.
+    func recordTriggerAttempt(_ attempt: TriggerAttempt) async throws(StoreError) -> TrackResult?
 
     /// Records what a poll saw: the request's row, an observation when something
     /// changed and, when it ends, the running totals.
     func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date) async throws(StoreError) -> ObservationResult
+
+    /// Notes that Adobe answered 404 for a request (the first time only); returns its row.
+    func recordNotFound(_ rowID: Int64, at time: Date) async throws(StoreError) -> TrackedRequest
+
+    /// Ends a request as `abandoned` with `reason` as its info, counted like any end.
+    func abandon(_ rowID: Int64, reason: String, at time: Date) async throws(StoreError) -> ObservationResult
+
+    /// Stops following a request (a mistaken id): it leaves the open requests, its history stays,
+    /// nothing is counted. Nil when it is not tracked.
+    func untrack(_ key: MappingKey, _ requestID: RequestID, at time: Date) async throws(StoreError) -> TrackedRequest?
 
     /// Writes many requests at once, each as if tracked and polled to its present
     /// status, with one observation each and the totals: imports, benchmarks, tests.
@@ -48,7 +59,13 @@ public protocol IngestionStore: Sendable {
     /// Everything the metrics are rebuilt from at start-up.
     func totals() async throws(StoreError) -> IngestionTotals
 
-    /// Requests not yet ended, of one tenant or of all.
+    /// Intents whose POST's answer was never recorded (the process stopped in between).
+    func pendingTriggerIntents() async throws(StoreError) -> [TriggerIntent]
+
+    /// Each scheduled mapping's plan, as the last attempt left it.
+    func triggerPlans() async throws(StoreError) -> [MappingKey: TriggerPlan]
+
+    /// Requests not yet ended (nor untracked), of one tenant or of all.
     func openRequests(tenant: String?) async throws(StoreError) -> [TrackedRequest]
 
     func request(_ key: MappingKey, _ requestID: RequestID) async throws(StoreError) -> TrackedRequest?
@@ -80,9 +97,4 @@ extension IngestionStore {
         try await openRequests(tenant: nil)
     }
 
-    @discardableResult
-    public func track(_ key: MappingKey, requestID: RequestID, origin: RequestOrigin,
-                      at time: Date) async throws(StoreError) -> TrackResult {
-        try await track(key, requestID: requestID, origin: origin, at: time, triggerResult: nil)
-    }
 }

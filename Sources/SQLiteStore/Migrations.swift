@@ -98,6 +98,27 @@ enum Migrations {
         INSERT INTO mappings (tenant, mapping, created_at)
             SELECT tenant, mapping, min(first_seen) FROM requests GROUP BY tenant, mapping;
         """),
+        Step(version: 4, name: "trigger plans and intents; giving up on and untracking requests", sql: """
+        ALTER TABLE requests ADD COLUMN not_found_since REAL;
+        ALTER TABLE requests ADD COLUMN untracked_at REAL;
+        -- The schedule of each scheduled mapping, written with the attempt that moved it.
+        CREATE TABLE trigger_plans (
+            tenant TEXT NOT NULL,
+            mapping TEXT NOT NULL,
+            slot REAL NOT NULL,
+            due_at REAL NOT NULL,
+            attempts INTEGER NOT NULL,
+            failing_since REAL,
+            PRIMARY KEY (tenant, mapping)
+        ) WITHOUT ROWID;
+        -- A POST about to be sent; deleted in the transaction that records its answer.
+        CREATE TABLE trigger_intents (
+            id INTEGER PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            mapping TEXT NOT NULL,
+            at REAL NOT NULL
+        );
+        """),
     ]
 }
 

@@ -29,15 +29,15 @@ extension SQLiteIngestionStore {
                 totals.latest[MappingKey(tenant: row.string(0), mapping: row.string(1))] = .init(
                     lastSuccessAt: row.date(2), lastSuccessRecords: row.int(3), lastFailureAt: row.date(4), lastTriggerAt: row.date(5))
             }
-            totals.open = try Self.requests(db, where: "finished_at IS NULL", [], order: "id")
+            totals.open = try Self.requests(db, where: Self.isOpen, [], order: "id")
             return totals
         }
     }
 
     public func openRequests(tenant: String?) throws(StoreError) -> [TrackedRequest] {
         try read { db throws(StoreError) in
-            guard let tenant else { return try Self.requests(db, where: "finished_at IS NULL", [], order: "id") }
-            return try Self.requests(db, where: "finished_at IS NULL AND tenant = ?", [.text(tenant)], order: "id")
+            guard let tenant else { return try Self.requests(db, where: Self.isOpen, [], order: "id") }
+            return try Self.requests(db, where: Self.isOpen + " AND tenant = ?", [.text(tenant)], order: "id")
         }
     }
 
@@ -56,6 +56,28 @@ extension SQLiteIngestionStore {
                                           numRecords: row.int(3), batchID: row.text(4), info: row.text(5)))
             }
             return result
+        }
+    }
+
+    public func pendingTriggerIntents() throws(StoreError) -> [TriggerIntent] {
+        try read { db throws(StoreError) in
+            var intents: [TriggerIntent] = []
+            try db.prepare("SELECT id, tenant, mapping, at FROM trigger_intents ORDER BY id").run { row in
+                intents.append(TriggerIntent(id: Int64(row.int(0)), key: MappingKey(tenant: row.string(1), mapping: row.string(2)),
+                                             at: row.date(3)!))
+            }
+            return intents
+        }
+    }
+
+    public func triggerPlans() throws(StoreError) -> [MappingKey: TriggerPlan] {
+        try read { db throws(StoreError) in
+            var plans: [MappingKey: TriggerPlan] = [:]
+            try db.prepare("SELECT tenant, mapping, slot, due_at, attempts, failing_since FROM trigger_plans").run { row in
+                plans[MappingKey(tenant: row.string(0), mapping: row.string(1))] = TriggerPlan(
+                    slot: row.date(2)!, dueAt: row.date(3)!, attempts: row.int(4), failingSince: row.date(5))
+            }
+            return plans
         }
     }
 
@@ -124,7 +146,13 @@ extension SQLiteIngestionStore {
 
     // MARK: - Row reads shared by the methods
 
-    static let columns = "id, tenant, mapping, request_id, origin, first_seen, last_polled, status, raw_status, num_records, batch_id, info, acp_code, finished_at"
+    static let columns = """
+        id, tenant, mapping, request_id, origin, first_seen, last_polled, status, raw_status, num_records, batch_id, info, \
+        acp_code, finished_at, not_found_since, untracked_at
+        """
+
+    /// Requests still followed: not ended, not untracked.
+    static let isOpen = "finished_at IS NULL AND untracked_at IS NULL"
 
     static func requests(_ db: SQLiteConnection, where condition: String, _ values: [SQLValue], order: String,
                          limit: Int? = nil) throws(StoreError) -> [TrackedRequest] {
@@ -157,7 +185,8 @@ extension SQLiteIngestionStore {
                        firstSeen: row.date(5)!, lastPolled: row.date(6),
                        status: IngestionStatus(storedName: row.string(7), raw: row.text(8)),
                        numRecords: row.int(9), batchID: row.text(10), info: row.text(11),
-                       acpCode: row.text(12).flatMap(ACPCode.init(rawValue:)), finishedAt: row.date(13))
+                       acpCode: row.text(12).flatMap(ACPCode.init(rawValue:)), finishedAt: row.date(13),
+                       notFoundSince: row.date(14), untrackedAt: row.date(15))
     }
 }
 

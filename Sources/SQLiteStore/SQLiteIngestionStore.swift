@@ -80,38 +80,77 @@ public actor SQLiteIngestionStore: IngestionStore {
         }
     }
 
-    public func track(_ key: MappingKey, requestID: RequestID, origin: RequestOrigin, at time: Date,
-                      triggerResult: TriggerResult?) throws(StoreError) -> TrackResult {
-        try write { db throws(StoreError) in
-            if let triggerResult { try Self.countTrigger(db, key, result: triggerResult, at: time) }
-            if try Self.isPruned(db, key, requestID) {
-                throw StoreError(.alreadyCounted,
-                                 "request \(requestID) of \(key) ended before the retention horizon and was already counted")
-            }
-            try db.prepare("""
-                INSERT INTO requests (tenant, mapping, request_id, origin, first_seen, status)
-                VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
-                """).run([.text(key.tenant), .text(key.mapping), .text(requestID.rawValue),
-                          .text(origin.rawValue), SQLValue(time), .text(IngestionStatus.inProgress.name)])
-            let inserted = db.changes == 1
-            guard let row = try Self.request(db, key, requestID) else {
-                throw StoreError(.failed, "database \(db.path): request \(key)/\(requestID) vanished")
-            }
-            return inserted ? .inserted(row) : .alreadyTracked(row)
+    public func track(_ key: MappingKey, requestID: RequestID, origin: RequestOrigin, at time: Date) throws(StoreError) -> TrackResult {
+        try write { db throws(StoreError) in try Self.track(db, key, requestID, origin: origin, at: time) }
+    }
+
+    public func recordTriggerIntent(_ key: MappingKey, at time: Date) throws(StoreError) -> Int64 {
+        try write { db throws(StoreError) -> Int64 in
+            try db.prepare("INSERT INTO trigger_intents (tenant, mapping, at) VALUES (?, ?, ?)")
+                .run([.text(key.tenant), .text(key.mapping), SQLValue(time)])
+            return db.lastInsertRowID
         }
     }
 
-    public func recordTrigger(_ key: MappingKey, result: TriggerResult, at time: Date) throws(StoreError) {
-        try write { db throws(StoreError) in try Self.countTrigger(db, key, result: result, at: time) }
+    public func recordTriggerAttempt(_ attempt: TriggerAttempt) throws(StoreError) -> TrackResult? {
+        try write { db throws(StoreError) -> TrackResult? in
+            let key = attempt.key
+            try Self.countTrigger(db, key, result: attempt.result, at: attempt.at)
+            for _ in 0..<attempt.lostTriggers { try Self.countTrigger(db, key, result: .unknown, at: attempt.at) }
+            for intent in attempt.intents {
+                try db.prepare("DELETE FROM trigger_intents WHERE id = ?").run([.integer(intent)])
+            }
+            if let plan = attempt.plan {
+                try db.prepare("""
+                    INSERT INTO trigger_plans (tenant, mapping, slot, due_at, attempts, failing_since) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT DO UPDATE SET slot = excluded.slot, due_at = excluded.due_at, attempts = excluded.attempts,
+                        failing_since = excluded.failing_since
+                    """).run([.text(key.tenant), .text(key.mapping), SQLValue(plan.slot), SQLValue(plan.dueAt),
+                              SQLValue(plan.attempts), SQLValue(plan.failingSince)])
+            }
+            guard let requestID = attempt.requestID else { return nil }
+            return try Self.track(db, key, requestID, origin: attempt.origin, at: attempt.at)
+        }
+    }
+
+    public func recordNotFound(_ rowID: Int64, at time: Date) throws(StoreError) -> TrackedRequest {
+        try write { db throws(StoreError) -> TrackedRequest in
+            try db.prepare("UPDATE requests SET not_found_since = coalesce(not_found_since, ?), last_polled = ? WHERE id = ?")
+                .run([SQLValue(time), SQLValue(time), .integer(rowID)])
+            guard let request = try Self.request(db, rowID: rowID) else { throw Self.noRow(db, rowID) }
+            return request
+        }
+    }
+
+    public func abandon(_ rowID: Int64, reason: String, at time: Date) throws(StoreError) -> ObservationResult {
+        let bounds = durationBounds
+        return try write { db throws(StoreError) -> ObservationResult in
+            guard var request = try Self.request(db, rowID: rowID) else { throw Self.noRow(db, rowID) }
+            guard request.isOpen else { return .alreadyFinished(request) }
+            (request.status, request.info, request.acpCode, request.finishedAt) = (.abandoned, reason, nil, time)
+            try db.prepare("UPDATE requests SET status = ?, raw_status = NULL, info = ?, acp_code = NULL, finished_at = ? WHERE id = ?")
+                .run([.text(request.status.name), .text(reason), SQLValue(time), .integer(rowID)])
+            try Self.appendObservation(db, rowID, request, at: time)
+            try Self.countOutcome(db, request, bounds: bounds)
+            return .finished(request)
+        }
+    }
+
+    public func untrack(_ key: MappingKey, _ requestID: RequestID, at time: Date) throws(StoreError) -> TrackedRequest? {
+        try write { db throws(StoreError) -> TrackedRequest? in
+            try db.prepare("""
+                UPDATE requests SET untracked_at = ? WHERE tenant = ? AND mapping = ? AND request_id = ?
+                    AND finished_at IS NULL AND untracked_at IS NULL
+                """).run([SQLValue(time), .text(key.tenant), .text(key.mapping), .text(requestID.rawValue)])
+            return try Self.request(db, key, requestID)
+        }
     }
 
     public func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date) throws(StoreError) -> ObservationResult {
         let bounds = durationBounds
         return try write { db throws(StoreError) -> ObservationResult in
-            guard var request = try Self.request(db, rowID: rowID) else {
-                throw StoreError(.failed, "database \(db.path): no tracked request with row id \(rowID)")
-            }
-            if request.finishedAt != nil { return .alreadyFinished(request) }
+            guard var request = try Self.request(db, rowID: rowID) else { throw Self.noRow(db, rowID) }
+            if !request.isOpen { return .alreadyFinished(request) }
             let changed = request.status != report.status || request.numRecords != report.numRecords
                 || request.batchID != report.batchID || request.info != report.info
             request.lastPolled = time
@@ -120,11 +159,12 @@ public actor SQLiteIngestionStore: IngestionStore {
             request.batchID = report.batchID
             request.info = report.info
             request.acpCode = report.acpCode
+            request.notFoundSince = nil
             if report.status.isTerminal { request.finishedAt = time }
 
             try db.prepare("""
                 UPDATE requests SET last_polled = ?, status = ?, raw_status = ?, num_records = ?, batch_id = ?,
-                    info = ?, acp_code = ?, finished_at = ? WHERE id = ?
+                    info = ?, acp_code = ?, finished_at = ?, not_found_since = NULL WHERE id = ?
                 """).run([SQLValue(time), .text(report.status.name), SQLValue(report.status.rawUnknown),
                           SQLValue(report.numRecords), SQLValue(report.batchID), SQLValue(report.info),
                           SQLValue(report.acpCode?.rawValue), SQLValue(request.finishedAt), .integer(rowID)])
@@ -168,6 +208,27 @@ public actor SQLiteIngestionStore: IngestionStore {
     }
 
     // MARK: - Statements shared by the writes
+
+    private static func track(_ db: SQLiteConnection, _ key: MappingKey, _ requestID: RequestID, origin: RequestOrigin,
+                              at time: Date) throws(StoreError) -> TrackResult {
+        if try isPruned(db, key, requestID) {
+            throw StoreError(.alreadyCounted, "request \(requestID) of \(key) ended before the retention horizon and was already counted")
+        }
+        try db.prepare("""
+            INSERT INTO requests (tenant, mapping, request_id, origin, first_seen, status)
+            VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+            """).run([.text(key.tenant), .text(key.mapping), .text(requestID.rawValue),
+                      .text(origin.rawValue), SQLValue(time), .text(IngestionStatus.inProgress.name)])
+        let inserted = db.changes == 1
+        guard let row = try request(db, key, requestID) else {
+            throw StoreError(.failed, "database \(db.path): request \(key)/\(requestID) vanished")
+        }
+        return inserted ? .inserted(row) : .alreadyTracked(row)
+    }
+
+    private static func noRow(_ db: SQLiteConnection, _ rowID: Int64) -> StoreError {
+        StoreError(.failed, "database \(db.path): no tracked request with row id \(rowID)")
+    }
 
     private static func appendObservation(_ db: SQLiteConnection, _ rowID: Int64, _ request: TrackedRequest,
                                           at time: Date) throws(StoreError) {

@@ -13,7 +13,7 @@ struct CheckConfig: AsyncParsableCommand {
     func run() async throws {
         do {
             let config = try ExporterConfig.load(file: configFile)
-            let scheduled = config.tenants.flatMap(\.mappings).filter { $0.triggerEvery != nil }.count
+            let scheduled = config.tenants.flatMap(\.mappings).filter { $0.schedule != nil }.count
             say("\(configFile): OK: \(config.tenants.count) tenant(s), \(config.mappingKeys.count) mapping(s), \(scheduled) on a schedule")
         } catch {
             for problem in error.problems { FileHandle.standardError.write(Data("\(problem)\n".utf8)) }

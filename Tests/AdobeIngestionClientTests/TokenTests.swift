@@ -35,11 +35,11 @@ struct TokenTests {
             let client = h.client()
             let id = try #require(try await client.trigger(mapping: "XDM44").requestID)
             #expect(h.simulator.callCount(.token) == 1)
-            time.advance(by: .seconds(85))
+            time.advance(by: .seconds(60))
             _ = try await client.status(mapping: "XDM44", requestID: id)
             #expect(h.simulator.callCount(.token) == 1)
-            // Within the last tenth of its lifetime: renewed before any 401.
-            time.advance(by: .seconds(6))
+            // Within the last third of its lifetime: renewed well before it expires (8 h of a 24 h IMS token).
+            time.advance(by: .seconds(8))
             _ = try await client.status(mapping: "XDM44", requestID: id)
             #expect(h.simulator.callCount(.token) == 2)
         }

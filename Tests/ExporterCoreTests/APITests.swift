@@ -160,7 +160,7 @@ struct APITests {
 
             for (query, message) in [("limit=0", "parameter \"limit\" must be a whole number from 1 to 1000"),
                                      ("limit=x", "parameter \"limit\" must be a whole number from 1 to 1000"),
-                                     ("status=done", "parameter \"status\" must be one of in_progress, success, failed, aborted"),
+                                     ("status=done", "parameter \"status\" must be one of in_progress, success, failed, aborted, abandoned"),
                                      ("since=yesterday", "parameter \"since\" must be an RFC 3339 time (2026-11-29T08:00:00Z) or Unix seconds"),
                                      ("cursor=abc", "parameter \"cursor\" is not a cursor this API returned")] {
                 let (status, body, _) = try await call(daemon, "GET", "/api/v1/requests?\(query)")

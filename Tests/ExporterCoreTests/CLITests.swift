@@ -163,7 +163,7 @@ struct CLITests {
 
         // The other formats and periods run too, and a bad flag is one line.
         let (csvStatus, csv, _) = try await run(["report", "--storage.path", database, "--period", "month", "--output", "csv"], in: directory)
-        #expect(csvStatus == 0 && csv.hasPrefix("period,tenant,mapping,records_ingested,success,failed,aborted,ACP-880056,ACP-880096,none\n"))
+        #expect(csvStatus == 0 && csv.hasPrefix("period,tenant,mapping,records_ingested,success,failed,aborted,abandoned,ACP-880056,ACP-880096,none\n"))
         let (_, table, _) = try await run(["report", "--storage.path", database, "--period", "week",
                                            "--since", "2026-06-01", "--until", "2026-07-01"], in: directory)
         #expect(table.hasPrefix("PERIOD"))

@@ -43,6 +43,7 @@ struct EndToEndTests {
             tenant.imsTokenURL = simulator.tokenURL
             var config = ExporterConfig(tenants: [tenant])
             config.collector.maxRequestsPerSecond = 10_000
+            config.collector.triggerJitter = .zero  // triggers exactly on their slots: the rounds below count on it
             config.storage.path = directory.path("store.sqlite")
             if let apiToken { config.api.tokenFile = try directory.write("api-token", apiToken + "\n") }
             self.config = config

@@ -58,7 +58,7 @@ struct ExporterMetricsTests {
     @Test func inProgressAgeIsAsOfTheLastChange() {
         let metrics = model()
         metrics.requestOpened(key, requestID: "1", startedAt: start, now: start)
-        metrics.pollCompleted(tenant: "acme", up: true, at: start.addingTimeInterval(90))
+        metrics.pollCompleted(tenant: "acme", at: start.addingTimeInterval(90))
         let output = text(metrics)
         #expect(output.contains("acs_ingestion_in_progress_duration_seconds{tenant=\"acme\",mapping=\"XDM\\\"44\\\\\\n\"} 90"))
         #expect(output.contains("acs_ingestion_requests_in_progress{tenant=\"acme\",mapping=\"XDM\\\"44\\\\\\n\"} 1"))

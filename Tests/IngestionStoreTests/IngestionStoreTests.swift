@@ -105,7 +105,8 @@ struct IngestionStoreTests {
         defer { try? FileManager.default.removeItem(at: directory) }
         do {
             let store = try open()
-            try await store.track(key, requestID: "5", origin: .external, at: start, triggerResult: .submitted)
+            _ = try await store.recordTriggerAttempt(TriggerAttempt(key: key, at: start, result: .submitted, requestID: "5",
+                                                                    origin: .external))
         }
         let reopened = try open()
         #expect(try await reopened.request(key, "5")?.origin == .external)

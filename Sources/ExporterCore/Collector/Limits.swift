@@ -28,15 +28,22 @@ final class ConcurrencyLimit: Sendable {
     }
 }
 
-/// The collector's limits on one tenant's calls, per HTTP attempt: a token of the
-/// tenant's rate, then a slot of the global concurrency limit. The rate token comes
-/// first so that a throttled tenant waits without holding a slot the other tenants
-/// need; a cancelled caller sends nothing.
+/// The collector's limits on one tenant's calls, per HTTP attempt: the tenant's
+/// upstream guard (a 429's pause, the breaker), a token of the tenant's rate, then a
+/// slot of the global concurrency limit. The rate token comes before the slot so that
+/// a throttled tenant waits without holding a slot the other tenants need; a
+/// cancelled caller sends nothing.
 struct TenantGate: RequestGate {
     let concurrency: ConcurrencyLimit
     let rate: RateLimiter
+    var upstream: UpstreamGuard?
+    /// Told of every answer that shows the API works or asks to wait.
+    var answered: @Sendable () -> Void = {}
+
+    var holdsThrottledCalls: Bool { upstream != nil }
 
     func withPermit<T: Sendable>(_ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T {
+        try await upstream?.admit()
         do {
             try await rate.acquire()
             try await concurrency.acquire()
@@ -46,6 +53,11 @@ struct TenantGate: RequestGate {
         defer { concurrency.release() }
         if Task.isCancelled { throw .cancelled }
         return try await body()
+    }
+
+    func attempted(_ outcome: AttemptOutcome) {
+        upstream?.record(outcome)
+        if outcome != .failed { answered() }
     }
 }
 

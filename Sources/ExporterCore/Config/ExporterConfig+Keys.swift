@@ -1,5 +1,6 @@
 import AdobeIngestionClient
 import Foundation
+import Scheduling
 import YAMLSupport
 
 /// Each key of the configuration file, once: its name, its type, its limits and
@@ -70,9 +71,46 @@ extension ExporterConfig.Mapping {
             .string("id", \.id, required: true),
             .string("name", \.name),
             .duration("trigger_every", \.triggerEvery, minimum: .seconds(1)),
-        ], check: { mapping, _, _, _ in
+            .string("trigger_cron", \.triggerCron),
+            .string("trigger_timezone", \.triggerTimezone),
+        ], check: { mapping, node, path, reader in
             if mapping.name.isEmpty { mapping.name = mapping.id }
+            mapping.schedule = schedule(of: mapping, node, path, reader)
         })
+    }
+
+    /// `trigger_every`, or `trigger_cron` read in `trigger_timezone` (an IANA zone, UTC by default).
+    private static func schedule(of mapping: Self, _ node: YAMLValue, _ path: String, _ reader: ConfigReader) -> Schedule? {
+        if node["trigger_every"] != nil && node["trigger_cron"] != nil {
+            reader.problem(node["trigger_cron"], path, "set trigger_every or trigger_cron, not both")
+            return nil
+        }
+        guard let zone = TimeZone(identifier: mapping.triggerTimezone) else {
+            reader.problem(node["trigger_timezone"], path + ".trigger_timezone",
+                           "must be an IANA time zone such as Europe/Paris or America/New_York")
+            return nil
+        }
+        if node["trigger_timezone"] != nil && node["trigger_cron"] == nil {
+            reader.problem(node["trigger_timezone"], path + ".trigger_timezone", "applies to trigger_cron only")
+        }
+        if let every = mapping.triggerEvery { return .every(every) }
+        guard let text = mapping.triggerCron else { return nil }
+        // Cron's own messages quote the field they are about; text that is no cron at all
+        // (a value pasted into the wrong key, perhaps a secret) is not quoted.
+        let cronCharacters = Set("0123456789abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ*/,-@ \t")
+        guard text.allSatisfy(cronCharacters.contains) else {
+            reader.problem(node["trigger_cron"], path + ".trigger_cron",
+                           "must be a cron expression (minute hour day-of-month month day-of-week) or a macro such as @daily")
+            return nil
+        }
+        do {
+            let expression = try CronExpression(parsing: text)
+            try expression.validate()
+            return .cron(expression, zone)
+        } catch {
+            reader.problem(node["trigger_cron"], path + ".trigger_cron", error.description)
+            return nil
+        }
     }
 }
 
@@ -80,6 +118,9 @@ extension ExporterConfig.Collector {
     static var table: ConfigTable<Self> {
         ConfigTable([
             .duration("poll_interval", \.pollInterval, minimum: .milliseconds(100)),
+            .duration("give_up_after", \.giveUpAfter, minimum: .seconds(60)),
+            .duration("max_in_progress", \.maxInProgress, minimum: .seconds(60)),
+            .duration("trigger_jitter", \.triggerJitter),
             .int("max_concurrent_requests", \.maxConcurrentRequests, range: 1...256),
             .double("max_requests_per_second", \.maxRequestsPerSecond, minimum: 0.01),
             .duration("request_timeout", \.requestTimeout, minimum: .milliseconds(100)),

@@ -1,6 +1,7 @@
 import AdobeIngestionClient
 import Foundation
 import IngestionModel
+import Scheduling
 import YAMLSupport
 
 /// The exporter's configuration file (`--config.file`), validated. Each section's
@@ -12,12 +13,18 @@ public struct ExporterConfig: Sendable {
         /// The display name; the id when the file gives none.
         public var name = ""
         /// When set, this exporter POSTs an ingestion on that schedule.
-        public var triggerEvery: Duration?
+        public var schedule: Schedule?
+        // The keys the schedule is read from (`trigger_every`, or `trigger_cron` in `trigger_timezone`).
+        var triggerEvery: Duration?
+        var triggerCron: String?
+        var triggerTimezone = "UTC"
+
+        public init(id: String, name: String, schedule: Schedule?) {
+            (self.id, self.name, self.schedule) = (id, name, schedule)
+        }
 
         public init(id: String, name: String, triggerEvery: Duration?) {
-            self.id = id
-            self.name = name
-            self.triggerEvery = triggerEvery
+            self.init(id: id, name: name, schedule: triggerEvery.map(Schedule.every))
         }
 
         init() {}
@@ -60,6 +67,13 @@ public struct ExporterConfig: Sendable {
 
     public struct Collector: Sendable {
         public var pollInterval: Duration = .seconds(30)
+        /// A request Adobe answers 404 for this long ends as `abandoned`.
+        public var giveUpAfter: Duration = .seconds(24 * 3600)
+        /// A request In Progress this long ends as `abandoned`.
+        public var maxInProgress: Duration = .seconds(7 * 24 * 3600)
+        /// The largest offset of a mapping's triggers from its slots (a tenth of its
+        /// period at most), so that mappings due at the same time do not POST together.
+        public var triggerJitter: Duration = .seconds(60)
         /// All tenants together.
         public var maxConcurrentRequests = 4
         /// Per tenant, all calls together.

@@ -4,6 +4,7 @@ import Foundation
 import HTTPServer
 import IngestionModel
 import IngestionStore
+import Scheduling
 import WireFormat
 
 /// `/api/v1`: track and trigger requests from outside, read the history.
@@ -88,6 +89,9 @@ struct APIRoutes: Sendable {
             case .notStopped, .notPublished: 409
             }
             return (status, body)
+        case .failure(.storeUnavailable(let error)):
+            throw HTTPError(503, "not sent: the store cannot record it (\(error)); try again later",
+                            headers: [("Retry-After", "30")])
         case .failure(let error):
             return (502, TriggerResponse(tenant: key.tenant, mapping: key.mapping, result: TriggerResult.error.label,
                                          error: error.description))
@@ -167,8 +171,14 @@ struct APIRoutes: Sendable {
                     failuresByACPCode: totals.failuresByACPCode(of: key),
                     inProgress: totals.open.filter { $0.key == key }.count,
                     triggers: Dictionary(uniqueKeysWithValues: (totals.triggers[key] ?? [:]).map { ($0.key.label, $0.value) }))
-                return MappingList.Entry(tenant: tenant.name, mapping: mapping.id, name: mapping.name,
-                                         triggerEvery: mapping.triggerEvery.map { DurationText.format($0) },
+                var every: String?, cron: String?, zone: String?
+                switch mapping.schedule {
+                case .every(let interval)?: every = DurationText.format(interval)
+                case .cron(let expression, let timeZone)?: (cron, zone) = (expression.text, timeZone.identifier)
+                case nil: break
+                }
+                return MappingList.Entry(tenant: tenant.name, mapping: mapping.id, name: mapping.name, triggerEvery: every,
+                                         triggerCron: cron, triggerTimezone: zone,
                                          latestRequest: latest[key].map { RequestBody($0) }, counters: counters)
             }
         }

@@ -1,0 +1,173 @@
+import AdobeIngestionClient
+import Foundation
+import IngestionModel
+import IngestionStore
+import Logging
+import Scheduling
+
+/// Why a trigger did not come to an answer from Adobe.
+public enum TriggerFailure: Error, Sendable, Equatable, CustomStringConvertible {
+    /// Adobe could not be asked, or did not answer usably.
+    case upstream(AdobeAPIError)
+    /// Nothing was sent: the store could not record the intent, and a POST whose answer
+    /// could not be written would be a side effect nobody follows.
+    case storeUnavailable(StoreError)
+
+    public var description: String {
+        switch self {
+        case .upstream(let error): return error.description
+        case .storeUnavailable(let error): return "not sent, the store cannot record it: \(error)"
+        }
+    }
+}
+
+extension TenantWorker {
+    /// Scheduled mappings whose plan is due now, in a stable order.
+    func dueMappings() -> [String] {
+        let now = time.now()
+        return plans.withLock { plans in
+            plans.filter { mapping, plan in planners[mapping]?.isDue(plan, now: now) ?? false }.keys.sorted()
+        }
+    }
+
+    /// POSTs a due mapping and moves its plan on, by what the POST came to.
+    func triggerOnSchedule(_ mapping: String) async {
+        guard let planner = planners[mapping], let plan = plans.withLock({ $0[mapping] }) else { return }
+        let result = await trigger(mapping) { outcome, now in
+            planner.plan(after: plan, result: Self.attemptResult(outcome), now: now)
+        }
+        if case .failure(.storeUnavailable) = result {
+            // Nothing was sent: try again at the next cycle's retry time, without counting an attempt.
+            let retry = planner.plan(after: plan, result: .retryable, now: time.now())
+            plans.withLock { $0[mapping] = retry }
+            metrics.triggerPlanned(key(mapping), plan: retry)
+        }
+        if case .success(.notPublished) = result {
+            logger.warning("mapping is not published in Campaign: no retry before its next scheduled time; it needs a person",
+                           metadata: ["tenant": "\(tenant.name)", "mapping": "\(mapping)"])
+        }
+    }
+
+    /// Sends the POST of `mapping` and records what it came to. The intent is stored
+    /// first, so a crash between Adobe's answer and its record is found again; the
+    /// answer, the trigger's count, the request to follow and `nextPlan` (for a
+    /// scheduled trigger) are then written in one transaction.
+    func trigger(_ mapping: String, resolving lost: TriggerIntent? = nil,
+                 nextPlan: ((Result<TriggerOutcome, AdobeAPIError>, Date) -> TriggerPlan)? = nil) async
+        -> Result<TriggerOutcome, TriggerFailure> {
+        let key = key(mapping)
+        let labels: Logger.Metadata = ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)"]
+        let intentID: Int64
+        do {
+            intentID = try await store.recordTriggerIntent(key, at: time.now())
+        } catch {
+            logger.error("trigger not sent: the store cannot record it", metadata: labels.merging(["error": "\(error)"]) { $1 })
+            return .failure(.storeUnavailable(error))
+        }
+        let answer: Result<TriggerOutcome, AdobeAPIError>
+        do throws(AdobeAPIError) { answer = .success(try await client.trigger(mapping: mapping)) } catch { answer = .failure(error) }
+        // Cancelled (shutting down): the intent stays and is resolved at the next start.
+        if case .failure(.cancelled) = answer { return .failure(.upstream(.cancelled)) }
+        let now = time.now()
+        var attempt = TriggerAttempt(key: key, at: now, result: .error, plan: nextPlan?(answer, now), intents: [intentID])
+        switch answer {
+        case .success(let outcome):
+            health.reached()
+            attempt.result = outcome.result
+            attempt.requestID = outcome.requestID
+            attempt.origin = if case .submitted = outcome { .triggered } else { .adopted }
+        case .failure(let error):
+            health.failed(error, context: labels)
+        }
+        if let lost, Self.settles(answer) {
+            // This answer settles the lost intent in the same transaction: "already in
+            // progress" adopts what the lost POST most likely started; any other answer
+            // means what it came to cannot be known.
+            attempt.intents.append(lost.id)
+            if attempt.result != .alreadyInProgress { attempt.lostTriggers = 1 }
+        }
+        let plan = attempt.plan
+        do {
+            let tracked = try await store.recordTriggerAttempt(attempt)
+            if case .inserted(let request)? = tracked {
+                metrics.requestOpened(key, requestID: request.requestID, startedAt: request.firstSeen, now: now)
+            }
+            metrics.triggerCounted(key, result: attempt.result, now: now)
+            if attempt.lostTriggers > 0 { metrics.triggerCounted(key, result: .unknown, now: now) }
+            if let plan {
+                plans.withLock { $0[mapping] = plan }
+                metrics.triggerPlanned(key, plan: plan)
+            }
+            logTrigger(attempt, answer: answer, labels: labels)
+        } catch {
+            // Adobe has answered but the store cannot keep it: the intent stays, to be resolved later.
+            if let plan { plans.withLock { $0[mapping] = plan } }
+            logger.error("cannot store a trigger's answer; it is resolved at the next start",
+                         metadata: labels.merging(["error": "\(error)"]) { $1 })
+        }
+        return answer.mapError { .upstream($0) }
+    }
+
+    private func logTrigger(_ attempt: TriggerAttempt, answer: Result<TriggerOutcome, AdobeAPIError>, labels: Logger.Metadata) {
+        var metadata = labels.merging(["result": "\(attempt.result)"]) { $1 }
+        if let id = attempt.requestID { metadata["request_id"] = "\(id)" }
+        if let plan = attempt.plan { metadata["next_attempt"] = "\(Timestamp.rfc3339(plan.dueAt))" }
+        switch answer {
+        case .success(let outcome) where outcome.requestID != nil:
+            logger.info("ingestion triggered", metadata: metadata)
+        case .success:
+            logger.warning("ingestion refused", metadata: metadata)
+        case .failure(let error):
+            logger.warning("ingestion trigger failed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
+        }
+    }
+
+    /// Intents a crash left (a POST sent, its answer never stored): each is resolved
+    /// by POSTing again (see `trigger(_:resolving:nextPlan:)`). A transient upstream
+    /// failure leaves the intent for the next cycle.
+    func resolveIntents() async {
+        let intents: [TriggerIntent]
+        do {
+            intents = try await store.pendingTriggerIntents().filter { $0.key.tenant == tenant.name }
+        } catch {
+            logger.error("cannot read pending trigger intents", metadata: ["tenant": "\(tenant.name)", "error": "\(error)"])
+            return
+        }
+        var unresolved = false
+        for intent in intents {
+            let labels: Logger.Metadata = ["tenant": "\(tenant.name)", "mapping": "\(intent.key.mapping)",
+                                           "sent_at": "\(Timestamp.rfc3339(intent.at))"]
+            logger.warning("a trigger's answer was never stored (the exporter stopped); asking Adobe again", metadata: labels)
+            let answer = await trigger(intent.key.mapping, resolving: intent)
+            switch answer {
+            case .success(.alreadyInProgress(let id)):
+                logger.info("lost trigger resolved: its running request is followed", metadata: labels.merging(["request_id": "\(id)"]) { $1 })
+            case .failure(.upstream(let error)) where !Self.settles(.failure(error)):
+                unresolved = true
+            case .failure(.storeUnavailable):
+                unresolved = true
+            default:
+                logger.warning("lost trigger counted as unknown: what it came to cannot be known", metadata: labels)
+            }
+        }
+        if !unresolved { intentsToResolve.store(false, ordering: .relaxed) }
+    }
+
+    /// Whether an answer to a resolving POST is final: any answer, or a failure a retry would not change.
+    static func settles(_ answer: Result<TriggerOutcome, AdobeAPIError>) -> Bool {
+        switch answer {
+        case .success: return true
+        case .failure(.cancelled), .failure(.circuitOpen): return false
+        case .failure(let error): return !error.isTransient
+        }
+    }
+
+    /// How a POST's answer moves a schedule.
+    static func attemptResult(_ answer: Result<TriggerOutcome, AdobeAPIError>) -> TriggerAttemptResult {
+        switch answer {
+        case .success(.submitted), .success(.alreadyInProgress): return .started
+        case .success(.notPublished): return .needsPerson
+        case .success(.notStopped), .failure: return .retryable
+        }
+    }
+}

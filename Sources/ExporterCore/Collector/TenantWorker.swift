@@ -1,0 +1,200 @@
+import AdobeIngestionClient
+import AsyncHTTPClient
+import ExporterMetrics
+import Foundation
+import IngestionModel
+import IngestionStore
+import Logging
+import Scheduling
+import Synchronization
+
+/// Everything one tenant's collection needs, and its loop: each poll interval, the
+/// intents left by a crash (once), the mappings whose trigger is due, then one GET
+/// per open request. Records what it sees first in the store, then, once
+/// committed, in the metrics. Made and stopped by the `Collector`.
+final class TenantWorker: Sendable {
+    let tenant: ExporterConfig.Tenant
+    let client: AdobeIngestionClient
+    let upstream: UpstreamGuard
+    let health: TenantHealth
+    let store: any IngestionStore
+    let metrics: IngestionMetrics
+    let time: any TimeSource
+    let logger: Logger
+    private let settings: LiveConfiguration
+    let planners: [String: TriggerPlanner]
+    let plans = Mutex<[String: TriggerPlan]>([:])
+    /// Set at start-up; cleared once the intents a crash left are resolved.
+    let intentsToResolve = Atomic<Bool>(true)
+    /// `run` returns once this is true.
+    private let stopped = WaitingRoom<Bool, Void>(false)
+
+    init(tenant: ExporterConfig.Tenant, settings: LiveConfiguration, store: any IngestionStore, metrics: IngestionMetrics,
+         concurrency: ConcurrencyLimit, time: any TimeSource, logger: Logger, httpClient: HTTPClient) {
+        let collector = settings.config.collector
+        var client = tenant.client
+        client.timeout = collector.requestTimeout
+        let name = tenant.name
+        let health = TenantHealth(tenant: name, metrics: metrics, logger: logger, time: time)
+        let upstream = UpstreamGuard(time: time) { [metrics] hold in
+            metrics.upstreamHeld(tenant: name, until: hold.map { hold in
+                switch hold {
+                case .throttled(let until), .breakerOpen(let until): return until
+                }
+            })
+        }
+        let gate = TenantGate(concurrency: concurrency,
+                              rate: RateLimiter(ratePerSecond: collector.maxRequestsPerSecond, time: time),
+                              upstream: upstream, answered: { health.reached() })
+        self.client = AdobeIngestionClient(
+            configuration: client, httpClient: httpClient, time: time, logger: logger, gate: gate,
+            observe: { [metrics] record in
+                metrics.apiCall(tenant: record.tenant, operation: record.operation.rawValue, code: record.code,
+                                seconds: record.duration.seconds)
+            },
+            tokenObtained: { [metrics] expiresAt in metrics.tokenObtained(tenant: name, expiresAt: expiresAt) })
+        var planners: [String: TriggerPlanner] = [:]
+        for mapping in tenant.mappings {
+            guard let schedule = mapping.schedule else { continue }
+            let key = "\(name)/\(mapping.id)"
+            let jitter = TriggerPlanner.jitter(for: key, schedule: schedule, maximum: collector.triggerJitter)
+            planners[mapping.id] = TriggerPlanner(schedule: schedule, jitter: jitter)
+        }
+        (self.tenant, self.upstream, self.health, self.store, self.metrics) = (tenant, upstream, health, store, metrics)
+        (self.time, self.logger, self.settings, self.planners) = (time, logger, settings, planners)
+    }
+
+    func key(_ mapping: String) -> MappingKey { MappingKey(tenant: tenant.name, mapping: mapping) }
+
+    /// Plans from the store (or, for a mapping without one, from its last trigger):
+    /// a slot missed while the exporter was down runs once now.
+    func loadPlans(stored: [MappingKey: TriggerPlan], lastTriggers: [MappingKey: Date]) {
+        let now = time.now()
+        let loaded = planners.reduce(into: [String: TriggerPlan]()) { plans, entry in
+            let (mapping, planner) = entry
+            plans[mapping] = stored[key(mapping)].map { planner.resumed($0, now: now) }
+                ?? planner.initialPlan(lastAttempt: lastTriggers[key(mapping)], now: now)
+        }
+        plans.withLock { $0 = loaded }
+        for (mapping, plan) in loaded { metrics.triggerPlanned(key(mapping), plan: plan) }
+    }
+
+    /// Cycles every poll interval until `stop()` or cancellation.
+    func run() async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask {
+                while !Task.isCancelled {
+                    await self.cycle()
+                    do { try await self.time.sleep(for: self.settings.config.collector.pollInterval) } catch { return }
+                }
+            }
+            group.addTask { try? await self.stopped.enter { $0 ? .proceed : .park(()) } }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    /// Ends `run()`: its calls are cancelled.
+    func stop() {
+        stopped.update { stopped, waiting in
+            stopped = true
+            return Array(waiting.indices)
+        }
+    }
+
+    /// One poll cycle: left-over intents (the first time), due triggers, then one GET per open request.
+    func cycle() async {
+        if intentsToResolve.load(ordering: .relaxed) { await resolveIntents() }
+        for mapping in dueMappings() {
+            if Task.isCancelled { return }
+            await triggerOnSchedule(mapping)
+        }
+        let open: [TrackedRequest]
+        do {
+            open = try await store.openRequests(tenant: tenant.name)
+        } catch {
+            logger.error("cannot read open requests", metadata: ["tenant": "\(tenant.name)", "error": "\(error)"])
+            return
+        }
+        if open.isEmpty {
+            do { try await client.authenticate() } catch { health.failed(error) }
+        }
+        await withTaskGroup(of: Void.self) { group in
+            for request in open { group.addTask { await self.poll(request) } }
+        }
+        if Task.isCancelled { return }
+        metrics.pollCompleted(tenant: tenant.name, at: time.now())
+    }
+
+    /// GETs one request's status and records it; gives up on it after too long a 404
+    /// or too long In Progress.
+    private func poll(_ request: TrackedRequest) async {
+        let key = request.key
+        let labels: Logger.Metadata = ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)", "request_id": "\(request.requestID)"]
+        let limits = settings.config.collector
+        if time.now().timeIntervalSince(request.firstSeen) >= limits.maxInProgress.seconds {
+            await abandon(request, because: "In Progress longer than collector.max_in_progress (\(DurationText.format(limits.maxInProgress)))")
+            return
+        }
+        let report: StatusReport
+        do throws(AdobeAPIError) {
+            report = try await client.status(mapping: key.mapping, requestID: request.requestID)
+        } catch {
+            if case .cancelled = error { return }
+            health.failed(error, context: labels)
+            if case .notFound = error { await notFound(request, labels: labels) }
+            return
+        }
+        health.reached()
+        if let raw = report.status.rawUnknown {
+            logger.warning("unknown ingestion status", metadata: labels.merging(["status": "\(raw)"]) { $1 })
+        }
+        do {
+            let result = try await store.recordObservation(request.rowID, report: report, at: time.now())
+            if case .finished(let finished) = result { ended(finished) }
+        } catch {
+            logger.error("cannot store an observation", metadata: labels.merging(["error": "\(error)"]) { $1 })
+        }
+    }
+
+    /// Adobe answered 404: the first time is noted (and logged); past `give_up_after`, it is abandoned.
+    private func notFound(_ request: TrackedRequest, labels: Logger.Metadata) async {
+        let limit = settings.config.collector.giveUpAfter
+        do {
+            let row = try await store.recordNotFound(request.rowID, at: time.now())
+            guard let since = row.notFoundSince else { return }
+            if request.notFoundSince == nil {
+                logger.warning("Adobe does not know this request (404); it is given up on if that lasts",
+                               metadata: labels.merging(["give_up_after": "\(DurationText.format(limit))"]) { $1 })
+            }
+            if time.now().timeIntervalSince(since) >= limit.seconds {
+                await abandon(row, because: "Adobe answered 404 for longer than collector.give_up_after (\(DurationText.format(limit)))")
+            }
+        } catch {
+            logger.error("cannot store a 404", metadata: labels.merging(["error": "\(error)"]) { $1 })
+        }
+    }
+
+    private func abandon(_ request: TrackedRequest, because reason: String) async {
+        do {
+            if case .finished(let finished) = try await store.abandon(request.rowID, reason: reason, at: time.now()) {
+                ended(finished)
+            }
+        } catch {
+            logger.error("cannot store an abandoned request", metadata: ["tenant": "\(request.key.tenant)", "error": "\(error)"])
+        }
+    }
+
+    /// A request ended (and is stored so): count it, once.
+    func ended(_ finished: TrackedRequest) {
+        metrics.requestFinished(finished.key, status: finished.status, acpCode: finished.acpCode, records: finished.numRecords,
+                                duration: finished.duration ?? 0, requestID: finished.requestID,
+                                finishedAt: finished.finishedAt ?? time.now())
+        let level: Logger.Level = finished.status == .abandoned ? .warning : .info
+        logger.log(level: level, "ingestion request ended", metadata: [
+            "tenant": "\(finished.key.tenant)", "mapping": "\(finished.key.mapping)", "request_id": "\(finished.requestID)",
+            "status": "\(finished.status.name)", "records": "\(finished.numRecords)",
+            "acp_code": "\(finished.acpCode.labelValue)",
+        ].merging(finished.status == .abandoned ? ["reason": "\(finished.info ?? "")"] : [:]) { $1 })
+    }
+}
