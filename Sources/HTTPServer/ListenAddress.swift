@@ -97,6 +97,7 @@ public enum HTTPServerError: Error, CustomStringConvertible, Equatable {
     case badListenAddress(String, String)
     case socket(String, String, Int32)
     case daemonFailed(String)
+    case tls(TLSError)
 
     public var description: String {
         switch self {
@@ -106,6 +107,8 @@ public enum HTTPServerError: Error, CustomStringConvertible, Equatable {
             return "cannot listen on \(address): \(call) failed: \(String(cString: strerror(code)))"
         case .daemonFailed(let address):
             return "libmicrohttpd could not start on \(address)"
+        case .tls(let error):
+            return "TLS: \(error)"
         }
     }
 }
