@@ -108,9 +108,16 @@ struct HTTPServerTests {
         #expect(address.port == port)
     }
 
-    @Test(arguments: ["9100", "host:", "host:99999", "a:b"])
+    @Test(arguments: ["9100", "host:", "host:99999", "a:b", "a:b:80", "::1:80", "[127.0.0.1]:80", "host:+80", "[::1:80"])
     func badListenAddressesAreNamed(text: String) {
         #expect(throws: HTTPServerError.self) { try ListenAddress(parsing: text) }
+    }
+
+    /// Found by fuzz-listen-address: an unbracketed host holding a colon was
+    /// accepted, and printed back as an address that parsed differently.
+    @Test func fuzzFindingUnbracketedColonsAreRefused() {
+        let input = String(decoding: [0xDB, 0x98, 0x3A, 0x30, 0x98, 0x3A, 0x30] as [UInt8], as: UTF8.self)
+        #expect(throws: HTTPServerError.self) { try ListenAddress(parsing: input) }
     }
 
     @Test func percentEncodingRoundTrips() {
