@@ -48,3 +48,9 @@ bench: setup-bench
 
 clean:
 	rm -rf .build data bench/out
+
+## libFuzzer targets (fuzz/), each run for FUZZ_SECONDS (default 60, about 9 min in all, build included);
+## fails on the first crash. Separate from `make test`; results in README.md.
+.PHONY: fuzz
+fuzz: setup
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) fuzz/run.sh

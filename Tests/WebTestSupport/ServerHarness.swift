@@ -105,3 +105,25 @@ public func statusCode(of head: String?) -> Int? {
     let parts = line.split(separator: " ")
     return parts.count > 1 ? Int(parts[1]) : nil
 }
+
+/// A listening socket on a free loopback port, to hand that port to another program.
+public final class RawListener: @unchecked Sendable {
+    public let fd: Int32
+    public let port: Int
+
+    public init() throws {
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+        self.fd = fd
+        var address = sockaddr_in()
+        address.sin_family = sa_family_t(AF_INET)
+        address.sin_addr.s_addr = inet_addr("127.0.0.1")
+        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+        let bound = withUnsafeMutablePointer(to: &address) {
+            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        }
+        guard bound else { Glibc.close(fd); throw POSIXError(.EADDRINUSE) }
+        port = Int(UInt16(bigEndian: address.sin_port))
+    }
+
+    public func close() { Glibc.close(fd) }
+}
