@@ -75,6 +75,7 @@ struct HTTPServerTests {
         let server = try HTTPServer(configuration: .init(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
                                     router: router)
         let port = server.port
+        defer { release.open() }  // never leave the handler (and stop) waiting when an expectation throws
         async let waiting = curl(["http://127.0.0.1:\(port)/wait"])
         await entered.wait()
         let stopping = Task { await server.stop() }

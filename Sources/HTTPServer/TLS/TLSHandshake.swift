@@ -22,11 +22,13 @@ let certificateRetriever: @convention(c) (
     session, _, _, _, _, chain, chainLength, privateKey in
     guard let session, let record = record(of: session),
           let tls = record.tlsSettings({ record.context.currentTLS }) else { return -1 }
-    let request: gnutls_certificate_request_t = tls.clientCertificates.requiresCertificate ? GNUTLS_CERT_REQUIRE
-        : tls.clientCertificates.asksForCertificate ? GNUTLS_CERT_REQUEST : GNUTLS_CERT_IGNORE
-    gnutls_certificate_server_set_request(session, request)
+    // Only ever REQUEST: a missing certificate is then refused (and counted) by
+    // the verifier below, like every other refusal, rather than inside GnuTLS.
     if tls.clientCertificates.asksForCertificate {
+        gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUEST)
         gnutls_session_set_verify_function(session, clientCertificateVerifier)
+    } else {
+        gnutls_certificate_server_set_request(session, GNUTLS_CERT_IGNORE)
     }
     // The record keeps `tls` (and so the certificate) alive for the session's lifetime.
     chain?.pointee = tls.certificate.chain
