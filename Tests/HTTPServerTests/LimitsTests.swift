@@ -78,6 +78,17 @@ struct LimitsTests {
         }
     }
 
+    @Test func anHTTP11RequestWithoutHostIs400() async throws {
+        try await withServer(routes: echo) { server throws in
+            let connection = try RawConnection(port: server.port)
+            connection.send("GET /-/healthy HTTP/1.1\r\n\r\n")
+            #expect(statusCode(of: connection.readHead()) == 400)
+            let old = try RawConnection(port: server.port)
+            old.send("GET /-/healthy HTTP/1.0\r\n\r\n")
+            #expect(statusCode(of: old.readHead()) == 200)
+        }
+    }
+
     @Test func requestsBeyondTheConcurrencyLimitAre503WithRetryAfter() async throws {
         let release = Gate()
         try await withServer({ $0.limits.maxConcurrentRequests = 2; $0.limits.retryAfterSeconds = 3 }, routes: { router in

@@ -8,7 +8,7 @@ import WireFormat
 /// no body (limits, route, authentication), so refusals are answered before a
 /// body is read; the last one dispatches.
 let accessHandler: MHD_AccessHandlerCallback = {
-    contextPointer, connection, url, method, _, uploadData, uploadSize, slot in
+    contextPointer, connection, url, method, version, uploadData, uploadSize, slot in
     guard let contextPointer, let connection, let url, let method, let uploadSize, let slot else { return MHD_Result.NO }
     let context = Unmanaged<ServerContext>.fromOpaque(contextPointer).takeUnretainedValue()
 
@@ -16,7 +16,8 @@ let accessHandler: MHD_AccessHandlerCallback = {
         let state = RequestState()
         slot.pointee = Unmanaged.passRetained(state).toOpaque()
         connectionRecord(connection)?.beginRequest()
-        return readHead(of: connection, url: url, method: method, into: state, context: context)
+        let isHTTP11 = version.map { strcmp($0, "HTTP/1.1") == 0 } ?? false
+        return readHead(of: connection, url: url, method: method, isHTTP11: isHTTP11, into: state, context: context)
     }
     let state = Unmanaged<RequestState>.fromOpaque(statePointer).takeUnretainedValue()
 
@@ -35,7 +36,7 @@ let accessHandler: MHD_AccessHandlerCallback = {
 /// Checks the head against the limits, resolves the route and authenticates.
 /// Returns after queueing a refusal, or with the head kept for dispatch.
 private func readHead(of connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
-                      into state: RequestState, context: ServerContext) -> MHD_Result {
+                      isHTTP11: Bool, into state: RequestState, context: ServerContext) -> MHD_Result {
     let limits = context.limits
     let settings = context.securitySettings
     var request = HTTPRequest(method: String(cString: method), rawPath: String(cString: url))
@@ -52,6 +53,9 @@ private func readHead(of connection: OpaquePointer, url: UnsafePointer<CChar>, m
         queue(HTTPResponse.text(text + "\n", status: status).reply, on: connection, head: head, context: context)
     }
     if strlen(url) > limits.maxURLBytes { return refuse(414, "request target over \(limits.maxURLBytes) bytes") }
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400 (libmicrohttpd
+    // only checks in its strict mode, which also refuses other things clients send).
+    if isHTTP11 && request.header("host") == nil { return refuse(400, "missing Host header") }
     if acs_mhd_request_header_size(connection) > limits.maxHeaderBytes {
         return refuse(431, "request head over \(limits.maxHeaderBytes) bytes")
     }
