@@ -157,6 +157,28 @@ struct LimitsTests {
         }
     }
 
+    @Test func manySlowConnectionsFromOneAddressLeaveScrapesFastAndDescriptorsBounded() async throws {
+        func openDescriptors() -> Int { (try? FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").count) ?? 0 }
+        try await withServer({ $0.limits.maxConnectionsPerAddress = 40 }, routes: echo) { server throws in
+            let before = openDescriptors()
+            // 200 half-open connections from 127.0.0.4, each with a head that never completes.
+            let slow = try (0..<200).map { _ in try RawConnection(port: server.port, source: "127.0.0.4") }
+            slow.forEach { $0.send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n") }
+            try await eventually("the per-address cap reached") {
+                server.statistics().refusedConnections[.perAddressLimit, default: 0] >= 160
+            }
+            let clock = ContinuousClock()
+            for _ in 0..<5 {
+                let started = clock.now
+                #expect(try await curl(["http://127.0.0.1:\(server.port)/-/healthy"]).status == 200)
+                #expect(clock.now - started < .seconds(1))
+            }
+            // The test's own 200 client sockets, plus at most the 40 the server keeps open for them.
+            #expect(openDescriptors() - before <= 200 + 40 + 10)
+            #expect(server.statistics().openConnections <= 40)
+        }
+    }
+
     @Test func aKeptAliveConnectionIsNotCutWhileItsRequestIsProcessed() async throws {
         let release = Gate()
         try await withServer({ limits in

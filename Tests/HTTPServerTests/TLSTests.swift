@@ -130,6 +130,20 @@ struct TLSTests {
         #expect(!lines.withLock { $0 }.isEmpty)
     }
 
+    @Test func aHandshakeThatNeverStartsIsCutAtTheHeadDeadline() async throws {
+        let certificates = try await Self.certificates.value
+        try await withServer({ configuration in
+            configuration.security.tls = try? tls(certificates)
+            configuration.limits.requestHeadTimeout = .seconds(1)
+            configuration.limits.deadlineSweepInterval = .milliseconds(100)
+        }, routes: routes) { server throws in
+            let silent = try RawConnection(port: server.port)
+            try await eventually("the silent connection is closed", timeout: .seconds(5)) { silent.isClosedByPeer }
+            #expect(server.statistics().refusedConnections[.requestHeadTimeout] == 1)
+            #expect(try await curlTLS(certificates, port: server.port).status == 200)
+        }
+    }
+
     @Test func aNewCertificateAppliesToTheNextHandshake() async throws {
         let certificates = try await Self.certificates.value
         try await withTLSServer(try tls(certificates)) { server throws in

@@ -71,6 +71,18 @@ struct BasicAuthTests {
         }
     }
 
+    @Test func tooManyWaitingChecksAre503RatherThanAQueue() {
+        let authenticator = BasicAuthenticator(users: Self.users, maxWaiting: 0)
+        let request = HTTPRequest(method: "GET", rawPath: "/metrics",
+                                  headers: ["Authorization": "Basic " + Data("alice:guess".utf8).base64EncodedString()])
+        guard case .refused(.response(let response)) = authenticator.authenticate(request) else {
+            Issue.record("expected a refusal")
+            return
+        }
+        #expect(response.status == 503)
+        #expect(response.headers.contains { $0.name == "Retry-After" })
+    }
+
     @Test func cachedChecksAreFarCheaperThanBcrypt() async throws {
         let authenticator = BasicAuthenticator(users: Self.users)
         let request = HTTPRequest(method: "GET", rawPath: "/metrics",
