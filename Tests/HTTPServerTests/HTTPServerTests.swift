@@ -64,12 +64,15 @@ struct HTTPServerTests {
     @Test func stopWaitsForSuspendedConnectionsAndRefusesNewOnes() async throws {
         let entered = Gate()
         let release = Gate()
-        let cancelled = Atomic<Bool>(false)
+        let sawCancellation = Atomic<Bool>(false)
         var router = Router()
         router.add("GET", "/wait", .deferred { _ in
             entered.open()
-            await release.wait()
-            cancelled.store(Task.isCancelled, ordering: .relaxed)
+            await withTaskCancellationHandler {
+                await release.wait()
+            } onCancel: {
+                sawCancellation.store(true, ordering: .relaxed)
+            }
             return HTTPResponse.text(Task.isCancelled ? "cancelled" : "finished").reply
         })
         let server = try HTTPServer(configuration: .init(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
@@ -79,14 +82,15 @@ struct HTTPServerTests {
         async let waiting = curl(["http://127.0.0.1:\(port)/wait"])
         await entered.wait()
         let stopping = Task { await server.stop() }
-        // While stop() waits for the suspended handler, a new connection is refused.
+        // While stop() waits for the suspended handler, a new connection is refused…
         try await eventually("new connections refused during stop") { connectionRefused(port: port) }
+        // …and the handler is told to finish.
+        try await eventually("the handler cancelled") { sawCancellation.load(ordering: .relaxed) }
+        #expect(!release.isOpen)
         release.open()
         await stopping.value
-        // The suspended connection got its handler's answer (cancelled by stop) before the daemon stopped.
+        // The suspended connection got its handler's answer before the daemon stopped.
         #expect(try await waiting.body == "cancelled")
-        let wasCancelled = cancelled.load(ordering: .relaxed)
-        #expect(wasCancelled)
         #expect(connectionRefused(port: port))
     }
 

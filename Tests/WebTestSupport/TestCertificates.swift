@@ -23,7 +23,9 @@ public final class TestCertificates: Sendable {
 
     /// A client certificate with `san` (an openssl SAN list such as `DNS:prometheus.example`).
     public func makeClient(_ name: String, san: String, ca: String = "ca", expired: Bool = false) async throws {
-        try await makeLeaf(name, subject: "/CN=\(name)", serial: String(format: "%llx", UInt64.random(in: 1...UInt64(Int64.max))),
+        // Sixteen hex digits: `openssl ca` refuses a serial of odd length.
+        let serial = String(format: "%016llx", UInt64.random(in: 1...UInt64(Int64.max)))
+        try await makeLeaf(name, subject: "/CN=\(name)", serial: serial,
                            ca: ca, extensions: "subjectAltName=\(san)\nextendedKeyUsage=clientAuth\n", expired: expired)
     }
 
