@@ -52,6 +52,9 @@ public final class HTTPServer: Sendable {
         if let tls = configuration.security.tls {
             do { try tls.validate() } catch { throw .tls(error) }
         }
+        // The one place a listening socket is obtained: an inherited one (systemd's
+        // socket activation) would be another source of the same (fd, port) pair;
+        // everything below only needs a descriptor this initialiser may close.
         let listener = try configuration.listenAddress.openSocket()
         self.port = listener.port
         self.address = ListenAddress(host: configuration.listenAddress.host, port: listener.port)

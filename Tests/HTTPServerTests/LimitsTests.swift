@@ -174,6 +174,21 @@ struct LimitsTests {
         }
     }
 
+    @Test func aTrickledBodyIsCutAtTheSameDeadline() async throws {
+        try await withServer({ limits in
+            limits.limits.requestHeadTimeout = .seconds(1)
+            limits.limits.deadlineSweepInterval = .milliseconds(100)
+        }, routes: echo) { server throws in
+            let slow = try RawConnection(port: server.port, source: "127.0.0.6")
+            slow.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+            try await eventually("the trickling body is cut", timeout: .seconds(8)) {
+                slow.send("B")
+                return slow.isClosedByPeer
+            }
+            #expect(server.statistics().refusedConnections[.requestHeadTimeout] == 1)
+        }
+    }
+
     @Test func aConnectionIsNotCutWhileItsRequestIsProcessed() async throws {
         let release = Gate()
         try await withServer({ limits in

@@ -15,7 +15,6 @@ let accessHandler: MHD_AccessHandlerCallback = {
     guard let statePointer = slot.pointee else {
         let state = RequestState()
         slot.pointee = Unmanaged.passRetained(state).toOpaque()
-        connectionRecord(connection)?.beginRequest()
         let isHTTP11 = version.map { strcmp($0, "HTTP/1.1") == 0 } ?? false
         return readHead(of: connection, url: url, method: method, isHTTP11: isHTTP11, into: state, context: context)
     }
@@ -30,6 +29,9 @@ let accessHandler: MHD_AccessHandlerCallback = {
     guard let head = state.head else { return MHD_Result.YES }  // refused at the head; already queued
     if let reply = state.takeReply() { return queue(reply, on: connection, head: head, context: context) }
     guard state.markDispatched() else { return MHD_Result.YES }
+    // Head and body are in: from here the handler's time is not the client's,
+    // so the connection's deadline stops (a body trickled byte by byte does not).
+    connectionRecord(connection)?.beginRequest()
     return dispatch(head, state: state, connection: connection, context: context)
 }
 

@@ -13,7 +13,7 @@ final class ConnectionRecord: Sendable {
     let context: ServerContext
 
     private struct State {
-        /// Set while the connection owes a request head; nil while a request is processed.
+        /// Set while the connection owes a request (head and body); nil while one is processed.
         var awaitingSince: ContinuousClock.Instant?
         var allowance: Duration
         var shutDown = false
@@ -28,7 +28,7 @@ final class ConnectionRecord: Sendable {
         state = Mutex(State(awaitingSince: now, allowance: headAllowance))
     }
 
-    /// A request head arrived: no deadline while it is processed and answered.
+    /// A request (head and body) arrived: no deadline while it is processed and answered.
     func beginRequest() { state.withLock { $0.awaitingSince = nil } }
 
     /// An answer was sent: the next head is owed within `allowance`.
