@@ -27,7 +27,10 @@ public struct HTTPServerStatistics: Sendable, Equatable {
         case clientCertificate = "client_certificate"
     }
 
-    /// Answers given, by route pattern and status code.
+    /// Answers given, by route pattern and status code. Not counted: the 414 and
+    /// 431 that libmicrohttpd sends itself when a head overflows its buffer
+    /// (`connectionMemoryLimit`, above `maxURLBytes` and `maxHeaderBytes`), and
+    /// answers to clients refused before HTTP (connection caps, TLS).
     public var requests: [RequestKey: UInt64] = [:]
     /// Connections open now.
     public var openConnections: Int = 0
