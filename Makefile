@@ -4,7 +4,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 NAME := acs-ingestion-exporter
 BIN := .build/debug/$(NAME)
-BUILD_PACKAGES := libmicrohttpd-dev libsqlite3-dev zlib1g-dev pkg-config
+BUILD_PACKAGES := libmicrohttpd-dev libsqlite3-dev zlib1g-dev pkg-config libgnutls28-dev libcrypt-dev
 # For tests/e2e/test_install.py: systemd (systemd-analyze, systemd-socket-activate),
 # man-db (man -l), zsh and fish (their completion scripts).
 TEST_PACKAGES := prometheus prometheus-alertmanager python3-yaml chromium systemd man-db zsh fish
@@ -188,3 +188,9 @@ bench: setup-bench
 
 clean:
 	rm -rf .build $(DIST_BUILD) $(DIST_DIR) data bench/out
+
+## libFuzzer targets (fuzz/), each run for FUZZ_SECONDS (default 60, about 9 min in all, build included);
+## fails on the first crash. Separate from `make test`; results in README.md.
+.PHONY: fuzz
+fuzz: setup
+	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) fuzz/run.sh

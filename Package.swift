@@ -50,6 +50,9 @@ let package = Package(
                        providers: [.apt(["libsqlite3-dev"])]),
         .systemLibrary(name: "CZlib", pkgConfig: "zlib",
                        providers: [.apt(["zlib1g-dev"])]),
+        .systemLibrary(name: "CGnuTLS", pkgConfig: "gnutls", providers: [.apt(["libgnutls28-dev"])]),
+        // libxcrypt's crypt_r: bcrypt for basic_auth_users.
+        .systemLibrary(name: "CCrypt", pkgConfig: "libxcrypt", providers: [.apt(["libcrypt-dev"])]),
         // glibc extras: mallopt, per-thread priority.
         .systemLibrary(name: "CGlibcExtras"),
 
@@ -63,8 +66,12 @@ let package = Package(
         .target(name: "Scheduling", dependencies: ["IngestionModel"]),
         // Percent-encoding and Authorization headers, for the server and the client alike.
         .target(name: "WireFormat"),
-        // A libmicrohttpd wrapper that knows nothing of ingestion.
-        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "WireFormat"]),
+        // A libmicrohttpd wrapper (TLS through GnuTLS) that knows nothing of ingestion.
+        .target(name: "HTTPServer", dependencies: ["CMicroHTTPD", "CGnuTLS", "WireFormat"]),
+        // exporter-toolkit's web configuration file: types, validation, loading, reloading, basic auth.
+        .target(name: "WebConfig", dependencies: [
+            "HTTPServer", "WireFormat", "CCrypt", "CGnuTLS", .product(name: "Yams", package: "Yams"),
+        ]),
         // Adobe IMS tokens and the two ingestion calls.
         .target(name: "AdobeIngestionClient", dependencies: [
             "IngestionModel", "WireFormat",
@@ -114,7 +121,9 @@ let package = Package(
         // What the test targets share: the seed's bodies as fixtures, injectable
         // clocks, temporary directories, HTTP and process helpers.
         .target(name: "TestSupport", dependencies: ["IngestionModel", "HTTPServer"], path: "Tests/TestSupport"),
+        // Real clients for the HTTP tests: curl, openssl and certificates made with it, raw sockets.
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "WireFormat", "TestSupport"]),
+        .testTarget(name: "WebConfigTests", dependencies: ["WebConfig", "HTTPServer", "WireFormat", "TestSupport"]),
         .testTarget(name: "IngestionModelTests", dependencies: ["IngestionModel", "TestSupport"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling", "IngestionModel"]),
         .testTarget(name: "AdobeIngestionClientTests", dependencies: [

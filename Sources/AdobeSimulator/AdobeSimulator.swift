@@ -31,7 +31,7 @@ public final class AdobeSimulator: Sendable {
         router.add("GET", ingest, .deferred { await handlers.ingestion($0, .status) })
         router.notFound = { _ in HTTPResponse.json(Array(SeedBodies.notFound.utf8), status: 404).reply }
         var configuration = HTTPServer.Configuration(listenAddress: listenAddress)
-        configuration.maxBodyBytes = 16 * 1024
+        configuration.limits.maxBodyBytes = 16 * 1024
         server = try HTTPServer(configuration: configuration, router: router)
         let host = server.address.host.isEmpty ? "127.0.0.1" : server.address.host
         baseURL = "http://\(host.contains(":") ? "[\(host)]" : host):\(server.port)"

@@ -14,6 +14,11 @@ public struct HTTPRequest: Sendable {
     /// Header values by lower-cased name.
     public var headers: [String: String]
     public var body: [UInt8]
+    /// Who the server's authenticator let through (`basic_auth_users`' name),
+    /// nil when no authentication applied. Handlers decide writes with it.
+    public var authenticatedUser: String?
+    /// The peer's IP address in text form (nil in tests that build requests by hand).
+    public var clientAddress: String?
 
     public init(method: String, rawPath: String, query: [String: String] = [:],
                 headers: [String: String] = [:], body: [UInt8] = []) {
@@ -29,20 +34,9 @@ public struct HTTPRequest: Sendable {
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
 
     /// Whether the client accepts a gzip-encoded answer.
-    public var acceptsGzip: Bool {
-        guard let accept = header("accept-encoding")?.lowercased() else { return false }
-        return accept.split(separator: ",").contains { part in
-            let fields = part.split(separator: ";").map { $0.trimmingCharacters(in: .whitespaces) }
-            guard fields.first == "gzip" else { return false }
-            return !fields.dropFirst().contains { field in
-                let compact = field.replacingOccurrences(of: " ", with: "")
-                return compact.hasPrefix("q=") && Double(compact.dropFirst(2)) == 0
-            }
-        }
-    }
+    public var acceptsGzip: Bool { AcceptEncoding.acceptsGzip(header("accept-encoding")) }
 
     /// The token of an `Authorization: Bearer <token>` header.
     public var bearerToken: String? { Authorization.bearerToken(header("authorization")) }
 }
 
-import Foundation

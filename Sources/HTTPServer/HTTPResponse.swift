@@ -34,21 +34,18 @@ public struct HTTPResponse: Sendable {
 public final class PreparedResponse: @unchecked Sendable {
     // Immutable after init; libmicrohttpd's response is safe to queue from any thread.
     let handle: OpaquePointer
+    let buffer: UnsafeMutableRawPointer
     public let status: Int
     public let byteCount: Int
+    public let headers: [(name: String, value: String)]
 
-    public init(_ response: HTTPResponse) {
+    public convenience init(_ response: HTTPResponse) {
         let count = response.body.count
         let buffer = malloc(max(count, 1))!
         response.body.withUnsafeBytes { bytes in
             if count > 0 { buffer.copyMemory(from: bytes.baseAddress!, byteCount: count) }
         }
-        handle = MHD_create_response_from_buffer_with_free_callback(count, buffer) { free($0) }!
-        for header in response.headers {
-            MHD_add_response_header(handle, header.name, header.value)
-        }
-        status = response.status
-        byteCount = count
+        self.init(status: response.status, headers: response.headers, takingOwnershipOf: buffer, count: count)
     }
 
     /// Takes ownership of a malloc'd buffer: libmicrohttpd frees it when the last
@@ -57,11 +54,26 @@ public final class PreparedResponse: @unchecked Sendable {
                 count: Int) {
         handle = MHD_create_response_from_buffer_with_free_callback(count, buffer) { free($0) }!
         for header in headers { MHD_add_response_header(handle, header.name, header.value) }
+        self.buffer = buffer
         self.status = status
+        self.headers = headers
         byteCount = count
     }
 
     deinit { MHD_destroy_response(handle) }
+
+    /// A new libmicrohttpd response over the same bytes with more headers, for
+    /// one request (headers cannot be added to a response other threads may be
+    /// sending). It keeps this one, and so the bytes, alive until it is destroyed.
+    /// The caller destroys it after queueing.
+    func sharingBody(adding extra: [(name: String, value: String)]) -> OpaquePointer {
+        let owner = Unmanaged.passRetained(self).toOpaque()
+        let shared = MHD_create_response_from_buffer_with_free_callback_cls(byteCount, buffer, { owner in
+            if let owner { Unmanaged<PreparedResponse>.fromOpaque(owner).release() }
+        }, owner)!
+        for header in headers + extra { MHD_add_response_header(shared, header.name, header.value) }
+        return shared
+    }
 }
 
 /// What a handler answers: a response to copy, or a prepared one to share.

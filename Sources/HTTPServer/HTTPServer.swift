@@ -1,29 +1,38 @@
 import CMicroHTTPD
 import Foundation
 import Synchronization
-import WireFormat
 
-/// An HTTP/1.1 server on libmicrohttpd: one internal polling thread on epoll
-/// (or a pool of them), a router, and limits on connections, header memory,
-/// body size and idle time.
+/// An HTTP/1.1 (optionally TLS) server on libmicrohttpd: a pool of threads,
+/// each with its own epoll loop, a router, an authenticator, and the limits of
+/// `Limits`.
+///
+/// Thread-pool mode because libmicrohttpd 0.9.75's single-thread epoll loop
+/// stalls when exactly 128 keep-alive clients are busy (every one of them hangs
+/// until the idle timeout); with a pool of epoll threads it does not (see
+/// bench/README or the reference server's figures).
 ///
 /// libmicrohttpd calls back on its own threads, so everything those callbacks
 /// reach is `Sendable` and nonisolated: the router's handlers, and per-request
-/// state behind a lock. Deferred handlers run in a Task while their connection
-/// is suspended.
+/// and per-connection state behind locks. Deferred handlers (and slow
+/// authentication) run in a Task while their connection is suspended.
 public final class HTTPServer: Sendable {
     public struct Configuration: Sendable {
         public var listenAddress: ListenAddress
-        public var connectionLimit: Int = 512
-        public var connectionTimeout: Duration = .seconds(30)
-        /// Per-connection memory, which bounds the request line and headers.
-        public var connectionMemoryLimit: Int = 64 * 1024
-        /// Larger request bodies are answered 413 without being kept.
-        public var maxBodyBytes: Int = 64 * 1024
-        public var threads: Int = 1
+        /// Threads in libmicrohttpd's pool, each with its own epoll loop.
+        public var threads: Int = 2
+        public var limits = Limits()
+        /// TLS, authentication and response headers; replaceable while running with `apply(_:)`.
+        public var security = SecuritySettings()
+        /// Route patterns answered without authentication: orchestrators probe
+        /// them, and they reveal nothing.
+        public var unauthenticatedRoutes: Set<String> = ["/-/healthy", "/-/ready"]
         /// Serve on this inherited, already listening socket (systemd socket activation)
         /// instead of binding `listenAddress`.
         public var listeningSocket: ListeningSocket?
+        /// Receives libmicrohttpd's own error lines (one per call, no trailing newline).
+        public var libraryLog: @Sendable (String) -> Void = { line in
+            FileHandle.standardError.write(Data(("libmicrohttpd: " + line + "\n").utf8))
+        }
 
         public init(listenAddress: ListenAddress) {
             self.listenAddress = listenAddress
@@ -33,56 +42,153 @@ public final class HTTPServer: Sendable {
     private let daemon: Mutex<OpaquePointer?>
     private let context: ServerContext
     private nonisolated(unsafe) let contextPointer: UnsafeMutableRawPointer
+    /// The C logger's closure argument; libmicrohttpd may log until it is stopped.
+    private nonisolated(unsafe) let logTarget: UnsafeMutablePointer<acs_log_target>
+    private let sweeper: Task<Void, Never>
+    /// The TLS priorities the daemon started with; a reload cannot change them.
+    private let startedTLSPriorities: String?
     /// The port actually bound (useful with port 0).
     public let port: Int
     public let address: ListenAddress
 
     public init(configuration: Configuration, router: Router) throws(HTTPServerError) {
+        if let tls = configuration.security.tls {
+            do { try tls.validate() } catch { throw .tls(error) }
+        }
+        // The one place a listening socket is obtained: bound here, or inherited from
+        // systemd (socket activation); everything below only needs a descriptor this
+        // initialiser may close.
         let inherited = configuration.listeningSocket
-        let (fd, port) = if let inherited { (inherited.fd, inherited.address.port) }
-                         else { try configuration.listenAddress.openSocket() }
-        self.port = port
-        self.address = ListenAddress(host: (inherited?.address ?? configuration.listenAddress).host, port: port)
-        let context = ServerContext(router: router, maxBodyBytes: configuration.maxBodyBytes)
+        let listener = if let inherited { (fd: inherited.fd, port: inherited.address.port) }
+                       else { try configuration.listenAddress.openSocket() }
+        self.port = listener.port
+        self.address = ListenAddress(host: (inherited?.address ?? configuration.listenAddress).host, port: listener.port)
+        let context = ServerContext(router: router, limits: configuration.limits, settings: configuration.security,
+                                    unauthenticatedRoutes: configuration.unauthenticatedRoutes,
+                                    libraryLog: configuration.libraryLog)
         let contextPointer = Unmanaged.passRetained(context).toOpaque()
-        self.context = context
-        self.contextPointer = contextPointer
 
-        var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
-            | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ERROR_LOG.rawValue
-        if configuration.threads > 1 { flags |= MHD_USE_TURBO.rawValue }
-        var options: [MHD_OptionItem] = [
-            MHD_OptionItem(option: .LISTEN_SOCKET, value: Int(fd), ptr_value: nil),
-            MHD_OptionItem(option: .CONNECTION_LIMIT, value: configuration.connectionLimit, ptr_value: nil),
-            MHD_OptionItem(option: .CONNECTION_TIMEOUT,
-                           value: max(1, Int(configuration.connectionTimeout.components.seconds)), ptr_value: nil),
-            MHD_OptionItem(option: .CONNECTION_MEMORY_LIMIT,
-                           value: configuration.connectionMemoryLimit, ptr_value: nil),
-            MHD_OptionItem(option: .NOTIFY_COMPLETED,
-                           value: unsafeBitCast(requestCompleted, to: Int.self), ptr_value: contextPointer),
-            MHD_OptionItem(option: .UNESCAPE_CALLBACK,
-                           value: unsafeBitCast(keepEscaped, to: Int.self), ptr_value: nil),
-        ]
-        if configuration.threads > 1 {
-            options.append(MHD_OptionItem(option: .THREAD_POOL_SIZE,
-                                          value: configuration.threads, ptr_value: nil))
+        // libmicrohttpd gets its own descriptor for the socket: on several of its
+        // start-up failures it closes the one it was given, on others it does not,
+        // and closing it again could close a descriptor another thread just got.
+        let handedOff = fcntl(listener.fd, F_DUPFD_CLOEXEC, 0)
+        guard handedOff >= 0 else {
+            let code = errno
+            close(listener.fd)
+            Unmanaged<ServerContext>.fromOpaque(contextPointer).release()
+            throw .socket(configuration.listenAddress.description, "dup", code)
         }
-        options.append(MHD_OptionItem(option: .END, value: 0, ptr_value: nil))
-
-        let started: OpaquePointer? = options.withUnsafeMutableBufferPointer { buffer in
-            withVaList([MHD_OPTION.ARRAY.rawValue, buffer.baseAddress!, MHD_OPTION.END.rawValue]) { arguments in
-                MHD_start_daemon_va(flags, 0, nil, nil, accessHandler, contextPointer, arguments)
-            }
-        }
+        let tlsPriorities = configuration.security.tls?.priorities
+        let logTarget = UnsafeMutablePointer<acs_log_target>.allocate(capacity: 1)
+        logTarget.initialize(to: acs_log_target(log: libraryLogLine, context: contextPointer))
+        let started = Self.startDaemon(listeningOn: handedOff, configuration: configuration,
+                                       tlsPriorities: tlsPriorities, contextPointer: contextPointer,
+                                       logTarget: logTarget)
         guard let started else {
-            close(fd)
+            closeDuplicate(handedOff, ifStillOf: listener.fd)
+            close(listener.fd)
+            logTarget.deallocate()
             Unmanaged<ServerContext>.fromOpaque(contextPointer).release()
             throw .daemonFailed(configuration.listenAddress.description)
         }
+        close(listener.fd)  // libmicrohttpd owns `handedOff` now
+        self.logTarget = logTarget
+        self.context = context
+        self.contextPointer = contextPointer
+        self.startedTLSPriorities = tlsPriorities
         daemon = Mutex(started)
+        sweeper = Task.detached { [context] in
+            let interval = context.limits.deadlineSweepInterval
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                let closed = context.connections.shutDownOverdue(now: .now)
+                if closed > 0 { context.countRefusal(.requestHeadTimeout, by: UInt64(closed)) }
+            }
+        }
     }
 
-    /// Stops accepting, ends deferred handlers, closes every connection. Idempotent.
+    private static func startDaemon(listeningOn fd: Int32, configuration: Configuration, tlsPriorities: String?,
+                                    contextPointer: UnsafeMutableRawPointer,
+                                    logTarget: UnsafeMutablePointer<acs_log_target>) -> OpaquePointer? {
+        let limits = configuration.limits
+        var flags = MHD_USE_INTERNAL_POLLING_THREAD.rawValue | MHD_USE_EPOLL.rawValue
+            | MHD_ALLOW_SUSPEND_RESUME.rawValue | MHD_USE_ERROR_LOG.rawValue
+        if configuration.threads > 1 { flags |= MHD_USE_TURBO.rawValue }
+        if tlsPriorities != nil { flags |= MHD_USE_TLS.rawValue }
+        // Kept alive until MHD_start_daemon returns: libmicrohttpd copies the priorities into its cache.
+        let priorities = tlsPriorities.map { strdup($0)! }
+        defer { priorities.map { free($0) } }
+
+        var options: [MHD_OptionItem] = [
+            // First, so libmicrohttpd's start-up errors go there too.
+            MHD_OptionItem(option: .EXTERNAL_LOGGER, value: Int(bitPattern: acs_mhd_log_adapter_pointer()),
+                           ptr_value: UnsafeMutableRawPointer(logTarget)),
+            MHD_OptionItem(option: .LISTEN_SOCKET, value: Int(fd), ptr_value: nil),
+            // A backstop above our own caps (the accept policy counts and refuses first).
+            MHD_OptionItem(option: .CONNECTION_LIMIT, value: limits.maxConnections + max(1, configuration.threads),
+                           ptr_value: nil),
+            MHD_OptionItem(option: .CONNECTION_TIMEOUT,
+                           value: max(1, Int(limits.idleTimeout.components.seconds)), ptr_value: nil),
+            MHD_OptionItem(option: .CONNECTION_MEMORY_LIMIT, value: limits.connectionMemoryLimit, ptr_value: nil),
+            MHD_OptionItem(option: .NOTIFY_COMPLETED, value: unsafeBitCast(requestCompleted, to: Int.self),
+                           ptr_value: contextPointer),
+            MHD_OptionItem(option: .NOTIFY_CONNECTION, value: unsafeBitCast(connectionNotice, to: Int.self),
+                           ptr_value: contextPointer),
+            MHD_OptionItem(option: .UNESCAPE_CALLBACK, value: unsafeBitCast(keepEscaped, to: Int.self),
+                           ptr_value: nil),
+        ]
+        if configuration.threads > 1 {
+            options.append(MHD_OptionItem(option: .THREAD_POOL_SIZE, value: configuration.threads, ptr_value: nil))
+        }
+        if let priorities {
+            options.append(MHD_OptionItem(option: .HTTPS_PRIORITIES, value: 0, ptr_value: UnsafeMutableRawPointer(priorities)))
+            options.append(MHD_OptionItem(option: .HTTPS_CERT_CALLBACK, value: 0,
+                                          ptr_value: unsafeBitCast(certificateRetriever, to: UnsafeMutableRawPointer.self)))
+        }
+        options.append(MHD_OptionItem(option: .END, value: 0, ptr_value: nil))
+
+        return options.withUnsafeMutableBufferPointer { buffer in
+            withVaList([MHD_OPTION.ARRAY.rawValue, buffer.baseAddress!, MHD_OPTION.END.rawValue]) { arguments in
+                MHD_start_daemon_va(flags, 0, acceptPolicy, contextPointer, accessHandler, contextPointer, arguments)
+            }
+        }
+    }
+
+    /// Replaces the TLS certificate and client verification, the authenticator
+    /// and the response headers; each applies from the next connection or
+    /// request. Returns what could not be applied without a restart (turning TLS
+    /// on or off, other TLS versions or cipher preference), one line each; the
+    /// server keeps its current setting for those.
+    @discardableResult
+    public func apply(_ settings: SecuritySettings) -> [String] {
+        var applied = settings
+        var notes: [String] = []
+        switch (startedTLSPriorities, settings.tls) {
+        case (nil, .some):
+            notes.append("TLS cannot be turned on without a restart; still serving plain HTTP")
+            applied.tls = nil
+        case (.some, nil):
+            notes.append("TLS cannot be turned off without a restart; still serving TLS with the previous certificate")
+            applied.tls = context.currentTLS
+        case (.some(let started), .some(let tls)):
+            if let error = Result(catching: { () throws(TLSError) in try tls.validate() }).error {
+                notes.append("TLS settings not applied: \(error)")
+                applied.tls = context.currentTLS
+            } else if tls.priorities != started {
+                notes.append("min_version, max_version and prefer_server_cipher_suites apply after a restart")
+            }
+        case (nil, nil):
+            break
+        }
+        context.securitySettings = applied
+        return notes
+    }
+
+    /// Requests answered, connections open and refused, requests in flight.
+    public func statistics() -> HTTPServerStatistics { context.statistics }
+
+    /// Stops accepting (new connections are refused at once), ends deferred
+    /// handlers, closes every connection. Idempotent.
     public func stop() async {
         guard let running = daemon.withLock({ current -> OpaquePointer? in
             defer { current = nil }
@@ -90,254 +196,39 @@ public final class HTTPServer: Sendable {
         }) else { return }
         // No new connection, and no new suspension: deferred routes answer 503 from now on.
         let listening = MHD_quiesce_daemon(running)
+        // libmicrohttpd's threads may still hold the descriptor until MHD_stop_daemon,
+        // so it is not closed yet; shutting it down makes the kernel refuse new
+        // connections meanwhile instead of queueing them unanswered.
+        if listening >= 0 { shutdown(listening, Int32(SHUT_RDWR)) }
         // libmicrohttpd must not be stopped while a connection is suspended: every
         // deferred handler (cancelled here) resumes its connection before its task ends.
         for task in context.beginStopping() { await task.value }
-        // A resumed connection still has its answer to send: let it, for a moment.
-        await context.deferredRepliesSent(within: .seconds(2))
+        sweeper.cancel()
+        await sweeper.value
         MHD_stop_daemon(running)
         if listening >= 0 { close(listening) }
+        logTarget.deallocate()
         Unmanaged<ServerContext>.fromOpaque(contextPointer).release()
     }
-
 }
 
-/// What the C callbacks share: the router and the deferred handlers in flight.
-final class ServerContext: Sendable {
-    let router: Router
-    let maxBodyBytes: Int
-    private struct Deferred {
-        var tasks: [UInt64: Task<Void, Never>] = [:]
-        var stopping = false
-        /// Deferred requests whose answer libmicrohttpd has not finished sending.
-        var unanswered = 0
-        var waiters: [CheckedContinuation<Void, Never>] = []
-    }
-    private let deferred = Mutex(Deferred())
-    private let nextID = Atomic<UInt64>(0)
-
-    init(router: Router, maxBodyBytes: Int) {
-        self.router = router
-        self.maxBodyBytes = maxBodyBytes
-    }
-
-    /// Suspends the connection and runs `work` in a task, unless the server is
-    /// stopping (then returns false and nothing is suspended). The check and the
-    /// suspension happen under one lock, so `beginStopping` cannot miss a task.
-    func startDeferred(suspending connection: OpaquePointer, _ work: @escaping @Sendable () async -> Void) -> Bool {
-        let id = nextID.add(1, ordering: .relaxed).newValue
-        return deferred.withLock { state in
-            guard !state.stopping else { return false }
-            state.unanswered += 1
-            MHD_suspend_connection(connection)
-            state.tasks[id] = Task { [weak self] in
-                await work()
-                _ = self?.deferred.withLock { $0.tasks.removeValue(forKey: id) }
-            }
-            return true
-        }
-    }
-
-    /// libmicrohttpd is done with a deferred request (answered, or the connection closed).
-    func deferredReplySent() {
-        let waiters = deferred.withLock { state -> [CheckedContinuation<Void, Never>] in
-            state.unanswered -= 1
-            guard state.unanswered == 0 else { return [] }
-            defer { state.waiters = [] }
-            return state.waiters
-        }
-        waiters.forEach { $0.resume() }
-    }
-
-    /// Returns once every deferred request has been answered, or after `limit`.
-    func deferredRepliesSent(within limit: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask {
-                await withCheckedContinuation { continuation in
-                    let done = self.deferred.withLock { state -> Bool in
-                        if state.unanswered == 0 { return true }
-                        state.waiters.append(continuation)
-                        return false
-                    }
-                    if done { continuation.resume() }
-                }
-            }
-            group.addTask { try? await Task.sleep(for: limit) }
-            await group.next()
-            group.cancelAll()
-            // Wake the waiter if the time limit came first.
-            let waiters = self.deferred.withLock { state in defer { state.waiters = [] }; return state.waiters }
-            waiters.forEach { $0.resume() }
-        }
-    }
-
-    /// Refuses new deferred handlers, cancels the running ones and returns them to await.
-    func beginStopping() -> [Task<Void, Never>] {
-        deferred.withLock { state in
-            state.stopping = true
-            state.tasks.values.forEach { $0.cancel() }
-            return Array(state.tasks.values)
-        }
-    }
+/// Closes `duplicate` only if it still refers to the same open socket as
+/// `original` (same device and inode): after a failed start libmicrohttpd may
+/// already have closed it, and the number may since belong to another file.
+/// Returns whether it closed it.
+@discardableResult
+func closeDuplicate(_ duplicate: Int32, ifStillOf original: Int32) -> Bool {
+    var mine = stat()
+    var theirs = stat()
+    guard fstat(original, &mine) == 0, fstat(duplicate, &theirs) == 0,
+          mine.st_dev == theirs.st_dev, mine.st_ino == theirs.st_ino else { return false }
+    close(duplicate)
+    return true
 }
 
-/// One request's state between libmicrohttpd's calls: the body as it arrives,
-/// then the reply a deferred handler produced.
-final class RequestState: Sendable {
-    private struct Contents {
-        var body: [UInt8] = []
-        var bodyTooLarge = false
-        var reply: HTTPReply?
-        var dispatched = false
-        var deferred = false
+extension Result {
+    fileprivate var error: Failure? {
+        if case .failure(let error) = self { return error }
+        return nil
     }
-    private let contents = Mutex(Contents())
-
-    func append(_ bytes: UnsafeRawBufferPointer, limit: Int) {
-        contents.withLock { state in
-            if state.body.count + bytes.count > limit {
-                state.bodyTooLarge = true
-                state.body = []
-            } else if !state.bodyTooLarge {
-                state.body.append(contentsOf: bytes)
-            }
-        }
-    }
-
-    /// The body, or nil when it was over the limit.
-    func takeBody() -> [UInt8]? {
-        contents.withLock { $0.bodyTooLarge ? nil : $0.body }
-    }
-
-    func markDispatched() -> Bool {
-        contents.withLock { state in
-            defer { state.dispatched = true }
-            return !state.dispatched
-        }
-    }
-
-    func setReply(_ reply: HTTPReply) { contents.withLock { $0.reply = reply } }
-    func markDeferred() { contents.withLock { $0.deferred = true } }
-    var wasDeferred: Bool { contents.withLock { $0.deferred } }
-    func takeReply() -> HTTPReply? { contents.withLock { state in defer { state.reply = nil }; return state.reply } }
-}
-
-/// A raw pointer that crosses into the Task that resumes its connection.
-private struct ConnectionHandle: @unchecked Sendable {
-    let pointer: OpaquePointer
-}
-
-// MARK: - libmicrohttpd callbacks (run on its threads; nonisolated, no globals mutated)
-
-private let keepEscaped: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, UnsafeMutablePointer<CChar>?) -> Int = {
-    _, _, text in
-    // Leave the path and query escaped: a mapping id may contain an encoded "/".
-    text.map { strlen($0) } ?? 0
-}
-
-private let requestCompleted: @convention(c) (
-    UnsafeMutableRawPointer?, OpaquePointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?, MHD_RequestTerminationCode
-) -> Void = { contextPointer, _, slot, _ in
-    guard let slot, let statePointer = slot.pointee else { return }
-    let state = Unmanaged<RequestState>.fromOpaque(statePointer).takeRetainedValue()
-    slot.pointee = nil
-    if state.wasDeferred, let contextPointer {
-        Unmanaged<ServerContext>.fromOpaque(contextPointer).takeUnretainedValue().deferredReplySent()
-    }
-}
-
-private let accessHandler: MHD_AccessHandlerCallback = {
-    contextPointer, connection, url, method, _, uploadData, uploadSize, slot in
-    guard let contextPointer, let connection, let url, let method, let uploadSize, let slot else { return MHD_Result.NO }
-    let context = Unmanaged<ServerContext>.fromOpaque(contextPointer).takeUnretainedValue()
-
-    guard let statePointer = slot.pointee else {
-        slot.pointee = Unmanaged.passRetained(RequestState()).toOpaque()
-        return MHD_Result.YES
-    }
-    let state = Unmanaged<RequestState>.fromOpaque(statePointer).takeUnretainedValue()
-
-    if uploadSize.pointee > 0 {
-        state.append(UnsafeRawBufferPointer(start: uploadData, count: uploadSize.pointee), limit: context.maxBodyBytes)
-        uploadSize.pointee = 0
-        return MHD_Result.YES
-    }
-    if let reply = state.takeReply() { return queue(reply, on: connection) }
-    guard state.markDispatched() else { return MHD_Result.YES }
-
-    var request = HTTPRequest(method: String(cString: method), rawPath: String(cString: url))
-    guard let body = state.takeBody() else {
-        return queue(context.router.payloadTooLarge(request, context.maxBodyBytes), on: connection)
-    }
-    request.headers = values(of: connection, kind: MHD_ValueKind.HEADER_KIND, lowercasingKeys: true)
-    request.query = values(of: connection, kind: MHD_ValueKind.GET_ARGUMENT_KIND, lowercasingKeys: false)
-        .reduce(into: [:]) { result, pair in
-            result[PercentEncoding.decode(pair.key, plusIsSpace: true)] = PercentEncoding.decode(pair.value, plusIsSpace: true)
-        }
-    request.body = body
-
-    switch context.router.resolve(method: request.method, segments: request.pathSegments) {
-    case .notFound:
-        return queue(context.router.notFound(request), on: connection)
-    case .methodNotAllowed(let allowed):
-        return queue(context.router.methodNotAllowed(request, allowed), on: connection)
-    case .found(let handler, let parameters):
-        request.pathParameters = parameters
-        switch handler {
-        case .immediate(let respond):
-            return queue(respond(request), on: connection)
-        case .deferred(let respond):
-            let handle = ConnectionHandle(pointer: connection)
-            let finalRequest = request
-            let started = context.startDeferred(suspending: connection) {
-                let reply = await respond(finalRequest)
-                state.setReply(reply)
-                MHD_resume_connection(handle.pointer)
-            }
-            // Counted as unanswered by startDeferred; libmicrohttpd cannot complete this
-            // request before the access handler returns, so marking it now is in time.
-            if started { state.markDeferred(); return MHD_Result.YES }
-            return queue(HTTPResponse.text("shutting down\n", status: 503).reply, on: connection)
-        }
-    }
-}
-
-private func queue(_ reply: HTTPReply, on connection: OpaquePointer) -> MHD_Result {
-    switch reply {
-    case .prepared(let prepared):
-        return withExtendedLifetime(prepared) {
-            MHD_queue_response(connection, UInt32(prepared.status), prepared.handle)
-        }
-    case .response(let response):
-        let prepared = PreparedResponse(response)
-        return withExtendedLifetime(prepared) {
-            MHD_queue_response(connection, UInt32(response.status), prepared.handle)
-        }
-    }
-}
-
-private final class ValueCollector {
-    var values: [String: String] = [:]
-    let lowercasingKeys: Bool
-    init(lowercasingKeys: Bool) { self.lowercasingKeys = lowercasingKeys }
-}
-
-private func values(of connection: OpaquePointer, kind: MHD_ValueKind, lowercasingKeys: Bool) -> [String: String] {
-    let collector = ValueCollector(lowercasingKeys: lowercasingKeys)
-    withExtendedLifetime(collector) {
-        _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
-            guard let cls, let key else { return MHD_Result.YES }
-            let collector = Unmanaged<ValueCollector>.fromOpaque(cls).takeUnretainedValue()
-            var name = String(cString: key)
-            if collector.lowercasingKeys { name = name.lowercased() }
-            let text = value.map { String(cString: $0) } ?? ""
-            if let existing = collector.values[name], collector.lowercasingKeys {
-                collector.values[name] = existing + ", " + text
-            } else {
-                collector.values[name] = text
-            }
-            return MHD_Result.YES
-        }, Unmanaged.passUnretained(collector).toOpaque())
-    }
-    return collector.values
 }

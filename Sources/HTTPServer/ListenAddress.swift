@@ -18,8 +18,16 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
             throw .badListenAddress(text, "expected host:port, [v6]:port or :port")
         }
         var host = String(text[..<colon])
-        if host.hasPrefix("[") && host.hasSuffix("]") { host = String(host.dropFirst().dropLast()) }
-        guard let port = Int(text[text.index(after: colon)...]), (0...65535).contains(port) else {
+        if host.hasPrefix("[") && host.hasSuffix("]") && host.count >= 2 {
+            host = String(host.dropFirst().dropLast())
+            guard host.contains(":") else { throw .badListenAddress(text, "brackets are for IPv6 addresses only") }
+        } else if host.contains(":") || host.contains("[") || host.contains("]") {
+            // As Go's net.SplitHostPort: "a:b:80" is ambiguous.
+            throw .badListenAddress(text, "an IPv6 address needs brackets: [address]:port")
+        }
+        let portText = text[text.index(after: colon)...]
+        guard !portText.isEmpty, portText.allSatisfy({ $0.isASCII && $0.isNumber }), portText.count <= 5,
+              let port = Int(portText), (0...65535).contains(port) else {
             throw .badListenAddress(text, "the port must be a number from 0 to 65535")
         }
         self.init(host: host, port: port)
@@ -97,6 +105,7 @@ public enum HTTPServerError: Error, CustomStringConvertible, Equatable {
     case badListenAddress(String, String)
     case socket(String, String, Int32)
     case daemonFailed(String)
+    case tls(TLSError)
 
     public var description: String {
         switch self {
@@ -106,6 +115,8 @@ public enum HTTPServerError: Error, CustomStringConvertible, Equatable {
             return "cannot listen on \(address): \(call) failed: \(String(cString: strerror(code)))"
         case .daemonFailed(let address):
             return "libmicrohttpd could not start on \(address)"
+        case .tls(let error):
+            return "TLS: \(error)"
         }
     }
 }

@@ -12,7 +12,9 @@ public struct Router: Sendable {
     private struct Route: Sendable {
         let method: String
         let pattern: [Segment]
+        let text: String
         let handler: Handler
+        let headers: [(name: String, value: String)]
     }
 
     private enum Segment: Sendable, Equatable {
@@ -20,9 +22,19 @@ public struct Router: Sendable {
         case capture(String)
     }
 
+    /// A route that matched: its handler, its `{name}` captures, its pattern as
+    /// written (the `handler` label of the request counter) and its headers.
+    public struct Match: Sendable {
+        public let handler: Handler
+        public let parameters: [String: String]
+        public let pattern: String
+        public let headers: [(name: String, value: String)]
+    }
+
     public enum Resolution: Sendable {
-        case found(Handler, parameters: [String: String])
-        case methodNotAllowed(allowed: [String])
+        case found(Match)
+        /// The path exists under other methods; `pattern` is the first route's.
+        case methodNotAllowed(allowed: [String], pattern: String)
         case notFound
     }
 
@@ -46,28 +58,39 @@ public struct Router: Sendable {
 
     public init() {}
 
-    public mutating func add(_ method: String, _ pattern: String, _ handler: Handler) {
+    /// Adds a route; `headers` are added to its answers (for example
+    /// `SecurityHeaders.page`) unless an answer sets the same header itself.
+    public mutating func add(_ method: String, _ pattern: String, _ handler: Handler,
+                             headers: [(name: String, value: String)] = []) {
         let segments = pattern.split(separator: "/").map { part -> Segment in
             if part.hasPrefix("{"), part.hasSuffix("}") { return .capture(String(part.dropFirst().dropLast())) }
             return .literal(String(part))
         }
-        routes.append(Route(method: method.uppercased(), pattern: segments, handler: handler))
+        routes.append(Route(method: method.uppercased(), pattern: segments, text: pattern, handler: handler,
+                            headers: headers))
     }
 
-    public mutating func get(_ pattern: String, _ handler: @escaping @Sendable (HTTPRequest) -> HTTPReply) {
-        add("GET", pattern, .immediate(handler))
+    public mutating func get(_ pattern: String, headers: [(name: String, value: String)] = [],
+                             _ handler: @escaping @Sendable (HTTPRequest) -> HTTPReply) {
+        add("GET", pattern, .immediate(handler), headers: headers)
     }
 
     public func resolve(method: String, segments: [String]) -> Resolution {
         var allowed: [String] = []
+        var firstPattern: String?
         // HEAD is answered by GET's handler; libmicrohttpd drops the body.
         let wanted = method == "HEAD" ? "GET" : method
         for route in routes {
             guard let parameters = match(route.pattern, segments) else { continue }
-            if route.method == wanted { return .found(route.handler, parameters: parameters) }
+            if route.method == wanted {
+                return .found(Match(handler: route.handler, parameters: parameters, pattern: route.text,
+                                    headers: route.headers))
+            }
             allowed.append(route.method)
+            firstPattern = firstPattern ?? route.text
         }
-        return allowed.isEmpty ? .notFound : .methodNotAllowed(allowed: allowed)
+        guard let firstPattern else { return .notFound }
+        return .methodNotAllowed(allowed: allowed, pattern: firstPattern)
     }
 
     private func match(_ pattern: [Segment], _ segments: [String]) -> [String: String]? {

@@ -99,9 +99,10 @@ struct FaultTests {
         let calls = CallLog()
         let h = try Harness()
         try await stopping(h) { h throws in
-            h.simulator.inject(.slow(.seconds(5)), on: .trigger)
-            let client = h.client(timeout: .milliseconds(300), maxAttempts: 1, observe: calls.observe)
-            await #expect(throws: AdobeAPIError.timeout(.milliseconds(300))) {
+            // Two seconds: ample for the token request on a loaded machine, far below the slow answer.
+            h.simulator.inject(.slow(.seconds(30)), on: .trigger)
+            let client = h.client(timeout: .seconds(2), maxAttempts: 1, observe: calls.observe)
+            await #expect(throws: AdobeAPIError.timeout(.seconds(2))) {
                 try await client.trigger(mapping: "XDM44")
             }
             #expect(calls.codes.last == "trigger:timeout")

@@ -29,3 +29,7 @@ public final class Registry<Item: Sendable>: Sendable {
 }
 
 import Synchronization
+
+import HTTPServer
+
+extension HTTPServer: AsyncStoppable {}

@@ -1,0 +1,223 @@
+import CMicroHTTPD
+import Foundation
+import WireFormat
+
+/// libmicrohttpd calls this once when a request's head is complete, once per
+/// chunk of body, and once more when the body is complete (and again after a
+/// suspended connection resumes). The first call decides everything that needs
+/// no body (limits, route, authentication), so refusals are answered before a
+/// body is read; the last one dispatches.
+let accessHandler: MHD_AccessHandlerCallback = {
+    contextPointer, connection, url, method, version, uploadData, uploadSize, slot in
+    guard let contextPointer, let connection, let url, let method, let uploadSize, let slot else { return MHD_Result.NO }
+    let context = Unmanaged<ServerContext>.fromOpaque(contextPointer).takeUnretainedValue()
+
+    guard let statePointer = slot.pointee else {
+        let state = RequestState()
+        slot.pointee = Unmanaged.passRetained(state).toOpaque()
+        let isHTTP11 = version.map { strcmp($0, "HTTP/1.1") == 0 } ?? false
+        return readHead(of: connection, url: url, method: method, isHTTP11: isHTTP11, into: state, context: context)
+    }
+    let state = Unmanaged<RequestState>.fromOpaque(statePointer).takeUnretainedValue()
+
+    if uploadSize.pointee > 0 {
+        state.append(UnsafeRawBufferPointer(start: uploadData, count: uploadSize.pointee),
+                     limit: context.limits.maxBodyBytes)
+        uploadSize.pointee = 0
+        return MHD_Result.YES
+    }
+    guard let head = state.head else { return MHD_Result.YES }  // refused at the head; already queued
+    if let reply = state.takeReply() { return queue(reply, on: connection, head: head, context: context) }
+    guard state.markDispatched() else { return MHD_Result.YES }
+    // Head and body are in: from here the handler's time is not the client's,
+    // so the connection's deadline stops (a body trickled byte by byte does not).
+    connectionRecord(connection)?.beginRequest()
+    return dispatch(head, state: state, connection: connection, context: context)
+}
+
+/// Checks the head against the limits, resolves the route and authenticates.
+/// Returns after queueing a refusal, or with the head kept for dispatch.
+private func readHead(of connection: OpaquePointer, url: UnsafePointer<CChar>, method: UnsafePointer<CChar>,
+                      isHTTP11: Bool, into state: RequestState, context: ServerContext) -> MHD_Result {
+    let limits = context.limits
+    let settings = context.securitySettings
+    var request = HTTPRequest(method: String(cString: method), rawPath: String(cString: url))
+    request.headers = values(of: connection, kind: MHD_ValueKind.HEADER_KIND, lowercasingKeys: true)
+    request.query = values(of: connection, kind: MHD_ValueKind.GET_ARGUMENT_KIND, lowercasingKeys: false)
+        .reduce(into: [:]) { result, pair in
+            result[PercentEncoding.decode(pair.key, plusIsSpace: true)] = PercentEncoding.decode(pair.value, plusIsSpace: true)
+        }
+    request.clientAddress = connectionRecord(connection)?.address
+
+    var head = RequestState.Head(request: request, resolution: .notFound, handlerLabel: HTTPServerStatistics.unmatchedHandler,
+                                 routeHeaders: [], settings: settings)
+    func refuse(_ status: Int, _ text: String) -> MHD_Result {
+        queue(HTTPResponse.text(text + "\n", status: status).reply, on: connection, head: head, context: context)
+    }
+    if strlen(url) > limits.maxURLBytes { return refuse(414, "request target over \(limits.maxURLBytes) bytes") }
+    // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400 (libmicrohttpd
+    // only checks in its strict mode, which also refuses other things clients send).
+    if isHTTP11 && request.header("host") == nil { return refuse(400, "missing Host header") }
+    if acs_mhd_request_header_size(connection) > limits.maxHeaderBytes {
+        return refuse(431, "request head over \(limits.maxHeaderBytes) bytes")
+    }
+    // A NUL cannot be part of any name this server knows, and would end the
+    // value early wherever it reaches C (SQLite, crypt, logs): refuse it anywhere.
+    if request.pathSegments.contains(where: { $0.utf8.contains(0) })
+        || request.query.contains(where: { $0.key.utf8.contains(0) || $0.value.utf8.contains(0) }) {
+        return refuse(400, "NUL in the path or query")
+    }
+    if let declared = request.header("content-length") {
+        guard let length = Int(declared), length >= 0 else { return refuse(400, "invalid Content-Length") }
+        if length > limits.maxBodyBytes {
+            return queue(context.router.payloadTooLarge(request, limits.maxBodyBytes), on: connection, head: head,
+                         context: context)
+        }
+    }
+
+    head.resolution = context.router.resolve(method: request.method, segments: request.pathSegments)
+    switch head.resolution {
+    case .found(let match):
+        head.handlerLabel = match.pattern
+        head.routeHeaders = match.headers
+        head.request.pathParameters = match.parameters
+    case .methodNotAllowed(_, let pattern):
+        head.handlerLabel = pattern
+    case .notFound:
+        break
+    }
+    if let authenticator = settings.authenticator, !context.unauthenticatedRoutes.contains(head.handlerLabel) {
+        switch authenticator.authenticate(head.request) {
+        case .allowed(let user): head.request.authenticatedUser = user
+        case .refused(let reply): return queue(reply, on: connection, head: head, context: context)
+        case .pending(let decide): head.pendingAuthentication = decide
+        }
+    }
+    state.setHead(head)
+    return MHD_Result.YES
+}
+
+/// Runs the route's handler (after a pending authentication, if any), at once
+/// or with the connection suspended.
+private func dispatch(_ head: RequestState.Head, state: RequestState, connection: OpaquePointer,
+                      context: ServerContext) -> MHD_Result {
+    var request = head.request
+    let limits = context.limits
+    if limits.maxConcurrentRequests > 0 {
+        if context.inFlight.add(1, ordering: .relaxed).newValue > limits.maxConcurrentRequests {
+            context.inFlight.subtract(1, ordering: .relaxed)
+            let busy = HTTPResponse(status: 503, headers: [("Retry-After", String(limits.retryAfterSeconds)),
+                                                           ("Content-Type", "text/plain; charset=utf-8")],
+                                    body: Array("too many requests in progress; retry later\n".utf8))
+            return queue(busy.reply, on: connection, head: head, context: context)
+        }
+        state.markCountedInFlight()
+    }
+    guard let body = state.takeBody() else {
+        return queue(context.router.payloadTooLarge(request, limits.maxBodyBytes), on: connection, head: head,
+                     context: context)
+    }
+    request.body = body
+    let router = context.router
+
+    let route: Router.Handler
+    switch head.resolution {
+    case .notFound:
+        route = .immediate(router.notFound)
+    case .methodNotAllowed(let allowed, _):
+        route = .immediate { router.methodNotAllowed($0, allowed) }
+    case .found(let match):
+        route = match.handler
+    }
+
+    if head.pendingAuthentication == nil, case .immediate(let respond) = route {
+        return queue(respond(request), on: connection, head: head, context: context)
+    }
+    let handle = ConnectionHandle(pointer: connection)
+    let pending = head.pendingAuthentication
+    let finalRequest = request
+    let started = context.startDeferred(suspending: connection) {
+        var request = finalRequest
+        if let pending {
+            switch await pending() {
+            case .allowed(let user): request.authenticatedUser = user
+            case .refused(let reply):
+                state.setReply(reply)
+                MHD_resume_connection(handle.pointer)
+                return
+            case .pending:
+                state.setReply(HTTPResponse.text("authentication did not complete\n", status: 503).reply)
+                MHD_resume_connection(handle.pointer)
+                return
+            }
+        }
+        switch route {
+        case .immediate(let respond): state.setReply(respond(request))
+        case .deferred(let respond): state.setReply(await respond(request))
+        }
+        MHD_resume_connection(handle.pointer)
+    }
+    if started { return MHD_Result.YES }
+    return queue(HTTPResponse.text("shutting down\n", status: 503).reply, on: connection, head: head, context: context)
+}
+
+/// A raw pointer that crosses into the Task that resumes its connection.
+private struct ConnectionHandle: @unchecked Sendable {
+    let pointer: OpaquePointer
+}
+
+/// Queues `reply` with the route's and the configuration's headers (those the
+/// reply does not set itself), and counts it by route pattern and status.
+private func queue(_ reply: HTTPReply, on connection: OpaquePointer, head: RequestState.Head,
+                   context: ServerContext) -> MHD_Result {
+    let extra = head.routeHeaders + head.settings.responseHeaders
+    let status: Int
+    let result: MHD_Result
+    switch reply {
+    case .prepared(let prepared):
+        status = prepared.status
+        let additions = extra.filter { header in !prepared.headers.contains { $0.name.lowercased() == header.name.lowercased() } }
+        if additions.isEmpty {
+            result = withExtendedLifetime(prepared) { MHD_queue_response(connection, UInt32(status), prepared.handle) }
+        } else {
+            let handle = prepared.sharingBody(adding: additions)
+            result = MHD_queue_response(connection, UInt32(status), handle)
+            MHD_destroy_response(handle)
+        }
+    case .response(var response):
+        status = response.status
+        for header in extra where !response.headers.contains(where: { $0.name.lowercased() == header.name.lowercased() }) {
+            response.headers.append(header)
+        }
+        let prepared = PreparedResponse(response)
+        result = withExtendedLifetime(prepared) { MHD_queue_response(connection, UInt32(status), prepared.handle) }
+    }
+    context.countRequest(handler: head.handlerLabel, code: status)
+    return result
+}
+
+private final class ValueCollector {
+    var values: [String: String] = [:]
+    let lowercasingKeys: Bool
+    init(lowercasingKeys: Bool) { self.lowercasingKeys = lowercasingKeys }
+}
+
+private func values(of connection: OpaquePointer, kind: MHD_ValueKind, lowercasingKeys: Bool) -> [String: String] {
+    let collector = ValueCollector(lowercasingKeys: lowercasingKeys)
+    withExtendedLifetime(collector) {
+        _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
+            guard let cls, let key else { return MHD_Result.YES }
+            let collector = Unmanaged<ValueCollector>.fromOpaque(cls).takeUnretainedValue()
+            var name = String(cString: key)
+            if collector.lowercasingKeys { name = name.lowercased() }
+            let text = value.map { String(cString: $0) } ?? ""
+            if let existing = collector.values[name], collector.lowercasingKeys {
+                collector.values[name] = existing + ", " + text
+            } else {
+                collector.values[name] = text
+            }
+            return MHD_Result.YES
+        }, Unmanaged.passUnretained(collector).toOpaque())
+    }
+    return collector.values
+}

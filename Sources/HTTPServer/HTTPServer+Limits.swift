@@ -1,0 +1,50 @@
+extension HTTPServer {
+    /// What one client, or many, may take from the server. Every limit is
+    /// answered with a status code where HTTP allows one; a refused connection
+    /// is closed at once (libmicrohttpd accepts it to learn the address, then
+    /// closes it unanswered).
+    ///
+    /// The bounds achieved, on libmicrohttpd 0.9.75:
+    /// - a connection must complete each request head (request line and headers,
+    ///   and the body when there is one) within `requestHeadTimeout` of being
+    ///   accepted, and within `idleTimeout` of its previous answer; otherwise it
+    ///   is shut down whatever bytes it trickles. The deadline is enforced by a
+    ///   sweep every `deadlineSweepInterval`, so a connection may outlive it by
+    ///   that interval. A TLS handshake counts toward the first deadline.
+    /// - a connection that makes no progress for `idleTimeout` is closed by
+    ///   libmicrohttpd (this also bounds slow readers of an answer).
+    /// - at most `maxConnections` connections, `maxConnectionsPerAddress` of them
+    ///   from one address; each of the server's threads may admit one connection
+    ///   past a cap while another is being set up (the check and the count are not
+    ///   one atomic step inside libmicrohttpd), so the bound is the cap plus `threads`.
+    /// - at most `maxConcurrentRequests` requests between their dispatch and the
+    ///   end of their answer; beyond that 503 with `Retry-After`.
+    /// - request line over `maxURLBytes`: 414; request head over `maxHeaderBytes`:
+    ///   431; `connectionMemoryLimit` is libmicrohttpd's hard per-connection
+    ///   buffer, past which it answers 414 or 431 itself.
+    /// - a body whose Content-Length is over `maxBodyBytes` is refused 413 before
+    ///   it is read; a chunked one is counted as it arrives and refused 413 when it
+    ///   passes the limit (its bytes are then discarded, not kept).
+    public struct Limits: Sendable, Equatable {
+        /// `--web.max-requests`, as in exporter-toolkit; 0 means no limit.
+        public var maxConcurrentRequests: Int = 40
+        /// The `Retry-After` of a 503 for too many requests, in seconds.
+        public var retryAfterSeconds: Int = 1
+        public var maxConnections: Int = 512
+        /// Half the connections by default, so one address (a scanner, a
+        /// misbehaving client) cannot take the slots every scraper needs.
+        public var maxConnectionsPerAddress: Int = 256
+        public var idleTimeout: Duration = .seconds(30)
+        public var requestHeadTimeout: Duration = .seconds(10)
+        public var deadlineSweepInterval: Duration = .milliseconds(500)
+        /// libmicrohttpd's default. It zeroes the whole buffer between requests of
+        /// a kept-alive connection, so a larger one costs every request (64 KiB made
+        /// zeroing 70% of the instructions of a small scrape).
+        public var connectionMemoryLimit: Int = 32 * 1024
+        public var maxURLBytes: Int = 8 * 1024
+        public var maxHeaderBytes: Int = 16 * 1024
+        public var maxBodyBytes: Int = 64 * 1024
+
+        public init() {}
+    }
+}

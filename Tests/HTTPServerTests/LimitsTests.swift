@@ -1,0 +1,226 @@
+import Foundation
+import HTTPServer
+import Testing
+import TestSupport
+
+/// Every limit answers with its status code, or closes what HTTP cannot answer.
+@Suite("HTTP limits")
+struct LimitsTests {
+    private func echo(_ router: inout Router) {
+        router.add("POST", "/echo", .immediate { HTTPResponse(status: 200, body: $0.body).reply })
+        router.get("/-/healthy") { _ in HTTPResponse.text("ok").reply }
+    }
+
+    @Test func bodiesUpToTheLimitPassAndLargerOnesAre413() async throws {
+        try await withServer({ $0.limits.maxBodyBytes = 100 }, routes: echo) { server throws in
+            let url = "http://127.0.0.1:\(server.port)/echo"
+            #expect(try await curl(["--data-binary", String(repeating: "A", count: 100), url]).body.count == 100)
+            #expect(try await curl(["--data-binary", String(repeating: "A", count: 5000), url]).status == 413)
+        }
+    }
+
+    @Test func aDeclaredLengthOverTheLimitIsRefusedBeforeTheBodyIsSent() async throws {
+        try await withServer({ $0.limits.maxBodyBytes = 100 }, routes: echo) { server throws in
+            let connection = try RawConnection(port: server.port)
+            // The head alone: a server that waited for the 10 MB would never answer.
+            connection.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 10000000\r\n\r\n")
+            #expect(statusCode(of: connection.readHead()) == 413)
+        }
+    }
+
+    @Test func chunkedBodiesAreCountedAsTheyArrive() async throws {
+        try await withServer({ $0.limits.maxBodyBytes = 100 }, routes: echo) { server throws in
+            let response = try await curl(["-H", "Transfer-Encoding: chunked", "--data-binary",
+                                           String(repeating: "B", count: 4000), "http://127.0.0.1:\(server.port)/echo"])
+            #expect(response.status == 413)
+        }
+    }
+
+    @Test func aLongRequestTargetIs414() async throws {
+        try await withServer({ $0.limits.maxURLBytes = 256 }, routes: echo) { server throws in
+            let path = "/" + String(repeating: "a", count: 1000)
+            #expect(try await curl(["http://127.0.0.1:\(server.port)\(path)"]).status == 414)
+        }
+    }
+
+    @Test func aTargetOverLibmicrohttpdsBufferIsStill414() async throws {
+        try await withServer(routes: echo) { server throws in
+            let path = "/" + String(repeating: "a", count: 70_000)
+            let connection = try RawConnection(port: server.port)
+            connection.send("GET \(path) HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(statusCode(of: connection.readHead()) == 414)
+        }
+    }
+
+    @Test func largeHeadersAre431() async throws {
+        try await withServer({ $0.limits.maxHeaderBytes = 2048 }, routes: echo) { server throws in
+            let response = try await curl(["-H", "X-Filler: " + String(repeating: "f", count: 4000),
+                                           "http://127.0.0.1:\(server.port)/-/healthy"])
+            #expect(response.status == 431)
+        }
+    }
+
+    @Test func headersOverLibmicrohttpdsBufferAreStill431() async throws {
+        try await withServer(routes: echo) { server throws in
+            let connection = try RawConnection(port: server.port)
+            var head = "GET /-/healthy HTTP/1.1\r\nHost: x\r\n"
+            for index in 0..<40 { head += "X-Filler-\(index): " + String(repeating: "f", count: 2000) + "\r\n" }
+            connection.send(head + "\r\n")
+            #expect(statusCode(of: connection.readHead()) == 431)
+        }
+    }
+
+    @Test(arguments: ["/items/3520%00", "/items/77%00evil", "/items/3?x=%00"])
+    func aNULInThePathOrQueryIs400(path: String) async throws {
+        try await withServer(routes: { $0.get("/items/{id}") { _ in HTTPResponse.text("item").reply } }) { server throws in
+            let response = try await curl(["http://127.0.0.1:\(server.port)\(path)"])
+            #expect(response.status == 400)
+        }
+    }
+
+    @Test func anHTTP11RequestWithoutHostIs400() async throws {
+        try await withServer(routes: echo) { server throws in
+            let connection = try RawConnection(port: server.port)
+            connection.send("GET /-/healthy HTTP/1.1\r\n\r\n")
+            #expect(statusCode(of: connection.readHead()) == 400)
+            let old = try RawConnection(port: server.port)
+            old.send("GET /-/healthy HTTP/1.0\r\n\r\n")
+            #expect(statusCode(of: old.readHead()) == 200)
+        }
+    }
+
+    @Test func requestsBeyondTheConcurrencyLimitAre503WithRetryAfter() async throws {
+        let release = Gate()
+        try await withServer({ $0.limits.maxConcurrentRequests = 2; $0.limits.retryAfterSeconds = 3 }, routes: { router in
+            router.add("GET", "/slow", .deferred { _ in
+                await release.wait()
+                return HTTPResponse.text("slow").reply
+            })
+        }) { server throws in
+            let url = "http://127.0.0.1:\(server.port)/slow"
+            async let first = curl([url])
+            async let second = curl([url])
+            try await eventually("two requests in flight") { server.statistics().requestsInFlight == 2 }
+            let refused = try await curl([url])
+            #expect(refused.status == 503)
+            #expect(refused.header("Retry-After") == "3")
+            release.open()
+            #expect(try await first.status == 200)
+            #expect(try await second.status == 200)
+            try await eventually("nothing in flight") { server.statistics().requestsInFlight == 0 }
+            #expect(try await curl([url]).status == 200)
+        }
+    }
+
+    @Test func oneAddressCannotTakeEverySlot() async throws {
+        try await withServer({ $0.limits.maxConnectionsPerAddress = 3 }, routes: echo) { server throws in
+            let held = try (0..<3).map { _ in try RawConnection(port: server.port, source: "127.0.0.2") }
+            try await eventually("three connections open") { server.statistics().openConnections == 3 }
+            let extra = try RawConnection(port: server.port, source: "127.0.0.2")
+            #expect(extra.readAll() == nil)  // closed unanswered
+            #expect(server.statistics().refusedConnections[.perAddressLimit] == 1)
+            // Another address still gets in.
+            #expect(try await curl(["http://127.0.0.1:\(server.port)/-/healthy"]).status == 200)
+            withExtendedLifetime(held) {}
+        }
+    }
+
+    @Test func theTotalConnectionCapRefusesTheNextOne() async throws {
+        try await withServer({ $0.limits.maxConnections = 4 }, routes: echo) { server throws in
+            let held = try (0..<4).map { index in try RawConnection(port: server.port, source: "127.0.0.\(index + 2)") }
+            try await eventually("four connections open") { server.statistics().openConnections == 4 }
+            let extra = try RawConnection(port: server.port, source: "127.0.0.9")
+            #expect(extra.readAll() == nil)
+            #expect(server.statistics().refusedConnections[.connectionLimit] == 1)
+            withExtendedLifetime(held) {}
+        }
+    }
+
+    @Test func aTrickledHeadIsCutAtItsDeadlineWhileScrapesGoOn() async throws {
+        try await withServer({ limits in
+            limits.limits.requestHeadTimeout = .seconds(1)
+            limits.limits.deadlineSweepInterval = .milliseconds(100)
+        }, routes: echo) { server throws in
+            let slow = try RawConnection(port: server.port, source: "127.0.0.3")
+            slow.send("GET /-/healthy HTTP/1.1\r\n")
+            let clock = ContinuousClock()
+            let started = clock.now
+            // One header byte at a time keeps libmicrohttpd's idle timer from ever firing.
+            try await eventually("the trickling connection is closed", timeout: .seconds(8)) {
+                slow.send("X")
+                let scrape = try await curl(["http://127.0.0.1:\(server.port)/-/healthy"])
+                #expect(scrape.status == 200)
+                return slow.isClosedByPeer
+            }
+            #expect(clock.now - started >= .seconds(1))
+            #expect(server.statistics().refusedConnections[.requestHeadTimeout, default: 0] >= 1)
+        }
+    }
+
+    /// The scrape latency under this load is a bench figure (bench/abuse.sh, README): tests
+    /// share the machine with each other, so here only availability and the bound are asserted.
+    @Test func manySlowConnectionsFromOneAddressLeaveScrapesAnsweredAndConnectionsBounded() async throws {
+        try await withServer({ $0.limits.maxConnectionsPerAddress = 40 }, routes: echo) { server throws in
+            // 200 half-open connections from 127.0.0.4, each with a head that never completes.
+            let slow = try (0..<200).map { _ in try RawConnection(port: server.port, source: "127.0.0.4") }
+            slow.forEach { $0.send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n") }
+            try await eventually("the per-address cap reached") {
+                server.statistics().refusedConnections[.perAddressLimit, default: 0] >= 160
+            }
+            for _ in 0..<5 {
+                #expect(try await curl(["http://127.0.0.1:\(server.port)/-/healthy"]).status == 200)
+            }
+            #expect(server.statistics().openConnections <= 40 + 1)
+        }
+    }
+
+    @Test func aTrickledBodyIsCutAtTheSameDeadline() async throws {
+        try await withServer({ limits in
+            limits.limits.requestHeadTimeout = .seconds(1)
+            limits.limits.deadlineSweepInterval = .milliseconds(100)
+        }, routes: echo) { server throws in
+            let slow = try RawConnection(port: server.port, source: "127.0.0.6")
+            slow.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
+            try await eventually("the trickling body is cut", timeout: .seconds(8)) {
+                slow.send("B")
+                return slow.isClosedByPeer
+            }
+            #expect(server.statistics().refusedConnections[.requestHeadTimeout] == 1)
+        }
+    }
+
+    @Test func aConnectionIsNotCutWhileItsRequestIsProcessed() async throws {
+        let release = Gate()
+        try await withServer({ limits in
+            limits.limits.requestHeadTimeout = .milliseconds(300)
+            limits.limits.deadlineSweepInterval = .milliseconds(50)
+        }, routes: { router in
+            router.add("GET", "/slow", .deferred { _ in
+                await release.wait()
+                return HTTPResponse.text("slow").reply
+            })
+        }) { server throws in
+            defer { release.open() }
+            async let answer = curl(["http://127.0.0.1:\(server.port)/slow"])
+            try await eventually("the request is in flight") { server.statistics().requestsInFlight == 1 }
+            // A connection opened now that sends nothing is cut: the deadline has passed for
+            // it, and the sweep ran, while the busy connection is left alone.
+            let idle = try RawConnection(port: server.port, source: "127.0.0.5")
+            try await eventually("the idle connection is cut") { idle.isClosedByPeer }
+            #expect(server.statistics().refusedConnections[.requestHeadTimeout] == 1)
+            release.open()
+            #expect(try await answer.body == "slow")
+        }
+    }
+
+    @Test func requestsAreCountedByRoutePatternAndCode() async throws {
+        try await withServer(routes: { $0.get("/items/{id}") { _ in HTTPResponse.text("item").reply } }) { server throws in
+            for id in ["1", "2", "3"] { _ = try await curl(["http://127.0.0.1:\(server.port)/items/\(id)"]) }
+            _ = try await curl(["http://127.0.0.1:\(server.port)/nowhere"])
+            let requests = server.statistics().requests
+            #expect(requests[.init(handler: "/items/{id}", code: 200)] == 3)
+            #expect(requests[.init(handler: HTTPServerStatistics.unmatchedHandler, code: 404)] == 1)
+            #expect(requests.keys.allSatisfy { !$0.handler.contains("/items/1") })
+        }
+    }
+}

@@ -1,0 +1,85 @@
+import Foundation
+
+/// What a finished command printed and how it exited.
+public struct CommandResult: Sendable {
+    public var exitCode: Int32
+    public var output: String
+    public var errorOutput: String
+}
+
+/// Runs a real program (curl, openssl) with its output captured. The blocking
+/// reads and the wait happen on a thread of their own, never on Swift's
+/// cooperative pool, which the server under test needs for deferred handlers.
+public func runCommand(_ executable: String, _ arguments: [String], input: Data? = nil) async throws -> CommandResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/" + executable)
+    process.arguments = arguments
+    let output = Pipe()
+    let errors = Pipe()
+    let stdin = Pipe()
+    process.standardOutput = output
+    process.standardError = errors
+    process.standardInput = stdin
+    try process.run()
+    return await withCheckedContinuation { continuation in
+        Thread.detachNewThread {
+            if let input { stdin.fileHandleForWriting.write(input) }
+            try? stdin.fileHandleForWriting.close()
+            // Read both pipes to their end before waiting, so a full pipe cannot block the child.
+            let errorData = Locked(Data())
+            let done = DispatchSemaphore(value: 0)
+            Thread.detachNewThread {
+                errorData.set(errors.fileHandleForReading.readDataToEndOfFile())
+                done.signal()
+            }
+            let outputData = output.fileHandleForReading.readDataToEndOfFile()
+            done.wait()
+            process.waitUntilExit()
+            continuation.resume(returning: CommandResult(exitCode: process.terminationStatus,
+                                                         output: String(decoding: outputData, as: UTF8.self),
+                                                         errorOutput: String(decoding: errorData.get(), as: UTF8.self)))
+        }
+    }
+}
+
+/// A value shared between two threads of a helper.
+final class Locked<Value>: @unchecked Sendable {
+    private var value: Value
+    private let lock = NSLock()
+    init(_ value: Value) { self.value = value }
+    func set(_ newValue: Value) { lock.withLock { value = newValue } }
+    func get() -> Value { lock.withLock { value } }
+}
+
+/// An answer as curl saw it.
+public struct CurlResponse: Sendable {
+    /// curl's exit code: 0 when a response arrived (whatever its status).
+    public var exitCode: Int32
+    public var status: Int
+    /// Header lines of the final response, names lower-cased.
+    public var headers: [String: String]
+    public var body: String
+    public var errorOutput: String
+
+    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+}
+
+/// Runs curl against the test server: `-sS`, at most 10 s, the status and headers read back.
+public func curl(_ arguments: [String]) async throws -> CurlResponse {
+    let directory = try TemporaryDirectory()
+    let headerFile = directory.url.appendingPathComponent("headers").path
+    let bodyFile = directory.url.appendingPathComponent("body").path
+    let result = try await runCommand("curl", ["-sS", "--max-time", "10", "-D", headerFile, "-o", bodyFile,
+                                               "-w", "%{http_code}"] + arguments)
+    let headerText = (try? String(contentsOfFile: headerFile, encoding: .utf8)) ?? ""
+    // Only the last header block: an interim 100 Continue comes first.
+    let lastBlock = headerText.components(separatedBy: "\r\n\r\n").filter { !$0.isEmpty }.last ?? ""
+    var headers: [String: String] = [:]
+    for line in lastBlock.components(separatedBy: "\r\n").dropFirst() {
+        guard let colon = line.firstIndex(of: ":") else { continue }
+        headers[line[..<colon].lowercased()] = line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+    }
+    return CurlResponse(exitCode: result.exitCode, status: Int(result.output) ?? 0, headers: headers,
+                        body: (try? String(contentsOfFile: bodyFile, encoding: .utf8)) ?? "",
+                        errorOutput: result.errorOutput)
+}

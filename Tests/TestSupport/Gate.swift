@@ -1,0 +1,48 @@
+import Foundation
+import Synchronization
+
+public struct TimedOut: Error, CustomStringConvertible {
+    public let what: String
+    public var description: String { "timed out waiting for \(what)" }
+}
+
+/// `eventually(timeout:_:)` for a test that cannot go on without it: throws, naming `what`.
+public func eventually(_ what: String, timeout: Duration = .seconds(10),
+                       _ condition: () async throws -> Bool) async throws {
+    guard try await eventually(timeout: timeout, condition) else { throw TimedOut(what: what) }
+}
+
+/// A one-shot signal that any number of tasks can await; `open` releases them all.
+public final class Gate: Sendable {
+    private struct State {
+        var isOpen = false
+        var waiters: [CheckedContinuation<Void, Never>] = []
+    }
+    private let state = Mutex(State())
+
+    public init() {}
+
+    public var isOpen: Bool { state.withLock { $0.isOpen } }
+
+    public func open() {
+        let waiters = state.withLock { state -> [CheckedContinuation<Void, Never>] in
+            state.isOpen = true
+            defer { state.waiters = [] }
+            return state.waiters
+        }
+        waiters.forEach { $0.resume() }
+    }
+
+    /// Returns once the gate is open (at once if it already is). Ignores cancellation on purpose:
+    /// tests use it to hold a handler while they observe the server.
+    public func wait() async {
+        await withCheckedContinuation { continuation in
+            let resumeNow = state.withLock { state -> Bool in
+                if state.isOpen { return true }
+                state.waiters.append(continuation)
+                return false
+            }
+            if resumeNow { continuation.resume() }
+        }
+    }
+}
