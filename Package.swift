@@ -97,7 +97,7 @@ let package = Package(
         // Configuration, the collector loop, the exporter's HTTP routes and its services.
         .target(name: "ExporterCore", dependencies: [
             "IngestionModel", "CGlibcExtras", "AdobeIngestionClient", "IngestionStore", "SQLiteStore", "Scheduling",
-            "ExporterMetrics", "ExporterAPI", "HTTPServer", "WireFormat", "YAMLSupport", "BuildInfo",
+            "ExporterMetrics", "ExporterAPI", "HTTPServer", "WireFormat", "YAMLSupport", "BuildInfo", "WebConfig",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -109,7 +109,7 @@ let package = Package(
         ]),
         .executableTarget(name: "acs-ingestion-exporter", dependencies: [
             "ExporterCore", "ExporterDemo", "ExporterAPI", "AdobeSimulator", "HTTPServer", "IngestionModel",
-            "IngestionStore", "SQLiteStore", "WireFormat", "CGlibcExtras",
+            "IngestionStore", "SQLiteStore", "WireFormat", "CGlibcExtras", "WebConfig",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),

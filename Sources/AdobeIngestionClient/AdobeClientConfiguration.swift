@@ -1,7 +1,7 @@
 import IngestionModel
 
 /// Where and how one Campaign tenant is reached.
-public struct AdobeClientConfiguration: Sendable {
+public struct AdobeClientConfiguration: Sendable, Equatable {
     /// Where the GET sends the requestId: Adobe shows it "in the parameters";
     /// some organizations need it as a JSON body.
     public enum RequestIDPlacement: String, Sendable, CaseIterable {
@@ -35,7 +35,7 @@ public struct AdobeClientConfiguration: Sendable {
 }
 
 /// Bounded retries for throttling, server errors, time-outs and lost connections.
-public struct RetryPolicy: Sendable {
+public struct RetryPolicy: Sendable, Equatable {
     /// Attempts in all, the first included.
     public var maxAttempts: Int = 4
     public var initialBackoff: Duration = .seconds(1)

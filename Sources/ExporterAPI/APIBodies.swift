@@ -23,6 +23,8 @@ public struct RequestBody: Codable, Sendable, Equatable {
     public var firstSeen: String
     @Nullable public var lastPolled: String?
     @Nullable public var finishedAt: String?
+    /// When an operator stopped tracking it.
+    @Nullable public var untrackedAt: String?
     @Nullable public var durationSeconds: Double?
     /// Only in the answer about one request.
     public var observations: [ObservationBody]?
@@ -31,6 +33,7 @@ public struct RequestBody: Codable, Sendable, Equatable {
         case tenant, mapping, origin, status, info, observations
         case requestID = "request_id", rawStatus = "raw_status", numRecords = "num_records", batchID = "batch_id"
         case acpCode = "acp_code", firstSeen = "first_seen", lastPolled = "last_polled", finishedAt = "finished_at"
+        case untrackedAt = "untracked_at"
         case durationSeconds = "duration_seconds"
     }
 
@@ -48,6 +51,7 @@ public struct RequestBody: Codable, Sendable, Equatable {
         firstSeen = Timestamp.rfc3339(request.firstSeen)
         lastPolled = request.lastPolled.map(Timestamp.rfc3339)
         finishedAt = request.finishedAt.map(Timestamp.rfc3339)
+        untrackedAt = request.untrackedAt.map(Timestamp.rfc3339)
         durationSeconds = request.duration
         self.observations = observations.map { $0.map(ObservationBody.init) }
     }

@@ -7,12 +7,19 @@ import IngestionModel
 import IngestionStore
 import Logging
 import SQLiteStore
+import WebConfig
 import ServiceLifecycle
 import Synchronization
 
 /// The exporter's version, for `--version` and `acs_ingestion_exporter_build_info`:
 /// stamped at build time by `make` (see the BuildInfo module).
 public typealias ExporterVersion = BuildInfo
+
+/// Why a configuration reload was refused: one line.
+public struct ReloadError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+    public init(_ description: String) { self.description = description }
+}
 
 /// Why the daemon could not start: one line, naming what to fix.
 public struct StartupError: Error, CustomStringConvertible {
@@ -26,6 +33,14 @@ public struct StartupError: Error, CustomStringConvertible {
 public final class ExporterDaemon: Sendable {
     public struct Options: Sendable {
         public var listenAddress: ListenAddress
+        /// `--web.config.file`, loaded and checked: TLS, basic auth, response headers.
+        public var webConfig: LoadedWebConfiguration?
+        /// `--web.max-requests`: requests served at once; beyond, 503 with Retry-After.
+        public var maxRequests = HTTPServer.Limits().maxConcurrentRequests
+        /// The configuration file a reload reads again (nil: nothing to reload, as with --demo).
+        public var configFile: String?
+        /// `--web.enable-lifecycle`: `POST /-/reload` reloads, as in Prometheus.
+        public var lifecycleAPI = false
         public var telemetryPath = "/metrics"
         /// Set with `--web.systemd-socket`: serve on this socket instead of `listenAddress`.
         public var listeningSocket: ListeningSocket?
@@ -36,6 +51,12 @@ public final class ExporterDaemon: Sendable {
     public let publisher: ExpositionPublisher
     public let readiness: Readiness
     private let server: HTTPServer
+    private let webConfigWatcher: WebConfigWatcher?
+    private let writers: Live<APIRoutes.Writers>
+    private let basicAuth: Bool
+    private let configFile: String?
+    /// One reload at a time (SIGHUP and /-/reload may race).
+    private let reloading = WaitingRoom<Bool, Void>(false)
     private let logger: Logger
     private let stopped = Atomic<Bool>(false)
 
@@ -66,33 +87,97 @@ public final class ExporterDaemon: Sendable {
         } catch {
             throw StartupError(description: error.description)
         }
-        var writeToken: Secret?
-        if let file = config.api.tokenFile {
-            let token = (try? String(contentsOfFile: file, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
-            guard let token, !token.isEmpty else { throw StartupError(description: "api.token_file \(file) is unreadable or empty") }
-            writeToken = Secret(token)
+        basicAuth = !(options.webConfig?.configuration.basicAuthUsers.isEmpty ?? true)
+        configFile = options.configFile
+        do {
+            writers = Live(try Self.writers(config, basicAuth: basicAuth))
+        } catch {
+            throw StartupError(description: error.description)
         }
         var router = Router()
-        let statusPage = StatusPage(config: config, store: store, telemetryPath: options.telemetryPath,
+        let statusPage = StatusPage(settings: collector.settings, store: store, telemetryPath: options.telemetryPath,
                                     version: ExporterVersion.version)
         ExporterRoutes.install(into: &router, telemetryPath: options.telemetryPath, publisher: publisher,
                                readiness: readiness, statusPage: statusPage, now: { time.now() })
-        APIRoutes(collector: collector, writeToken: writeToken).install(into: &router)
+        APIRoutes(collector: collector, writers: writers).install(into: &router)
+        // The route is made before the daemon it reloads: it reaches it through this box, set at the end of init.
+        let reloader = Live<(@Sendable () async -> Result<String, ReloadError>)?>(nil)
+        LifecycleRoutes.install(into: &router, enabled: options.lifecycleAPI, reload: {
+            await reloader.value?() ?? .failure(ReloadError("not started yet"))
+        })
         publisher.refresh()
         do {
             var serverConfiguration = HTTPServer.Configuration(listenAddress: options.listenAddress)
             serverConfiguration.listeningSocket = options.listeningSocket
+            serverConfiguration.limits.maxConcurrentRequests = options.maxRequests
+            if let web = options.webConfig { serverConfiguration.security = web.settings }
+            serverConfiguration.libraryLog = { [logger] line in logger.warning("libmicrohttpd", metadata: ["message": "\(line)"]) }
             server = try HTTPServer(configuration: serverConfiguration, router: router)
         } catch {
             throw StartupError(description: error.description)
         }
+        webConfigWatcher = options.webConfig.map { [server, logger] loaded in
+            WebConfigWatcher(loaded: loaded, apply: { server.apply($0) }, log: { line in logger.info("\(line)") })
+        }
+        reloader.replace { [weak self] in await self?.reload() ?? .failure(ReloadError("shutting down")) }
         readiness.set("start-up", nil)
+    }
+
+    /// Who may write through the API under `config`.
+    private static func writers(_ config: ExporterConfig, basicAuth: Bool) throws(ReloadError) -> APIRoutes.Writers {
+        if basicAuth { return .users(Set(config.api.writeUsers)) }
+        guard let file = config.api.tokenFile else { return .token(nil) }
+        let token = (try? String(contentsOfFile: file, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+        guard let token, !token.isEmpty else { throw ReloadError("api.token_file \(file) is unreadable or empty") }
+        return .token(Secret(token))
+    }
+
+    /// Reads the configuration file (and the secret files it names) again and applies
+    /// it whole, or not at all: the last good configuration stays, and the reason is
+    /// logged and returned. Settings only a restart can change are refused.
+    public func reload() async -> Result<String, ReloadError> {
+        try? await reloading.enter { busy in
+            guard !busy else { return .park(()) }
+            busy = true
+            return .proceed
+        }
+        defer { reloading.update { busy, waiting in busy = false; return waiting.isEmpty ? [] : [0] } }
+        let result = await loadAndApply()
+        metrics.reloaded(successfully: (try? result.get()) != nil, at: Date())
+        switch result {
+        case .success(let changes): logger.info("configuration reloaded", metadata: ["changes": "\(changes)"])
+        case .failure(let error): logger.error("configuration not reloaded; the previous one stays", metadata: ["reason": "\(error)"])
+        }
+        return result
+    }
+
+    private func loadAndApply() async -> Result<String, ReloadError> {
+        guard let configFile else { return .failure(ReloadError("there is no configuration file to reload (--demo)")) }
+        let new: ExporterConfig
+        do { new = try ExporterConfig.load(file: configFile) } catch { return .failure(ReloadError(error.summary)) }
+        let old = collector.config
+        if new.storage.path != old.storage.path {
+            return .failure(ReloadError("storage.path changed from \(old.storage.path) to \(new.storage.path): restart the exporter to apply it"))
+        }
+        if new.collector.maxConcurrentRequests != old.collector.maxConcurrentRequests {
+            return .failure(ReloadError("collector.max_concurrent_requests changed: restart the exporter to apply it"))
+        }
+        let newWriters: APIRoutes.Writers
+        do { newWriters = try Self.writers(new, basicAuth: basicAuth) } catch { return .failure(error) }
+        do {
+            let changes = try await collector.apply(new)
+            writers.replace(newWriters)
+            return .success(changes)
+        } catch {
+            return .failure(ReloadError("the store cannot record the new mappings: \(error)"))
+        }
     }
 
     /// The services, in start order; a graceful shutdown stops them in reverse:
     /// the collector first (no upstream call after the signal), the HTTP server last.
     public var services: [any Service] {
         [HTTPServerService(server: server), PublisherService(publisher: publisher), CollectorService(collector: collector)]
+            + (webConfigWatcher.map { [WebConfigService(watcher: $0, metrics: metrics)] } ?? [])
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down within `shutdownLimit`; a
@@ -105,7 +190,7 @@ public final class ExporterDaemon: Sendable {
         let group = ServiceGroup(configuration: configuration)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            tasks.addTask { await SignalWatcher(logger: self.logger).run() }
+            tasks.addTask { await SignalWatcher(logger: self.logger, reload: { _ = await self.reload() }).run() }
             try await tasks.next()
             tasks.cancelAll()
         }

@@ -40,6 +40,14 @@ extension IngestionMetrics {
         }
     }
 
+    /// The outcome of re-reading the web configuration file (`--web.config.file`).
+    public func webConfigReloaded(successfully: Bool) {
+        update { state in
+            state.webConfigReloadSuccessful = successfully
+            state.version &+= 1
+        }
+    }
+
     /// The outcome of a configuration reload (SIGHUP or /-/reload).
     public func reloaded(successfully: Bool, at time: Date) {
         update { state in
@@ -83,6 +91,9 @@ extension MetricsState {
         w.family("acs_ingestion_config_last_reload_successful", "gauge",
                  "1 when the last configuration reload (SIGHUP or /-/reload) was applied, 0 when it was refused.")
         w.sample("acs_ingestion_config_last_reload_successful", "", reload.successful ? 1 : 0)
+        w.family("acs_ingestion_web_config_last_reload_successful", "gauge",
+                 "1 when the web configuration file (--web.config.file) last loaded, 0 when a change on disk was refused.")
+        w.sample("acs_ingestion_web_config_last_reload_successful", "", webConfigReloadSuccessful ? 1 : 0)
         w.family("acs_ingestion_config_last_reload_success_timestamp_seconds", "gauge",
                  "When the configuration was last loaded successfully (Unix time).")
         w.sample("acs_ingestion_config_last_reload_success_timestamp_seconds", "", reload.lastSuccess.timeIntervalSince1970)

@@ -63,7 +63,8 @@ public final class IngestionMetrics: Sendable {
                 mapping.records += records
                 mapping.lastSuccess = finishedAt
                 mapping.lastSuccessRecords = records
-            } else {
+            }
+            if status.isFailure {
                 mapping.failures[FailureKey(status: status, acpCode: acpCode.labelValue), default: 0] += 1
                 mapping.lastFailure = finishedAt
             }
@@ -117,34 +118,51 @@ public final class IngestionMetrics: Sendable {
         }
     }
 
+    /// Serves exactly these mappings from now on (a configuration reload): new ones
+    /// start from their stored `totals`, removed ones leave /metrics.
+    public func reconfigure(mappings descriptors: [MappingDescriptor], totals: IngestionTotals, now: Date) {
+        update { state in
+            let added = Set(state.configure(descriptors))
+            Self.restore(totals, into: &state, only: added)
+            state.changed(at: now)
+        }
+    }
+
     /// Loads counters and open requests from the store's totals at start-up.
     public func restore(_ totals: IngestionTotals, now: Date) {
         update { state in
-            for outcome in totals.outcomes {
+            Self.restore(totals, into: &state, only: nil)
+            state.changed(at: now)
+        }
+    }
+
+    /// Adds `totals` to the model's counters, for every mapping or only those of `keys`.
+    private static func restore(_ totals: IngestionTotals, into state: inout MetricsState, only keys: Set<MappingKey>?) {
+        func wanted(_ key: MappingKey) -> Bool { keys?.contains(key) ?? true }
+        do {
+            for outcome in totals.outcomes where wanted(outcome.key) {
                 guard var mapping = state.mappings[outcome.key] else { continue }
                 mapping.requests[outcome.status, default: 0] += outcome.requests
-                if outcome.status == .success {
-                    mapping.records += outcome.records
-                } else {
+                if outcome.status == .success { mapping.records += outcome.records }
+                if outcome.status.isFailure {
                     mapping.failures[FailureKey(status: outcome.status, acpCode: outcome.acpCode), default: 0] += outcome.requests
                 }
                 mapping.histograms[outcome.status, default: Histogram(bucketCount: Self.durationBounds.count)].sum += outcome.durationSum
                 state.mappings[outcome.key] = mapping
             }
-            for bucket in totals.buckets {
+            for bucket in totals.buckets where wanted(bucket.key) {
                 state.mappings[bucket.key]?.histograms[bucket.status, default: Histogram(bucketCount: Self.durationBounds.count)]
                     .add(count: bucket.count, upperBound: bucket.upperBound, bounds: Self.durationBounds)
             }
-            for (key, results) in totals.triggers {
+            for (key, results) in totals.triggers where wanted(key) {
                 for (result, count) in results { state.mappings[key]?.triggers[result, default: 0] += count }
             }
-            for (key, latest) in totals.latest {
+            for (key, latest) in totals.latest where wanted(key) {
                 state.mappings[key]?.lastSuccess = latest.lastSuccessAt
                 state.mappings[key]?.lastSuccessRecords = latest.lastSuccessRecords
                 state.mappings[key]?.lastFailure = latest.lastFailureAt
             }
-            for open in totals.open { state.mappings[open.key]?.open[open.requestID] = open.firstSeen }
-            state.changed(at: now)
+            for open in totals.open where wanted(open.key) { state.mappings[open.key]?.open[open.requestID] = open.firstSeen }
         }
     }
 

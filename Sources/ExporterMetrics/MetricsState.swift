@@ -4,7 +4,7 @@ import IngestionModel
 /// The model behind `IngestionMetrics`, guarded by its lock.
 struct MetricsState {
     struct Mapping {
-        let descriptor: MappingDescriptor
+        var descriptor: MappingDescriptor
         /// `tenant="…",mapping="…"`, rendered once.
         let labels: String
         var requests: [FinalStatus: Int] = [:]
@@ -33,12 +33,13 @@ struct MetricsState {
     static let operations = ["token", "trigger", "status"]
 
     var mappings: [MappingKey: Mapping] = [:]
-    let order: [MappingKey]
+    private(set) var order: [MappingKey]
     var tenants: [String: Tenant] = [:]
-    let tenantOrder: [String]
+    private(set) var tenantOrder: [String]
     let buildLabels: String
     var version: UInt64 = 1
     var reload: Reload
+    var webConfigReloadSuccessful = true
     /// When the model last changed: in-progress ages are as of this moment, so
     /// the exposition only changes when the model does.
     var asOf: Date
@@ -47,7 +48,28 @@ struct MetricsState {
 
     init(mappings descriptors: [MappingDescriptor], version: String, revision: String,
          branch: String, swiftVersion: String, now: Date) {
+        order = []
+        tenantOrder = []
+        buildLabels = ExpositionWriter.labels([("version", version), ("revision", revision), ("branch", branch),
+                                               ("swift_version", swiftVersion)])
+        asOf = now
+        reload = Reload(lastSuccess: now)
+        _ = configure(descriptors)
+    }
+
+    /// Makes the model serve exactly `descriptors`: mappings and tenants that are new get
+    /// their series at zero (every label value the alerts need, from the first scrape),
+    /// those that are gone leave, the others keep their values. Returns the new mappings.
+    mutating func configure(_ descriptors: [MappingDescriptor]) -> [MappingKey] {
+        let wanted = Dictionary(descriptors.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
+        mappings = mappings.filter { wanted[$0.key] != nil }
+        var added: [MappingKey] = []
         for descriptor in descriptors {
+            if var existing = mappings[descriptor.key] {
+                existing.descriptor = descriptor
+                mappings[descriptor.key] = existing
+                continue
+            }
             var mapping = Mapping(descriptor: descriptor, labels: ExpositionWriter.labels(
                 [("tenant", descriptor.key.tenant), ("mapping", descriptor.key.mapping)]))
             for status in FinalStatus.allCases {
@@ -58,21 +80,21 @@ struct MetricsState {
             for code in IngestionMetrics.knownACPCodes { mapping.failures[FailureKey(status: .failed, acpCode: code)] = 0 }
             for result in TriggerResult.allCases { mapping.triggers[result] = 0 }
             mappings[descriptor.key] = mapping
-            if tenants[descriptor.key.tenant] == nil {
-                var tenant = Tenant(labels: ExpositionWriter.labels([("tenant", descriptor.key.tenant)]))
-                for operation in Self.operations {
-                    tenant.latency[operation] = Histogram(bucketCount: IngestionMetrics.apiDurationBounds.count)
-                    for code in Self.presetAPICodes { tenant.calls[APICallKey(operation: operation, code: code)] = 0 }
-                }
-                tenants[descriptor.key.tenant] = tenant
+            added.append(descriptor.key)
+        }
+        let wantedTenants = Set(descriptors.map(\.key.tenant))
+        tenants = tenants.filter { wantedTenants.contains($0.key) }
+        for name in wantedTenants where tenants[name] == nil {
+            var tenant = Tenant(labels: ExpositionWriter.labels([("tenant", name)]))
+            for operation in Self.operations {
+                tenant.latency[operation] = Histogram(bucketCount: IngestionMetrics.apiDurationBounds.count)
+                for code in Self.presetAPICodes { tenant.calls[APICallKey(operation: operation, code: code)] = 0 }
             }
+            tenants[name] = tenant
         }
         order = mappings.keys.sorted()
         tenantOrder = tenants.keys.sorted()
-        buildLabels = ExpositionWriter.labels([("version", version), ("revision", revision), ("branch", branch),
-                                               ("swift_version", swiftVersion)])
-        asOf = now
-        reload = Reload(lastSuccess: now)
+        return added
     }
 
     mutating func changed(at time: Date) {

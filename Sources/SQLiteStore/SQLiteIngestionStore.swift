@@ -263,7 +263,7 @@ public actor SQLiteIngestionStore: IngestionStore {
                 ON CONFLICT DO UPDATE SET last_success_at = excluded.last_success_at,
                     last_success_records = excluded.last_success_records
                 """).run([.text(key.tenant), .text(key.mapping), finished, SQLValue(records)])
-        } else {
+        } else if status.isFailure {
             try db.prepare("""
                 INSERT INTO mapping_latest (tenant, mapping, last_failure_at) VALUES (?, ?, ?)
                 ON CONFLICT DO UPDATE SET last_failure_at = excluded.last_failure_at

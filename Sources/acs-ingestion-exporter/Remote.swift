@@ -20,8 +20,25 @@ struct RemoteOptions: ParsableArguments {
             help: "File holding the API bearer token (else the ACS_EXPORTER_API_TOKEN environment variable).")
     var tokenFile: String?
 
+    @Option(name: .customLong("web.user"), help: "Basic-auth user, when the exporter's web configuration asks for one.")
+    var user: String?
+
+    @Option(name: .customLong("web.password-file"), help: "File holding that user's password.")
+    var passwordFile: String?
+
     @Option(help: "\(Output.choices).", transform: choice("--output"))
     var output = Output.table
+
+    /// The Authorization header: basic auth when a user is given, else the bearer token.
+    var authorization: String? {
+        if let user {
+            guard let passwordFile, let password = try? String(contentsOfFile: passwordFile, encoding: .utf8) else {
+                fail("--web.user needs --web.password-file, a readable file holding the password")
+            }
+            return Authorization.basic(user: user, password: password.trimmingCharacters(in: .newlines))
+        }
+        return token.map(Authorization.bearer)
+    }
 
     var token: String? {
         if let tokenFile {
@@ -40,7 +57,7 @@ struct RemoteOptions: ParsableArguments {
         var request = URLRequest(url: target)
         request.httpMethod = method
         request.timeoutInterval = 90
-        if let token { request.setValue(Authorization.bearer(token), forHTTPHeaderField: "Authorization") }
+        if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
         if let body {
             request.httpBody = Data(body)
             request.setValue("application/json", forHTTPHeaderField: "Content-Type")
@@ -131,6 +148,25 @@ struct Trigger: AsyncParsableCommand {
             say("\(tenant)/\(mapping): \(answer.result)\(detail)")
         }
         if status >= 400 { throw ExitCode(1) }
+    }
+}
+
+struct Untrack: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask a running exporter to stop following a mistaken request (its history stays; nothing is counted).")
+    @OptionGroup var remote: RemoteOptions
+    @Option var tenant: String
+    @Option var mapping: String
+    @Option(name: .customLong("request-id"), help: "The request id (a positive whole number).")
+    var requestID: String
+
+    func run() async throws {
+        guard let id = RequestID(validating: requestID) else { fail("--request-id \(RequestID.validForm)") }
+        let path = "/api/v1/requests/\(PercentEncoding.encode(tenant))/\(PercentEncoding.encode(mapping))/\(id)"
+        let (_, data) = await remote.call("DELETE", path)
+        if remote.printedAsJSON(data) { return }
+        say("untracked:")
+        say(RequestTable.render([remote.decode(RequestBody.self, data)]), newline: false)
     }
 }
 

@@ -5,6 +5,7 @@ import ExporterDemo
 import Foundation
 import HTTPServer
 import Logging
+import WebConfig
 
 /// The daemon: what runs when no other command is named.
 struct Serve: AsyncParsableCommand {
@@ -24,6 +25,17 @@ struct Serve: AsyncParsableCommand {
     @Flag(name: .customLong("web.systemd-socket"),
           help: "Use the listening socket systemd passes (socket activation) instead of --web.listen-address.")
     var systemdSocket = false
+
+    @Option(name: .customLong("web.config.file"),
+            help: "Path to a web configuration file (exporter-toolkit's format) that enables TLS and/or basic authentication.")
+    var webConfigFile: String?
+
+    @Option(name: .customLong("web.max-requests"),
+            help: "Maximum number of requests served at once; beyond it the answer is 503 with Retry-After. 0 means no limit.")
+    var maxRequests = HTTPServer.Limits().maxConcurrentRequests
+
+    @Flag(name: .customLong("web.enable-lifecycle"), help: "Enable reloading the configuration via HTTP (POST /-/reload).")
+    var lifecycleAPI = false
 
     @Option(name: .customLong("web.telemetry-path"), help: "Path under which to expose metrics.")
     var telemetryPath = "/metrics"
@@ -81,6 +93,13 @@ struct Serve: AsyncParsableCommand {
         var options = ExporterDaemon.Options(listenAddress: address)
         options.telemetryPath = telemetryPath
         options.listeningSocket = listeningSocket
+        options.configFile = demo ? nil : configFile
+        options.lifecycleAPI = lifecycleAPI
+        guard maxRequests >= 0 else { fail("--web.max-requests must be 0 (no limit) or more, got \(maxRequests)") }
+        options.maxRequests = maxRequests == 0 ? Int.max : maxRequests
+        if let webConfigFile {
+            do { options.webConfig = try WebConfiguration.load(file: webConfigFile) } catch { fail(error.description) }
+        }
         let daemon: ExporterDaemon
         do {
             daemon = try await ExporterDaemon(config: config, options: options, logger: logger)

@@ -7,17 +7,20 @@ import IngestionStore
 import Logging
 import Synchronization
 
-/// The configuration in force, read from any thread (the HTTP routes) and
-/// replaced whole by a reload.
-public final class LiveConfiguration: Sendable {
-    private let current: Mutex<ExporterConfig>
+/// A value in force, read from any thread (the HTTP routes) and replaced whole by
+/// a configuration reload.
+public final class Live<Value: Sendable>: Sendable {
+    private let current: Mutex<Value>
 
-    public init(_ config: ExporterConfig) { current = Mutex(config) }
+    public init(_ value: Value) { current = Mutex(value) }
 
-    public var config: ExporterConfig { current.withLock { $0 } }
+    public var value: Value { current.withLock { $0 } }
 
-    func replace(_ config: ExporterConfig) { current.withLock { $0 = config } }
+    func replace(_ value: Value) { current.withLock { $0 = value } }
 }
+
+/// The configuration in force.
+public typealias LiveConfiguration = Live<ExporterConfig>
 
 /// Follows ingestion requests: one `TenantWorker` per configured tenant triggers
 /// its mappings on their schedule and polls its open requests. The collector starts
@@ -50,7 +53,7 @@ public final class Collector: Sendable {
         }
     }
 
-    public var config: ExporterConfig { settings.config }
+    public var config: ExporterConfig { settings.value }
 
     private func makeWorker(_ tenant: ExporterConfig.Tenant) -> TenantWorker {
         TenantWorker(tenant: tenant, settings: settings, store: store, metrics: metrics, concurrency: concurrency,
@@ -100,6 +103,42 @@ public final class Collector: Sendable {
                 }
             }
         }
+    }
+
+    /// Applies a reloaded configuration: workers of tenants that are new or set up
+    /// differently (a rotated secret included) are made anew, those of removed tenants
+    /// stop; the metrics follow (new mappings from their stored totals, removed ones
+    /// leave /metrics; their history stays in the store). Returns what changed, in words.
+    public func apply(_ new: ExporterConfig) async throws(StoreError) -> String {
+        let old = config
+        let now = time.now()
+        _ = try await store.registerMappings(new.mappingKeys, at: now)
+        let totals = try await store.totals()
+        settings.replace(new)
+        metrics.reconfigure(mappings: Self.descriptors(of: new), totals: totals, now: now)
+        let workerSettingsChanged = old.collector != new.collector
+        let wanted = Dictionary(new.tenants.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
+        var (stopped, created): ([TenantWorker], [TenantWorker]) = ([], [])
+        workers.withLock { workers in
+            for (name, worker) in workers {
+                guard let tenant = wanted[name], tenant.sameSettings(as: worker.tenant), !workerSettingsChanged else {
+                    stopped.append(worker)
+                    workers[name] = nil
+                    continue
+                }
+            }
+            for tenant in new.tenants where workers[tenant.name] == nil {
+                let worker = makeWorker(tenant)
+                workers[tenant.name] = worker
+                created.append(worker)
+            }
+        }
+        for worker in stopped { worker.stop() }
+        try await loadPlans(for: created, totals: totals)
+        workersChanged.yield()
+        let oldNames = Set(old.tenants.map(\.name)), newNames = Set(wanted.keys)
+        return "tenants added \(newNames.subtracting(oldNames).sorted()), removed \(oldNames.subtracting(newNames).sorted()), "
+            + "restarted \(created.map(\.tenant.name).filter(oldNames.contains).sorted())"
     }
 
     /// One poll cycle of a tenant (what `run()` does each poll interval).

@@ -31,7 +31,7 @@ final class TenantWorker: Sendable {
 
     init(tenant: ExporterConfig.Tenant, settings: LiveConfiguration, store: any IngestionStore, metrics: IngestionMetrics,
          concurrency: ConcurrencyLimit, time: any TimeSource, logger: Logger, httpClient: HTTPClient) {
-        let collector = settings.config.collector
+        let collector = settings.value.collector
         var client = tenant.client
         client.timeout = collector.requestTimeout
         let name = tenant.name
@@ -85,7 +85,7 @@ final class TenantWorker: Sendable {
             group.addTask {
                 while !Task.isCancelled {
                     await self.cycle()
-                    do { try await self.time.sleep(for: self.settings.config.collector.pollInterval) } catch { return }
+                    do { try await self.time.sleep(for: self.settings.value.collector.pollInterval) } catch { return }
                 }
             }
             group.addTask { try? await self.stopped.enter { $0 ? .proceed : .park(()) } }
@@ -131,7 +131,7 @@ final class TenantWorker: Sendable {
     private func poll(_ request: TrackedRequest) async {
         let key = request.key
         let labels: Logger.Metadata = ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)", "request_id": "\(request.requestID)"]
-        let limits = settings.config.collector
+        let limits = settings.value.collector
         if time.now().timeIntervalSince(request.firstSeen) >= limits.maxInProgress.seconds {
             await abandon(request, because: "In Progress longer than collector.max_in_progress (\(DurationText.format(limits.maxInProgress)))")
             return
@@ -159,7 +159,7 @@ final class TenantWorker: Sendable {
 
     /// Adobe answered 404: the first time is noted (and logged); past `give_up_after`, it is abandoned.
     private func notFound(_ request: TrackedRequest, labels: Logger.Metadata) async {
-        let limit = settings.config.collector.giveUpAfter
+        let limit = settings.value.collector.giveUpAfter
         do {
             let row = try await store.recordNotFound(request.rowID, at: time.now())
             guard let since = row.notFoundSince else { return }

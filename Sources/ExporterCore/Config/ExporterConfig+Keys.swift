@@ -148,6 +148,7 @@ extension ExporterConfig.API {
                 }
                 return path
             },
+            .stringList("write_users", \.writeUsers),
         ])
     }
 }

@@ -45,6 +45,9 @@ public struct ExporterConfig: Sendable {
 
         init() {}
 
+        /// Whether two tenants are set up alike (the secret's source aside: its value counts).
+        func sameSettings(as other: Tenant) -> Bool { client == other.client && mappings == other.mappings }
+
         /// `{tenant}` in the API URL; the `tenant` label.
         public var name: String {
             get { client.tenant }
@@ -65,7 +68,7 @@ public struct ExporterConfig: Sendable {
         case file(String)
     }
 
-    public struct Collector: Sendable {
+    public struct Collector: Sendable, Equatable {
         public var pollInterval: Duration = .seconds(30)
         /// A request Adobe answers 404 for this long ends as `abandoned`.
         public var giveUpAfter: Duration = .seconds(24 * 3600)
@@ -89,6 +92,8 @@ public struct ExporterConfig: Sendable {
     public struct API: Sendable {
         /// A file holding the bearer token the write endpoints require; none turns them off.
         public var tokenFile: String?
+        /// With basic auth on (`--web.config.file`), the users who may write; the bearer token is not used then.
+        public var writeUsers: [String] = []
     }
 
     public var tenants: [Tenant] = []

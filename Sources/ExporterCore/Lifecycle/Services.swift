@@ -1,8 +1,10 @@
+import ExporterMetrics
 import Foundation
 import HTTPServer
 import Logging
 import ServiceLifecycle
 import UnixSignals
+import WebConfig
 
 /// Serves HTTP until a graceful shutdown, then stops accepting and closes every
 /// connection. Listening starts earlier (in the daemon's init), so the port is known.
@@ -33,17 +35,38 @@ struct CollectorService: Service {
     }
 }
 
+/// Re-reads the web configuration when it (or a file it names) changes, until a graceful shutdown.
+struct WebConfigService: Service {
+    let watcher: WebConfigWatcher
+    let metrics: IngestionMetrics
+
+    func run() async {
+        await cancelWhenGracefulShutdown {
+            while !Task.isCancelled {
+                do { try await Task.sleep(for: .seconds(5)) } catch { return }
+                switch watcher.checkForChanges() {
+                case .applied: metrics.webConfigReloaded(successfully: true)
+                case .failed: metrics.webConfigReloaded(successfully: false)
+                case .unchanged: break
+                }
+            }
+        }
+    }
+}
+
 /// What the service group does not do with signals: a second SIGTERM or SIGINT
-/// ends the process at once, and SIGHUP is logged instead of killing it.
+/// ends the process at once, and SIGHUP reloads the configuration (never ending the process).
 struct SignalWatcher {
     let logger: Logger
+    let reload: @Sendable () async -> Void
 
     func run() async {
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
         var stopSignals = 0
         for await signal in signals {
             if signal == .sighup {
-                logger.info("SIGHUP received; this version does not reload its configuration: restart to apply changes")
+                logger.info("SIGHUP received: reloading the configuration")
+                await reload()
                 continue
             }
             stopSignals += 1

@@ -7,6 +7,8 @@ import HTTPServer
 struct APIRouteGroup {
     private(set) var router: Router
     let authorizeWrite: @Sendable (HTTPRequest) throws(HTTPError) -> Void
+    /// Added to every answer of the group (the API's security headers).
+    let headers: [(name: String, value: String)]
 
     typealias Handler<Body> = @Sendable (HTTPRequest) async throws(HTTPError) -> (status: Int, body: Body)
 
@@ -29,6 +31,6 @@ struct APIRouteGroup {
             } catch {
                 return error.jsonReply
             }
-        })
+        }, headers: headers)
     }
 }

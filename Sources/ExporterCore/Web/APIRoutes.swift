@@ -8,43 +8,60 @@ import Scheduling
 import WireFormat
 
 /// `/api/v1`: track and trigger requests from outside, read the history.
-/// Writes need `Authorization: Bearer <api.token_file's token>`; without a
-/// configured token they are off. Reads are open, like /metrics.
+/// Writes need `Authorization: Bearer <api.token_file's token>`, or, with basic auth
+/// on (`--web.config.file`), a user listed in `api.write_users`; without either
+/// they are off. Reads are open to whoever may read /metrics.
 struct APIRoutes: Sendable {
+    /// Who may write.
+    enum Writers: Sendable {
+        /// The bearer token of `api.token_file` (nil: writes are off).
+        case token(Secret?)
+        /// Basic auth is on: these users of `basic_auth_users`.
+        case users(Set<String>)
+    }
+
     let collector: Collector
-    let writeToken: Secret?
-    let mappings: [MappingKey: ExporterConfig.Mapping]
+    /// Replaced by a configuration reload (a new token file, new write users).
+    let writers: Live<Writers>
 
     static let maxLimit = 1000
 
-    init(collector: Collector, writeToken: Secret?) {
+    init(collector: Collector, writers: Live<Writers>) {
         self.collector = collector
-        self.writeToken = writeToken
-        var mappings: [MappingKey: ExporterConfig.Mapping] = [:]
-        for tenant in collector.config.tenants {
-            for mapping in tenant.mappings { mappings[MappingKey(tenant: tenant.name, mapping: mapping.id)] = mapping }
-        }
-        self.mappings = mappings
+        self.writers = writers
     }
 
+    /// The mappings configured now (a reload may change them).
+    private var mappings: Set<MappingKey> { Set(collector.config.mappingKeys) }
+
     func install(into router: inout Router) {
-        var api = APIRouteGroup(router: router, authorizeWrite: authorize)
+        var api = APIRouteGroup(router: router, authorizeWrite: authorize, headers: SecurityHeaders.api)
         api.write("POST", "/api/v1/requests", track)
         api.write("POST", "/api/v1/tenants/{tenant}/mappings/{mapping}/ingest", trigger)
         api.read("GET", "/api/v1/requests", list)
         api.read("GET", "/api/v1/requests/{tenant}/{mapping}/{requestId}", one)
+        api.write("DELETE", "/api/v1/requests/{tenant}/{mapping}/{requestId}", untrack)
         api.read("GET", "/api/v1/mappings", mappingList)
         router = api.router
     }
 
     /// Throws the refusal unless the request may write.
     @Sendable private func authorize(_ request: HTTPRequest) throws(HTTPError) {
-        guard let token = writeToken else {
+        switch writers.value {
+        case .token(nil):
             throw HTTPError(403, "write endpoints are disabled: set api.token_file in the configuration file to a file "
                             + "holding a bearer token, then send it as 'Authorization: Bearer <token>'")
-        }
-        guard let sent = request.bearerToken, ConstantTime.equal(sent, token.revealed) else {
-            throw HTTPError(401, "missing or wrong bearer token", headers: [("WWW-Authenticate", "Bearer")])
+        case .token(let token?):
+            guard let sent = request.bearerToken, ConstantTime.equals(sent, token.revealed) else {
+                throw HTTPError(401, "missing or wrong bearer token", headers: [("WWW-Authenticate", "Bearer")])
+            }
+        case .users(let users):
+            // The server has checked the password already; only who may write is decided here.
+            guard let user = request.authenticatedUser, users.contains(user) else {
+                throw HTTPError(403, users.isEmpty
+                    ? "write endpoints are disabled under basic auth: list the users who may write in api.write_users"
+                    : "user \(request.authenticatedUser ?? "") may not write: only the users of api.write_users may")
+            }
         }
     }
 
@@ -53,7 +70,7 @@ struct APIRoutes: Sendable {
             throw HTTPError(404, "unknown tenant \"\(tenant ?? "")\"")
         }
         let key = MappingKey(tenant: tenant, mapping: mapping ?? "")
-        guard mappings[key] != nil else { throw HTTPError(404, "unknown mapping \"\(mapping ?? "")\" in tenant \"\(tenant)\"") }
+        guard mappings.contains(key) else { throw HTTPError(404, "unknown mapping \"\(mapping ?? "")\" in tenant \"\(tenant)\"") }
         return key
     }
 
@@ -105,7 +122,7 @@ struct APIRoutes: Sendable {
         if let tenant = query.tenant, !collector.config.tenants.contains(where: { $0.name == tenant }) {
             throw HTTPError(404, "unknown tenant \"\(tenant)\"")
         }
-        if let mapping = query.mapping, !mappings.keys.contains(where: { $0.mapping == mapping && (query.tenant ?? $0.tenant) == $0.tenant }) {
+        if let mapping = query.mapping, !mappings.contains(where: { $0.mapping == mapping && (query.tenant ?? $0.tenant) == $0.tenant }) {
             throw HTTPError(404, "unknown mapping \"\(mapping)\"" + (query.tenant.map { " in tenant \"\($0)\"" } ?? ""))
         }
         if let status = request.query["status"], !status.isEmpty {
@@ -136,10 +153,27 @@ struct APIRoutes: Sendable {
         return (200, RequestPage(requests: rows.map { RequestBody($0) }, nextCursor: next))
     }
 
-    @Sendable private func one(_ request: HTTPRequest) async throws(HTTPError) -> (status: Int, body: RequestBody) {
+    /// The request a path names: `/{tenant}/{mapping}/{requestId}`.
+    private func requestKey(_ request: HTTPRequest) throws(HTTPError) -> (MappingKey, RequestID) {
         let key = try key(request.pathParameters["tenant"], request.pathParameters["mapping"])
         let text = request.pathParameters["requestId"] ?? ""
         guard let id = RequestID(validating: text) else { throw HTTPError(400, "request id \(RequestID.validForm)") }
+        return (key, id)
+    }
+
+    @Sendable private func untrack(_ request: HTTPRequest) async throws(HTTPError) -> (status: Int, body: RequestBody) {
+        let (key, id) = try requestKey(request)
+        let untracked: TrackedRequest?
+        do { untracked = try await collector.untrack(key, requestID: id) } catch { throw HTTPError(503, "cannot store it: \(error)") }
+        guard let untracked else { throw HTTPError(404, "request \(id) of \(key.tenant)/\(key.mapping) is not tracked") }
+        guard untracked.untrackedAt != nil else {
+            throw HTTPError(409, "request \(id) of \(key.tenant)/\(key.mapping) already ended (\(untracked.status.name)): nothing to untrack")
+        }
+        return (200, RequestBody(untracked))
+    }
+
+    @Sendable private func one(_ request: HTTPRequest) async throws(HTTPError) -> (status: Int, body: RequestBody) {
+        let (key, id) = try requestKey(request)
         do {
             guard let found = try await collector.store.request(key, id) else {
                 throw HTTPError(404, "request \(id) of \(key.tenant)/\(key.mapping) is not tracked")
@@ -183,17 +217,5 @@ struct APIRoutes: Sendable {
             }
         }
         return (200, MappingList(mappings: entries))
-    }
-}
-
-/// Comparisons of secrets that take the same time wherever the first difference is.
-enum ConstantTime {
-    static func equal(_ a: String, _ b: String) -> Bool {
-        let x = Array(a.utf8), y = Array(b.utf8)
-        var difference = UInt8(x.count == y.count ? 0 : 1)
-        for index in 0..<max(x.count, y.count) {
-            difference |= (index < x.count ? x[index] : 0) ^ (index < y.count ? y[index] : 0)
-        }
-        return difference == 0
     }
 }

@@ -24,7 +24,7 @@ enum ExporterRoutes {
             } catch {
                 return HTTPResponse.text("cannot read the store: \(error)\n", status: 500).reply
             }
-        })
+        }, headers: SecurityHeaders.page)
         router.notFound = { request in
             isAPI(request) ? HTTPError(404, "no such endpoint: \(request.method) \(request.rawPath)").jsonReply
                 : HTTPResponse.text("not found\n", status: 404).reply
@@ -64,3 +64,19 @@ public final class Readiness: Sendable {
 }
 
 import Synchronization
+
+/// `POST /-/reload` (and PUT), as Prometheus has it: only with `--web.enable-lifecycle`.
+enum LifecycleRoutes {
+    static func install(into router: inout Router, enabled: Bool,
+                        reload: @escaping @Sendable () async -> Result<String, ReloadError>) {
+        let handler = Router.Handler.deferred { _ in
+            guard enabled else { return HTTPResponse.text("Lifecycle API is not enabled (--web.enable-lifecycle).\n", status: 403).reply }
+            switch await reload() {
+            case .success: return HTTPResponse.text("Reloaded\n").reply
+            case .failure(let error): return HTTPResponse.text("failed to reload config: \(error)\n", status: 500).reply
+            }
+        }
+        router.add("POST", "/-/reload", handler)
+        router.add("PUT", "/-/reload", handler)
+    }
+}

@@ -7,12 +7,13 @@ import IngestionStore
 /// ACP code, then the most recent requests. Drawn on the server (inline SVG),
 /// no scripts, no external assets.
 struct StatusPage: Sendable {
-    let config: ExporterConfig
+    let settings: LiveConfiguration
     let store: any IngestionStore
     let telemetryPath: String
     let version: String
 
     func render(now: Date) async throws(StoreError) -> String {
+        let config = settings.value
         let latest = try await store.latestRequests()
         let totals = try await store.totals()
         let days = Self.days(endingAt: now, count: 30)
