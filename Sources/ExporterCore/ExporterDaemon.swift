@@ -116,6 +116,7 @@ public final class ExporterDaemon: Sendable {
         } catch {
             throw StartupError(description: error.description)
         }
+        publisher.traffic.replace { [server] in HTTPTraffic(server.statistics()) }
         webConfigWatcher = options.webConfig.map { [server, logger] loaded in
             WebConfigWatcher(loaded: loaded, apply: { server.apply($0) }, log: { line in logger.info("\(line)") })
         }
@@ -203,5 +204,18 @@ public final class ExporterDaemon: Sendable {
         readiness.set("shutdown", "shutting down")
         await server.stop()
         await store.close()
+    }
+}
+
+extension HTTPTraffic {
+    /// The server's counts, in the metrics' terms.
+    init(_ statistics: HTTPServerStatistics) {
+        self.init()
+        answers = statistics.requests.map { Answers(handler: $0.key.handler, code: $0.key.code, count: $0.value) }
+        openConnections = statistics.openConnections
+        refusedConnections = Dictionary(uniqueKeysWithValues: HTTPServerStatistics.ConnectionRefusal.allCases.map {
+            ($0.rawValue, statistics.refusedConnections[$0] ?? 0)
+        })
+        requestsInFlight = statistics.requestsInFlight
     }
 }

@@ -29,50 +29,16 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import socket
 import subprocess
 import tempfile
-import time
 from pathlib import Path
 
 import pytest
+from conftest import HOST, Processes, free_port, port_open, require_exporter, wait_until
 
-REPO = Path(__file__).resolve().parents[2]
-HOST = "127.0.0.1"
 STARTUP_TIMEOUT = 60
 ALICE_HASH = "$2y$10$6RbrUj59QxEt3ZU8/rNC6emfoMzyMyvEYhbwSRRdQpObcVSPRxExC"  # "correct horse", htpasswd -nBC 10
 READER_HASH = "$2y$04$FHZcHv/h0mrBhtyDvoQEauGHR09HXcOgC7BdF56eq2SkHtIVev8na"  # "battery staple"
-
-
-def exporter_bin() -> Path:
-    return Path(os.environ.get("ACS_EXPORTER_BIN", REPO / ".build" / "debug" / "acs-ingestion-exporter")).resolve()
-
-
-def supports_web_config(binary: Path) -> bool:
-    if not binary.exists():
-        return False
-    out = subprocess.run([str(binary), "--help"], capture_output=True, text=True, timeout=30)
-    return "--web.config.file" in out.stdout + out.stderr
-
-
-pytestmark = pytest.mark.skipif(not supports_web_config(exporter_bin()),
-                                reason="exporter binary missing or without --web.config.file")
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def wait_until(what: str, condition, timeout: float = STARTUP_TIMEOUT):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        result = condition()
-        if result:
-            return result
-        time.sleep(0.1)
-    raise AssertionError(f"timed out waiting for {what}")
 
 
 def openssl(*args: str) -> None:
@@ -115,7 +81,8 @@ def curl(*args: str) -> tuple[int, dict[str, str], str]:
                               "-w", "%{http_code}", *args], capture_output=True, text=True, timeout=30)
         if out.returncode != 0:
             return 0, {}, out.stderr
-        blocks = [b for b in headers_file.read_text().split("\r\n\r\n") if b.startswith("HTTP/")]
+        # Bytes, not read_text(): universal newlines would turn the "\r\n" separators into "\n".
+        blocks = [b for b in headers_file.read_bytes().decode("latin-1").split("\r\n\r\n") if b.startswith("HTTP/")]
         headers = {}
         for line in blocks[-1].split("\r\n")[1:] if blocks else []:
             name, _, value = line.partition(":")
@@ -132,10 +99,15 @@ def server_serial(port: int) -> str:
 
 
 class Exporter:
-    def __init__(self, tmp: Path, certificates: Certificates):
+    """The exporter over HTTPS with basic auth and client certificates, following the
+    simulator's standard scenario (tenant acme-mkt-prod1, mapping XDM44)."""
+
+    def __init__(self, tmp: Path, certificates: Certificates, processes: Processes):
         self.tmp = tmp
         self.certs = certificates
+        self.processes = processes
         self.port = free_port()
+        self.simulator_port = free_port(exclude={self.port})
         self.web_config = tmp / "web.yml"
         self.config = tmp / "config.yml"
         shutil.copy(certificates.path("server.crt"), tmp / "tls.crt")
@@ -150,28 +122,31 @@ basic_auth_users:
   alice: {ALICE_HASH}
   reader: {READER_HASH}
 """)
-        self.config.write_text("api:\n  write_users: [alice]\n")
-        self.popen = None
-        self.log = open(tmp / "exporter.log", "w")
+        simulator = f"http://{HOST}:{self.simulator_port}"
+        self.config.write_text(f"""
+tenants:
+  - name: acme-mkt-prod1
+    api_url: {simulator}
+    ims_token_url: {simulator}/ims/token/v3
+    client_id: sim-client
+    client_secret: sim-secret
+    mappings: [{{id: XDM44}}]
+storage:
+  path: {tmp / 'store.sqlite'}
+api:
+  write_users: [alice]
+""")
 
     def argv(self, web_config: Path | None = None) -> list[str]:
-        return [str(exporter_bin()), "--demo", "--config.file", str(self.config),
-                "--web.listen-address", f"{HOST}:{self.port}", "--storage.path", str(self.tmp / "demo.sqlite"),
+        return [str(require_exporter()), "--config.file", str(self.config), "--web.listen-address", f"{HOST}:{self.port}",
                 "--web.config.file", str(web_config or self.web_config), "--web.max-requests", "40"]
 
     def start(self) -> None:
-        self.popen = subprocess.Popen(self.argv(), stdout=self.log, stderr=subprocess.STDOUT)
-        wait_until("the exporter to answer /-/healthy", lambda: self.get("/-/healthy", auth=False)[0] == 200)
-
-    def stop(self) -> None:
-        if self.popen and self.popen.poll() is None:
-            self.popen.terminate()
-            try:
-                self.popen.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                self.popen.kill()
-                self.popen.wait()
-        self.log.close()
+        simulator = self.processes.exporter("simulator", "simulate", "--web.listen-address", f"{HOST}:{self.simulator_port}")
+        wait_until("the simulator", lambda: port_open(self.simulator_port), timeout=STARTUP_TIMEOUT, watch=[simulator])
+        exporter = self.processes.start("exporter", self.argv())
+        wait_until("the exporter to answer /-/healthy", lambda: self.get("/-/healthy", auth=False)[0] == 200,
+                   timeout=STARTUP_TIMEOUT, watch=[exporter])
 
     def get(self, path: str, auth: bool = True, user: str = "alice:correct horse", client_cert: bool = True,
             *extra: str) -> tuple[int, dict[str, str], str]:
@@ -190,25 +165,27 @@ def certificates(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def exporter(tmp_path_factory, certificates):
-    e = Exporter(tmp_path_factory.mktemp("web-security"), certificates)
+    tmp = tmp_path_factory.mktemp("web-security")
+    group = Processes(tmp)
     try:
+        e = Exporter(tmp, certificates, group)
         e.start()
         yield e
     finally:
-        e.stop()
+        group.stop_all()
 
 
 def test_check_config_names_the_key(tmp_path):
     bad = tmp_path / "web.yml"
     bad.write_text("tls_server_config:\n  cipher_suites: [TLS_AES_128_GCM_SHA256]\n")
-    out = subprocess.run([str(exporter_bin()), "check-config", "--web.config.file", str(bad)],
+    out = subprocess.run([str(require_exporter()), "check-config", "--web.config.file", str(bad)],
                          capture_output=True, text=True, timeout=60)
     assert out.returncode != 0
     assert "tls_server_config.cipher_suites" in out.stdout + out.stderr
 
 
-def test_the_daemon_refuses_a_broken_web_config_in_one_line(tmp_path, certificates):
-    e = Exporter(tmp_path, certificates)
+def test_the_daemon_refuses_a_broken_web_config_in_one_line(tmp_path, certificates, processes):
+    e = Exporter(tmp_path, certificates, processes)
     broken = tmp_path / "broken.yml"
     broken.write_text("basic_auth_users:\n  alice: not-a-bcrypt-hash\n")
     out = subprocess.run(e.argv(broken), capture_output=True, text=True, timeout=60)
@@ -255,29 +232,34 @@ def test_prometheus_scrapes_with_basic_auth_and_a_client_certificate(exporter, t
     (tmp_path / "prometheus.yml").write_text("global:\n  scrape_interval: 1s\n  scrape_timeout: 1s\nscrape_configs:"
                                               + "".join(jobs) + "\n")
     port = free_port()
-    process = subprocess.Popen([prometheus, f"--config.file={tmp_path / 'prometheus.yml'}",
-                                f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address={HOST}:{port}"],
-                               stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    group = Processes(tmp_path)
     try:
-        def up():
+        server = group.start("prometheus", [prometheus, f"--config.file={tmp_path / 'prometheus.yml'}",
+                                            f"--storage.tsdb.path={tmp_path / 'data'}", f"--web.listen-address={HOST}:{port}"])
+        seen = {}
+
+        def both_scraped():
             status, _, body = curl("--data-urlencode", "query=up", f"http://{HOST}:{port}/api/v1/query")
             if status != 200:
-                return None
-            result = json.loads(body)["data"]["result"]
-            values = {s["metric"]["job"]: s["value"][1] for s in result}
-            return values if len(values) == 2 else None
-        assert wait_until("both jobs scraped", up) == {"good": "1", "bad": "0"}
+                return False
+            seen.clear()
+            seen.update({s["metric"]["job"]: s["value"][1] for s in json.loads(body)["data"]["result"]})
+            return len(seen) == 2
+        wait_until("both jobs scraped", both_scraped, timeout=STARTUP_TIMEOUT, watch=[server])
+        assert seen == {"good": "1", "bad": "0"}
     finally:
-        process.terminate()
-        process.wait(timeout=20)
-    _, _, metrics = exporter.get("/metrics")
-    refused = [line for line in metrics.splitlines()
-               if line.startswith("acs_ingestion_http_requests_total{") and 'code="401"' in line]
-    assert refused and sum(float(line.rsplit(" ", 1)[1]) for line in refused) >= 1
+        group.stop_all()
+
+    def refused_counted():
+        _, _, metrics = exporter.get("/metrics")
+        refused = [line for line in metrics.splitlines()
+                   if line.startswith("acs_ingestion_http_requests_total{") and 'code="401"' in line]
+        return sum(float(line.rsplit(" ", 1)[1]) for line in refused) >= 1
+    wait_until("the 401s counted in acs_ingestion_http_requests_total", refused_counted, timeout=30)
 
 
 def test_the_write_api_is_for_write_users_only(exporter):
-    body = json.dumps({"tenant": "demo-mkt-prod1", "mapping": "XDM44", "requestId": 3520})
+    body = json.dumps({"tenant": "acme-mkt-prod1", "mapping": "XDM44", "requestId": 3520})
     args = ("-H", "Content-Type: application/json", "-d", body)
     assert exporter.get("/api/v1/requests", True, "alice:correct horse", True, *args)[0] in (200, 201)
     assert exporter.get("/api/v1/requests", True, "reader:battery staple", True, *args)[0] == 403

@@ -18,6 +18,8 @@ public final class ExpositionPublisher: Sendable {
     }
 
     private let metrics: IngestionMetrics
+    /// The HTTP server's traffic, rendered with the process metrics (set once the server exists).
+    let traffic = Live<(@Sendable () -> HTTPTraffic)?>(nil)
     private let current = Mutex<Rendered?>(nil)
     private let processRefresh: Duration
     /// Signalled by every model change; the renderer drains it and renders once.
@@ -34,6 +36,7 @@ public final class ExpositionPublisher: Sendable {
     public func refresh() {
         var writer = ExpositionWriter(capacity: 0)
         metrics.render(into: &writer)
+        traffic.value?().write(into: &writer)
         ProcessMetrics.write(into: &writer)
         let (body, count) = writer.takeBuffer()
         let headers: [(name: String, value: String)] = [("Content-Type", Self.contentType), ("Vary", "Accept-Encoding")]
