@@ -23,7 +23,7 @@ public final class AdobeSimulator: Sendable {
                 time: any TimeSource = SystemTimeSource()) throws {
         self.time = time
         var router = Router()
-        let handlers = SimulatorHandlers(state: SimulatorState(scenario: scenario), time: time)
+        let handlers = SimulatorHandlers(state: SimulatorState(scenario: scenario, now: time.now()), time: time)
         self.handlers = handlers
         router.add("POST", "/ims/token/v3", .deferred { await handlers.token($0) })
         let ingest = "/{tenant}/campaign/dataIngestion/xdmIngestion/{mapping}/ingest"
@@ -85,6 +85,17 @@ public final class AdobeSimulator: Sendable {
         }
     }
 
+    /// Makes every ingestion call of `tenant` answer 429 with `retryAfter` for `duration` from now.
+    public func throttle(tenant: String, for duration: Duration, retryAfter: Duration) {
+        let until = time.now().adding(duration)
+        handlers.state.withLock { $0.throttles[tenant] = (until, retryAfter) }
+    }
+
+    /// When each ingestion call (trigger or status) of `tenant` arrived, oldest first.
+    public func calls(tenant: String) -> [Date] {
+        handlers.state.withLock { $0.tenantCalls[tenant] ?? [] }
+    }
+
     /// How many calls of each kind reached the simulator.
     public func callCount(_ operation: SimulatedOperation) -> Int {
         handlers.state.withLock { state in
@@ -143,6 +154,10 @@ final class SimulatorHandlers: Sendable {
 
         let fault = state.withLock { state -> InjectedFault? in
             state.callCounts[operation, default: 0] += 1
+            state.tenantCalls[tenant, default: []].append(now)
+            if let retryAfter = state.throttleRetryAfter(tenant: tenant, now: now) {
+                return .throttled(retryAfter: String(Int(retryAfter.seconds.rounded(.up))))
+            }
             return state.drawFault(for: operation)
         }
         if let answer = await early(fault) { return answer }

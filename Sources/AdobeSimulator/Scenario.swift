@@ -37,10 +37,20 @@ public struct Scenario: Sendable, Equatable {
         public init(id: String) { self.id = id }
     }
 
+    /// A stretch of time during which every ingestion call of a tenant answers 429.
+    public struct Throttle: Sendable, Equatable {
+        /// From the simulator's start.
+        public var after: Duration = .zero
+        public var lasting: Duration = .seconds(60)
+        public var retryAfter: Duration = .seconds(30)
+        public init() {}
+    }
+
     public struct Tenant: Sendable, Equatable {
         public var name: String
         public var firstRequestID = 3520
         public var mappings: [Mapping]
+        public var throttle: Throttle?
         public init(name: String, mappings: [Mapping]) {
             self.name = name
             self.mappings = mappings
@@ -90,6 +100,7 @@ extension Scenario {
       tenants:
         - name: acme-mkt-prod1      # {tenant} in the URL
           first_request_id: 3520    # requestIds increase per tenant from here
+          throttle: {after: 0s, lasting: 60s, retry_after: 30s}   # every call of the tenant answers 429 meanwhile
           mappings:
             - id: XDM44
               published: true       # false: POST answers "is not published"
@@ -144,6 +155,13 @@ extension Scenario.Tenant {
             .string("name", \.name, required: true),
             .int("first_request_id", \.firstRequestID, range: 1...Int(Int32.max)),
             .list("mappings", \.mappings, Scenario.Mapping.table, element: { Scenario.Mapping(id: "") }),
+            .value("throttle", \.throttle) { node, key, reader in
+                var throttle = Scenario.Throttle()
+                ConfigTable<Scenario.Throttle>([
+                    .duration("after", \.after), .duration("lasting", \.lasting), .duration("retry_after", \.retryAfter),
+                ]).read(node, into: &throttle, path: key, reader: reader)
+                return throttle
+            },
         ])
     }
 }

@@ -87,9 +87,16 @@ struct SimulatorState {
     var everIssued: [String] = []
     var injected: [(SimulatedOperation, InjectedFault)] = []
     var callCounts: [SimulatedOperation: Int] = [:]
+    /// When each ingestion call (trigger or status) of each tenant arrived.
+    var tenantCalls: [String: [Date]] = [:]
+    /// Tenants answering 429 to every ingestion call until a time, with this Retry-After.
+    var throttles: [String: (until: Date, retryAfter: Duration)] = [:]
+    /// When the simulator started (scenario throttles are relative to it).
+    var started: Date
 
-    init(scenario: Scenario) {
+    init(scenario: Scenario, now: Date) {
         self.scenario = scenario
+        started = now
         random = SeededRandom(seed: scenario.seed)
         tenants = Dictionary(uniqueKeysWithValues: scenario.tenants.map { tenant in
             (tenant.name, TenantState(
@@ -103,6 +110,14 @@ struct SimulatorState {
         tokens[value] = IssuedToken(clientID: clientID, expiresAt: now.adding(scenario.tokenLifetime))
         everIssued.append(value)
         return (value, Int(scenario.tokenLifetime.seconds))
+    }
+
+    /// A 429's Retry-After when `tenant` is throttled at `now` (by the scenario or a test).
+    func throttleRetryAfter(tenant: String, now: Date) -> Duration? {
+        if let window = throttles[tenant], now < window.until { return window.retryAfter }
+        guard let throttle = scenario.tenants.first(where: { $0.name == tenant })?.throttle else { return nil }
+        let from = started.adding(throttle.after)
+        return from <= now && now < from.adding(throttle.lasting) ? throttle.retryAfter : nil
     }
 
     /// The fault for this call: an injected one first, else one drawn from the rates.

@@ -13,7 +13,7 @@ public struct ConfigTable<Value> {
         self.check = check
     }
 
-    func read(_ node: YAMLValue, into value: inout Value, path: String, reader: ConfigReader) {
+    public func read(_ node: YAMLValue, into value: inout Value, path: String, reader: ConfigReader) {
         guard let entries = node.entries else {
             reader.problem(node, path.isEmpty ? "(top level)" : path, "must be a mapping")
             return
