@@ -59,10 +59,25 @@ public final class UpstreamGuard: Sendable {
     /// Until when calls are held, if they are.
     public var hold: Hold? { room.read(Self.hold) }
 
+    /// Whether a call admitted earlier may still go now: a pause or a breaker that
+    /// began while it waited for its turn (rate, concurrency) holds it again. The
+    /// probe always may.
+    public func stillAdmits(_ admission: Admission) -> Bool {
+        admission == .probe || room.read { if case .normal = $0.mode { return true } else { return false } }
+    }
+
+    /// How a call was let through.
+    public enum Admission: Sendable, Equatable {
+        case regular
+        /// The one call sent to see whether the tenant answers again.
+        case probe
+    }
+
     /// Returns when a call may be sent: at once normally; after the pause, or after the
     /// probe's answer, when throttled. Throws `.circuitOpen` while the breaker is open
     /// and `.cancelled` when the caller is.
-    public func admit() async throws(AdobeAPIError) {
+    @discardableResult
+    public func admit() async throws(AdobeAPIError) -> Admission {
         while true {
             let now = time.now()
             var wait: Duration?
@@ -98,8 +113,11 @@ public final class UpstreamGuard: Sendable {
                 throw .cancelled
             }
             if let refusal { throw refusal }
-            if becameProbe { changed(hold) }
-            guard let wait else { return }
+            if becameProbe {
+                changed(hold)
+                return .probe
+            }
+            guard let wait else { return .regular }
             do { try await time.sleep(for: wait) } catch { throw .cancelled }
         }
     }

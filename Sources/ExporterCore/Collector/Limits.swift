@@ -43,12 +43,20 @@ struct TenantGate: RequestGate {
     var holdsThrottledCalls: Bool { upstream != nil }
 
     func withPermit<T: Sendable>(_ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T {
-        try await upstream?.admit()
-        do {
-            try await rate.acquire()
-            try await concurrency.acquire()
-        } catch {
-            throw .cancelled
+        while true {
+            let admission = try await upstream?.admit()
+            do {
+                try await rate.acquire()
+                try await concurrency.acquire()
+            } catch {
+                throw .cancelled
+            }
+            // A 429 or the breaker may have come while this call waited for its turn.
+            if let upstream, let admission, !upstream.stillAdmits(admission) {
+                concurrency.release()
+                continue
+            }
+            break
         }
         defer { concurrency.release() }
         if Task.isCancelled { throw .cancelled }

@@ -138,7 +138,12 @@ extension TenantWorker {
             let labels: Logger.Metadata = ["tenant": "\(tenant.name)", "mapping": "\(intent.key.mapping)",
                                            "sent_at": "\(Timestamp.rfc3339(intent.at))"]
             logger.warning("a trigger's answer was never stored (the exporter stopped); asking Adobe again", metadata: labels)
-            let answer = await trigger(intent.key.mapping, resolving: intent)
+            // For a scheduled mapping this POST also serves its schedule: no second POST follows.
+            let mapping = intent.key.mapping
+            let planned = planners[mapping].flatMap { planner in plans.withLock { $0[mapping] }.map { (planner, $0) } }
+            let answer = await trigger(mapping, resolving: intent, nextPlan: planned.map { planner, plan in
+                { outcome, now in planner.plan(after: plan, result: Self.attemptResult(outcome), now: now) }
+            })
             switch answer {
             case .success(.alreadyInProgress(let id)):
                 logger.info("lost trigger resolved: its running request is followed", metadata: labels.merging(["request_id": "\(id)"]) { $1 })
