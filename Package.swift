@@ -91,7 +91,7 @@ let package = Package(
         // The embedded store: SQLite through its C API, on a serial executor of its own.
         .target(name: "SQLiteStore", dependencies: ["IngestionModel", "IngestionStore", "CSQLite"]),
         // The in-memory metric model and its cached text exposition.
-        .target(name: "ExporterMetrics", dependencies: ["IngestionModel", "CZlib"]),
+        .target(name: "ExporterMetrics", dependencies: ["IngestionModel", "IngestionStore", "CZlib"]),
         // The HTTP API's request and response bodies, shared by the routes and the command line.
         .target(name: "ExporterAPI", dependencies: ["IngestionModel"]),
         // Configuration, the collector loop, the exporter's HTTP routes and its services.

@@ -44,6 +44,8 @@ public final class ExporterDaemon: Sendable {
         public var telemetryPath = "/metrics"
         /// Set with `--web.systemd-socket`: serve on this socket instead of `listenAddress`.
         public var listeningSocket: ListeningSocket?
+        /// `--storage.init`: an existing empty database file becomes a new database.
+        public var initializeStorage = false
         public init(listenAddress: ListenAddress) { self.listenAddress = listenAddress }
     }
 
@@ -69,22 +71,25 @@ public final class ExporterDaemon: Sendable {
         self.logger = logger
         let store: SQLiteIngestionStore
         do {
-            store = try SQLiteIngestionStore(path: config.storage.path, durationBounds: IngestionMetrics.durationBounds)
+            store = try SQLiteIngestionStore(path: config.storage.path, durationBounds: IngestionMetrics.durationBounds,
+                                             options: .init(initialize: options.initializeStorage))
         } catch {
             throw StartupError(description: error.description)
         }
         let metrics = IngestionMetrics(mappings: Collector.descriptors(of: config), version: ExporterVersion.version,
                                        revision: ExporterVersion.revision, branch: ExporterVersion.branch,
                                        swiftVersion: ExporterVersion.swiftVersion, now: time.now())
-        collector = Collector(config: config, store: store, metrics: metrics, time: time, logger: logger)
-        publisher = ExpositionPublisher(metrics: metrics)
         readiness = Readiness()
         readiness.set("start-up", "rebuilding the metrics from the store")
+        collector = Collector(config: config, store: store, metrics: metrics, time: time, logger: logger, readiness: readiness)
+        publisher = ExpositionPublisher(metrics: metrics)
 
         // Counters are rebuilt before anything can change them through the API.
         do {
-            try await collector.restore()
+            let totals = try await collector.restore()
+            Self.logLoaded(totals, store: store.location, created: store.created, logger: logger)
         } catch {
+            await store.close()
             throw StartupError(description: error.description)
         }
         basicAuth = !(options.webConfig?.configuration.basicAuthUsers.isEmpty ?? true)
@@ -122,6 +127,21 @@ public final class ExporterDaemon: Sendable {
         }
         reloader.replace { [weak self] in await self?.reload() ?? .failure(ReloadError("shutting down")) }
         readiness.set("start-up", nil)
+    }
+
+    /// The line that says what the store held at start: new, or how many requests and which totals.
+    private static func logLoaded(_ totals: IngestionTotals, store: String, created: Bool, logger: Logger) {
+        guard !created else {
+            logger.warning("new, empty database created: counters start at 0", metadata: ["store": "\(store)"])
+            return
+        }
+        var ended: [FinalStatus: Int] = [:]
+        for outcome in totals.outcomes { ended[outcome.status, default: 0] += outcome.requests }
+        var metadata: Logger.Metadata = ["store": "\(store)", "open_requests": "\(totals.open.count)",
+                                         "records_ingested": "\(totals.outcomes.reduce(0) { $0 + $1.records })",
+                                         "triggers": "\(totals.triggers.values.reduce(0) { $0 + $1.values.reduce(0, +) })"]
+        for status in FinalStatus.allCases { metadata["ended_\(status.label)"] = "\(ended[status] ?? 0)" }
+        logger.info("store loaded", metadata: metadata)
     }
 
     /// Who may write through the API under `config`.

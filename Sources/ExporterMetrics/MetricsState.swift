@@ -40,6 +40,7 @@ struct MetricsState {
     var version: UInt64 = 1
     var reload: Reload
     var webConfigReloadSuccessful = true
+    var store = StoreHealth()
     /// When the model last changed: in-progress ages are as of this moment, so
     /// the exposition only changes when the model does.
     var asOf: Date
@@ -195,6 +196,7 @@ struct MetricsState {
             }
         }
         renderScheduler(into: &w, ordered, tenantList)
+        renderStore(into: &w)
         w.family("acs_ingestion_exporter_build_info", "gauge",
                  "The exporter's version, the git revision and branch it was built from, and its Swift compiler; always 1.")
         w.sample("acs_ingestion_exporter_build_info", buildLabels, 1)

@@ -17,6 +17,11 @@ public protocol IngestionStore: Sendable {
     /// The newest migration applied.
     func schemaVersion() async throws(StoreError) -> Int
 
+    /// Whether the store can write now: SQLite checks that its path still names the
+    /// file it has open; PostgreSQL that the server answers. With `write`, a one-row
+    /// write must land too (run while writes fail, to see when they work again).
+    func probe(write: Bool, at time: Date) async throws(StoreError) -> StoreProbe
+
     // MARK: Writes
 
     /// Records when each configured mapping was first configured (kept when it
@@ -90,6 +95,13 @@ public protocol IngestionStore: Sendable {
 
     /// Releases the connection(s); nothing may be called after.
     func close() async
+}
+
+/// What a health check measured.
+public struct StoreProbe: Sendable, Equatable {
+    /// Space the database takes (SQLite: the file and its WAL), when known.
+    public var sizeBytes: Int64?
+    public init(sizeBytes: Int64?) { self.sizeBytes = sizeBytes }
 }
 
 extension IngestionStore {

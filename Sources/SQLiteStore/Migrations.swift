@@ -119,6 +119,13 @@ enum Migrations {
             at REAL NOT NULL
         );
         """),
+        Step(version: 5, name: "a row the health check rewrites", sql: """
+        -- Written while writes fail, to notice when they work again.
+        CREATE TABLE store_probe (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            at REAL NOT NULL
+        );
+        """),
     ]
 }
 

@@ -81,6 +81,28 @@ final class SQLiteConnection {
         }
     }
 
+    /// `PRAGMA quick_check`: what it finds wrong (the first few), nothing when the file is sound.
+    func quickCheck() throws(StoreError) -> [String] {
+        var lines: [String] = []
+        try prepare("PRAGMA quick_check(10)").run { row in
+            lines += row.string(0).split(whereSeparator: \.isNewline).map(String.init).filter { !$0.hasPrefix("*** ") }
+        }
+        return lines == ["ok"] ? [] : lines
+    }
+
+    /// Copies this whole database into `destination` in one step, so in one read
+    /// transaction: a consistent snapshot even while another process writes.
+    func copy(into destination: SQLiteConnection) throws(StoreError) {
+        guard let backup = sqlite3_backup_init(destination.handle, "main", handle, "main") else {
+            throw destination.failure("backup to \(destination.path)")
+        }
+        let code = sqlite3_backup_step(backup, -1)
+        sqlite3_backup_finish(backup)
+        guard code == SQLITE_DONE else {
+            throw StoreError(Self.kind(of: code), "database \(path): backup to \(destination.path): \(String(cString: sqlite3_errstr(code)))")
+        }
+    }
+
     var changes: Int { Int(sqlite3_changes(handle)) }
     var lastInsertRowID: Int64 { sqlite3_last_insert_rowid(handle) }
 

@@ -11,6 +11,12 @@ import IngestionStore
 public actor SQLiteIngestionStore: IngestionStore {
     private let executor: SerialQueueExecutor
     private let db: SQLiteConnection
+    /// Held by the daemon's store (nil for a read-only handle), released by `close()`.
+    private let lock: WriterLock?
+    /// The file the connection has open; a write first checks the path still names it.
+    private let identity: DatabaseFile.Identity?
+    /// Whether `init` made a new database (there was no file, or an empty one with `--storage.init`).
+    public nonisolated let created: Bool
     /// Upper bounds (seconds) of the request-duration histogram; +Inf is implied.
     let durationBounds: [Double]
     public nonisolated let path: String
@@ -18,8 +24,19 @@ public actor SQLiteIngestionStore: IngestionStore {
 
     public nonisolated var unownedExecutor: UnownedSerialExecutor { executor.asUnownedSerialExecutor() }
 
-    /// Opens (creating it and its directory when missing) and migrates the database.
-    public init(path: String, durationBounds: [Double]) throws(StoreError) {
+    /// How the daemon opens its database.
+    public struct OpenOptions: Sendable {
+        /// A file that exists but is empty becomes a new database (`--storage.init`);
+        /// without it, such a file is refused: it is more often a history lost than a new one.
+        public var initialize = false
+        public init(initialize: Bool = false) { self.initialize = initialize }
+    }
+
+    /// Opens the database as its one writer, creating it and its directory when
+    /// missing: takes the writer lock (another exporter on the file is refused), checks
+    /// an existing file read-only first (`PRAGMA quick_check`: a damaged file is
+    /// refused before anything could write into it), then migrates.
+    public init(path: String, durationBounds: [Double], options: OpenOptions = OpenOptions()) throws(StoreError) {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty && !FileManager.default.fileExists(atPath: directory) {
             do {
@@ -28,10 +45,28 @@ public actor SQLiteIngestionStore: IngestionStore {
                 throw StoreError(.unavailable, "cannot create directory \(directory) for database \(path): \(error.localizedDescription)")
             }
         }
+        let lock = try WriterLock(database: path)
+        switch DatabaseFile.size(of: path) {
+        case nil:
+            created = true
+        case 0? where !options.initialize:
+            throw StoreError(.corrupt, "database \(path) is an empty file: restore it from a backup "
+                             + "(acs-ingestion-exporter restore), or start once with --storage.init to begin a new, empty history")
+        case 0?:
+            created = true
+        default:
+            created = false
+            try Self.verify(path)
+        }
         let db = try SQLiteConnection(path: path)
         try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
         try Migrations.apply(to: db)
+        guard let identity = DatabaseFile.identity(of: path) else {
+            throw StoreError(.unavailable, "database \(path) vanished while it was opened")
+        }
         self.db = db
+        self.lock = lock
+        self.identity = identity
         self.path = path
         self.durationBounds = durationBounds
         executor = SerialQueueExecutor(label: "sqlite-store")
@@ -47,17 +82,68 @@ public actor SQLiteIngestionStore: IngestionStore {
         try Migrations.checkReadable(db)
         self.db = db
         self.path = path
+        (lock, identity, created) = (nil, nil, false)
         durationBounds = []
         executor = SerialQueueExecutor(label: "sqlite-store-read-only")
     }
 
+    /// Refuses a damaged file, read-only (so nothing, not even a checkpoint, writes
+    /// into it): `PRAGMA quick_check`, which reads every page once.
+    static func verify(_ path: String) throws(StoreError) {
+        let restore = "restore it from a backup (acs-ingestion-exporter restore --input FILE)"
+        let problems: [String]
+        do {
+            let db = try SQLiteConnection(path: path, readOnly: true)
+            problems = try db.quickCheck()
+            try Migrations.checkReadable(db)
+        } catch where error.kind == .corrupt {
+            throw StoreError(.corrupt, "database \(path) is damaged (\(error.reason)): \(restore)")
+        }
+        if let first = problems.first {
+            throw StoreError(.corrupt, "database \(path) is damaged (quick_check: \(first)\(problems.count > 1 ? ", …" : "")): \(restore)")
+        }
+    }
+
     public func schemaVersion() throws(StoreError) -> Int { try Migrations.currentVersion(db) }
 
-    public func close() {}
+    /// Lets another exporter open the file. The connection closes with the store.
+    public func close() { lock?.release() }
 
-    /// One transaction: everything `body` writes lands, or nothing does.
-    private func write<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
-        try db.transaction { () throws(StoreError) -> T in try body(db) }
+    /// One transaction: everything `body` writes lands, or nothing does. Never into a
+    /// file that is no longer the one the path names. A `durable` write (one that
+    /// records a side effect upstream, or an answer given to an API client) is on disk
+    /// when it returns; the others may be lost to a power cut (see the README).
+    private func write<T>(durable: Bool = false, _ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
+        try checkFile()
+        if durable { try db.execute("PRAGMA synchronous = FULL") }
+        defer { if durable { try? db.execute("PRAGMA synchronous = NORMAL") } }
+        return try db.transaction { () throws(StoreError) -> T in try body(db) }
+    }
+
+    /// Throws unless the path still names the file the connection has open.
+    private func checkFile() throws(StoreError) {
+        guard let identity else { return }
+        guard let current = DatabaseFile.identity(of: path) else {
+            throw StoreError(.unavailable, "database \(path) was deleted or moved while the exporter ran; nothing more is "
+                             + "written to it: put the file back, or restore a backup and restart the exporter")
+        }
+        guard current == identity else {
+            throw StoreError(.unavailable, "database \(path) was replaced by another file while the exporter ran; nothing is "
+                             + "written to either: restart the exporter to open the new file")
+        }
+    }
+
+    /// Whether the store can write now: the path still names the open file and, when
+    /// `write` is set, a one-row write lands. Returns the bytes taken (database + WAL).
+    public func probe(write probeWrite: Bool, at time: Date) throws(StoreError) -> StoreProbe {
+        try checkFile()
+        if probeWrite {
+            try write { db throws(StoreError) in
+                try db.prepare("INSERT INTO store_probe (id, at) VALUES (1, ?) ON CONFLICT DO UPDATE SET at = excluded.at")
+                    .run([SQLValue(time)])
+            }
+        }
+        return StoreProbe(sizeBytes: DatabaseFile.storeSize(of: path))
     }
 
     /// A read on the store's connection.
@@ -81,11 +167,11 @@ public actor SQLiteIngestionStore: IngestionStore {
     }
 
     public func track(_ key: MappingKey, requestID: RequestID, origin: RequestOrigin, at time: Date) throws(StoreError) -> TrackResult {
-        try write { db throws(StoreError) in try Self.track(db, key, requestID, origin: origin, at: time) }
+        try write(durable: true) { db throws(StoreError) in try Self.track(db, key, requestID, origin: origin, at: time) }
     }
 
     public func recordTriggerIntent(_ key: MappingKey, at time: Date) throws(StoreError) -> Int64 {
-        try write { db throws(StoreError) -> Int64 in
+        try write(durable: true) { db throws(StoreError) -> Int64 in
             try db.prepare("INSERT INTO trigger_intents (tenant, mapping, at) VALUES (?, ?, ?)")
                 .run([.text(key.tenant), .text(key.mapping), SQLValue(time)])
             return db.lastInsertRowID
@@ -93,7 +179,7 @@ public actor SQLiteIngestionStore: IngestionStore {
     }
 
     public func recordTriggerAttempt(_ attempt: TriggerAttempt) throws(StoreError) -> TrackResult? {
-        try write { db throws(StoreError) -> TrackResult? in
+        try write(durable: true) { db throws(StoreError) -> TrackResult? in
             let key = attempt.key
             try Self.countTrigger(db, key, result: attempt.result, at: attempt.at)
             for _ in 0..<attempt.lostTriggers { try Self.countTrigger(db, key, result: .unknown, at: attempt.at) }
@@ -137,7 +223,7 @@ public actor SQLiteIngestionStore: IngestionStore {
     }
 
     public func untrack(_ key: MappingKey, _ requestID: RequestID, at time: Date) throws(StoreError) -> TrackedRequest? {
-        try write { db throws(StoreError) -> TrackedRequest? in
+        try write(durable: true) { db throws(StoreError) -> TrackedRequest? in
             try db.prepare("""
                 UPDATE requests SET untracked_at = ? WHERE tenant = ? AND mapping = ? AND request_id = ?
                     AND finished_at IS NULL AND untracked_at IS NULL

@@ -43,6 +43,10 @@ struct Serve: AsyncParsableCommand {
     @Option(name: .customLong("storage.path"), help: "SQLite database file; overrides storage.path of the config file.")
     var storagePath: String?
 
+    @Flag(name: .customLong("storage.init"),
+          help: "Accept an existing but empty database file as a new database (refused otherwise: it is more often a lost history).")
+    var initializeStorage = false
+
     @Flag(help: "Run against the built-in Adobe simulator with a few tenants and mappings.")
     var demo = false
 
@@ -95,6 +99,7 @@ struct Serve: AsyncParsableCommand {
         options.listeningSocket = listeningSocket
         options.configFile = demo ? nil : configFile
         options.lifecycleAPI = lifecycleAPI
+        options.initializeStorage = initializeStorage
         guard maxRequests >= 0 else { fail("--web.max-requests must be 0 (no limit) or more, got \(maxRequests)") }
         options.maxRequests = maxRequests == 0 ? Int.max : maxRequests
         if let webConfigFile {

@@ -28,7 +28,9 @@ public typealias LiveConfiguration = Live<ExporterConfig>
 /// calls to the right tenant. Upstream trouble becomes metrics and log lines; it
 /// never stops the loop. Cancelling `run()` stops every call.
 public final class Collector: Sendable {
+    /// The store, every call watched by `storeMonitor`.
     public let store: any IngestionStore
+    public let storeMonitor: StoreMonitor
     public let metrics: IngestionMetrics
     public let settings: LiveConfiguration
     private let time: any TimeSource
@@ -41,9 +43,11 @@ public final class Collector: Sendable {
     private let workerChanges: AsyncStream<Void>
 
     public init(config: ExporterConfig, store: any IngestionStore, metrics: IngestionMetrics,
-                time: any TimeSource = SystemTimeSource(), logger: Logger,
+                time: any TimeSource = SystemTimeSource(), logger: Logger, readiness: Readiness? = nil,
                 httpClient: HTTPClient = AdobeIngestionClient.sharedHTTPClient) {
-        (self.store, self.metrics, self.time, self.logger, self.httpClient) = (store, metrics, time, logger, httpClient)
+        let monitor = StoreMonitor(location: store.location, metrics: metrics, readiness: readiness, time: time, logger: logger)
+        (self.store, storeMonitor) = (MonitoredStore(inner: store, monitor: monitor), monitor)
+        (self.metrics, self.time, self.logger, self.httpClient) = (metrics, time, logger, httpClient)
         settings = LiveConfiguration(config)
         concurrency = ConcurrencyLimit(config.collector.maxConcurrentRequests)
         (workerChanges, workersChanged) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -71,12 +75,16 @@ public final class Collector: Sendable {
         }
     }
 
-    /// Rebuilds the metrics and the schedules from the store: run once, before serving.
-    public func restore() async throws(StoreError) {
+    /// Rebuilds the metrics and the schedules from the store: run once, before
+    /// serving. Returns the totals it loaded.
+    @discardableResult
+    public func restore() async throws(StoreError) -> IngestionTotals {
         let totals = try await store.totals()
         metrics.restore(totals, now: time.now())
         _ = try await store.registerMappings(config.mappingKeys, at: time.now())
         try await loadPlans(for: workers.withLock { Array($0.values) }, totals: totals)
+        await storeMonitor.check(store)
+        return totals
     }
 
     private func loadPlans(for workers: [TenantWorker], totals: IngestionTotals) async throws(StoreError) {
@@ -85,10 +93,14 @@ public final class Collector: Sendable {
         for worker in workers { worker.loadPlans(stored: stored, lastTriggers: lastTriggers) }
     }
 
-    /// Runs every tenant's worker, and retention hourly, until cancelled; starts the
-    /// workers a reload adds.
+    /// How often the store's health is checked: each poll interval, at least every 10 s.
+    var storeCheckInterval: Duration { min(settings.value.collector.pollInterval, .seconds(10)) }
+
+    /// Runs every tenant's worker, the store's health check, and retention hourly,
+    /// until cancelled; starts the workers a reload adds.
     public func run() async {
         await withDiscardingTaskGroup { group in
+            group.addTask { await self.storeMonitor.run(self.store, interval: { self.storeCheckInterval }) }
             group.addTask {
                 while !Task.isCancelled {
                     await self.applyRetention()

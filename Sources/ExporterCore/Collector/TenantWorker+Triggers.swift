@@ -60,10 +60,12 @@ extension TenantWorker {
         let intentID: Int64
         do {
             intentID = try await store.recordTriggerIntent(key, at: time.now())
+            sending.withLock { _ = $0.insert(intentID) }
         } catch {
-            logger.error("trigger not sent: the store cannot record it", metadata: labels.merging(["error": "\(error)"]) { $1 })
+            storeFailed("trigger not sent: the store cannot record it", error, labels)
             return .failure(.storeUnavailable(error))
         }
+        defer { sending.withLock { _ = $0.remove(intentID) } }
         let answer: Result<TriggerOutcome, AdobeAPIError>
         do throws(AdobeAPIError) { answer = .success(try await client.trigger(mapping: mapping)) } catch { answer = .failure(error) }
         // Cancelled (shutting down): the intent stays and is resolved at the next start.
@@ -100,9 +102,11 @@ extension TenantWorker {
             }
             logTrigger(attempt, answer: answer, labels: labels)
         } catch {
-            // Adobe has answered but the store cannot keep it: the intent stays, to be resolved later.
+            // Adobe has answered but the store cannot keep it: the intent stays, and is
+            // resolved (by asking Adobe again) at the next cycle the store writes.
             if let plan { plans.withLock { $0[mapping] = plan } }
-            logger.error("cannot store a trigger's answer; it is resolved at the next start",
+            intentsToResolve.store(true, ordering: .relaxed)
+            logger.error("cannot store a trigger's answer; it is asked again once the store writes",
                          metadata: labels.merging(["error": "\(error)"]) { $1 })
         }
         return answer.mapError { .upstream($0) }
@@ -128,9 +132,11 @@ extension TenantWorker {
     func resolveIntents() async {
         let intents: [TriggerIntent]
         do {
-            intents = try await store.pendingTriggerIntents().filter { $0.key.tenant == tenant.name }
+            // Not those of POSTs in flight (a trigger-now may run beside this).
+            let inFlight = sending.withLock { $0 }
+            intents = try await store.pendingTriggerIntents().filter { $0.key.tenant == tenant.name && !inFlight.contains($0.id) }
         } catch {
-            logger.error("cannot read pending trigger intents", metadata: ["tenant": "\(tenant.name)", "error": "\(error)"])
+            storeFailed("cannot read pending trigger intents", error, ["tenant": "\(tenant.name)"])
             return
         }
         var unresolved = false

@@ -26,6 +26,8 @@ final class TenantWorker: Sendable {
     let plans = Mutex<[String: TriggerPlan]>([:])
     /// Set at start-up; cleared once the intents a crash left are resolved.
     let intentsToResolve = Atomic<Bool>(true)
+    /// Intents of POSTs in flight: not left over, whatever the store says.
+    let sending = Mutex<Set<Int64>>([])
     /// `run` returns once this is true.
     private let stopped = WaitingRoom<Bool, Void>(false)
 
@@ -113,7 +115,7 @@ final class TenantWorker: Sendable {
         do {
             open = try await store.openRequests(tenant: tenant.name)
         } catch {
-            logger.error("cannot read open requests", metadata: ["tenant": "\(tenant.name)", "error": "\(error)"])
+            storeFailed("cannot read open requests", error, ["tenant": "\(tenant.name)"])
             return
         }
         if open.isEmpty {
@@ -153,7 +155,7 @@ final class TenantWorker: Sendable {
             let result = try await store.recordObservation(request.rowID, report: report, at: time.now())
             if case .finished(let finished) = result { ended(finished) }
         } catch {
-            logger.error("cannot store an observation", metadata: labels.merging(["error": "\(error)"]) { $1 })
+            storeFailed("cannot store an observation; the request is polled again", error, labels)
         }
     }
 
@@ -171,7 +173,7 @@ final class TenantWorker: Sendable {
                 await abandon(row, because: "Adobe answered 404 for longer than collector.give_up_after (\(DurationText.format(limit)))")
             }
         } catch {
-            logger.error("cannot store a 404", metadata: labels.merging(["error": "\(error)"]) { $1 })
+            storeFailed("cannot store a 404", error, labels)
         }
     }
 
@@ -181,8 +183,14 @@ final class TenantWorker: Sendable {
                 ended(finished)
             }
         } catch {
-            logger.error("cannot store an abandoned request", metadata: ["tenant": "\(request.key.tenant)", "error": "\(error)"])
+            storeFailed("cannot store an abandoned request", error, ["tenant": "\(request.key.tenant)"])
         }
+    }
+
+    /// A store call failed. An outage is the store monitor's to say (when it starts,
+    /// while it lasts, when it ends), not once per call; anything else is said here.
+    func storeFailed(_ message: String, _ error: StoreError, _ labels: Logger.Metadata) {
+        logger.log(level: error.isOutage ? .debug : .error, "\(message)", metadata: labels.merging(["error": "\(error)"]) { $1 })
     }
 
     /// A request ended (and is stored so): count it, once.

@@ -86,8 +86,7 @@ struct APIRoutes: Sendable {
             case .alreadyTracked(let tracked): return (200, RequestBody(tracked))
             }
         } catch {
-            if error.kind == .alreadyCounted { throw HTTPError(409, error.description) }
-            throw HTTPError(500, "cannot store the request: \(error)")
+            throw HTTPError(error, doing: "cannot store the request")
         }
     }
 
@@ -107,8 +106,7 @@ struct APIRoutes: Sendable {
             }
             return (status, body)
         case .failure(.storeUnavailable(let error)):
-            throw HTTPError(503, "not sent: the store cannot record it (\(error)); try again later",
-                            headers: [("Retry-After", "30")])
+            throw HTTPError(error, doing: "not sent")
         case .failure(let error):
             return (502, TriggerResponse(tenant: key.tenant, mapping: key.mapping, result: TriggerResult.error.label,
                                          error: error.description))
@@ -148,7 +146,7 @@ struct APIRoutes: Sendable {
             query.before = value
         }
         let rows: [TrackedRequest]
-        do { rows = try await collector.store.history(query) } catch { throw HTTPError(500, "cannot read the history: \(error)") }
+        do { rows = try await collector.store.history(query) } catch { throw HTTPError(error, doing: "cannot read the history") }
         let next = rows.count == query.limit ? rows.last.map { String($0.rowID) } : nil
         return (200, RequestPage(requests: rows.map { RequestBody($0) }, nextCursor: next))
     }
@@ -164,7 +162,7 @@ struct APIRoutes: Sendable {
     @Sendable private func untrack(_ request: HTTPRequest) async throws(HTTPError) -> (status: Int, body: RequestBody) {
         let (key, id) = try requestKey(request)
         let untracked: TrackedRequest?
-        do { untracked = try await collector.untrack(key, requestID: id) } catch { throw HTTPError(503, "cannot store it: \(error)") }
+        do { untracked = try await collector.untrack(key, requestID: id) } catch { throw HTTPError(error, doing: "cannot store it") }
         guard let untracked else { throw HTTPError(404, "request \(id) of \(key.tenant)/\(key.mapping) is not tracked") }
         guard untracked.untrackedAt != nil else {
             throw HTTPError(409, "request \(id) of \(key.tenant)/\(key.mapping) already ended (\(untracked.status.name)): nothing to untrack")
@@ -181,6 +179,8 @@ struct APIRoutes: Sendable {
             return (200, RequestBody(found, observations: try await collector.store.observations(of: found.rowID)))
         } catch let error as HTTPError {
             throw error
+        } catch let error as StoreError {
+            throw HTTPError(error, doing: "cannot read the request")
         } catch {
             throw HTTPError(500, "cannot read the request: \(error)")
         }
@@ -193,7 +193,7 @@ struct APIRoutes: Sendable {
             latest = try await collector.store.latestRequests()
             totals = try await collector.store.totals()
         } catch {
-            throw HTTPError(500, "cannot read the store: \(error)")
+            throw HTTPError(error, doing: "cannot read the store")
         }
         let entries = collector.config.tenants.flatMap { tenant in
             tenant.mappings.map { mapping -> MappingList.Entry in

@@ -1,5 +1,6 @@
 import ExporterAPI
 import HTTPServer
+import IngestionStore
 
 /// A failure a route answers with: its HTTP status and the words a client needs
 /// to fix the request. Handlers throw it; the route group gives it its shape.
@@ -12,6 +13,18 @@ struct HTTPError: Error, Sendable {
         self.status = status
         self.message = message
         self.headers = headers
+    }
+
+    /// A store call failed while `doing` something: an outage is 503 with Retry-After
+    /// (the client may try again; nothing it sent was half-stored), a request retention
+    /// already counted is 409, anything else 500.
+    init(_ error: StoreError, doing: String) {
+        switch error.kind {
+        case .alreadyCounted: self.init(409, error.description)
+        case _ where error.isOutage:
+            self.init(503, "\(doing): the store is unavailable (\(error)); try again later", headers: [("Retry-After", "30")])
+        default: self.init(500, "\(doing): \(error)")
+        }
     }
 
     /// `{"error": "…"}`, as every API answer that is not a success.

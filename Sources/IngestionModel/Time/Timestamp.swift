@@ -8,9 +8,14 @@ public enum Timestamp {
     private static let withMilliseconds = Date.ISO8601FormatStyle(includingFractionalSeconds: true, timeZone: .gmt)
     private static let withoutFraction = Date.ISO8601FormatStyle(timeZone: .gmt)
     private static let dayOnly = Date.ISO8601FormatStyle(timeZone: .gmt).year().month().day()
+    private static let basic = Date.ISO8601FormatStyle(dateSeparator: .omitted, dateTimeSeparator: .standard,
+                                                       timeSeparator: .omitted, timeZone: .gmt)
 
     /// `2026-11-29T08:00:00.000Z`.
     public static func rfc3339(_ date: Date) -> String { withMilliseconds.format(date) }
+
+    /// `20261129T080000Z`: ISO 8601's basic format, for file names.
+    public static func basicFormat(_ date: Date) -> String { basic.format(date) }
 
     /// The UTC day, `2026-11-29`.
     public static func day(_ date: Date) -> String { dayOnly.format(date) }

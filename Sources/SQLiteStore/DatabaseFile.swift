@@ -1,0 +1,79 @@
+import Foundation
+import IngestionStore
+
+/// What the file system says about a database file: which file a path names
+/// now, how big it is with its write-ahead log.
+enum DatabaseFile {
+    /// A file, whatever path reaches it: compared to notice a database deleted,
+    /// moved or replaced under an open connection.
+    struct Identity: Equatable, Sendable {
+        let device: UInt64
+        let inode: UInt64
+    }
+
+    static func identity(of path: String) -> Identity? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Identity(device: UInt64(info.st_dev), inode: UInt64(info.st_ino))
+    }
+
+    /// Bytes of the file, nil when it does not exist.
+    static func size(of path: String) -> Int64? {
+        var info = stat()
+        guard stat(path, &info) == 0 else { return nil }
+        return Int64(info.st_size)
+    }
+
+    /// The database and its write-ahead log, as they take space on disk.
+    static func storeSize(of path: String) -> Int64 {
+        (size(of: path) ?? 0) + (size(of: path + "-wal") ?? 0)
+    }
+
+    /// The files SQLite keeps beside a database in WAL mode.
+    static func companions(of path: String) -> [String] { [path + "-wal", path + "-shm"] }
+}
+
+/// One writer per database: an exclusive advisory lock (`flock`) on `<database>.lock`,
+/// which holds the holder's PID. Held until `release()` or deinit; the kernel drops it
+/// when the process dies, kill -9 included, so a stale file never blocks a start.
+/// Readers (`report`, `backup`) do not take it.
+final class WriterLock: @unchecked Sendable {
+    let path: String
+    private var descriptor: Int32
+
+    init(database: String) throws(StoreError) {
+        path = database + ".lock"
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        guard descriptor >= 0 else {
+            throw StoreError(.unavailable, "cannot open lock file \(path): \(String(cString: strerror(errno)))")
+        }
+        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+            let reason = errno
+            let holder = Self.readPID(descriptor)
+            close(descriptor)
+            guard reason == EWOULDBLOCK else {
+                throw StoreError(.unavailable, "cannot lock \(path): \(String(cString: strerror(reason)))")
+            }
+            throw StoreError(.inUse, "database \(database) is in use by another exporter (pid \(holder.map(String.init) ?? "unknown"), "
+                             + "lock \(path)); one exporter writes to a database")
+        }
+        let pid = Array("\(getpid())\n".utf8)
+        _ = ftruncate(descriptor, 0)
+        _ = pid.withUnsafeBytes { pwrite(descriptor, $0.baseAddress, $0.count, 0) }
+    }
+
+    deinit { release() }
+
+    func release() {
+        guard descriptor >= 0 else { return }
+        close(descriptor)
+        descriptor = -1
+    }
+
+    private static func readPID(_ descriptor: Int32) -> Int32? {
+        var buffer = [UInt8](repeating: 0, count: 32)
+        let count = buffer.withUnsafeMutableBytes { pread(descriptor, $0.baseAddress, $0.count, 0) }
+        guard count > 0 else { return nil }
+        return Int32(String(decoding: buffer[..<count], as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
+    }
+}
