@@ -106,8 +106,14 @@ public actor SQLiteIngestionStore: IngestionStore {
 
     public func schemaVersion() throws(StoreError) -> Int { try Migrations.currentVersion(db) }
 
-    /// Lets another exporter open the file. The connection closes with the store.
-    public func close() { lock?.release() }
+    /// Copies the WAL into the database file and empties it (so that the file alone is
+    /// the whole database after a clean stop), then lets another exporter open it.
+    /// The connection closes with the store.
+    public func close() {
+        guard let lock else { return }
+        try? db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        lock.release()
+    }
 
     /// One transaction: everything `body` writes lands, or nothing does. Never into a
     /// file that is no longer the one the path names. A `durable` write (one that
