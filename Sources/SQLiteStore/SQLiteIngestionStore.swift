@@ -287,14 +287,16 @@ public actor SQLiteIngestionStore: IngestionStore {
         }
     }
 
-    public func prune(finishedBefore cutoff: Date) throws(StoreError) -> Int {
+    public func prune(finishedBefore cutoff: Date, limit: Int) throws(StoreError) -> Int {
         try write { db throws(StoreError) -> Int in
-            // Their keys stay, so that tracking one again cannot count it a second time.
+            // The oldest `limit` ended before the cutoff; their keys stay, so that
+            // tracking one again cannot count it a second time.
+            let oldest = "SELECT id FROM requests WHERE finished_at < ? ORDER BY finished_at, id LIMIT ?"
             try db.prepare("""
                 INSERT OR IGNORE INTO pruned_requests (tenant, mapping, request_id)
-                SELECT tenant, mapping, request_id FROM requests WHERE finished_at IS NOT NULL AND finished_at < ?
-                """).run([SQLValue(cutoff)])
-            try db.prepare("DELETE FROM requests WHERE finished_at IS NOT NULL AND finished_at < ?").run([SQLValue(cutoff)])
+                SELECT tenant, mapping, request_id FROM requests WHERE id IN (\(oldest))
+                """).run([SQLValue(cutoff), SQLValue(limit)])
+            try db.prepare("DELETE FROM requests WHERE id IN (\(oldest))").run([SQLValue(cutoff), SQLValue(limit)])
             return db.changes
         }
     }

@@ -86,7 +86,8 @@ struct IngestionStoreTests {
         try await store.importHistory(history)
         let before = try await store.totals()
         #expect(before.outcomes.first { $0.status == .success }?.records == 1500)
-        #expect(try await store.prune(finishedBefore: start.addingTimeInterval(10_000)) == 100)
+        #expect(try await store.prune(finishedBefore: start.addingTimeInterval(10_000), limit: 60) == 60)
+        #expect(try await store.prune(finishedBefore: start.addingTimeInterval(10_000), limit: 60) == 40)
         #expect(try await store.totals() == before)
         // A pruned request cannot be tracked (and so counted) again.
         await #expect(throws: StoreError.self) { try await store.track(key, requestID: "0", origin: .external, at: start) }
