@@ -198,7 +198,7 @@ struct CallContext: Sendable {
             let failure: AdobeAPIError
             var retryAfter: Duration?
             do {
-                let response = try await gate.withPermit { () async throws(AdobeAPIError) -> RawResponse in
+                let response = try await gate.withPermit(for: operation) { () async throws(AdobeAPIError) -> RawResponse in
                     try await transport.send(build())
                 }
                 observe(APICallRecord(tenant: tenant, operation: operation, code: String(response.status),
@@ -321,7 +321,9 @@ struct TokenFetcher: Sendable {
 /// caller can bound concurrency and rate per attempt and hold a tenant's calls
 /// (see `UpstreamGuard`); back-off waits outside it.
 public protocol RequestGate: Sendable {
-    func withPermit<T: Sendable>(_ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T
+    /// Runs `body` (one HTTP attempt of `operation`) once the gate lets it through.
+    func withPermit<T: Sendable>(for operation: APICallRecord.Operation,
+                                 _ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T
     /// What each attempt came to.
     func attempted(_ outcome: AttemptOutcome)
     /// Whether the gate holds every call of the tenant for a 429's Retry-After, so the
@@ -337,7 +339,8 @@ extension RequestGate {
 /// No limit.
 public struct OpenGate: RequestGate {
     public init() {}
-    public func withPermit<T: Sendable>(_ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T {
+    public func withPermit<T: Sendable>(for operation: APICallRecord.Operation,
+                                        _ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T {
         try await body()
     }
 }

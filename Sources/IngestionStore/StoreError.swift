@@ -10,6 +10,8 @@ public struct StoreError: Error, CustomStringConvertible, Equatable, Sendable {
         case corrupt
         /// Another exporter writes to this database (its lock is held).
         case inUse
+        /// This replica no longer holds the tenant's lease: another one runs it now.
+        case fenced
         /// Written by a newer exporter: this one must not touch it.
         case schemaTooNew
         /// The request was already counted (removed by retention): tracking it again is refused.
@@ -39,7 +41,7 @@ extension StoreError {
     public var isOutage: Bool {
         switch kind {
         case .unavailable, .full, .corrupt, .inUse, .failed: return true
-        case .alreadyCounted, .schemaTooNew: return false
+        case .alreadyCounted, .schemaTooNew, .fenced: return false
         }
     }
 }

@@ -38,12 +38,20 @@ public final class Collector: Sendable {
     private let httpClient: HTTPClient
     private let concurrency: ConcurrencyLimit
     private let workers: Mutex<[String: TenantWorker]>
+    /// With replicas sharing a PostgreSQL database: which tenants this one runs (nil: all of them).
+    var coordinator: ClusterCoordinator? { clusterCoordinator.value }
+    private let clusterCoordinator = Live<ClusterCoordinator?>(nil)
+    /// The leases of the tenants this replica runs, and their fenced stores (cluster mode).
+    private let leased = Mutex<[String: (handle: LeaseHandle, store: any IngestionStore)]>([:])
     /// Wakes `run()` when the set of workers changed.
     private let workersChanged: AsyncStream<Void>.Continuation
     private let workerChanges: AsyncStream<Void>
 
+    /// With `cluster` and `leases`, the collector runs only the tenants whose lease this
+    /// replica holds (see `ClusterCoordinator`); without, every configured tenant.
     public init(config: ExporterConfig, store: any IngestionStore, metrics: IngestionMetrics,
                 time: any TimeSource = SystemTimeSource(), logger: Logger, readiness: Readiness? = nil,
+                cluster: ClusterSettings? = nil, leases: (any LeaseStore)? = nil,
                 httpClient: HTTPClient = AdobeIngestionClient.sharedHTTPClient) {
         let monitor = StoreMonitor(location: store.location, metrics: metrics, readiness: readiness, time: time, logger: logger)
         (self.store, storeMonitor) = (MonitoredStore(inner: store, monitor: monitor), monitor)
@@ -52,23 +60,34 @@ public final class Collector: Sendable {
         concurrency = ConcurrencyLimit(config.collector.maxConcurrentRequests)
         (workerChanges, workersChanged) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         workers = Mutex([:])
-        workers.withLock { workers in
-            for tenant in config.tenants { workers[tenant.name] = makeWorker(tenant) }
+        if let cluster, let leases {
+            clusterCoordinator.replace(ClusterCoordinator(settings: cluster, leases: leases, collector: self, logger: logger))
+        } else {
+            workers.withLock { workers in
+                for tenant in config.tenants { workers[tenant.name] = makeWorker(tenant) }
+            }
         }
     }
 
     public var config: ExporterConfig { settings.value }
 
+    /// The tenants this process runs: all of them, or (cluster mode) those whose lease it holds.
+    public var ownedTenants: Set<String> {
+        coordinator == nil ? Set(config.tenants.map(\.name)) : Set(leased.withLock { $0.keys })
+    }
+
     private func makeWorker(_ tenant: ExporterConfig.Tenant) -> TenantWorker {
-        TenantWorker(tenant: tenant, settings: settings, store: store, metrics: metrics, concurrency: concurrency,
-                     time: time, logger: logger, httpClient: httpClient)
+        let lease = leased.withLock { $0[tenant.name] }
+        let store = lease.map { MonitoredStore(inner: $0.store, monitor: storeMonitor) } ?? self.store
+        return TenantWorker(tenant: tenant, settings: settings, store: store, metrics: metrics, concurrency: concurrency,
+                            time: time, logger: logger, httpClient: httpClient, lease: lease?.handle)
     }
 
     func worker(_ tenant: String) -> TenantWorker? { workers.withLock { $0[tenant] } }
 
-    /// The metrics' view of the configuration.
-    public static func descriptors(of config: ExporterConfig) -> [MappingDescriptor] {
-        config.tenants.flatMap { tenant in
+    /// The metrics' view of the configuration (of some tenants only, when `tenants` says which).
+    public static func descriptors(of config: ExporterConfig, tenants: Set<String>? = nil) -> [MappingDescriptor] {
+        config.tenants.filter { tenants?.contains($0.name) ?? true }.flatMap { tenant in
             tenant.mappings.map {
                 MappingDescriptor(key: MappingKey(tenant: tenant.name, mapping: $0.id), name: $0.name, scheduled: $0.schedule != nil)
             }
@@ -81,6 +100,8 @@ public final class Collector: Sendable {
     public func restore() async throws(StoreError) -> IngestionTotals {
         let totals = try await store.totals()
         metrics.restore(totals, now: time.now())
+        // A replica shows the series of the tenants it runs only, none before it holds a lease.
+        if coordinator != nil { metrics.reconfigure(mappings: [], totals: totals, now: time.now()) }
         _ = try await store.registerMappings(config.mappingKeys, at: time.now())
         try await loadPlans(for: workers.withLock { Array($0.values) }, totals: totals)
         await storeMonitor.check(store)
@@ -101,6 +122,7 @@ public final class Collector: Sendable {
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.storeMonitor.run(self.store, interval: { self.storeCheckInterval }) }
+            if let coordinator { group.addTask { await coordinator.run() } }
             group.addTask {
                 while !Task.isCancelled {
                     await self.applyRetention()
@@ -127,7 +149,9 @@ public final class Collector: Sendable {
         _ = try await store.registerMappings(new.mappingKeys, at: now)
         let totals = try await store.totals()
         settings.replace(new)
-        metrics.reconfigure(mappings: Self.descriptors(of: new), totals: totals, now: now)
+        // A replica runs, and shows, only the tenants it holds; the others are its peers'.
+        let runs = coordinator == nil ? nil : ownedTenants.intersection(new.tenants.map(\.name))
+        metrics.reconfigure(mappings: Self.descriptors(of: new, tenants: runs), totals: totals, now: now)
         let workerSettingsChanged = old.collector != new.collector
         let wanted = Dictionary(new.tenants.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
         var (stopped, created): ([TenantWorker], [TenantWorker]) = ([], [])
@@ -139,7 +163,7 @@ public final class Collector: Sendable {
                     continue
                 }
             }
-            for tenant in new.tenants where workers[tenant.name] == nil {
+            for tenant in new.tenants where workers[tenant.name] == nil && runs?.contains(tenant.name) ?? true {
                 let worker = makeWorker(tenant)
                 workers[tenant.name] = worker
                 created.append(worker)
@@ -151,6 +175,39 @@ public final class Collector: Sendable {
         let oldNames = Set(old.tenants.map(\.name)), newNames = Set(wanted.keys)
         return "tenants added \(newNames.subtracting(oldNames).sorted()), removed \(oldNames.subtracting(newNames).sorted()), "
             + "restarted \(created.map(\.tenant.name).filter(oldNames.contains).sorted())"
+    }
+
+    /// Cluster mode: runs `tenant` under `lease`, its writes fenced by it: the tenant's
+    /// series rebuilt from the store, its schedules loaded, its worker started.
+    /// False (and nothing started) when the store cannot be read.
+    func own(_ tenant: String, lease: LeaseHandle, fencedStore: any IngestionStore) async -> Bool {
+        guard let tenantConfig = config.tenants.first(where: { $0.name == tenant }) else { return false }
+        leased.withLock { $0[tenant] = (lease, fencedStore) }
+        let worker = makeWorker(tenantConfig)
+        do {
+            let totals = try await store.totals()
+            metrics.reconfigure(mappings: Self.descriptors(of: config, tenants: ownedTenants), totals: totals, now: time.now())
+            try await loadPlans(for: [worker], totals: totals)
+        } catch {
+            leased.withLock { _ = $0.removeValue(forKey: tenant) }
+            logger.warning("cannot take a tenant: the store cannot be read", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
+            return false
+        }
+        workers.withLock { $0[tenant] = worker }
+        workersChanged.yield()
+        return true
+    }
+
+    /// Cluster mode: stops running `tenant` (its worker ends before this returns) and
+    /// takes its series out of /metrics: another replica runs it now.
+    func disown(_ tenant: String) async {
+        let worker = workers.withLock { $0.removeValue(forKey: tenant) }
+        leased.withLock { _ = $0.removeValue(forKey: tenant) }
+        if let worker {
+            worker.stop()
+            await worker.finished()
+        }
+        metrics.reconfigure(mappings: Self.descriptors(of: config, tenants: ownedTenants), totals: IngestionTotals(), now: time.now())
     }
 
     /// One poll cycle of a tenant (what `run()` does each poll interval).

@@ -39,10 +39,14 @@ struct TenantGate: RequestGate {
     var upstream: UpstreamGuard?
     /// Told of every answer that shows the API works or asks to wait.
     var answered: @Sendable () -> Void = {}
+    /// Asked right before each POST attempt: a replica that no longer holds the
+    /// tenant's lease sends none (the attempt ends as cancelled).
+    var maySendTrigger: @Sendable () -> Bool = { true }
 
     var holdsThrottledCalls: Bool { upstream != nil }
 
-    func withPermit<T: Sendable>(_ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T {
+    func withPermit<T: Sendable>(for operation: APICallRecord.Operation,
+                                 _ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T {
         while true {
             let admission = try await upstream?.admit()
             do {
@@ -59,7 +63,7 @@ struct TenantGate: RequestGate {
             break
         }
         defer { concurrency.release() }
-        if Task.isCancelled { throw .cancelled }
+        if Task.isCancelled || (operation == .trigger && !maySendTrigger()) { throw .cancelled }
         return try await body()
     }
 

@@ -30,9 +30,14 @@ final class TenantWorker: Sendable {
     let sending = Mutex<Set<Int64>>([])
     /// `run` returns once this is true.
     private let stopped = WaitingRoom<Bool, Void>(false)
+    /// True once `run` has returned (or when it never started).
+    private let ended = WaitingRoom<Bool, Void>(false)
+    private let running = Atomic<Bool>(false)
+    /// Cluster mode: the tenant's lease; no POST is sent once it lapsed.
+    let lease: LeaseHandle?
 
     init(tenant: ExporterConfig.Tenant, settings: LiveConfiguration, store: any IngestionStore, metrics: IngestionMetrics,
-         concurrency: ConcurrencyLimit, time: any TimeSource, logger: Logger, httpClient: HTTPClient) {
+         concurrency: ConcurrencyLimit, time: any TimeSource, logger: Logger, httpClient: HTTPClient, lease: LeaseHandle? = nil) {
         let collector = settings.value.collector
         var client = tenant.client
         client.timeout = collector.requestTimeout
@@ -47,7 +52,8 @@ final class TenantWorker: Sendable {
         }
         let gate = TenantGate(concurrency: concurrency,
                               rate: RateLimiter(ratePerSecond: collector.maxRequestsPerSecond, time: time),
-                              upstream: upstream, answered: { health.reached() })
+                              upstream: upstream, answered: { health.reached() },
+                              maySendTrigger: { lease?.isValid ?? true })
         self.client = AdobeIngestionClient(
             configuration: client, httpClient: httpClient, time: time, logger: logger, gate: gate,
             observe: { [metrics] record in
@@ -63,7 +69,7 @@ final class TenantWorker: Sendable {
             planners[mapping.id] = TriggerPlanner(schedule: schedule, jitter: jitter)
         }
         (self.tenant, self.upstream, self.health, self.store, self.metrics) = (tenant, upstream, health, store, metrics)
-        (self.time, self.logger, self.settings, self.planners) = (time, logger, settings, planners)
+        (self.time, self.logger, self.settings, self.planners, self.lease) = (time, logger, settings, planners, lease)
     }
 
     func key(_ mapping: String) -> MappingKey { MappingKey(tenant: tenant.name, mapping: mapping) }
@@ -83,6 +89,9 @@ final class TenantWorker: Sendable {
 
     /// Cycles every poll interval until `stop()` or cancellation.
     func run() async {
+        running.store(true, ordering: .relaxed)
+        defer { ended.update { ended, waiting in ended = true; return Array(waiting.indices) } }
+        guard !stopped.read({ $0 }) else { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 while !Task.isCancelled {
@@ -94,6 +103,12 @@ final class TenantWorker: Sendable {
             await group.next()
             group.cancelAll()
         }
+    }
+
+    /// Returns once `run()` has returned (at once when it never started).
+    func finished() async {
+        guard running.load(ordering: .relaxed) else { return }
+        try? await ended.enter { $0 ? .proceed : .park(()) }
     }
 
     /// Ends `run()`: its calls are cancelled.

@@ -1,0 +1,146 @@
+import Foundation
+import IngestionModel
+import IngestionStore
+import Logging
+import Synchronization
+
+/// How replicas that share one PostgreSQL database split the tenants.
+public struct ClusterSettings: Sendable, Equatable {
+    /// This replica's name in leases and metrics (`cluster.replica_name`, default hostname:port).
+    public var replicaName: String
+    /// How long a lease lasts unless renewed (`cluster.lease_ttl`); renewed every third of it.
+    public var leaseTTL: Duration
+
+    public init(replicaName: String, leaseTTL: Duration = .seconds(15)) {
+        (self.replicaName, self.leaseTTL) = (replicaName, leaseTTL)
+    }
+
+    /// Kept in hand: a replica stops acting for a tenant this long before its lease lapses,
+    /// and writes nothing for it with less than this left.
+    var margin: Duration { leaseTTL / 5 }
+}
+
+/// Runs this replica's share of the tenants: every third of the lease TTL it says it
+/// is alive, renews the leases it holds, gives up those beyond its share
+/// (ceil(tenants / live replicas)), and takes lapsed or free ones up to it, each
+/// replica preferring the tenants that rank highest for it (rendezvous hashing), so
+/// the split is stable and spread. A tenant it takes gets a worker whose writes are
+/// fenced by the lease; one it loses or gives up has its worker stopped first.
+final class ClusterCoordinator: Sendable {
+    let settings: ClusterSettings
+    private let leases: any LeaseStore
+    /// The collector owns this coordinator, and outlives it.
+    private unowned let collector: Collector
+    private let logger: Logger
+    private let held = Mutex<[String: LeaseHandle]>([:])
+
+    init(settings: ClusterSettings, leases: any LeaseStore, collector: Collector, logger: Logger) {
+        (self.settings, self.leases, self.collector, self.logger) = (settings, leases, collector, logger)
+    }
+
+    /// The tenants this replica runs now.
+    var owned: Set<String> { Set(held.withLock { $0.keys }) }
+
+    /// When the first of the held leases lapses by this replica's clock (nil: none held).
+    var validUntil: ContinuousClock.Instant? { held.withLock { $0.values.map(\.validUntil).min() } }
+
+    func run() async {
+        while !Task.isCancelled {
+            await step()
+            do { try await Task.sleep(for: settings.leaseTTL / 3) } catch { break }
+        }
+        await releaseAll()
+    }
+
+    /// One round: heartbeat, renewals, then giving up or taking leases toward this replica's share.
+    func step() async {
+        let tenants = collector.config.tenants.map(\.name)
+        let replica = settings.replicaName
+        let asked = ContinuousClock.now
+        let view: ClusterView
+        do {
+            view = try await leases.heartbeat(replica: replica, ttl: settings.leaseTTL)
+        } catch {
+            await dropLapsed()
+            logger.debug("cluster heartbeat failed", metadata: ["error": "\(error)"])
+            return
+        }
+        for (tenant, handle) in held.withLock({ $0 }) {
+            let renewed: TenantLease?
+            do {
+                renewed = try await leases.renewLease(handle.lease, ttl: settings.leaseTTL)
+            } catch {
+                continue   // the store is down: the lease lapses by its own clock (dropLapsed)
+            }
+            if let renewed, tenants.contains(tenant) {
+                handle.renewed(renewed, askedAt: asked)
+            } else {
+                await drop(tenant, because: renewed == nil ? "lease lost to another replica" : "tenant removed from the configuration")
+                if let renewed { try? await leases.releaseLease(renewed) }
+            }
+        }
+        await dropLapsed()
+
+        let live = max(1, view.liveReplicas.count)
+        let share = (tenants.count + live - 1) / live
+        let mine = owned
+        let ranked = tenants.sorted { Self.rank($0, replica) > Self.rank($1, replica) }
+        if mine.count > share {
+            for tenant in ranked.reversed().filter(mine.contains).prefix(mine.count - share) {
+                guard let handle = held.withLock({ $0[tenant] }) else { continue }
+                await drop(tenant, because: "more than this replica's share (\(share) of \(tenants.count) tenants over \(live) replicas)")
+                try? await leases.releaseLease(handle.lease)
+            }
+        } else if mine.count < share {
+            let leased = Dictionary(view.leases.map { ($0.tenant, $0) }, uniquingKeysWith: { $1 })
+            let free = ranked.filter { tenant in
+                guard !mine.contains(tenant) else { return false }
+                guard let lease = leased[tenant] else { return true }
+                return lease.expiresAt <= view.now
+            }
+            for tenant in free.prefix(share - mine.count) {
+                let asked = ContinuousClock.now
+                guard let lease = try? await leases.acquireLease(tenant: tenant, replica: replica, ttl: settings.leaseTTL) else { continue }
+                let handle = LeaseHandle(lease, askedAt: asked, ttl: settings.leaseTTL, margin: settings.margin)
+                held.withLock { $0[tenant] = handle }
+                guard await collector.own(tenant, lease: handle, fencedStore: leases.fenced(by: lease, margin: settings.margin)) else {
+                    held.withLock { _ = $0.removeValue(forKey: tenant) }
+                    try? await leases.releaseLease(lease)
+                    continue
+                }
+                logger.info("tenant taken", metadata: ["tenant": "\(tenant)", "replica": "\(replica)", "epoch": "\(lease.epoch)"])
+            }
+        }
+    }
+
+    /// Stops the workers of leases that lapsed by this replica's clock (the store unreachable, or this process paused).
+    private func dropLapsed() async {
+        for (tenant, handle) in held.withLock({ $0 }) where !handle.isValid {
+            await drop(tenant, because: "lease lapsed before it could be renewed")
+        }
+    }
+
+    private func drop(_ tenant: String, because reason: String) async {
+        guard held.withLock({ $0.removeValue(forKey: tenant) }) != nil else { return }
+        await collector.disown(tenant)
+        logger.info("tenant given up", metadata: ["tenant": "\(tenant)", "replica": "\(settings.replicaName)", "reason": "\(reason)"])
+    }
+
+    /// On shutdown: stop every worker, then give the leases back so that other replicas take them at once.
+    private func releaseAll() async {
+        for (tenant, handle) in held.withLock({ $0 }) {
+            await drop(tenant, because: "shutting down")
+            try? await leases.releaseLease(handle.lease)
+        }
+    }
+
+    /// Rendezvous hashing: how much `replica` wants `tenant` (FNV-1a of both names).
+    static func rank(_ tenant: String, _ replica: String) -> UInt64 {
+        var hash: UInt64 = 0xcbf2_9ce4_8422_2325
+        for byte in Array(tenant.utf8) + [0] + Array(replica.utf8) {
+            hash ^= UInt64(byte)
+            hash &*= 0x0000_0100_0000_01b3
+        }
+        return hash
+    }
+}
