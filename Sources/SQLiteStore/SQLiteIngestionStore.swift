@@ -56,7 +56,7 @@ public actor SQLiteIngestionStore: IngestionStore {
     public func close() {}
 
     /// One transaction: everything `body` writes lands, or nothing does.
-    private func write<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
+    func write<T>(_ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
         try db.transaction { () throws(StoreError) -> T in try body(db) }
     }
 
