@@ -21,6 +21,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd",
@@ -56,6 +57,13 @@ let package = Package(
         .target(name: "IngestionStore", dependencies: ["IngestionModel"]),
         // The embedded store: SQLite through its C API, on a serial executor of its own.
         .target(name: "SQLiteStore", dependencies: ["IngestionModel", "IngestionStore", "CSQLite"]),
+        // The shared store: PostgreSQL through PostgresNIO's connection pool.
+        .target(name: "PostgresStore", dependencies: [
+            "IngestionModel", "IngestionStore",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // The in-memory metric model and its cached text exposition.
         .target(name: "ExporterMetrics", dependencies: ["IngestionModel", "CZlib"]),
         // The HTTP API's request and response bodies, shared by the routes and the command line.
