@@ -103,7 +103,9 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "IngestionStoreTests", dependencies: ["IngestionStore", "SQLiteStore", "IngestionModel", "TestSupport"]),
+        .testTarget(name: "IngestionStoreTests", dependencies: [
+            "IngestionStore", "SQLiteStore", "PostgresStore", "IngestionModel", "TestSupport",
+        ]),
         .testTarget(name: "ExporterMetricsTests", dependencies: ["ExporterMetrics", "IngestionModel", "TestSupport"]),
         .testTarget(name: "ExporterCoreTests", dependencies: [
             "ExporterCore", "ExporterAPI", "AdobeSimulator", "IngestionStore", "SQLiteStore", "IngestionModel", "HTTPServer",
