@@ -4,7 +4,7 @@ SHELL := /bin/bash
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 BIN := .build/debug/acs-ingestion-exporter
 BUILD_PACKAGES := libmicrohttpd-dev libsqlite3-dev zlib1g-dev pkg-config
-TEST_PACKAGES := prometheus prometheus-alertmanager python3-yaml chromium
+TEST_PACKAGES := prometheus prometheus-alertmanager python3-yaml chromium postgresql openssl
 BENCH_PACKAGES := wrk gcc bc curl
 
 .PHONY: demo test build setup setup-test setup-bench bench clean
