@@ -54,37 +54,38 @@ extension PostgresIngestionStore {
         }
     }
 
+    /// A poll that does not end its request (nearly every poll) is one statement
+    /// (`RecordPoll`), and so one transaction and one round trip; one that ends it also
+    /// counts it, in the same transaction.
     public func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date) async throws(StoreError) -> ObservationResult {
-        try await transaction("record observation of request row \(rowID)") { connection in
-            // FOR UPDATE: two exporters polling the same request count its end once.
-            guard var request = try await self.requests(connection, """
-                SELECT \(unescaped: Self.requestColumns) FROM requests WHERE id = \(rowID) FOR UPDATE
-                """).first else {
-                throw StoreError(.failed, "database \(self.location): no tracked request with row id \(rowID)")
-            }
-            if request.finishedAt != nil { return .alreadyFinished(request) }
-            let changed = request.status != report.status || request.numRecords != report.numRecords
-                || request.batchID != report.batchID || request.info != report.info
-            request.lastPolled = time
-            request.status = report.status
-            request.numRecords = report.numRecords
-            request.batchID = report.batchID
-            request.info = report.info
-            request.acpCode = report.acpCode
-            if report.status.isTerminal { request.finishedAt = time }
-
-            try await connection.query("""
-                UPDATE requests SET last_polled = \(time.timeIntervalSince1970), status = \(report.status.name),
-                    raw_status = \(report.status.rawUnknown), num_records = \(report.numRecords), batch_id = \(report.batchID),
-                    info = \(report.info), acp_code = \(report.acpCode?.rawValue),
-                    finished_at = \(request.finishedAt?.timeIntervalSince1970)
-                WHERE id = \(rowID)
-                """, logger: self.logger)
-            if changed { try await self.appendObservation(connection, rowID, Observation(request, at: time)) }
-            guard request.status.isTerminal else { return .stillRunning(request) }
-            try await self.countOutcome(connection, request)
-            return .finished(request)
+        let operation = "record observation of request row \(rowID)"
+        guard report.status.isTerminal else {
+            return try await withConnection(operation) { connection in try await self.applyObservation(connection, rowID, report, at: time) }
         }
+        return try await transaction(operation) { connection in
+            let result = try await self.applyObservation(connection, rowID, report, at: time)
+            if case .finished(let request) = result { try await self.countOutcome(connection, request) }
+            return result
+        }
+    }
+
+    private func applyObservation(_ connection: PostgresConnection, _ rowID: Int64, _ report: StatusReport,
+                                  at time: Date) async throws -> ObservationResult {
+        var old: TrackedRequest?
+        for try await row in try await connection.execute(RecordPoll(rowID, report, at: time), logger: logger) { old = row }
+        guard var request = old else {
+            throw StoreError(.failed, "database \(location): no tracked request with row id \(rowID)")
+        }
+        if request.finishedAt != nil { return .alreadyFinished(request) }
+        request.lastPolled = time
+        request.status = report.status
+        request.numRecords = report.numRecords
+        request.batchID = report.batchID
+        request.info = report.info
+        request.acpCode = report.acpCode
+        guard report.status.isTerminal else { return .stillRunning(request) }
+        request.finishedAt = time
+        return .finished(request)
     }
 
     /// Requests and observations go in as multi-row statements, and the totals are
@@ -135,14 +136,6 @@ extension PostgresIngestionStore {
     }
 
     // MARK: - Statements shared by the writes
-
-    private func appendObservation(_ connection: PostgresConnection, _ rowID: Int64, _ observation: Observation) async throws {
-        try await connection.query("""
-            INSERT INTO observations (request, observed_at, status, raw_status, num_records, batch_id, info)
-            VALUES (\(rowID), \(observation.observedAt.timeIntervalSince1970), \(observation.status.name),
-                    \(observation.status.rawUnknown), \(observation.numRecords), \(observation.batchID), \(observation.info))
-            """, logger: logger)
-    }
 
     /// Counts one ended request, in the same statements (and float additions) as SQLite.
     private func countOutcome(_ connection: PostgresConnection, _ request: TrackedRequest) async throws {
@@ -208,4 +201,53 @@ extension Observation {
         self.init(observedAt: time, status: request.status, numRecords: request.numRecords,
                   batchID: request.batchID, info: request.info)
     }
+}
+
+/// What a poll saw, in one statement: updates the request's row and appends an
+/// observation when something changed, unless the request had already ended;
+/// returns the row as it was. FOR UPDATE: two exporters polling the same request
+/// count its end once. Prepared once per connection, as nearly every poll runs it:
+/// the server parses and plans it once, not at each poll.
+struct RecordPoll: PostgresPreparedStatement {
+    static let sql = """
+        WITH old AS (
+            SELECT \(PostgresIngestionStore.requestColumns) FROM requests WHERE id = $1 FOR UPDATE
+        ), updated AS (
+            UPDATE requests SET last_polled = $2, status = $3, raw_status = $4, num_records = $5, batch_id = $6, info = $7,
+                acp_code = $8, finished_at = $9
+            FROM old WHERE requests.id = old.id AND old.finished_at IS NULL
+        ), observed AS (
+            INSERT INTO observations (request, observed_at, status, raw_status, num_records, batch_id, info)
+            SELECT id, $2, $3, $4, $5, $6, $7 FROM old
+            WHERE finished_at IS NULL AND (status, raw_status, num_records, batch_id, info) IS DISTINCT FROM ($3, $4, $5, $6, $7)
+        )
+        SELECT \(PostgresIngestionStore.requestColumns) FROM old
+        """
+    static let bindingDataTypes: [PostgresDataType] = [.int8, .float8, .text, .text, .int8, .text, .text, .text, .float8]
+
+    let rowID: Int64
+    let report: StatusReport
+    let time: Date
+
+    init(_ rowID: Int64, _ report: StatusReport, at time: Date) {
+        self.rowID = rowID
+        self.report = report
+        self.time = time
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = PostgresBindings(capacity: 9)
+        bindings.append(rowID)
+        bindings.append(time.timeIntervalSince1970)
+        bindings.append(report.status.name)
+        bindings.append(report.status.rawUnknown)
+        bindings.append(Int64(report.numRecords))
+        bindings.append(report.batchID)
+        bindings.append(report.info)
+        bindings.append(report.acpCode?.rawValue)
+        bindings.append(report.status.isTerminal ? time.timeIntervalSince1970 : nil)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> TrackedRequest { try PostgresIngestionStore.decodeRequest(row) }
 }
