@@ -34,6 +34,10 @@ public final class PostgresServer: Sendable {
 
     /// Starts a cluster of its own (for a test that stops and starts it).
     public init() throws {
+        guard FileManager.default.isExecutableFile(atPath: Self.binDirectory + "/initdb") else {
+            throw HarnessError("PostgreSQL 15 is not installed (\(Self.binDirectory)/initdb): apt-get install postgresql, "
+                               + "as `make test` does")
+        }
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent("acs-pg-\(UUID().uuidString.prefix(8))").path
         try FileManager.default.createDirectory(atPath: directory + "/sockets", withIntermediateDirectories: true)
         self.directory = directory
