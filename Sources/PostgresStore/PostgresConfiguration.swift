@@ -137,10 +137,13 @@ extension PostgresConfiguration {
         case .verifyFull: tls.certificateVerification = .fullVerification
         }
         if let sslRootCert {
+            guard FileManager.default.isReadableFile(atPath: sslRootCert) else {
+                throw StoreError(.failed, "database \(location): cannot read sslrootcert \(sslRootCert): no such readable file")
+            }
             do {
                 tls.trustRoots = .certificates(try NIOSSLCertificate.fromPEMFile(sslRootCert))
             } catch {
-                throw StoreError(.failed, "database \(location): cannot read sslrootcert \(sslRootCert): \(oneLine(error))")
+                throw StoreError(.failed, "database \(location): cannot read sslrootcert \(sslRootCert): not a PEM certificate file")
             }
         }
         return tls

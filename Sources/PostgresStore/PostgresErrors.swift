@@ -56,7 +56,34 @@ extension StoreError {
             return (.unavailable, "the server asks for a password and none was given")
         default:
             // Connection refused, closed, TLS handshake, pool shut down, query cancelled.
-            return (.unavailable, error.underlying == nil ? "\(error.code)" : "\(error.code): \(reason)")
+            guard let underlying = error.underlying else { return (.unavailable, "\(error.code)") }
+            return (.unavailable, connectionFailure(underlying) ?? "\(error.code): \(reason)")
+        }
+    }
+
+    /// NIO's errors in a person's words: which address refused, which TLS check failed.
+    private static func connectionFailure(_ error: any Error) -> String? {
+        switch error {
+        case let error as NIOConnectionError:
+            guard !error.connectionErrors.isEmpty else { return "cannot resolve \(error.host)" }
+            return error.connectionErrors.map { failure in
+                let address = failure.target.ipAddress.map { $0.contains(":") ? "[\($0)]" : $0 } ?? "\(failure.target)"
+                return "cannot connect to \(address):\(failure.target.port ?? 0): \(connectionFailure(failure.error) ?? oneLine(failure.error))"
+            }.joined(separator: "; ")
+        case let error as IOError:
+            return String(cString: strerror(error.errnoCode)).lowercased()
+        case ChannelError.connectTimeout(let timeout):
+            return "no answer within \(timeout.nanoseconds / 1_000_000) ms"
+        case let error as NIOSSLError:
+            // BoringSSL's reasons (CERTIFICATE_VERIFY_FAILED…), without its source paths.
+            let text = "\(error)"
+            let reasons = text.split(separator: ":").compactMap { $0.split(separator: " ").first.map(String.init) }
+                .filter { $0.count > 3 && $0.allSatisfy { $0.isUppercase || $0 == "_" } }
+            let verify = reasons.contains("CERTIFICATE_VERIFY_FAILED")
+                ? " (the server's certificate is not signed by a trusted CA, sslrootcert's or the system's, or does not name the host)" : ""
+            return "TLS handshake failed: " + (reasons.isEmpty ? oneLine(text) : reasons.joined(separator: ", ")) + verify
+        default:
+            return nil
         }
     }
 

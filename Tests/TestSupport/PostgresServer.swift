@@ -155,7 +155,7 @@ public final class PostgresServer: Sendable {
         guard pipe(&ends) == 0 else { throw HarnessError("pipe() failed: errno \(errno)") }
         // Close-on-exec: no program started later inherits it.
         _ = fcntl(ends[1], F_SETFD, FD_CLOEXEC)
-        let stop = serverCommand("pg_ctl", ["-D", directory + "/data", "stop", "-m", "immediate"])
+        let stop = serverCommand("pg_ctl", ["-D", directory + "/data", "stop", "-m", "fast"])
         // It outlives this process by design: Ctrl-C and kill signals to the process group must not end it.
         let script = "trap '' INT TERM HUP; read _; " + ([stop.path] + stop.arguments).map(shellQuoted).joined(separator: " ")
             + " >/dev/null 2>&1; rm -rf " + shellQuoted(directory)

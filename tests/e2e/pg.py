@@ -120,7 +120,7 @@ class PostgresCluster:
         os.chmod(f"{d}/server.key", 0o600)  # the server refuses a key others can read
 
     def _start_watchdog(self):
-        stop = " ".join(shlex.quote(part) for part in _server_command("pg_ctl", "-D", f"{self.directory}/data", "stop", "-m", "immediate"))
+        stop = " ".join(shlex.quote(part) for part in _server_command("pg_ctl", "-D", f"{self.directory}/data", "stop", "-m", "fast"))
         script = f"trap '' INT TERM HUP; read _; {stop} >/dev/null 2>&1; rm -rf {shlex.quote(self.directory)}"
         # Its stdin is a pipe whose write end only this process holds (Python's fds are not inherited).
         self._watchdog = subprocess.Popen(["sh", "-c", script], stdin=subprocess.PIPE, stdout=subprocess.DEVNULL,
