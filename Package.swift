@@ -82,7 +82,7 @@ let package = Package(
         ]),
         .executableTarget(name: "acs-ingestion-exporter", dependencies: [
             "ExporterCore", "ExporterDemo", "ExporterAPI", "AdobeSimulator", "HTTPServer", "IngestionModel",
-            "IngestionStore", "SQLiteStore", "WireFormat", "CGlibcExtras",
+            "IngestionStore", "SQLiteStore", "PostgresStore", "WireFormat", "CGlibcExtras",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
@@ -90,6 +90,9 @@ let package = Package(
         // bench/run.sh's data generator; not shipped.
         .executableTarget(name: "acs-bench-seed", dependencies: ["SQLiteStore", "ExporterMetrics", "IngestionModel"],
                           path: "bench/seed"),
+        // bench/store.sh's seeder and measurer, SQLite and PostgreSQL side by side; not shipped.
+        .executableTarget(name: "acs-bench-store", dependencies: ["IngestionModel", "IngestionStore", "SQLiteStore", "PostgresStore"],
+                          path: "bench/store"),
 
         // What the test targets share: the seed's bodies as fixtures, injectable
         // clocks, temporary directories, HTTP and process helpers.
