@@ -238,16 +238,16 @@ struct StoreSemanticsTests {
     }
 
     @Test func aPostgresServerThatCannotBeReachedIsNamedOnOneLineWithoutThePassword() async throws {
-        let server = try PostgresServer.shared()
-        // A port nothing listens on: the server's own, plus one, is taken by nobody in this test.
-        let url = "postgres://acs_test@127.0.0.1:\(server.port == 65535 ? 1 : server.port + 1)/acs_nowhere?sslmode=disable"
+        let closed = try BoundSocket()
+        let url = "postgres://acs_test@127.0.0.1:\(closed.port)/acs_nowhere?sslmode=disable"
         let configuration = try PostgresConfiguration(url: url, password: "s3cret-pw", connectTimeout: .seconds(2))
         do throws(StoreError) {
             _ = try await PostgresIngestionStore.connect(configuration, durationBounds: [])
             Issue.record("connected to a port nothing listens on")
         } catch {
             #expect(error.kind == .unavailable)
-            #expect(error.description.contains("postgres://127.0.0.1:") && error.description.contains("/acs_nowhere"))
+            #expect(error.description.hasPrefix("database postgres://127.0.0.1:\(closed.port)/acs_nowhere: "))
+            #expect(error.description.contains("connection refused"))
             #expect(!error.description.contains("s3cret-pw") && !error.description.contains("\n"))
         }
     }
