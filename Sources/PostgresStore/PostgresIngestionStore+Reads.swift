@@ -86,9 +86,11 @@ extension PostgresIngestionStore {
     public func dailyRecords(since: Date) async throws(StoreError) -> [DailyRecords] {
         try await withConnection("read daily records") { connection in
             let rows = try await connection.query("""
-                SELECT tenant, mapping, \(unescaped: ReportPeriod.day.postgresExpression) AS day, sum(num_records)::bigint
-                FROM requests WHERE status = \(FinalStatus.success.label) AND finished_at >= \(since.timeIntervalSince1970)
-                GROUP BY tenant, mapping, day ORDER BY day, tenant, mapping
+                SELECT tenant, mapping, \(unescaped: ReportPeriod.day.postgresName), records FROM (
+                    SELECT tenant, mapping, \(unescaped: ReportPeriod.postgresEndDay) AS day, sum(num_records)::bigint AS records
+                    FROM requests WHERE status = \(FinalStatus.success.label) AND finished_at >= \(since.timeIntervalSince1970)
+                    GROUP BY 1, 2, 3) AS days
+                ORDER BY day, tenant, mapping
                 """, logger: self.logger)
             var result: [DailyRecords] = []
             for try await (tenant, mapping, day, records) in rows.decode((String, String, String, Int).self) {
@@ -98,16 +100,24 @@ extension PostgresIngestionStore {
         }
     }
 
+    /// Requests are grouped by the day number they ended on first (arithmetic), and
+    /// only the groups are named (`to_char`, the costly part) and merged into periods.
+    /// The aggregation of a long history gets the memory to stay off disk.
     public func report(period: ReportPeriod, from: Date?, to: Date?) async throws(StoreError) -> [ReportRow] {
         let from = from?.timeIntervalSince1970, to = to?.timeIntervalSince1970
-        return try await withConnection("read the \(period) report") { connection in
+        return try await transaction("read the \(period) report") { connection in
+            try await connection.query("SET LOCAL work_mem = '64MB'", logger: self.logger)
             let rows = try await connection.query("""
-                SELECT tenant, mapping, \(unescaped: period.postgresExpression) AS period, status,
-                    coalesce(acp_code, \(ACPCode.noneLabel)), count(*), sum(num_records)::bigint
-                FROM requests
-                WHERE finished_at IS NOT NULL AND (\(from)::float8 IS NULL OR finished_at >= \(from))
-                    AND (\(to)::float8 IS NULL OR finished_at < \(to))
-                GROUP BY tenant, mapping, period, status, acp_code ORDER BY tenant, mapping, period
+                SELECT tenant, mapping, \(unescaped: period.postgresName) AS period, status, acp, sum(requests)::bigint,
+                    sum(records)::bigint
+                FROM (
+                    SELECT tenant, mapping, \(unescaped: ReportPeriod.postgresEndDay) AS day, status,
+                        coalesce(acp_code, \(ACPCode.noneLabel)) AS acp, count(*) AS requests, sum(num_records) AS records
+                    FROM requests
+                    WHERE finished_at IS NOT NULL AND (\(from)::float8 IS NULL OR finished_at >= \(from))
+                        AND (\(to)::float8 IS NULL OR finished_at < \(to))
+                    GROUP BY 1, 2, 3, 4, 5) AS days
+                GROUP BY tenant, mapping, period, status, acp ORDER BY tenant, mapping, period
                 """, logger: self.logger)
             var report: [ReportRow] = []
             for try await (tenant, mapping, period, status, acp, count, records)
@@ -211,20 +221,21 @@ extension PostgresIngestionStore {
 }
 
 extension ReportPeriod {
-    /// PostgreSQL's spelling of the period a request's end falls in (UTC), giving
-    /// the very strings SQLite's does: SQLite turns a unix time into a julian day
-    /// rounded to the millisecond (`(int64)(t*1000 + 210866760000000 + 0.5)`, in
-    /// its date.c) before taking the date, so this does the same double arithmetic.
-    /// The week is the ISO week, named by the `YYYY-MM-DD` of its Monday. Sorted
-    /// bytewise ("C"), as SQLite sorts, whatever the database's locale.
-    var postgresExpression: String {
-        let day = """
-            (DATE '1970-01-01' + floor((floor(finished_at * 1000 + 210866760000000 + 0.5) - 210866760000000) / 86400000)::integer)
-            """
+    /// The UTC day a request ended (`finished_at`), as days since 1970-01-01, the very
+    /// day SQLite's date functions give: SQLite turns a unix time into a julian day
+    /// rounded to the millisecond (`(int64)(t*1000 + 210866760000000 + 0.5)`, in its
+    /// date.c) before taking the date, so this does the same double arithmetic.
+    static let postgresEndDay = "floor((floor(finished_at * 1000 + 210866760000000 + 0.5) - 210866760000000) / 86400000)::integer"
+
+    /// The period's name for the day number in column `day`: `YYYY-MM-DD`, the
+    /// `YYYY-MM-DD` of the Monday of its ISO week, or `YYYY-MM`. Sorted bytewise
+    /// ("C"), as SQLite sorts, whatever the database's locale.
+    var postgresName: String {
+        let date = "(DATE '1970-01-01' + day)"
         switch self {
-        case .day: return "to_char(\(day), 'YYYY-MM-DD') COLLATE \"C\""
-        case .week: return "to_char(\(day) - (extract(isodow FROM \(day))::integer - 1), 'YYYY-MM-DD') COLLATE \"C\""
-        case .month: return "to_char(\(day), 'YYYY-MM') COLLATE \"C\""
+        case .day: return "to_char(\(date), 'YYYY-MM-DD') COLLATE \"C\""
+        case .week: return "to_char(\(date) - (extract(isodow FROM \(date))::integer - 1), 'YYYY-MM-DD') COLLATE \"C\""
+        case .month: return "to_char(\(date), 'YYYY-MM') COLLATE \"C\""
         }
     }
 }
