@@ -108,6 +108,7 @@ let package = Package(
         ]),
         .testTarget(name: "IngestionStoreTests", dependencies: [
             "IngestionStore", "SQLiteStore", "PostgresStore", "IngestionModel", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ExporterMetricsTests", dependencies: ["ExporterMetrics", "IngestionModel", "TestSupport"]),
         .testTarget(name: "ExporterCoreTests", dependencies: [

@@ -1,7 +1,9 @@
 import Foundation
 import IngestionModel
 import IngestionStore
+import Logging
 import PostgresStore
+import Synchronization
 import Testing
 import TestSupport
 
@@ -88,6 +90,23 @@ struct PostgresConnectionTests {
         }
     }
 
+    @Test func thePasswordReachesNoLogLine() async throws {
+        let server = try PostgresServer.shared()
+        let database = try server.createDatabase()
+        let log = CapturedLog()
+        let store = try await PostgresIngestionStore.connect(
+            try PostgresConfiguration(url: server.url(database: database, sslMode: "require"), password: server.password),
+            durationBounds: [], logger: log.logger())
+        let row = try await store.track(key, requestID: "1", origin: .external, at: start).request.rowID
+        _ = try await store.recordObservation(row, report: StatusReport(requestID: "1", status: .success, numRecords: 1), at: start)
+        await store.close()
+        let wrong = try PostgresConfiguration(url: server.url(database: database), password: "wrong-\(server.password)",
+                                              connectTimeout: .seconds(2))
+        await #expect(throws: StoreError.self) { try await PostgresIngestionStore.connect(wrong, durationBounds: [], logger: log.logger()) }
+        #expect(!log.text.isEmpty)
+        #expect(!log.text.contains(server.password))
+    }
+
     @Test func requireEncryptsWithoutVerifying() async throws {
         let server = try PostgresServer.shared()
         let database = try server.createDatabase()
@@ -122,6 +141,33 @@ func eventually<T>(within limit: Duration, _ body: () async throws -> T) async t
             return try await body()
         } catch where ContinuousClock.now < deadline {
             try await Task.sleep(for: .milliseconds(200))
+        }
+    }
+}
+
+/// Every log line PostgresNIO writes at trace level, for a password hunt.
+final class CapturedLog: Sendable {
+    private let lines = Mutex<[String]>([])
+
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+
+    func logger() -> Logger {
+        Logger(label: "test") { _ in Handler(log: self) }
+    }
+
+    private struct Handler: LogHandler {
+        let log: CapturedLog
+        var metadata: Logger.Metadata = [:]
+        var logLevel: Logger.Level = .trace
+
+        subscript(metadataKey key: String) -> Logger.Metadata.Value? {
+            get { metadata[key] }
+            set { metadata[key] = newValue }
+        }
+
+        func log(event: LogEvent) {
+            let all = metadata.merging(event.metadata ?? [:]) { $1 }
+            log.lines.withLock { $0.append("\(event.level) \(event.message) \(all)") }
         }
     }
 }
