@@ -1,0 +1,270 @@
+import Foundation
+import IngestionModel
+import IngestionStore
+import PostgresStore
+import SQLiteStore
+import Testing
+import TestSupport
+
+/// What every store promises, run against each implementation.
+@Suite("Store semantics")
+struct StoreSemanticsTests {
+    let key = MappingKey(tenant: "t1", mapping: "XDM44")
+    let start = Date(timeIntervalSince1970: 1_700_000_000)
+
+    @Test(arguments: StoreDriver.allCases)
+    func migrationsRunOnceAndAreRecorded(_ driver: StoreDriver) async throws {
+        let fixture = try StoreFixture(driver)
+        defer { fixture.remove() }
+        for _ in 0..<2 {
+            let store = try await fixture.open()
+            #expect(try await store.schemaVersion() == newestSchemaVersion(driver))
+            await store.close()
+        }
+        #expect(try fixture.column("SELECT version FROM schema_migrations ORDER BY version") == ["1", "2", "3"])
+        #expect(try fixture.column("SELECT name FROM schema_migrations WHERE version = 2") == ["keys of requests removed by retention"])
+    }
+
+    @Test(arguments: StoreDriver.allCases)
+    func aNewerSchemaIsRefused(_ driver: StoreDriver) async throws {
+        let fixture = try StoreFixture(driver)
+        defer { fixture.remove() }
+        let store = try await fixture.open()
+        await store.close()
+        try fixture.execute("INSERT INTO schema_migrations VALUES (999, 'future', 0)")
+        await #expect(throws: StoreError.self) { try await fixture.open() }
+        do {
+            _ = try await fixture.open()
+        } catch let error as StoreError {
+            #expect(error.kind == .schemaTooNew)
+            #expect(error.description.contains("999"))
+        }
+    }
+
+    @Test(arguments: StoreDriver.allCases)
+    func theSameRequestIsTrackedOnce(_ driver: StoreDriver) async throws {
+        try await withStore(driver) { store, _ in
+            let first = try await store.track(key, requestID: "3520", origin: .triggered, at: start)
+            let second = try await store.track(key, requestID: "3520", origin: .external, at: start.addingTimeInterval(5))
+            guard case .inserted = first, case .alreadyTracked(let row) = second else {
+                Issue.record("expected inserted then alreadyTracked")
+                return
+            }
+            #expect(row.origin == .triggered && row.firstSeen == start)
+            #expect(try await store.openRequests().count == 1)
+        }
+    }
+
+    @Test(arguments: StoreDriver.allCases)
+    func anEndIsCountedOnceAndObservationsAppendOnChange(_ driver: StoreDriver) async throws {
+        try await withStore(driver) { store, _ in
+            let row = try await store.track(key, requestID: "1", origin: .triggered, at: start).request.rowID
+            let running = StatusReport(requestID: "1", status: .inProgress, info: "Mapping Id: XDM44.")
+            _ = try await store.recordObservation(row, report: running, at: start.addingTimeInterval(10))
+            _ = try await store.recordObservation(row, report: running, at: start.addingTimeInterval(20))
+            let done = StatusReport(requestID: "1", status: .failed, batchID: "B1", info: "Mapping Id: XDM44. ACP-880096 x")
+            guard case .finished(let finished) = try await store.recordObservation(row, report: done, at: start.addingTimeInterval(45)) else {
+                Issue.record("expected finished")
+                return
+            }
+            #expect(finished.acpCode?.rawValue == "ACP-880096" && finished.duration == 45)
+            guard case .alreadyFinished = try await store.recordObservation(row, report: done, at: start.addingTimeInterval(50)) else {
+                Issue.record("expected alreadyFinished")
+                return
+            }
+            #expect(try await store.observations(of: row).map(\.status) == [.inProgress, .failed])
+            let totals = try await store.totals()
+            #expect(totals.outcomes == [.init(key: key, status: .failed, acpCode: "ACP-880096", requests: 1, records: 0, durationSum: 45)])
+            #expect(totals.buckets == [.init(key: key, status: .failed, upperBound: 60, count: 1)])
+            #expect(totals.latest[key]?.lastFailureAt == start.addingTimeInterval(45))
+            #expect(totals.open.isEmpty)
+        }
+    }
+
+    @Test(arguments: StoreDriver.allCases)
+    func observationsKeepTheirOrderAndEveryField(_ driver: StoreDriver) async throws {
+        try await withStore(driver) { store, _ in
+            let row = try await store.track(key, requestID: "7", origin: .adopted, at: start).request.rowID
+            let reports = [StatusReport(requestID: "7", status: .inProgress, info: "queued"),
+                           StatusReport(requestID: "7", status: .unknown("Waiting for AEP"), info: "queued"),
+                           StatusReport(requestID: "7", status: .inProgress, numRecords: 5, info: "half"),
+                           StatusReport(requestID: "7", status: .success, numRecords: 12, batchID: "B7", info: "done")]
+            for (index, report) in reports.enumerated() {
+                _ = try await store.recordObservation(row, report: report, at: start.addingTimeInterval(Double(index + 1) * 30.25))
+            }
+            let expected = reports.enumerated().map { index, report in
+                Observation(observedAt: start.addingTimeInterval(Double(index + 1) * 30.25), status: report.status,
+                            numRecords: report.numRecords, batchID: report.batchID, info: report.info)
+            }
+            #expect(try await store.observations(of: row) == expected)
+            #expect(try await store.totals().latest[key] == .init(lastSuccessAt: start.addingTimeInterval(121), lastSuccessRecords: 12))
+        }
+    }
+
+    @Test(arguments: StoreDriver.allCases)
+    func unknownStatusesAreKeptRawAndStayOpen(_ driver: StoreDriver) async throws {
+        try await withStore(driver) { store, _ in
+            let row = try await store.track(key, requestID: "9", origin: .external, at: start).request.rowID
+            _ = try await store.recordObservation(row, report: StatusReport(requestID: "9", status: .unknown("Queued")), at: start)
+            #expect(try await store.openRequests().first?.status == .unknown("Queued"))
+            #expect(try await store.request(key, "9")?.status == .unknown("Queued"))
+            #expect(try await store.observations(of: row).map(\.status) == [.unknown("Queued")])
+            #expect(try await store.totals().outcomes.isEmpty)
+        }
+    }
+
+    @Test(arguments: StoreDriver.allCases)
+    func retentionPrunesRowsButNotTotals(_ driver: StoreDriver) async throws {
+        try await withStore(driver) { store, _ in
+            var history: [TrackedRequest] = []
+            for index in 0..<200 {
+                let first = start.addingTimeInterval(Double(index) * 100)
+                history.append(TrackedRequest(rowID: 0, key: key, requestID: RequestID(index), origin: .triggered, firstSeen: first,
+                                              lastPolled: first.addingTimeInterval(40), status: index % 4 == 0 ? .aborted : .success,
+                                              numRecords: index % 4 == 0 ? 0 : 10, finishedAt: first.addingTimeInterval(40)))
+            }
+            try await store.importHistory(history)
+            let before = try await store.totals()
+            #expect(before.outcomes.first { $0.status == .success }?.records == 1500)
+            #expect(try await store.prune(finishedBefore: start.addingTimeInterval(10_000)) == 100)
+            #expect(try await store.totals() == before)
+            // A pruned request cannot be tracked (and so counted) again.
+            await #expect(throws: StoreError.self) { try await store.track(key, requestID: "0", origin: .external, at: start) }
+            #expect(try await store.isPruned(key, "0"))
+            #expect(try await store.request(key, "0") == nil)
+            #expect(try await store.request(key, "100") != nil)
+        }
+    }
+
+    @Test(arguments: StoreDriver.allCases)
+    func aPrunedRequestIsRefusedAsAlreadyCountedWithNothingWritten(_ driver: StoreDriver) async throws {
+        try await withStore(driver) { store, _ in
+            try await store.importHistory(endedRequests(key, count: 1, from: start))
+            #expect(try await store.prune(finishedBefore: start.addingTimeInterval(3600)) == 1)
+            let before = try await store.totals()
+            do throws(StoreError) {
+                _ = try await store.track(key, requestID: "0", origin: .triggered, at: start.addingTimeInterval(7200),
+                                          triggerResult: .alreadyInProgress)
+                Issue.record("tracking a pruned request succeeded")
+            } catch {
+                #expect(error.kind == .alreadyCounted)
+            }
+            // The trigger counted in the same transaction was rolled back with it.
+            #expect(try await store.totals() == before)
+            #expect(try await store.openRequests().isEmpty)
+        }
+    }
+
+    @Test(arguments: StoreDriver.allCases)
+    func triggersAreCountedWithOrWithoutARequest(_ driver: StoreDriver) async throws {
+        try await withStore(driver) { store, _ in
+            _ = try await store.track(key, requestID: "1", origin: .triggered, at: start, triggerResult: .submitted)
+            try await store.recordTrigger(key, result: .notStopped, at: start.addingTimeInterval(60))
+            try await store.recordTrigger(key, result: .notStopped, at: start.addingTimeInterval(120))
+            let totals = try await store.totals()
+            #expect(totals.triggers[key] == [.submitted: 1, .notStopped: 2])
+            #expect(totals.latest[key] == .init(lastTriggerAt: start.addingTimeInterval(120)))
+        }
+    }
+
+    @Test(arguments: StoreDriver.allCases)
+    func mappingsKeepTheTimeTheyWereFirstRegistered(_ driver: StoreDriver) async throws {
+        try await withStore(driver) { store, _ in
+            let other = MappingKey(tenant: "t2", mapping: "XDM45")
+            let first = try await store.registerMappings([key], at: start)
+            #expect(first == [key: start])
+            let later = start.addingTimeInterval(86_400.5)
+            let second = try await store.registerMappings([key, other], at: later)
+            #expect(second == [key: start, other: later])
+            let none = try await store.registerMappings([], at: later)
+            #expect(none.isEmpty)
+        }
+    }
+
+    @Test(arguments: StoreDriver.allCases)
+    func openRequestsCanBeReadPerTenant(_ driver: StoreDriver) async throws {
+        try await withStore(driver) { store, _ in
+            let other = MappingKey(tenant: "t2", mapping: "XDM44")
+            try await store.track(key, requestID: "1", origin: .triggered, at: start)
+            try await store.track(other, requestID: "2", origin: .triggered, at: start)
+            try await store.track(key, requestID: "3", origin: .triggered, at: start)
+            #expect(try await store.openRequests(tenant: "t1").map(\.requestID) == ["1", "3"])
+            #expect(try await store.openRequests(tenant: "t2").map(\.requestID) == ["2"])
+            #expect(try await store.openRequests().map(\.requestID) == ["1", "2", "3"])
+        }
+    }
+
+    @Test(arguments: StoreDriver.allCases)
+    func importingEqualsTrackingAndPollingEachRequest(_ driver: StoreDriver) async throws {
+        let history = endedRequests(key, count: 40, from: start)
+            + endedRequests(MappingKey(tenant: "t1", mapping: "XDM45"), count: 7, from: start.addingTimeInterval(0.125))
+        try await withStore(driver) { imported, _ in
+            try await imported.importHistory(Array(history[..<20]))
+            try await imported.importHistory(Array(history[20...]))
+            try await withStore(driver) { polled, _ in
+                for request in history {
+                    let row = try await polled.track(request.key, requestID: request.requestID, origin: request.origin,
+                                                     at: request.firstSeen).request.rowID
+                    _ = try await polled.recordObservation(row, report: StatusReport(
+                        requestID: request.requestID, status: request.status, numRecords: request.numRecords,
+                        batchID: request.batchID, info: request.info), at: request.finishedAt!)
+                }
+                #expect(try await imported.totals() == polled.totals())
+            }
+        }
+    }
+
+    @Test(arguments: StoreDriver.allCases)
+    func writesSurviveReopening(_ driver: StoreDriver) async throws {
+        let fixture = try StoreFixture(driver)
+        defer { fixture.remove() }
+        do {
+            let store = try await fixture.open()
+            _ = try await store.track(key, requestID: "5", origin: .external, at: start, triggerResult: .submitted)
+            await store.close()
+        }
+        let reopened = try await fixture.open()
+        #expect(try await reopened.request(key, "5")?.origin == .external)
+        #expect(try await reopened.totals().triggers[key] == [.submitted: 1])
+        await reopened.close()
+    }
+
+    @Test func aSQLiteDatabaseThatCannotBeOpenedIsNamed() {
+        #expect {
+            try SQLiteIngestionStore(path: "/proc/acs-nope/store.sqlite", durationBounds: [])
+        } throws: { error in
+            (error as? StoreError)?.description.contains("/proc/acs-nope") == true
+        }
+    }
+
+    @Test func aPostgresServerThatCannotBeReachedIsNamedOnOneLineWithoutThePassword() async throws {
+        let closed = try BoundSocket()
+        let url = "postgres://acs_test@127.0.0.1:\(closed.port)/acs_nowhere?sslmode=disable"
+        let configuration = try PostgresConfiguration(url: url, password: "s3cret-pw", connectTimeout: .seconds(2))
+        do throws(StoreError) {
+            _ = try await PostgresIngestionStore.connect(configuration, durationBounds: [])
+            Issue.record("connected to a port nothing listens on")
+        } catch {
+            #expect(error.kind == .unavailable)
+            #expect(error.description.hasPrefix("database postgres://127.0.0.1:\(closed.port)/acs_nowhere: "))
+            #expect(error.description.contains("connection refused"))
+            #expect(!error.description.contains("s3cret-pw") && !error.description.contains("\n"))
+        }
+    }
+
+    @Test func aWrongPasswordIsUnavailableAndNeverQuoted() async throws {
+        let server = try PostgresServer.shared()
+        let database = try server.createDatabase()
+        let configuration = try PostgresConfiguration(url: server.url(database: database), password: "wrong-pw-123",
+                                                      connectTimeout: .seconds(2))
+        do throws(StoreError) {
+            _ = try await PostgresIngestionStore.connect(configuration, durationBounds: [])
+            Issue.record("connected with a wrong password")
+        } catch {
+            #expect(error.kind == .unavailable)
+            #expect(error.description.contains("password authentication failed"))
+            #expect(error.description.contains(database))
+            #expect(!error.description.contains("wrong-pw-123") && !error.description.contains(server.password))
+        }
+    }
+}
