@@ -33,7 +33,7 @@ struct RequestRecord: Codable {
     static let definition = """
         id bigint, tenant text, mapping text, request_id text, origin text, first_seen double precision, \
         last_polled double precision, status text, raw_status text, num_records bigint, batch_id text, info text, \
-        acp_code text, finished_at double precision
+        acp_code text, finished_at double precision, not_found_since double precision, untracked_at double precision
         """
 
     var id: Int64
@@ -44,7 +44,7 @@ struct RequestRecord: Codable {
     var raw_status: String?
     var num_records: Int
     var batch_id, info, acp_code: String?
-    var finished_at: Double?
+    var finished_at, not_found_since, untracked_at: Double?
 
     init(_ request: TrackedRequest) {
         id = request.rowID
@@ -61,6 +61,8 @@ struct RequestRecord: Codable {
         info = request.info
         acp_code = request.acpCode?.rawValue
         finished_at = request.finishedAt?.timeIntervalSince1970
+        not_found_since = request.notFoundSince?.timeIntervalSince1970
+        untracked_at = request.untrackedAt?.timeIntervalSince1970
     }
 
     var request: TrackedRequest {
@@ -69,7 +71,9 @@ struct RequestRecord: Codable {
                        lastPolled: last_polled.map(Date.init(timeIntervalSince1970:)),
                        status: IngestionStatus(storedName: status, raw: raw_status), numRecords: num_records,
                        batchID: batch_id, info: info, acpCode: acp_code.flatMap(ACPCode.init(rawValue:)),
-                       finishedAt: finished_at.map(Date.init(timeIntervalSince1970:)))
+                       finishedAt: finished_at.map(Date.init(timeIntervalSince1970:)),
+                       notFoundSince: not_found_since.map(Date.init(timeIntervalSince1970:)),
+                       untrackedAt: untracked_at.map(Date.init(timeIntervalSince1970:)))
     }
 }
 

@@ -8,7 +8,7 @@ extension PostgresIngestionStore {
         try await snapshot("read totals") { connection in
             var totals = try await self.totalsRows(connection)
             totals.open = try await self.requests(connection, """
-                SELECT \(unescaped: Self.requestColumns) FROM requests WHERE finished_at IS NULL ORDER BY id
+                SELECT \(unescaped: Self.requestColumns) FROM requests WHERE \(unescaped: Self.isOpen) ORDER BY id
                 """)
             return totals
         }
@@ -18,7 +18,7 @@ extension PostgresIngestionStore {
         try await withConnection("read open requests") { connection in
             try await self.requests(connection, """
                 SELECT \(unescaped: Self.requestColumns) FROM requests
-                WHERE finished_at IS NULL AND (\(tenant)::text IS NULL OR tenant = \(tenant)) ORDER BY id
+                WHERE \(unescaped: Self.isOpen) AND (\(tenant)::text IS NULL OR tenant = \(tenant)) ORDER BY id
                 """)
         }
     }
@@ -37,6 +37,32 @@ extension PostgresIngestionStore {
             var result: [Observation] = []
             for try await row in rows { result.append(try Self.decodeObservation(row).observation) }
             return result
+        }
+    }
+
+    public func pendingTriggerIntents() async throws(StoreError) -> [TriggerIntent] {
+        try await withConnection("read trigger intents") { connection in
+            let rows = try await connection.query("SELECT id, tenant, mapping, at FROM trigger_intents ORDER BY id", logger: self.logger)
+            var intents: [TriggerIntent] = []
+            for try await (id, tenant, mapping, at) in rows.decode((Int64, String, String, Double).self) {
+                intents.append(TriggerIntent(id: id, key: MappingKey(tenant: tenant, mapping: mapping), at: Date(timeIntervalSince1970: at)))
+            }
+            return intents
+        }
+    }
+
+    public func triggerPlans() async throws(StoreError) -> [MappingKey: TriggerPlan] {
+        try await withConnection("read trigger plans") { connection in
+            let rows = try await connection.query(
+                "SELECT tenant, mapping, slot, due_at, attempts, failing_since FROM trigger_plans", logger: self.logger)
+            var plans: [MappingKey: TriggerPlan] = [:]
+            for try await (tenant, mapping, slot, dueAt, attempts, failingSince)
+                in rows.decode((String, String, Double, Double, Int, Double?).self) {
+                plans[MappingKey(tenant: tenant, mapping: mapping)] = TriggerPlan(
+                    slot: Date(timeIntervalSince1970: slot), dueAt: Date(timeIntervalSince1970: dueAt), attempts: attempts,
+                    failingSince: failingSince.map(Date.init(timeIntervalSince1970:)))
+            }
+            return plans
         }
     }
 
@@ -83,18 +109,18 @@ extension PostgresIngestionStore {
         return Dictionary(rows.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
     }
 
-    public func dailyRecords(since: Date) async throws(StoreError) -> [DailyRecords] {
+    public func dailyRecords(since: Date) async throws(StoreError) -> [MappingKey: [String: Int]] {
         try await withConnection("read daily records") { connection in
             let rows = try await connection.query("""
                 SELECT tenant, mapping, \(unescaped: ReportPeriod.day.postgresName), records FROM (
                     SELECT tenant, mapping, \(unescaped: ReportPeriod.postgresEndDay) AS day, sum(num_records)::bigint AS records
                     FROM requests WHERE status = \(FinalStatus.success.label) AND finished_at >= \(since.timeIntervalSince1970)
                     GROUP BY 1, 2, 3) AS days
-                ORDER BY day, tenant, mapping
+                ORDER BY tenant, mapping, day
                 """, logger: self.logger)
-            var result: [DailyRecords] = []
+            var result: [MappingKey: [String: Int]] = [:]
             for try await (tenant, mapping, day, records) in rows.decode((String, String, String, Int).self) {
-                result.append(DailyRecords(key: MappingKey(tenant: tenant, mapping: mapping), day: day, records: records))
+                result[MappingKey(tenant: tenant, mapping: mapping), default: [:]][day] = records
             }
             return result
         }
@@ -135,8 +161,12 @@ extension PostgresIngestionStore {
 
     static let requestColumns = """
         id, tenant, mapping, request_id, origin, first_seen, last_polled, status, raw_status, num_records, batch_id, \
-        info, acp_code, finished_at
+        info, acp_code, finished_at, not_found_since, untracked_at
         """
+
+    /// Requests still followed: not ended, not untracked.
+    static let isOpen = "finished_at IS NULL AND untracked_at IS NULL"
+
     static let observationColumns = "id, request, observed_at, status, raw_status, num_records, batch_id, info"
 
     func requests(_ connection: PostgresConnection, _ query: PostgresQuery) async throws -> [TrackedRequest] {
@@ -201,14 +231,17 @@ extension PostgresIngestionStore {
 
     static func decodeRequest(_ row: PostgresRow) throws -> TrackedRequest {
         let (id, tenant, mapping, requestID, origin, firstSeen, lastPolled, status, rawStatus, numRecords, batchID, info,
-             acpCode, finishedAt) = try row.decode((Int64, String, String, String, String, Double, Double?, String, String?, Int,
-                                                    String?, String?, String?, Double?).self)
+             acpCode, finishedAt, notFoundSince, untrackedAt)
+            = try row.decode((Int64, String, String, String, String, Double, Double?, String, String?, Int, String?, String?,
+                              String?, Double?, Double?, Double?).self)
         return TrackedRequest(rowID: id, key: MappingKey(tenant: tenant, mapping: mapping), requestID: RequestID(requestID),
                               origin: RequestOrigin(rawValue: origin) ?? .external, firstSeen: Date(timeIntervalSince1970: firstSeen),
                               lastPolled: lastPolled.map(Date.init(timeIntervalSince1970:)),
                               status: IngestionStatus(storedName: status, raw: rawStatus), numRecords: numRecords,
                               batchID: batchID, info: info, acpCode: acpCode.flatMap(ACPCode.init(rawValue:)),
-                              finishedAt: finishedAt.map(Date.init(timeIntervalSince1970:)))
+                              finishedAt: finishedAt.map(Date.init(timeIntervalSince1970:)),
+                              notFoundSince: notFoundSince.map(Date.init(timeIntervalSince1970:)),
+                              untrackedAt: untrackedAt.map(Date.init(timeIntervalSince1970:)))
     }
 
     static func decodeObservation(_ row: PostgresRow) throws -> ObservationRow {

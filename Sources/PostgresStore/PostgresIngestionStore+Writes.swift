@@ -25,32 +25,93 @@ extension PostgresIngestionStore {
         }
     }
 
-    public func track(_ key: MappingKey, requestID: RequestID, origin: RequestOrigin, at time: Date,
-                      triggerResult: TriggerResult?) async throws(StoreError) -> TrackResult {
+    public func track(_ key: MappingKey, requestID: RequestID, origin: RequestOrigin, at time: Date) async throws(StoreError) -> TrackResult {
         try await transaction("track request \(key)/\(requestID)") { connection in
-            if let triggerResult { try await self.countTrigger(connection, key, result: triggerResult, at: time) }
-            if try await self.isPruned(connection, key, requestID) {
-                throw StoreError(.alreadyCounted,
-                                 "request \(requestID) of \(key) ended before the retention horizon and was already counted")
-            }
-            let inserted = try await self.requests(connection, """
-                INSERT INTO requests (tenant, mapping, request_id, origin, first_seen, status)
-                VALUES (\(key.tenant), \(key.mapping), \(requestID.rawValue), \(origin.rawValue), \(time.timeIntervalSince1970),
-                        \(IngestionStatus.inProgress.name))
-                ON CONFLICT (tenant, mapping, request_id) DO NOTHING
-                RETURNING \(unescaped: Self.requestColumns)
-                """)
-            if let row = inserted.first { return .inserted(row) }
-            guard let row = try await self.request(connection, key, requestID) else {
-                throw StoreError(.failed, "database \(self.location): request \(key)/\(requestID) vanished")
-            }
-            return .alreadyTracked(row)
+            try await self.track(connection, key, requestID, origin: origin, at: time)
         }
     }
 
-    public func recordTrigger(_ key: MappingKey, result: TriggerResult, at time: Date) async throws(StoreError) {
-        try await transaction("count trigger of \(key)") { connection in
-            try await self.countTrigger(connection, key, result: result, at: time)
+    /// One statement, so one transaction of its own.
+    public func recordTriggerIntent(_ key: MappingKey, at time: Date) async throws(StoreError) -> Int64 {
+        try await withConnection("record trigger intent of \(key)") { connection in
+            let rows = try await connection.query("""
+                INSERT INTO trigger_intents (tenant, mapping, at) VALUES (\(key.tenant), \(key.mapping), \(time.timeIntervalSince1970))
+                RETURNING id
+                """, logger: self.logger)
+            for try await id in rows.decode(Int64.self) { return id }
+            throw StoreError(.failed, "database \(self.location): the trigger intent of \(key) got no id")
+        }
+    }
+
+    public func recordTriggerAttempt(_ attempt: TriggerAttempt) async throws(StoreError) -> TrackResult? {
+        try await transaction("record trigger attempt of \(attempt.key)") { connection in
+            let key = attempt.key
+            try await self.countTriggers(connection, key, result: attempt.result, count: 1, at: attempt.at)
+            if attempt.lostTriggers > 0 {
+                try await self.countTriggers(connection, key, result: .unknown, count: attempt.lostTriggers, at: attempt.at)
+            }
+            if !attempt.intents.isEmpty {
+                try await connection.query("DELETE FROM trigger_intents WHERE id = ANY(\(attempt.intents)::bigint[])", logger: self.logger)
+            }
+            if let plan = attempt.plan {
+                try await connection.query("""
+                    INSERT INTO trigger_plans (tenant, mapping, slot, due_at, attempts, failing_since)
+                    VALUES (\(key.tenant), \(key.mapping), \(plan.slot.timeIntervalSince1970), \(plan.dueAt.timeIntervalSince1970),
+                            \(plan.attempts), \(plan.failingSince?.timeIntervalSince1970))
+                    ON CONFLICT (tenant, mapping) DO UPDATE SET slot = excluded.slot, due_at = excluded.due_at,
+                        attempts = excluded.attempts, failing_since = excluded.failing_since
+                    """, logger: self.logger)
+            }
+            guard let requestID = attempt.requestID else { return nil }
+            return try await self.track(connection, key, requestID, origin: attempt.origin, at: attempt.at)
+        }
+    }
+
+    /// One statement, so one transaction of its own.
+    public func recordNotFound(_ rowID: Int64, at time: Date) async throws(StoreError) -> TrackedRequest {
+        let at = time.timeIntervalSince1970
+        return try await withConnection("record not found of request row \(rowID)") { connection in
+            let rows = try await self.requests(connection, """
+                UPDATE requests SET not_found_since = coalesce(not_found_since, \(at)), last_polled = \(at) WHERE id = \(rowID)
+                RETURNING \(unescaped: Self.requestColumns)
+                """)
+            guard let request = rows.first else { throw self.noRow(rowID) }
+            return request
+        }
+    }
+
+    /// FOR UPDATE: an exporter polling the same request meanwhile sees it ended, and counts nothing.
+    public func abandon(_ rowID: Int64, reason: String, at time: Date) async throws(StoreError) -> ObservationResult {
+        try await transaction("abandon request row \(rowID)") { connection in
+            let rows = try await self.requests(connection, """
+                SELECT \(unescaped: Self.requestColumns) FROM requests WHERE id = \(rowID) FOR UPDATE
+                """)
+            guard var request = rows.first else { throw self.noRow(rowID) }
+            guard request.isOpen else { return .alreadyFinished(request) }
+            (request.status, request.info, request.acpCode, request.finishedAt) = (.abandoned, reason, nil, time)
+            try await connection.query("""
+                UPDATE requests SET status = \(request.status.name), raw_status = NULL, info = \(reason), acp_code = NULL,
+                    finished_at = \(time.timeIntervalSince1970)
+                WHERE id = \(rowID)
+                """, logger: self.logger)
+            try await connection.query("""
+                INSERT INTO observations (request, observed_at, status, raw_status, num_records, batch_id, info)
+                VALUES (\(rowID), \(time.timeIntervalSince1970), \(request.status.name), NULL, \(request.numRecords),
+                        \(request.batchID), \(reason))
+                """, logger: self.logger)
+            try await self.countOutcome(connection, request)
+            return .finished(request)
+        }
+    }
+
+    public func untrack(_ key: MappingKey, _ requestID: RequestID, at time: Date) async throws(StoreError) -> TrackedRequest? {
+        try await transaction("untrack request \(key)/\(requestID)") { connection in
+            try await connection.query("""
+                UPDATE requests SET untracked_at = \(time.timeIntervalSince1970)
+                WHERE tenant = \(key.tenant) AND mapping = \(key.mapping) AND request_id = \(requestID.rawValue)
+                    AND \(unescaped: Self.isOpen)
+                """, logger: self.logger)
+            return try await self.request(connection, key, requestID)
         }
     }
 
@@ -73,16 +134,15 @@ extension PostgresIngestionStore {
                                   at time: Date) async throws -> ObservationResult {
         var old: TrackedRequest?
         for try await row in try await connection.execute(RecordPoll(rowID, report, at: time), logger: logger) { old = row }
-        guard var request = old else {
-            throw StoreError(.failed, "database \(location): no tracked request with row id \(rowID)")
-        }
-        if request.finishedAt != nil { return .alreadyFinished(request) }
+        guard var request = old else { throw noRow(rowID) }
+        if !request.isOpen { return .alreadyFinished(request) }
         request.lastPolled = time
         request.status = report.status
         request.numRecords = report.numRecords
         request.batchID = report.batchID
         request.info = report.info
         request.acpCode = report.acpCode
+        request.notFoundSince = nil
         guard report.status.isTerminal else { return .stillRunning(request) }
         request.finishedAt = time
         return .finished(request)
@@ -91,7 +151,8 @@ extension PostgresIngestionStore {
     /// Requests and observations go in a few statements (`JSONRows`), and the totals are
     /// counted in memory, in order, from the stored ones: the same figures, to the last
     /// bit of every sum, as counting each request in turn, at a fraction of the round
-    /// trips (a million requests import in about a minute, not hours).
+    /// trips (a million requests import in about a minute, not hours). As in SQLite,
+    /// each is written as tracked and polled: neither 404 since nor untracked.
     public func importHistory(_ requests: [TrackedRequest]) async throws(StoreError) {
         guard !requests.isEmpty else { return }
         let bounds = durationBounds
@@ -105,6 +166,7 @@ extension PostgresIngestionStore {
             observations.reserveCapacity(requests.count)
             for index in rows.indices {
                 rows[index].rowID = rowIDs[index]
+                (rows[index].notFoundSince, rows[index].untrackedAt) = (nil, nil)
                 let request = rows[index]
                 observations.append(ObservationRow(id: observationIDs[index], requestRowID: request.rowID,
                                                    observation: Observation(request, at: request.lastPolled ?? request.firstSeen)))
@@ -137,6 +199,30 @@ extension PostgresIngestionStore {
 
     // MARK: - Statements shared by the writes
 
+    /// Tracks a request in the caller's transaction (`track`, `recordTriggerAttempt`).
+    private func track(_ connection: PostgresConnection, _ key: MappingKey, _ requestID: RequestID, origin: RequestOrigin,
+                       at time: Date) async throws -> TrackResult {
+        if try await isPruned(connection, key, requestID) {
+            throw StoreError(.alreadyCounted, "request \(requestID) of \(key) ended before the retention horizon and was already counted")
+        }
+        let inserted = try await requests(connection, """
+            INSERT INTO requests (tenant, mapping, request_id, origin, first_seen, status)
+            VALUES (\(key.tenant), \(key.mapping), \(requestID.rawValue), \(origin.rawValue), \(time.timeIntervalSince1970),
+                    \(IngestionStatus.inProgress.name))
+            ON CONFLICT (tenant, mapping, request_id) DO NOTHING
+            RETURNING \(unescaped: Self.requestColumns)
+            """)
+        if let row = inserted.first { return .inserted(row) }
+        guard let row = try await request(connection, key, requestID) else {
+            throw StoreError(.failed, "database \(location): request \(key)/\(requestID) vanished")
+        }
+        return .alreadyTracked(row)
+    }
+
+    private func noRow(_ rowID: Int64) -> StoreError {
+        StoreError(.failed, "database \(location): no tracked request with row id \(rowID)")
+    }
+
     /// Counts one ended request, in the same statements (and float additions) as SQLite.
     private func countOutcome(_ connection: PostgresConnection, _ request: TrackedRequest) async throws {
         guard let status = request.status.finalStatus else { return }
@@ -164,7 +250,7 @@ extension PostgresIngestionStore {
                 ON CONFLICT (tenant, mapping) DO UPDATE SET last_success_at = excluded.last_success_at,
                     last_success_records = excluded.last_success_records
                 """, logger: logger)
-        } else {
+        } else if status.isFailure {
             try await connection.query("""
                 INSERT INTO mapping_latest (tenant, mapping, last_failure_at) VALUES (\(key.tenant), \(key.mapping), \(finished))
                 ON CONFLICT (tenant, mapping) DO UPDATE SET last_failure_at = excluded.last_failure_at
@@ -172,11 +258,13 @@ extension PostgresIngestionStore {
         }
     }
 
-    private func countTrigger(_ connection: PostgresConnection, _ key: MappingKey, result: TriggerResult,
-                              at time: Date) async throws {
+    /// Counts `count` triggers with one result (SQLite counts them one by one: the same totals).
+    private func countTriggers(_ connection: PostgresConnection, _ key: MappingKey, result: TriggerResult, count: Int,
+                               at time: Date) async throws {
         try await connection.query("""
-            INSERT INTO trigger_totals AS t (tenant, mapping, result, count) VALUES (\(key.tenant), \(key.mapping), \(result.label), 1)
-            ON CONFLICT (tenant, mapping, result) DO UPDATE SET count = t.count + 1
+            INSERT INTO trigger_totals AS t (tenant, mapping, result, count)
+            VALUES (\(key.tenant), \(key.mapping), \(result.label), \(count))
+            ON CONFLICT (tenant, mapping, result) DO UPDATE SET count = t.count + excluded.count
             """, logger: logger)
         try await connection.query("""
             INSERT INTO mapping_latest (tenant, mapping, last_trigger_at) VALUES (\(key.tenant), \(key.mapping), \(time.timeIntervalSince1970))
@@ -202,23 +290,24 @@ extension Observation {
     }
 }
 
-/// What a poll saw, in one statement: updates the request's row and appends an
-/// observation when something changed, unless the request had already ended;
-/// returns the row as it was. FOR UPDATE: two exporters polling the same request
+/// What a poll saw, in one statement: updates the request's row (a 404 streak ends)
+/// and appends an observation when something changed, unless the request had already
+/// ended or was untracked; returns the row as it was. FOR UPDATE: two exporters polling the same request
 /// count its end once. Prepared once per connection, as nearly every poll runs it:
 /// the server parses and plans it once, not at each poll.
 struct RecordPoll: PostgresPreparedStatement {
     static let sql = """
         WITH old AS (
-            SELECT \(PostgresIngestionStore.requestColumns) FROM requests WHERE id = $1 FOR UPDATE
+            SELECT \(PostgresIngestionStore.requestColumns), \(PostgresIngestionStore.isOpen) AS open
+            FROM requests WHERE id = $1 FOR UPDATE
         ), updated AS (
             UPDATE requests SET last_polled = $2, status = $3, raw_status = $4, num_records = $5, batch_id = $6, info = $7,
-                acp_code = $8, finished_at = $9
-            FROM old WHERE requests.id = old.id AND old.finished_at IS NULL
+                acp_code = $8, finished_at = $9, not_found_since = NULL
+            FROM old WHERE requests.id = old.id AND old.open
         ), observed AS (
             INSERT INTO observations (request, observed_at, status, raw_status, num_records, batch_id, info)
             SELECT id, $2, $3, $4, $5, $6, $7 FROM old
-            WHERE finished_at IS NULL AND (status, raw_status, num_records, batch_id, info) IS DISTINCT FROM ($3, $4, $5, $6, $7)
+            WHERE open AND (status, raw_status, num_records, batch_id, info) IS DISTINCT FROM ($3, $4, $5, $6, $7)
         )
         SELECT \(PostgresIngestionStore.requestColumns) FROM old
         """

@@ -85,6 +85,24 @@ public final class PostgresIngestionStore: IngestionStore, Service {
         }
     }
 
+    /// Whether the server answers (and, with `write`, takes a one-row write, which a
+    /// read-only standby refuses), in one round trip; returns the database's size
+    /// (`pg_database_size`). `.unavailable` when the server cannot be reached.
+    public func probe(write: Bool, at time: Date) async throws(StoreError) -> StoreProbe {
+        try await withConnection(write ? "probe with a write" : "probe") { connection in
+            let size = "SELECT pg_database_size(current_database())"
+            let rows = try await connection.query(write ? """
+                WITH probe AS (
+                    INSERT INTO store_probe (id, at) VALUES (1, \(time.timeIntervalSince1970))
+                    ON CONFLICT (id) DO UPDATE SET at = excluded.at
+                )
+                \(unescaped: size)
+                """ : "\(unescaped: size)", logger: self.logger)
+            for try await bytes in rows.decode(Int64.self) { return StoreProbe(sizeBytes: bytes) }
+            return StoreProbe(sizeBytes: nil)
+        }
+    }
+
     /// Ends the pool's `run()` when `connect` started it (a `ServiceGroup` ends its own).
     public func close() async {
         let task = ownedRun.withLock { task in

@@ -50,14 +50,13 @@ struct RunningTotals {
         let bound = bounds.first { duration <= $0 } ?? Double.infinity
         let bucketKey = BucketKey(key: key, status: status, upperBound: bound)
         buckets[bucketKey, default: .init(key: key, status: status, upperBound: bound, count: 0)].count += 1
-        var events = latest[key] ?? .init()
+        // Abandoned requests are neither a success nor a failure: no latest event.
         if status == .success {
-            events.lastSuccessAt = request.finishedAt
-            events.lastSuccessRecords = records
-        } else {
-            events.lastFailureAt = request.finishedAt
+            latest[key, default: .init()].lastSuccessAt = request.finishedAt
+            latest[key, default: .init()].lastSuccessRecords = records
+        } else if status.isFailure {
+            latest[key, default: .init()].lastFailureAt = request.finishedAt
         }
-        latest[key] = events
     }
 
     var rows: IngestionTotals {
