@@ -2,9 +2,11 @@ import Foundation
 import IngestionModel
 
 /// Copies a whole history from one store to another (`acs-ingestion-exporter
-/// migrate`): registered mappings, requests under their row ids, observations,
-/// the keys retention removed, and the running totals (outcomes, duration
-/// buckets, triggers, latest events: what the counters and schedules continue from).
+/// migrate`): registered mappings, requests under their row ids (with their 404 and
+/// untracked times), observations, the keys retention removed, the trigger plans and
+/// pending intents (what the schedules continue from and the lost POSTs they resolve),
+/// and the running totals (outcomes, duration buckets, triggers, latest events: what
+/// the counters continue from). The health check's row is not copied.
 ///
 /// Every write sets rows to the source's values, so running it again changes
 /// nothing, and a run after an interrupted one completes it. Each batch is one
@@ -27,21 +29,24 @@ public enum StoreCopy {
         public var requests = Counts()
         public var observations = Counts()
         public var prunedKeys = Counts()
+        public var triggerPlans = Counts()
+        public var triggerIntents = Counts()
         /// Rows of outcome totals, duration buckets, trigger counts and latest events.
         public var totals = Counts()
 
         public init() {}
 
         public var wroteNothing: Bool {
-            [mappings, requests, observations, prunedKeys, totals].allSatisfy { $0.written == 0 }
+            [mappings, requests, observations, prunedKeys, triggerPlans, triggerIntents, totals].allSatisfy { $0.written == 0 }
         }
 
-        /// One line per table: `requests      100000 read   100000 written`.
+        /// One line per table: `requests          100000 read    100000 written`.
         public var description: String {
             let tables: [(String, Counts)] = [("mappings", mappings), ("requests", requests), ("observations", observations),
-                                              ("pruned keys", prunedKeys), ("totals rows", totals)]
+                                              ("pruned keys", prunedKeys), ("trigger plans", triggerPlans),
+                                              ("trigger intents", triggerIntents), ("totals rows", totals)]
             return tables.map { (name: String, counts: Counts) -> String in
-                let label = name.padding(toLength: 14, withPad: " ", startingAt: 0)
+                let label = name.padding(toLength: 16, withPad: " ", startingAt: 0)
                 return label + String(counts.read).leftPadded(10) + " read" + String(counts.written).leftPadded(10) + " written"
             }.joined(separator: "\n")
         }
@@ -85,6 +90,10 @@ public enum StoreCopy {
             report.prunedKeys.written += try await target.writePrunedKeys(keys)
             lastKey = last
         }
+        let plans = try await source.triggerPlans()
+        report.triggerPlans = Counts(read: plans.count, written: try await target.writeTriggerPlans(plans))
+        let intents = try await source.pendingTriggerIntents()
+        report.triggerIntents = Counts(read: intents.count, written: try await target.writeTriggerIntents(intents))
         // Last, so that the counters the target restores match the rows it holds.
         let totals = try await source.totals()
         report.totals = Counts(read: totals.rowCount, written: try await target.writeTotals(totals))
@@ -100,6 +109,8 @@ public struct StoreDigest: Sendable, Equatable, CustomStringConvertible {
     public var observations = 0
     public var prunedKeys = 0
     public var mappings = 0
+    public var triggerPlans = 0
+    public var triggerIntents = 0
     public var totalsRows = 0
     public var checksum: UInt64 = 0xcbf2_9ce4_8422_2325
 
@@ -127,6 +138,10 @@ public struct StoreDigest: Sendable, Equatable, CustomStringConvertible {
             lastKey = last
         }
         digest.add(try await store.mappingRows().sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.bits)" }, \.mappings)
+        digest.add(try await store.triggerPlans().sorted { $0.key < $1.key }.map {
+            "\($0.key) \($0.value.slot.bits) \($0.value.dueAt.bits) \($0.value.attempts) \($0.value.failingSince.bits)"
+        }, \.triggerPlans)
+        digest.add(try await store.pendingTriggerIntents().map { "\($0.id) \($0.key) \($0.at.bits)" }, \.triggerIntents)
         digest.add(try await store.totals().canonicalLines, \.totalsRows)
         return digest
     }
@@ -140,7 +155,8 @@ public struct StoreDigest: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         "\(requests) requests, \(observations) observations, \(prunedKeys) pruned keys, \(mappings) mappings, "
-            + "\(totalsRows) totals rows, checksum \(String(checksum, radix: 16))"
+            + "\(triggerPlans) trigger plans, \(triggerIntents) trigger intents, \(totalsRows) totals rows, "
+            + "checksum \(String(checksum, radix: 16))"
     }
 }
 
@@ -166,7 +182,8 @@ extension IngestionTotals {
 private extension TrackedRequest {
     var canonicalLine: String {
         [String(rowID), key.description, requestID.rawValue, origin.rawValue, firstSeen.bits, lastPolled.bits, status.name,
-         status.rawUnknown ?? "-", String(numRecords), batchID ?? "-", info ?? "-", acpCode?.rawValue ?? "-", finishedAt.bits]
+         status.rawUnknown ?? "-", String(numRecords), batchID ?? "-", info ?? "-", acpCode?.rawValue ?? "-", finishedAt.bits,
+         notFoundSince.bits, untrackedAt.bits]
             .joined(separator: "\u{1f}")
     }
 }

@@ -9,7 +9,9 @@ import IngestionModel
 /// tenant, mapping and request id, bytewise). Writes keep the row ids they are
 /// given, so that a copy keeps every cursor and observation link, and are
 /// idempotent: a row already there with the same values is left alone and not
-/// counted. Each write call is one transaction.
+/// counted. Each write call is one transaction. The trigger plans and pending
+/// intents, a row per mapping or per unanswered POST, are read whole with
+/// `triggerPlans()` and `pendingTriggerIntents()`.
 public protocol StoreTransfer: IngestionStore {
     /// Requests whose row id is greater than `rowID`, by row id.
     func requestRows(after rowID: Int64, limit: Int) async throws(StoreError) -> [TrackedRequest]
@@ -36,6 +38,12 @@ public protocol StoreTransfer: IngestionStore {
 
     /// Sets when mappings were first configured; returns how many were added or changed.
     func writeMappingRows(_ rows: [MappingKey: Date]) async throws(StoreError) -> Int
+
+    /// Sets mappings' trigger plans; returns how many were added or changed.
+    func writeTriggerPlans(_ plans: [MappingKey: TriggerPlan]) async throws(StoreError) -> Int
+
+    /// Writes pending trigger intents under their ids; returns how many were added or changed.
+    func writeTriggerIntents(_ intents: [TriggerIntent]) async throws(StoreError) -> Int
 
     /// Sets the running totals named in `totals` (outcomes, buckets, triggers,
     /// latest events; `open` is ignored) to its values; returns how many rows were added or changed.

@@ -132,6 +132,37 @@ struct MappingRecord: Codable {
     var created_at: Double
 }
 
+/// A row of `trigger_plans`.
+struct PlanRecord: Codable {
+    static let definition = """
+        tenant text, mapping text, slot double precision, due_at double precision, attempts bigint, failing_since double precision
+        """
+
+    var tenant, mapping: String
+    var slot, due_at: Double
+    var attempts: Int
+    var failing_since: Double?
+
+    init(_ key: MappingKey, _ plan: TriggerPlan) {
+        (tenant, mapping) = (key.tenant, key.mapping)
+        (slot, due_at) = (plan.slot.timeIntervalSince1970, plan.dueAt.timeIntervalSince1970)
+        (attempts, failing_since) = (plan.attempts, plan.failingSince?.timeIntervalSince1970)
+    }
+}
+
+/// A row of `trigger_intents`.
+struct IntentRecord: Codable {
+    static let definition = "id bigint, tenant text, mapping text, at double precision"
+
+    var id: Int64
+    var tenant, mapping: String
+    var at: Double
+
+    init(_ intent: TriggerIntent) {
+        (id, tenant, mapping, at) = (intent.id, intent.key.tenant, intent.key.mapping, intent.at.timeIntervalSince1970)
+    }
+}
+
 /// A row of `outcome_totals`.
 struct OutcomeRecord: Codable {
     static let definition = """

@@ -81,6 +81,40 @@ extension PostgresIngestionStore: StoreTransfer {
         }
     }
 
+    public func writeTriggerPlans(_ plans: [MappingKey: TriggerPlan]) async throws(StoreError) -> Int {
+        let records = plans.map { PlanRecord($0.key, $0.value) }
+        return try await transaction("write \(plans.count) trigger plans") { connection in
+            try await self.count(connection, """
+                WITH written AS (
+                    INSERT INTO trigger_plans AS p (tenant, mapping, slot, due_at, attempts, failing_since)
+                    SELECT * FROM json_to_recordset(\(try JSONRows.encode(records))::json) AS x (\(unescaped: PlanRecord.definition))
+                    ON CONFLICT (tenant, mapping) DO UPDATE SET slot = excluded.slot, due_at = excluded.due_at,
+                        attempts = excluded.attempts, failing_since = excluded.failing_since
+                    WHERE (p.slot, p.due_at, p.attempts, p.failing_since)
+                        IS DISTINCT FROM (excluded.slot, excluded.due_at, excluded.attempts, excluded.failing_since)
+                    RETURNING 1)
+                SELECT count(*) FROM written
+                """)
+        }
+    }
+
+    public func writeTriggerIntents(_ intents: [TriggerIntent]) async throws(StoreError) -> Int {
+        let records = intents.map(IntentRecord.init)
+        return try await transaction("write \(intents.count) trigger intents") { connection in
+            let written = try await self.count(connection, """
+                WITH written AS (
+                    INSERT INTO trigger_intents AS i (id, tenant, mapping, at)
+                    SELECT * FROM json_to_recordset(\(try JSONRows.encode(records))::json) AS x (\(unescaped: IntentRecord.definition))
+                    ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, mapping = excluded.mapping, at = excluded.at
+                    WHERE (i.tenant, i.mapping, i.at) IS DISTINCT FROM (excluded.tenant, excluded.mapping, excluded.at)
+                    RETURNING 1)
+                SELECT count(*) FROM written
+                """)
+            try await self.advanceSequence(connection, table: "trigger_intents")
+            return written
+        }
+    }
+
     public func writeTotals(_ totals: IngestionTotals) async throws(StoreError) -> Int {
         try await transaction("write totals") { connection in try await self.writeTotals(connection, totals) }
     }

@@ -53,21 +53,26 @@ extension SQLiteIngestionStore: StoreTransfer {
             for request in rows {
                 try db.prepare("""
                     INSERT INTO requests (id, tenant, mapping, request_id, origin, first_seen, last_polled, status, raw_status,
-                        num_records, batch_id, info, acp_code, finished_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                        num_records, batch_id, info, acp_code, finished_at, not_found_since, untracked_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
                     ON CONFLICT (id) DO UPDATE SET origin = excluded.origin, first_seen = excluded.first_seen,
                         last_polled = excluded.last_polled, status = excluded.status, raw_status = excluded.raw_status,
                         num_records = excluded.num_records, batch_id = excluded.batch_id, info = excluded.info,
-                        acp_code = excluded.acp_code, finished_at = excluded.finished_at
+                        acp_code = excluded.acp_code, finished_at = excluded.finished_at,
+                        not_found_since = excluded.not_found_since, untracked_at = excluded.untracked_at
                     WHERE (requests.tenant, requests.mapping, requests.request_id) = (excluded.tenant, excluded.mapping, excluded.request_id)
                         AND (requests.origin, requests.first_seen, requests.last_polled, requests.status, requests.raw_status,
-                             requests.num_records, requests.batch_id, requests.info, requests.acp_code, requests.finished_at)
+                             requests.num_records, requests.batch_id, requests.info, requests.acp_code, requests.finished_at,
+                             requests.not_found_since, requests.untracked_at)
                         IS NOT (excluded.origin, excluded.first_seen, excluded.last_polled, excluded.status, excluded.raw_status,
-                             excluded.num_records, excluded.batch_id, excluded.info, excluded.acp_code, excluded.finished_at)
+                             excluded.num_records, excluded.batch_id, excluded.info, excluded.acp_code, excluded.finished_at,
+                             excluded.not_found_since, excluded.untracked_at)
                     """).run([.integer(request.rowID), .text(request.key.tenant), .text(request.key.mapping),
                               .text(request.requestID.rawValue), .text(request.origin.rawValue), SQLValue(request.firstSeen),
                               SQLValue(request.lastPolled), .text(request.status.name), SQLValue(request.status.rawUnknown),
                               SQLValue(request.numRecords), SQLValue(request.batchID), SQLValue(request.info),
-                              SQLValue(request.acpCode?.rawValue), SQLValue(request.finishedAt)])
+                              SQLValue(request.acpCode?.rawValue), SQLValue(request.finishedAt), SQLValue(request.notFoundSince),
+                              SQLValue(request.untrackedAt)])
                 if db.changes == 1 {
                     written += 1
                 } else if let stored = try Self.request(db, rowID: request.rowID),
@@ -125,6 +130,40 @@ extension SQLiteIngestionStore: StoreTransfer {
                     ON CONFLICT (tenant, mapping) DO UPDATE SET created_at = excluded.created_at
                     WHERE mappings.created_at IS NOT excluded.created_at
                     """).run([.text(key.tenant), .text(key.mapping), SQLValue(created)])
+                written += db.changes
+            }
+            return written
+        }
+    }
+
+    public func writeTriggerPlans(_ plans: [MappingKey: TriggerPlan]) throws(StoreError) -> Int {
+        try write { db throws(StoreError) -> Int in
+            var written = 0
+            for (key, plan) in plans {
+                try db.prepare("""
+                    INSERT INTO trigger_plans (tenant, mapping, slot, due_at, attempts, failing_since) VALUES (?, ?, ?, ?, ?, ?)
+                    ON CONFLICT (tenant, mapping) DO UPDATE SET slot = excluded.slot, due_at = excluded.due_at,
+                        attempts = excluded.attempts, failing_since = excluded.failing_since
+                    WHERE (trigger_plans.slot, trigger_plans.due_at, trigger_plans.attempts, trigger_plans.failing_since)
+                        IS NOT (excluded.slot, excluded.due_at, excluded.attempts, excluded.failing_since)
+                    """).run([.text(key.tenant), .text(key.mapping), SQLValue(plan.slot), SQLValue(plan.dueAt),
+                              SQLValue(plan.attempts), SQLValue(plan.failingSince)])
+                written += db.changes
+            }
+            return written
+        }
+    }
+
+    public func writeTriggerIntents(_ intents: [TriggerIntent]) throws(StoreError) -> Int {
+        try write { db throws(StoreError) -> Int in
+            var written = 0
+            for intent in intents {
+                try db.prepare("""
+                    INSERT INTO trigger_intents (id, tenant, mapping, at) VALUES (?, ?, ?, ?)
+                    ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, mapping = excluded.mapping, at = excluded.at
+                    WHERE (trigger_intents.tenant, trigger_intents.mapping, trigger_intents.at)
+                        IS NOT (excluded.tenant, excluded.mapping, excluded.at)
+                    """).run([.integer(intent.id), .text(intent.key.tenant), .text(intent.key.mapping), SQLValue(intent.at)])
                 written += db.changes
             }
             return written

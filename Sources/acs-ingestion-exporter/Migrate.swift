@@ -10,8 +10,9 @@ struct Migrate: AsyncParsableCommand {
         abstract: "Copy a whole history from one store to another (SQLite to PostgreSQL).",
         discussion: """
         Copies the registered mappings, every request (under its row id) with its observations, the keys of \
-        requests removed by retention, and the running totals the counters, histograms and schedules continue \
-        from, exactly; then compares the two stores row by row. Rows the target already holds with the same \
+        requests removed by retention, each schedule's trigger plan and the POSTs whose answer was never \
+        recorded, and the running totals the counters and histograms continue from, exactly; then compares \
+        the two stores row by row. Rows the target already holds with the same \
         values are left alone, so the command can be run again: a second run writes nothing. Stop the exporter \
         that writes the source first.
 
