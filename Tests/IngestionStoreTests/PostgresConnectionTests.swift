@@ -18,7 +18,7 @@ struct PostgresConnectionTests {
             let fixture = try StoreFixture(.postgres, server: server)
             let store = try await PostgresIngestionStore.connect(try fixture.postgresConfiguration,
                                                                  durationBounds: StoreFixture.durationBounds)
-            let first = try await store.track(key, requestID: "1", origin: .triggered, at: start, triggerResult: .submitted)
+            let first = try await store.recordTriggerAttempt(TriggerAttempt(key: key, at: start, result: .submitted, requestID: "1"))!
             let second = try await store.track(key, requestID: "2", origin: .triggered, at: start)
             _ = try await store.recordObservation(first.request.rowID, report: StatusReport(requestID: "1", status: .success, numRecords: 7),
                                                   at: start.addingTimeInterval(40))
@@ -36,8 +36,23 @@ struct PostgresConnectionTests {
                 }
             }
             await #expect(throws: StoreError.self) { try await store.totals() }
+            // The health check says so, a write or not, on one line without the password.
+            for write in [false, true] {
+                do throws(StoreError) {
+                    _ = try await store.probe(write: write, at: start.addingTimeInterval(55))
+                    Issue.record("a probe succeeded with the server stopped (write: \(write))")
+                } catch {
+                    #expect(error.kind == .unavailable && error.isOutage)
+                    #expect(error.description.contains("127.0.0.1:\(server.port)"))
+                    #expect(!error.description.contains(server.password) && !error.description.contains("\n"))
+                }
+            }
 
             try server.start()
+            // The health check is what notices the server is back.
+            let probe = try await eventually(within: .seconds(120)) { try await store.probe(write: true, at: start.addingTimeInterval(58)) }
+            #expect((probe.sizeBytes ?? 0) > 0)
+            #expect(Double(try server.psql("SELECT at FROM store_probe", database: fixture.database)) == start.timeIntervalSince1970 + 58)
             let result = try await eventually(within: .seconds(120)) {
                 try await store.recordObservation(second.request.rowID, report: success, at: start.addingTimeInterval(60))
             }
@@ -62,7 +77,7 @@ struct PostgresConnectionTests {
         let url = server.url(database: database, sslMode: "verify-full", sslRootCert: server.caCertificate, host: host)
         let store = try await PostgresIngestionStore.connect(try PostgresConfiguration(url: url, password: server.password),
                                                              durationBounds: [])
-        try await store.track(key, requestID: "1", origin: .external, at: start)
+        _ = try await store.track(key, requestID: "1", origin: .external, at: start)
         #expect(try await store.request(key, "1") != nil)
         // The pool keeps its connection open: the server sees it encrypted.
         #expect(try server.psql("""
@@ -113,7 +128,7 @@ struct PostgresConnectionTests {
         let store = try await PostgresIngestionStore.connect(
             try PostgresConfiguration(url: server.url(database: database, sslMode: "require"), password: server.password),
             durationBounds: [])
-        #expect(try await store.schemaVersion() == 3)
+        #expect(try await store.schemaVersion() == newestSchemaVersion(.postgres))
         await store.close()
     }
 
@@ -122,13 +137,15 @@ struct PostgresConnectionTests {
         let database = try server.createDatabase()
         let writer = try await PostgresIngestionStore.connect(
             try PostgresConfiguration(url: server.url(database: database), password: server.password), durationBounds: [])
-        try await writer.track(key, requestID: "1", origin: .external, at: start)
+        _ = try await writer.track(key, requestID: "1", origin: .external, at: start)
         await writer.close()
         var configuration = try PostgresConfiguration(url: server.url(database: database), password: server.password)
         configuration.readOnly = true
         let reader = try await PostgresIngestionStore.connect(configuration, durationBounds: [])
         #expect(try await reader.openRequests().count == 1)
         await #expect(throws: StoreError.self) { try await reader.track(key, requestID: "2", origin: .external, at: start) }
+        await #expect(throws: StoreError.self) { try await reader.probe(write: true, at: start) }
+        #expect((try await reader.probe(write: false, at: start).sizeBytes ?? 0) > 0)
         await reader.close()
     }
 }

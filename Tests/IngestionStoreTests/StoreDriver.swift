@@ -96,7 +96,15 @@ func withStore(_ driver: StoreDriver, _ body: (any StoreTransfer, StoreFixture) 
 func newestSchemaVersion(_ driver: StoreDriver) -> Int {
     switch driver {
     case .sqlite: return SQLiteStore.Migrations.newest
-    case .postgres: return 3
+    case .postgres: return PostgresStore.Migrations.newest
+    }
+}
+
+/// Each engine's migration steps, by version and name.
+func migrationSteps(_ driver: StoreDriver) -> [String] {
+    switch driver {
+    case .sqlite: return SQLiteStore.Migrations.steps.map { "\($0.version) \($0.name)" }
+    case .postgres: return PostgresStore.Migrations.steps.map { "\($0.version) \($0.name)" }
     }
 }
 

@@ -26,7 +26,7 @@ struct StoreQueryTests {
         }
         try await store.importHistory(history)
         for (offset, key) in [xdm44, xdm100, other].enumerated() {
-            try await store.track(key, requestID: RequestID(100 + offset), origin: .external, at: start.addingTimeInterval(200_000))
+            _ = try await store.track(key, requestID: RequestID(100 + offset), origin: .external, at: start.addingTimeInterval(200_000))
         }
     }
 
@@ -93,14 +93,12 @@ struct StoreQueryTests {
             try await seed(store)
             // start is 2023-11-14T22:13:20Z: requests 0-1 end on the 14th, 2-25 on the 15th, 26-29 on the 16th.
             let days = try await store.dailyRecords(since: start.addingTimeInterval(3600))
-                .sorted { ($0.day, $0.key) < ($1.day, $1.key) }
             #expect(days == [
-                DailyRecords(key: xdm100, day: "2023-11-15", records: 30),
-                DailyRecords(key: xdm44, day: "2023-11-15", records: 30),
-                DailyRecords(key: other, day: "2023-11-15", records: 30),
-                DailyRecords(key: xdm100, day: "2023-11-16", records: 10),
-                DailyRecords(key: other, day: "2023-11-16", records: 10),
+                xdm100: ["2023-11-15": 30, "2023-11-16": 10],
+                xdm44: ["2023-11-15": 30],
+                other: ["2023-11-15": 30, "2023-11-16": 10],
             ])
+            #expect(try await store.dailyRecords(since: start.addingTimeInterval(400_000)).isEmpty)
         }
     }
 
@@ -120,7 +118,7 @@ struct StoreQueryTests {
                                acpCode: end.1 == .failed ? ACPCode(rawValue: "ACP-880096") : nil,
                                finishedAt: Date(timeIntervalSince1970: end.0))
             })
-            try await store.track(xdm44, requestID: "open", origin: .external, at: start)
+            _ = try await store.track(xdm44, requestID: "open", origin: .external, at: start)
 
             func row(_ period: String, _ records: Int, _ requests: [FinalStatus: Int], _ failures: [String: Int] = [:]) -> ReportRow {
                 ReportRow(key: xdm44, period: period, recordsIngested: records, requests: requests, failuresByACPCode: failures)
