@@ -8,10 +8,7 @@ public struct Scenario: Sendable, Equatable {
     public struct Credentials: Sendable, Equatable {
         public var clientID: String
         public var clientSecret: String
-        public init(clientID: String, clientSecret: String) {
-            self.clientID = clientID
-            self.clientSecret = clientSecret
-        }
+        public init(clientID: String, clientSecret: String) { (self.clientID, self.clientSecret) = (clientID, clientSecret) }
     }
 
     /// How a request of a mapping ends.

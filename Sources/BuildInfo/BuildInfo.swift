@@ -22,21 +22,17 @@ public enum BuildInfo {
     /// `linux/amd64`: GOOS/GOARCH spellings, as Prometheus binaries print their platform
     /// and name their release tarballs.
     public static let platform: String = {
-        #if os(Linux)
-        let system = "linux"
-        #elseif os(macOS)
-        let system = "darwin"
+        #if os(Linux) && arch(x86_64)
+        return "linux/amd64"
+        #elseif os(Linux) && arch(arm64)
+        return "linux/arm64"
+        #elseif os(macOS) && arch(arm64)
+        return "darwin/arm64"
+        #elseif os(macOS) && arch(x86_64)
+        return "darwin/amd64"
         #else
-        let system = unknown
+        return "\(unknown)/\(unknown)"
         #endif
-        #if arch(x86_64)
-        let architecture = "amd64"
-        #elseif arch(arm64)
-        let architecture = "arm64"
-        #else
-        let architecture = unknown
-        #endif
-        return "\(system)/\(architecture)"
     }()
 
     /// Why the revision is unknown, or nil when it is known.

@@ -55,9 +55,10 @@ public protocol IngestionStore: Sendable {
     /// status, with one observation each and the totals: imports, benchmarks, tests.
     func importHistory(_ requests: [TrackedRequest]) async throws(StoreError)
 
-    /// Deletes requests (and their observations) that ended before `cutoff`,
-    /// keeping their keys; the totals keep counting them. Returns how many.
-    func prune(finishedBefore cutoff: Date) async throws(StoreError) -> Int
+    /// Deletes at most `limit` requests (and their observations) that ended before
+    /// `cutoff`, oldest first, keeping their keys; the totals keep counting them.
+    /// Returns how many: a caller prunes a long history in short transactions.
+    func prune(finishedBefore cutoff: Date, limit: Int) async throws(StoreError) -> Int
 
     // MARK: Reads
 

@@ -106,8 +106,14 @@ public actor SQLiteIngestionStore: IngestionStore {
 
     public func schemaVersion() throws(StoreError) -> Int { try Migrations.currentVersion(db) }
 
-    /// Lets another exporter open the file. The connection closes with the store.
-    public func close() { lock?.release() }
+    /// Copies the WAL into the database file and empties it (so that the file alone is
+    /// the whole database after a clean stop), then lets another exporter open it.
+    /// The connection closes with the store.
+    public func close() {
+        guard let lock else { return }
+        try? db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        lock.release()
+    }
 
     /// One transaction: everything `body` writes lands, or nothing does. Never into a
     /// file that is no longer the one the path names. A `durable` write (one that
@@ -281,14 +287,16 @@ public actor SQLiteIngestionStore: IngestionStore {
         }
     }
 
-    public func prune(finishedBefore cutoff: Date) throws(StoreError) -> Int {
+    public func prune(finishedBefore cutoff: Date, limit: Int) throws(StoreError) -> Int {
         try write { db throws(StoreError) -> Int in
-            // Their keys stay, so that tracking one again cannot count it a second time.
+            // The oldest `limit` ended before the cutoff; their keys stay, so that
+            // tracking one again cannot count it a second time.
+            let oldest = "SELECT id FROM requests WHERE finished_at < ? ORDER BY finished_at, id LIMIT ?"
             try db.prepare("""
                 INSERT OR IGNORE INTO pruned_requests (tenant, mapping, request_id)
-                SELECT tenant, mapping, request_id FROM requests WHERE finished_at IS NOT NULL AND finished_at < ?
-                """).run([SQLValue(cutoff)])
-            try db.prepare("DELETE FROM requests WHERE finished_at IS NOT NULL AND finished_at < ?").run([SQLValue(cutoff)])
+                SELECT tenant, mapping, request_id FROM requests WHERE id IN (\(oldest))
+                """).run([SQLValue(cutoff), SQLValue(limit)])
+            try db.prepare("DELETE FROM requests WHERE id IN (\(oldest))").run([SQLValue(cutoff), SQLValue(limit)])
             return db.changes
         }
     }

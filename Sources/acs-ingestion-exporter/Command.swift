@@ -15,7 +15,7 @@ struct ACSIngestionExporter: AsyncParsableCommand {
         Run with --config.file FILE, or --demo to try it against the built-in Adobe simulator.
         """,
         version: ExporterVersion.versionText(program: "acs-ingestion-exporter"),
-        subcommands: [Serve.self, CheckConfig.self, Simulate.self, Track.self, Trigger.self, Untrack.self, Requests.self, Report.self,
+        subcommands: [Serve.self, CheckConfig.self, Simulate.self, Track.self, Trigger.self, Untrack.self, Requests.self, Report.self, Backup.self, Restore.self,
                       Migrate.self],
         defaultSubcommand: Serve.self)
 

@@ -105,19 +105,29 @@ enum RequestTable {
     }
 }
 
-struct Track: AsyncParsableCommand {
-    static let configuration = CommandConfiguration(
-        abstract: "Ask a running exporter to follow a request triggered elsewhere (idempotent).")
-    @OptionGroup var remote: RemoteOptions
+/// One request of one mapping, as the commands that name one take it.
+struct RequestOptions: ParsableArguments {
     @Option var tenant: String
     @Option var mapping: String
     @Option(name: .customLong("request-id"), help: "The request id Adobe gave (a positive whole number).")
     var requestID: String
 
-    func run() async throws {
+    /// The id, or one line saying what it must be.
+    func id() -> RequestID {
         guard let id = RequestID(validating: requestID) else { fail("--request-id \(RequestID.validForm)") }
+        return id
+    }
+}
+
+struct Track: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        abstract: "Ask a running exporter to follow a request triggered elsewhere (idempotent).")
+    @OptionGroup var remote: RemoteOptions
+    @OptionGroup var request: RequestOptions
+
+    func run() async throws {
         let body: [UInt8]
-        do { body = try APIJSON.encode(TrackRequest(tenant: tenant, mapping: mapping, requestID: id)) } catch {
+        do { body = try APIJSON.encode(TrackRequest(tenant: request.tenant, mapping: request.mapping, requestID: request.id())) } catch {
             fail("cannot encode the request: \(error)")
         }
         let (status, data) = await remote.call("POST", "/api/v1/requests", body: body)
@@ -155,14 +165,10 @@ struct Untrack: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         abstract: "Ask a running exporter to stop following a mistaken request (its history stays; nothing is counted).")
     @OptionGroup var remote: RemoteOptions
-    @Option var tenant: String
-    @Option var mapping: String
-    @Option(name: .customLong("request-id"), help: "The request id (a positive whole number).")
-    var requestID: String
+    @OptionGroup var request: RequestOptions
 
     func run() async throws {
-        guard let id = RequestID(validating: requestID) else { fail("--request-id \(RequestID.validForm)") }
-        let path = "/api/v1/requests/\(PercentEncoding.encode(tenant))/\(PercentEncoding.encode(mapping))/\(id)"
+        let path = "/api/v1/requests/\(PercentEncoding.encode(request.tenant))/\(PercentEncoding.encode(request.mapping))/\(request.id())"
         let (_, data) = await remote.call("DELETE", path)
         if remote.printedAsJSON(data) { return }
         say("untracked:")

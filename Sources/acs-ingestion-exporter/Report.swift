@@ -14,11 +14,7 @@ struct Report: AsyncParsableCommand {
         day, week (starting Monday) or month of when requests ended (UTC), then totals per mapping.
         """)
 
-    @Option(name: .customLong("config.file"), help: "The exporter's configuration file; its storage.path is read.")
-    var configFile: String?
-
-    @Option(name: .customLong("storage.path"), help: "The database file, instead of the config file's.")
-    var storagePath: String?
+    @OptionGroup var storage: StorageOptions
 
     @Option(help: "\(ReportPeriod.choices).", transform: choice("--period"))
     var period = ReportPeriod.day
@@ -35,16 +31,8 @@ struct Report: AsyncParsableCommand {
     func run() async throws {
         let from = since.map { time($0, "--since") }
         let to = until.map { time($0, "--until") }
-        let path: String
-        if let storagePath {
-            path = storagePath
-        } else if let configFile {
-            do { path = try ExporterConfig.load(file: configFile).storage.path } catch { fail("invalid configuration: \(error.summary)") }
-        } else {
-            fail("--config.file or --storage.path is required")
-        }
         do {
-            let store = try SQLiteIngestionStore(readOnlyPath: path)
+            let store = try SQLiteIngestionStore(readOnlyPath: storage.path())
             let report = try await CapacityReport.make(store: store, period: period, from: from, to: to)
             say(try report.render(output), newline: false)
         } catch {

@@ -154,7 +154,7 @@ struct APITests {
                                                            origin: .external, firstSeen: start.addingTimeInterval(-90 * 86400),
                                                            status: .success, numRecords: 1,
                                                            finishedAt: start.addingTimeInterval(-90 * 86400))])
-            _ = try await daemon.store.prune(finishedBefore: start.addingTimeInterval(-30 * 86400))
+            _ = try await daemon.store.prune(finishedBefore: start.addingTimeInterval(-30 * 86400), limit: 1000)
             let pruned = try await call(daemon, "POST", "/api/v1/requests", body: #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":1}"#)
             #expect(pruned.0 == 409)
 

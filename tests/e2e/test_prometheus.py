@@ -78,8 +78,8 @@ PROMQL_KEYWORDS = {
 
 # Demo-mode facts (see the exporter's demo simulator).
 DEMO_TENANTS = {"demo-mkt-prod1": {"XDM44", "XDM45"}, "demo-mkt-stage1": {"XDM10"}}
-REQUEST_STATUSES = {"success", "failed", "aborted"}
-TRIGGER_RESULTS = {"submitted", "already_in_progress", "not_stopped", "not_published", "error"}
+REQUEST_STATUSES = {"success", "failed", "aborted", "abandoned"}
+TRIGGER_RESULTS = {"submitted", "already_in_progress", "not_stopped", "not_published", "error", "unknown"}
 PER_MAPPING_SERIES = (
     "acs_ingestion_records_ingested_total",
     "acs_ingestion_requests_in_progress",

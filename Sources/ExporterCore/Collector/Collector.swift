@@ -183,10 +183,19 @@ public final class Collector: Sendable {
         return untracked
     }
 
+    /// Requests deleted per retention transaction.
+    static let pruneBatch = 1000
+
     public func applyRetention() async {
         let cutoff = time.now().adding(.zero - config.storage.retention)
         do {
-            let removed = try await store.prune(finishedBefore: cutoff)
+            // In short transactions: polls go on in between, and a shutdown waits for one batch at most.
+            var removed = 0
+            while !Task.isCancelled {
+                let batch = try await store.prune(finishedBefore: cutoff, limit: Self.pruneBatch)
+                removed += batch
+                if batch < Self.pruneBatch { break }
+            }
             if removed > 0 { logger.info("retention pruned old requests", metadata: ["removed": "\(removed)"]) }
         } catch {
             logger.error("retention failed", metadata: ["error": "\(error)"])

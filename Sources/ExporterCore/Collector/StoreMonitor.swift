@@ -171,8 +171,8 @@ struct MonitoredStore: IngestionStore {
         try await call(.importHistory) { () throws(StoreError) in try await inner.importHistory(requests) }
     }
 
-    func prune(finishedBefore cutoff: Date) async throws(StoreError) -> Int {
-        try await call(.prune) { () throws(StoreError) in try await inner.prune(finishedBefore: cutoff) }
+    func prune(finishedBefore cutoff: Date, limit: Int) async throws(StoreError) -> Int {
+        try await call(.prune) { () throws(StoreError) in try await inner.prune(finishedBefore: cutoff, limit: limit) }
     }
 
     func totals() async throws(StoreError) -> IngestionTotals { try await call(.read) { () throws(StoreError) in try await inner.totals() } }

@@ -1,0 +1,73 @@
+import ArgumentParser
+import ExporterCore
+import Foundation
+import IngestionModel
+import SQLiteStore
+
+/// Which database a command works on: the config file's `storage.path`, or `--storage.path`.
+struct StorageOptions: ParsableArguments {
+    @Option(name: .customLong("config.file"), help: "The exporter's configuration file; its storage.path is read.")
+    var configFile: String?
+
+    @Option(name: .customLong("storage.path"), help: "The database file, instead of the config file's.")
+    var storagePath: String?
+
+    func path() -> String {
+        if let storagePath { return storagePath }
+        guard let configFile else { fail("--config.file or --storage.path is required") }
+        do { return try ExporterConfig.load(file: configFile).storage.path } catch { fail("invalid configuration: \(error.summary)") }
+    }
+}
+
+struct Backup: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "backup",
+        abstract: "Write a consistent copy of the database to a new file (works while the exporter runs).",
+        discussion: """
+        Uses SQLite's online backup API: every page is copied in one read transaction, so the copy is the
+        database as it was at one moment even while the exporter writes. The copy is then checked
+        (PRAGMA quick_check) and summarized. The output file must not exist.
+        """)
+
+    @OptionGroup var storage: StorageOptions
+
+    @Option(help: "The file to write (must not exist).")
+    var output: String
+
+    func run() async throws {
+        let started = ContinuousClock.now
+        do {
+            let summary = try SQLiteBackup.backup(database: storage.path(), to: output)
+            say("backup written to \(summary.path): \(summary.requests) requests, schema version \(summary.schemaVersion), "
+                + "\(summary.sizeBytes) bytes, quick_check ok, in \(DurationText.format(ContinuousClock.now - started))")
+        } catch {
+            fail("\(error)")
+        }
+    }
+}
+
+struct Restore: AsyncParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "restore",
+        abstract: "Put a backup in place of the database (refused while an exporter uses it).",
+        discussion: """
+        Checks the backup (PRAGMA quick_check, a schema this exporter reads), copies it beside the
+        database, moves the database it replaces (and its WAL) aside to <database>.before-restore-<time>,
+        then renames the copy into place. Stop the exporter first; start it again afterwards.
+        """)
+
+    @OptionGroup var storage: StorageOptions
+
+    @Option(help: "The backup file to restore.")
+    var input: String
+
+    func run() async throws {
+        do {
+            let (summary, aside) = try SQLiteBackup.restore(input, into: storage.path(), now: Date())
+            say("restored \(input) to \(summary.path): \(summary.requests) requests, schema version \(summary.schemaVersion)"
+                + (aside.map { "; the database it replaced was moved to \($0)" } ?? ""))
+        } catch {
+            fail("\(error)")
+        }
+    }
+}
