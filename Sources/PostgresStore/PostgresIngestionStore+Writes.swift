@@ -179,12 +179,16 @@ extension PostgresIngestionStore {
         }
     }
 
-    public func prune(finishedBefore cutoff: Date) async throws(StoreError) -> Int {
-        try await transaction("prune requests that ended before \(cutoff)") { connection in
+    /// One statement: the oldest `limit` requests that ended before `cutoff` (by end, then
+    /// row id, as SQLite picks them, through `requests_finished`) go, their keys stay.
+    public func prune(finishedBefore cutoff: Date, limit: Int) async throws(StoreError) -> Int {
+        try await withConnection("prune requests that ended before \(cutoff)") { connection in
             // Their keys stay, so that tracking one again cannot count it a second time.
             let rows = try await connection.query("""
                 WITH gone AS (
-                    DELETE FROM requests WHERE finished_at IS NOT NULL AND finished_at < \(cutoff.timeIntervalSince1970)
+                    DELETE FROM requests WHERE id IN (
+                        SELECT id FROM requests WHERE finished_at < \(cutoff.timeIntervalSince1970)
+                        ORDER BY finished_at, id LIMIT \(max(0, limit)))
                     RETURNING tenant, mapping, request_id
                 ), kept AS (
                     INSERT INTO pruned_requests (tenant, mapping, request_id)

@@ -153,10 +153,16 @@ struct StoreSemanticsTests {
                                               lastPolled: first.addingTimeInterval(40), status: index % 4 == 0 ? .aborted : .success,
                                               numRecords: index % 4 == 0 ? 0 : 10, finishedAt: first.addingTimeInterval(40)))
             }
-            try await store.importHistory(history)
+            // Newest first, so that row ids run against end times.
+            try await store.importHistory(history.reversed())
             let before = try await store.totals()
             #expect(before.outcomes.first { $0.status == .success }?.records == 1500)
-            #expect(try await store.prune(finishedBefore: start.addingTimeInterval(10_000)) == 100)
+            // In batches, the oldest ends first: the first 60 go, then the other 40, then none.
+            #expect(try await store.prune(finishedBefore: start.addingTimeInterval(10_000), limit: 60) == 60)
+            #expect(try await store.request(key, "59") == nil)
+            #expect(try await store.request(key, "60") != nil)
+            #expect(try await store.prune(finishedBefore: start.addingTimeInterval(10_000), limit: 60) == 40)
+            #expect(try await store.prune(finishedBefore: start.addingTimeInterval(10_000), limit: 60) == 0)
             #expect(try await store.totals() == before)
             // A pruned request cannot be tracked (and so counted) again.
             await #expect(throws: StoreError.self) { try await store.track(key, requestID: "0", origin: .external, at: start) }
@@ -170,7 +176,7 @@ struct StoreSemanticsTests {
     func aPrunedRequestIsRefusedAsAlreadyCountedWithNothingWritten(_ driver: StoreDriver) async throws {
         try await withStore(driver) { store, _ in
             try await store.importHistory(endedRequests(key, count: 1, from: start))
-            #expect(try await store.prune(finishedBefore: start.addingTimeInterval(3600)) == 1)
+            #expect(try await store.prune(finishedBefore: start.addingTimeInterval(3600), limit: 1000) == 1)
             let before = try await store.totals()
             let intent = try await store.recordTriggerIntent(key, at: start.addingTimeInterval(7199))
             let plan = TriggerPlan(slot: start.addingTimeInterval(7200), dueAt: start.addingTimeInterval(10_800))

@@ -16,7 +16,7 @@ struct StoreTransferTests {
     func seed(_ store: any StoreTransfer) async throws {
         _ = try await store.registerMappings([key, other], at: start.addingTimeInterval(-86_400))
         try await store.importHistory(endedRequests(key, count: 30, from: start) + endedRequests(other, count: 9, from: start))
-        #expect(try await store.prune(finishedBefore: start.addingTimeInterval(600)) == 19)
+        #expect(try await store.prune(finishedBefore: start.addingTimeInterval(600), limit: 1000) == 19)
         let sent = try await store.recordTriggerIntent(key, at: start.addingTimeInterval(4999.5))
         let row = try await store.recordTriggerAttempt(TriggerAttempt(
             key: key, at: start.addingTimeInterval(5000), result: .submitted, requestID: "9001",
@@ -113,7 +113,7 @@ struct StoreTransferTests {
             let keys = Array(Set(history.map(\.key))).sorted()
             _ = try await source.registerMappings(keys, at: start.addingTimeInterval(-3600.5))
             try await source.importHistory(history)
-            #expect(try await source.prune(finishedBefore: start.addingTimeInterval(2 * 86_400)) > 0)
+            #expect(try await source.prune(finishedBefore: start.addingTimeInterval(2 * 86_400), limit: 10_000) > 0)
             let end = start.addingTimeInterval(100_000 * 90.125)
             for (index, key) in keys.enumerated() {
                 _ = try await source.recordTriggerAttempt(TriggerAttempt(
