@@ -7,7 +7,7 @@ import SQLiteStore
 struct Migrate: AsyncParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate",
-        abstract: "Copy a whole history from one store to another (SQLite to PostgreSQL).",
+        abstract: "Copy a whole history from one store to another (SQLite to PostgreSQL, or back).",
         discussion: """
         Copies the registered mappings, every request (under its row id) with its observations, the keys of \
         requests removed by retention, each schedule's trigger plan and the POSTs whose answer was never \
