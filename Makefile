@@ -6,8 +6,9 @@ NAME := acs-ingestion-exporter
 BIN := .build/debug/$(NAME)
 BUILD_PACKAGES := libmicrohttpd-dev libsqlite3-dev zlib1g-dev pkg-config libgnutls28-dev libcrypt-dev
 # For tests/e2e/test_install.py: systemd (systemd-analyze, systemd-socket-activate),
-# man-db (man -l), zsh and fish (their completion scripts).
-TEST_PACKAGES := prometheus prometheus-alertmanager python3-yaml chromium systemd man-db zsh fish
+# man-db (man -l), zsh and fish (their completion scripts). The store tests start a PostgreSQL
+# cluster of their own (postgresql), with certificates made by openssl.
+TEST_PACKAGES := prometheus prometheus-alertmanager python3-yaml chromium systemd man-db zsh fish postgresql openssl
 BENCH_PACKAGES := wrk gcc bc curl
 # The static-stdlib link of Foundation's URLSession needs libcurl.so (-lcurl).
 DIST_PACKAGES := libcurl4-openssl-dev

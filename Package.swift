@@ -42,6 +42,7 @@ let package = Package(
         .package(url: "https://github.com/swift-server/swift-service-lifecycle", from: "2.13.0"),
         .package(url: "https://github.com/jpsim/Yams", from: "6.2.2"),
         .package(url: "https://github.com/apple/swift-nio", from: "2.101.2"),
+        .package(url: "https://github.com/vapor/postgres-nio", from: "1.33.2"),
     ],
     targets: [
         .systemLibrary(name: "CMicroHTTPD", pkgConfig: "libmicrohttpd",
@@ -90,6 +91,13 @@ let package = Package(
         .target(name: "IngestionStore", dependencies: ["IngestionModel"]),
         // The embedded store: SQLite through its C API, on a serial executor of its own.
         .target(name: "SQLiteStore", dependencies: ["IngestionModel", "IngestionStore", "CSQLite"]),
+        // The shared store: PostgreSQL through PostgresNIO's connection pool.
+        .target(name: "PostgresStore", dependencies: [
+            "IngestionModel", "IngestionStore",
+            .product(name: "PostgresNIO", package: "postgres-nio"),
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
         // The in-memory metric model and its cached text exposition.
         .target(name: "ExporterMetrics", dependencies: ["IngestionModel", "IngestionStore", "CZlib"]),
         // The HTTP API's request and response bodies, shared by the routes and the command line.
@@ -109,7 +117,7 @@ let package = Package(
         ]),
         .executableTarget(name: "acs-ingestion-exporter", dependencies: [
             "ExporterCore", "ExporterDemo", "ExporterAPI", "AdobeSimulator", "HTTPServer", "IngestionModel",
-            "IngestionStore", "SQLiteStore", "WireFormat", "CGlibcExtras", "WebConfig",
+            "IngestionStore", "SQLiteStore", "PostgresStore", "WireFormat", "CGlibcExtras", "WebConfig",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -117,6 +125,9 @@ let package = Package(
         // bench/run.sh's data generator; not shipped.
         .executableTarget(name: "acs-bench-seed", dependencies: ["SQLiteStore", "ExporterMetrics", "IngestionModel"],
                           path: "bench/seed"),
+        // bench/store.sh's seeder and measurer, SQLite and PostgreSQL side by side; not shipped.
+        .executableTarget(name: "acs-bench-store", dependencies: ["IngestionModel", "IngestionStore", "SQLiteStore", "PostgresStore"],
+                          path: "bench/store"),
 
         // What the test targets share: the seed's bodies as fixtures, injectable
         // clocks, temporary directories, HTTP and process helpers.
@@ -133,7 +144,10 @@ let package = Package(
             .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "NIOHTTP1", package: "swift-nio"),
         ]),
-        .testTarget(name: "IngestionStoreTests", dependencies: ["IngestionStore", "SQLiteStore", "IngestionModel", "TestSupport"]),
+        .testTarget(name: "IngestionStoreTests", dependencies: [
+            "IngestionStore", "SQLiteStore", "PostgresStore", "IngestionModel", "TestSupport",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
         .testTarget(name: "ExporterMetricsTests", dependencies: ["ExporterMetrics", "IngestionModel", "TestSupport"]),
         .testTarget(name: "ExporterCoreTests", dependencies: [
             "ExporterCore", "ExporterAPI", "AdobeSimulator", "IngestionStore", "SQLiteStore", "IngestionModel", "HTTPServer",

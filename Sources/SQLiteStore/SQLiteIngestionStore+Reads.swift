@@ -112,7 +112,7 @@ extension SQLiteIngestionStore {
             var result: [MappingKey: [String: Int]] = [:]
             try db.prepare("""
                 SELECT tenant, mapping, \(ReportPeriod.day.sqlExpression) AS day, sum(num_records)
-                FROM requests WHERE status = ? AND finished_at >= ? GROUP BY tenant, mapping, day ORDER BY day
+                FROM requests WHERE status = ? AND finished_at >= ? GROUP BY tenant, mapping, day ORDER BY tenant, mapping, day
                 """).run([.text(FinalStatus.success.label), SQLValue(since)]) { row in
                 result[MappingKey(tenant: row.string(0), mapping: row.string(1)), default: [:]][row.string(2)] = row.int(3)
             }

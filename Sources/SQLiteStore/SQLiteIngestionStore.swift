@@ -119,7 +119,7 @@ public actor SQLiteIngestionStore: IngestionStore {
     /// file that is no longer the one the path names. A `durable` write (one that
     /// records a side effect upstream, or an answer given to an API client) is on disk
     /// when it returns; the others may be lost to a power cut (see the README).
-    private func write<T>(durable: Bool = false, _ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
+    func write<T>(durable: Bool = false, _ body: (SQLiteConnection) throws(StoreError) -> T) throws(StoreError) -> T {
         try checkFile()
         if durable { try db.execute("PRAGMA synchronous = FULL") }
         defer { if durable { try? db.execute("PRAGMA synchronous = NORMAL") } }

@@ -15,7 +15,8 @@ struct ACSIngestionExporter: AsyncParsableCommand {
         Run with --config.file FILE, or --demo to try it against the built-in Adobe simulator.
         """,
         version: ExporterVersion.versionText(program: "acs-ingestion-exporter"),
-        subcommands: [Serve.self, CheckConfig.self, Simulate.self, Track.self, Trigger.self, Untrack.self, Requests.self, Report.self, Backup.self, Restore.self],
+        subcommands: [Serve.self, CheckConfig.self, Simulate.self, Track.self, Trigger.self, Untrack.self, Requests.self, Report.self, Backup.self, Restore.self,
+                      Migrate.self],
         defaultSubcommand: Serve.self)
 
     /// Process-wide decisions belong to the executable, not to a library, and every

@@ -170,4 +170,58 @@ struct CLITests {
         let (badStatus, _, bad) = try await run(["report", "--storage.path", database, "--period", "year"], in: directory)
         #expect(badStatus == 1 && bad == "acs-ingestion-exporter: error: --period must be day, week or month; got \"year\"\n")
     }
+
+    /// `migrate` in the real executable: an SQLite history (mappings, a plan, a lost
+    /// intent, ended and open requests) into a new PostgreSQL database over verified
+    /// TLS, checked by digest; a second run writes nothing; a wrong password is one line
+    /// that does not quote it.
+    @Test func migrateCopiesASQLiteHistoryIntoPostgreSQLOnce() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let database = directory.path("history.sqlite")
+        let key = MappingKey(tenant: "acme-mkt-prod1", mapping: "XDM44")
+        let start = Date(timeIntervalSince1970: 1_790_000_000.5)
+        do {
+            let store = try SQLiteIngestionStore(path: database, durationBounds: [30, 60])
+            _ = try await store.registerMappings([key], at: start)
+            try await store.importHistory((0..<50).map { index in
+                let first = start.addingTimeInterval(Double(index) * 60)
+                return TrackedRequest(key: key, requestID: RequestID(index), origin: .triggered, firstSeen: first,
+                                      lastPolled: first.addingTimeInterval(40.25), status: index % 5 == 0 ? .failed : .success,
+                                      numRecords: index % 5 == 0 ? 0 : index, finishedAt: first.addingTimeInterval(40.25))
+            })
+            _ = try await store.recordTriggerAttempt(TriggerAttempt(
+                key: key, at: start.addingTimeInterval(3600), result: .submitted, requestID: "open",
+                plan: TriggerPlan(slot: start.addingTimeInterval(3600), dueAt: start.addingTimeInterval(7200.5))))
+            _ = try await store.recordTriggerIntent(key, at: start.addingTimeInterval(7200.5))
+            await store.close()
+        }
+        let server = try PostgresServer.shared()
+        let target = try server.createDatabase()
+        let url = server.url(database: target, sslMode: "verify-full", sslRootCert: server.caCertificate, host: "localhost")
+        let passwordFile = try directory.write("pg-password", server.password + "\n")
+        let arguments = ["migrate", "--from", "sqlite:" + database, "--to", url, "--password-file", passwordFile]
+
+        let (status, output, stderr) = try await run(arguments, in: directory)
+        #expect(status == 0, "\(stderr)")
+        #expect(output.contains("copying sqlite:\(database) to postgres://localhost:\(server.port)/\(target)"))
+        #expect(output.contains("the target holds the same history as the source: 51 requests, 50 observations, 0 pruned keys, "
+                                + "1 mappings, 1 trigger plans, 1 trigger intents"), "\(output)")
+        #expect(try server.psql("SELECT count(*) FROM requests WHERE finished_at IS NULL", database: target) == "1")
+        #expect(try server.psql("SELECT max(version) FROM schema_migrations", database: target) == "5")
+
+        let (againStatus, again, _) = try await run(arguments, in: directory)
+        #expect(againStatus == 0 && again.contains("nothing to copy: the target already holds this history"), "\(again)")
+
+        let wrongFile = try directory.write("wrong-password", "not-the-password-\(UUID().uuidString)\n")
+        let wrong = try String(contentsOfFile: wrongFile, encoding: .utf8).trimmingCharacters(in: .newlines)
+        let (refusedStatus, refusedOutput, refused) = try await run(
+            ["migrate", "--from", "sqlite:" + database, "--to", url, "--password-file", wrongFile], in: directory)
+        #expect(refusedStatus == 1)
+        #expect(refused.hasPrefix("acs-ingestion-exporter: error: database postgres://localhost:\(server.port)/\(target): "))
+        #expect(refused.contains("password authentication failed") && refused.split(separator: "\n").count == 1, "\(refused)")
+        for text in [output, stderr, again, refusedOutput, refused] {
+            #expect(!text.contains(server.password) && !text.contains(wrong))
+        }
+    }
 }
