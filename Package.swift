@@ -104,8 +104,8 @@ let package = Package(
         .target(name: "ExporterAPI", dependencies: ["IngestionModel"]),
         // Configuration, the collector loop, the exporter's HTTP routes and its services.
         .target(name: "ExporterCore", dependencies: [
-            "IngestionModel", "CGlibcExtras", "AdobeIngestionClient", "IngestionStore", "SQLiteStore", "Scheduling",
-            "ExporterMetrics", "ExporterAPI", "HTTPServer", "WireFormat", "YAMLSupport", "BuildInfo", "WebConfig",
+            "IngestionModel", "CGlibcExtras", "AdobeIngestionClient", "IngestionStore", "SQLiteStore", "PostgresStore",
+            "Scheduling", "ExporterMetrics", "ExporterAPI", "HTTPServer", "WireFormat", "YAMLSupport", "BuildInfo", "WebConfig",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),

@@ -69,25 +69,25 @@ public final class ExporterDaemon: Sendable {
     public init(config: ExporterConfig, options: Options, logger: Logger,
                 time: any TimeSource = SystemTimeSource()) async throws(StartupError) {
         self.logger = logger
-        let store: SQLiteIngestionStore
-        do {
-            store = try SQLiteIngestionStore(path: config.storage.path, durationBounds: IngestionMetrics.durationBounds,
-                                             options: .init(initialize: options.initializeStorage))
-        } catch {
-            throw StartupError(description: error.description)
-        }
+        let opened = try await StoreOpening.open(config.storage, initialize: options.initializeStorage, logger: logger)
+        let store = opened.store
         let metrics = IngestionMetrics(mappings: Collector.descriptors(of: config), version: ExporterVersion.version,
                                        revision: ExporterVersion.revision, branch: ExporterVersion.branch,
                                        swiftVersion: ExporterVersion.swiftVersion, now: time.now())
         readiness = Readiness()
         readiness.set("start-up", "rebuilding the metrics from the store")
-        collector = Collector(config: config, store: store, metrics: metrics, time: time, logger: logger, readiness: readiness)
+        // On PostgreSQL, replicas share the tenants through leases (one replica alone holds them all).
+        let cluster = opened.leases.map { _ in
+            ClusterSettings(replicaName: Self.replicaName(config.cluster, options.listenAddress), leaseTTL: config.cluster.leaseTTL)
+        }
+        collector = Collector(config: config, store: store, metrics: metrics, time: time, logger: logger, readiness: readiness,
+                              cluster: cluster, leases: opened.leases)
         publisher = ExpositionPublisher(metrics: metrics)
 
         // Counters are rebuilt before anything can change them through the API.
         do {
             let totals = try await collector.restore()
-            Self.logLoaded(totals, store: store.location, created: store.created, logger: logger)
+            Self.logLoaded(totals, store: store.location, created: opened.created, logger: logger)
         } catch {
             await store.close()
             throw StartupError(description: error.description)
@@ -100,7 +100,7 @@ public final class ExporterDaemon: Sendable {
             throw StartupError(description: error.description)
         }
         var router = Router()
-        let statusPage = StatusPage(settings: collector.settings, store: store, telemetryPath: options.telemetryPath,
+        let statusPage = StatusPage(settings: collector.settings, store: collector.store, telemetryPath: options.telemetryPath,
                                     version: ExporterVersion.version)
         ExporterRoutes.install(into: &router, telemetryPath: options.telemetryPath, publisher: publisher,
                                readiness: readiness, statusPage: statusPage, now: { time.now() })
@@ -127,6 +127,13 @@ public final class ExporterDaemon: Sendable {
         }
         reloader.replace { [weak self] in await self?.reload() ?? .failure(ReloadError("shutting down")) }
         readiness.set("start-up", nil)
+    }
+
+    /// `cluster.replica_name`, or this host's name and the port it listens on.
+    private static func replicaName(_ cluster: ExporterConfig.Cluster, _ address: ListenAddress) -> String {
+        guard cluster.replicaName.isEmpty else { return cluster.replicaName }
+        let host = ProcessInfo.processInfo.hostName
+        return address.port == 0 ? "\(host):pid\(getpid())" : "\(host):\(address.port)"
     }
 
     /// The line that says what the store held at start: new, or how many requests and which totals.
@@ -179,6 +186,9 @@ public final class ExporterDaemon: Sendable {
         let old = collector.config
         if new.storage.path != old.storage.path {
             return .failure(ReloadError("storage.path changed from \(old.storage.path) to \(new.storage.path): restart the exporter to apply it"))
+        }
+        if !new.storage.sameConnection(as: old.storage) || new.cluster != old.cluster {
+            return .failure(ReloadError("storage.driver, url, password, pool_size or cluster changed: restart the exporter to apply it"))
         }
         if new.collector.maxConcurrentRequests != old.collector.maxConcurrentRequests {
             return .failure(ReloadError("collector.max_concurrent_requests changed: restart the exporter to apply it"))

@@ -1,21 +1,56 @@
 import ArgumentParser
 import ExporterCore
 import Foundation
+import ExporterMetrics
 import IngestionModel
+import IngestionStore
+import PostgresStore
 import SQLiteStore
 
-/// Which database a command works on: the config file's `storage.path`, or `--storage.path`.
+/// Which database a command works on: the config file's `storage` section, or `--storage.path`.
 struct StorageOptions: ParsableArguments {
-    @Option(name: .customLong("config.file"), help: "The exporter's configuration file; its storage.path is read.")
+    @Option(name: .customLong("config.file"), help: "The exporter's configuration file; its storage section is read.")
     var configFile: String?
 
-    @Option(name: .customLong("storage.path"), help: "The database file, instead of the config file's.")
+    @Option(name: .customLong("storage.path"), help: "An SQLite database file, instead of the config file's storage.")
     var storagePath: String?
 
-    func path() -> String {
-        if let storagePath { return storagePath }
+    func storage() -> ExporterConfig.Storage {
+        if let storagePath {
+            var storage = ExporterConfig.Storage()
+            storage.path = storagePath
+            return storage
+        }
         guard let configFile else { fail("--config.file or --storage.path is required") }
-        do { return try ExporterConfig.load(file: configFile).storage.path } catch { fail("invalid configuration: \(error.summary)") }
+        do { return try ExporterConfig.load(file: configFile).storage } catch { fail("invalid configuration: \(error.summary)") }
+    }
+
+    /// The SQLite file, for the commands that work on one (a PostgreSQL database has its own tools).
+    func sqlitePath(for command: String) -> String {
+        let storage = storage()
+        guard storage.driver == .sqlite else {
+            fail("\(command) works on an SQLite store; for PostgreSQL use pg_dump and pg_restore on the database of storage.url")
+        }
+        return storage.path
+    }
+
+    /// The store, read-only: it may be in use by a running exporter.
+    func openReadOnly() async -> any IngestionStore {
+        let storage = storage()
+        do {
+            switch storage.driver {
+            case .sqlite:
+                return try SQLiteIngestionStore(readOnlyPath: storage.path)
+            case .postgres:
+                let configuration: PostgresConfiguration
+                do throws(PostgresURLError) { configuration = try storage.postgres(url: storage.url ?? "", readOnly: true) } catch {
+                    fail("storage.url: \(error.description)")
+                }
+                return try await PostgresIngestionStore.connect(configuration, durationBounds: IngestionMetrics.durationBounds)
+            }
+        } catch {
+            fail("\(error)")
+        }
     }
 }
 
@@ -37,7 +72,7 @@ struct Backup: AsyncParsableCommand {
     func run() async throws {
         let started = ContinuousClock.now
         do {
-            let summary = try SQLiteBackup.backup(database: storage.path(), to: output)
+            let summary = try SQLiteBackup.backup(database: storage.sqlitePath(for: "backup"), to: output)
             say("backup written to \(summary.path): \(summary.requests) requests, schema version \(summary.schemaVersion), "
                 + "\(summary.sizeBytes) bytes, quick_check ok, in \(DurationText.format(ContinuousClock.now - started))")
         } catch {
@@ -63,7 +98,7 @@ struct Restore: AsyncParsableCommand {
 
     func run() async throws {
         do {
-            let (summary, aside) = try SQLiteBackup.restore(input, into: storage.path(), now: Date())
+            let (summary, aside) = try SQLiteBackup.restore(input, into: storage.sqlitePath(for: "restore"), now: Date())
             say("restored \(input) to \(summary.path): \(summary.requests) requests, schema version \(summary.schemaVersion)"
                 + (aside.map { "; the database it replaced was moved to \($0)" } ?? ""))
         } catch {

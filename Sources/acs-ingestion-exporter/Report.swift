@@ -31,9 +31,10 @@ struct Report: AsyncParsableCommand {
     func run() async throws {
         let from = since.map { time($0, "--since") }
         let to = until.map { time($0, "--until") }
+        let store = await storage.openReadOnly()
         do {
-            let store = try SQLiteIngestionStore(readOnlyPath: storage.path())
             let report = try await CapacityReport.make(store: store, period: period, from: from, to: to)
+            await store.close()
             say(try report.render(output), newline: false)
         } catch {
             fail("\(error)")

@@ -112,8 +112,9 @@ struct FaultTests {
     @Test func aSlowAnswerIsRetriedAfterItsTimeout() async throws {
         let h = try Harness()
         try await stopping(h) { h throws in
-            h.simulator.inject(.slow(.seconds(5)), on: .trigger)
-            let client = h.client(timeout: .milliseconds(300), maxAttempts: 2)
+            // Two seconds: ample for the token request on a loaded machine, far below the slow answer.
+            h.simulator.inject(.slow(.seconds(10)), on: .trigger)
+            let client = h.client(timeout: .seconds(2), maxAttempts: 2)
             // The slow POST created the request: the retry adopts it.
             #expect(try await client.trigger(mapping: "XDM44") == .alreadyInProgress("3520"))
         }

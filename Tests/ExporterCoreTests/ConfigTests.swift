@@ -66,7 +66,7 @@ struct ConfigTests {
             let problems = (error as? ConfigError)?.problems ?? []
             return problems.count == 2
                 && problems.contains("c.yml:2: tenants[0].mappings[0].trigger_evry: unknown key; expected one of id, name, trigger_cron, trigger_every, trigger_timezone")
-                && problems.contains { $0.hasPrefix("c.yml:3: colector: unknown key; expected one of api, collector, storage, tenants") }
+                && problems.contains { $0.hasPrefix("c.yml:3: colector: unknown key; expected one of api, cluster, collector, storage, tenants") }
         }
     }
 }

@@ -44,8 +44,23 @@ struct StoreFaultTests {
             processes = ChildProcesses(directory: directory)
         }
 
-        /// Every mapping triggered each second (the simulator's clock decides when requests end).
+        /// Every mapping triggered each second (the simulator's clock decides when requests end), on an SQLite file.
         func config(database: String, pollInterval: String = "200ms", apiURL: String? = nil) throws -> String {
+            try config(storage: "  path: \(database)", pollInterval: pollInterval, apiURL: apiURL)
+        }
+
+        /// The same on PostgreSQL, over TLS checked against the test CA.
+        func config(postgres server: PostgresServer, database: String, pollInterval: String = "200ms") throws -> String {
+            let passwordFile = try directory.write("pg-password", server.password + "\n")
+            return try config(storage: """
+              driver: postgres
+              url: \(server.url(database: database, sslMode: "verify-full", sslRootCert: server.caCertificate, host: "localhost"))
+              password_file: \(passwordFile)
+            """, pollInterval: pollInterval)
+        }
+
+        /// Every mapping triggered each second, with `storage` as the storage section's body.
+        func config(storage: String, pollInterval: String, apiURL: String? = nil) throws -> String {
             let secretFile = try directory.write("secret", StoreFaultTests.secret + "\n")
             let tokenFile = try directory.write("api-token", StoreFaultTests.apiToken + "\n")
             return try directory.write("config-\(UUID().uuidString.prefix(8)).yml", """
@@ -64,7 +79,7 @@ struct StoreFaultTests {
             api:
               token_file: \(tokenFile)
             storage:
-              path: \(database)
+            \(storage)
             """)
         }
 
@@ -141,7 +156,7 @@ struct StoreFaultTests {
         (try? await scrape(port)["acs_ingestion_store_errors_total{operation=\"\(operation)\"}"]) ?? 0
     }
 
-    func track(_ port: Int, _ requestID: String) async throws -> HTTPAnswer {
+    static func track(_ port: Int, _ requestID: String) async throws -> HTTPAnswer {
         try await http("http://127.0.0.1:\(port)/api/v1/requests", method: "POST",
                        body: Data(#"{"tenant":"\#(Self.tenant)","mapping":"XDM41","requestId":"\#(requestID)"}"#.utf8),
                        headers: ["Authorization": "Bearer \(Self.apiToken)", "Content-Type": "application/json"])
@@ -160,7 +175,7 @@ struct StoreFaultTests {
             try await eventually("store_up 0") { await Self.storeUp(port) == 0 }
             let ready = try await http("http://127.0.0.1:\(port)/-/ready")
             #expect(ready.status == 503 && ready.text.contains("the store cannot write"), "\(ready.status) \(ready.text)")
-            let tracked = try await track(port, "777001")
+            let tracked = try await Self.track(port, "777001")
             #expect(tracked.status == 503 && tracked.header("Retry-After") == "30", "\(tracked.status) \(tracked.text)")
             // Triggers are refused before any POST while the intent cannot be written.
             let refused = await Self.storeErrors(port, "trigger_intent")
@@ -170,7 +185,7 @@ struct StoreFaultTests {
             try FileManager.default.removeItem(atPath: filler)
             try await eventually("store_up 1") { await Self.storeUp(port) == 1 }
             #expect(try await http("http://127.0.0.1:\(port)/-/ready").status == 200)
-            #expect(try await track(port, "777001").status == 201)
+            #expect(try await Self.track(port, "777001").status == 201)
             let untracked = try await http("http://127.0.0.1:\(port)/api/v1/requests/\(Self.tenant)/XDM41/777001", method: "DELETE",
                                            headers: ["Authorization": "Bearer \(Self.apiToken)"])
             #expect(untracked.status == 200, "\(untracked.text)")
@@ -203,12 +218,12 @@ struct StoreFaultTests {
             try await eventually("store_up 0") { await Self.storeUp(port) == 0 }
             #expect(exporter.stderr.contains("was deleted or moved while the exporter ran"))
 
-            // Writes come and are refused; neither the file nor its WAL changes.
+            // Writes come (triggers, each second) and are refused; neither the file nor its WAL changes.
             let wal = FileManager.default.contents(atPath: database + "-wal")
             let kept = FileManager.default.contents(atPath: setup.directory.path("kept.sqlite"))
-            let failures = await Self.storeErrors(port, "observation")
+            let failures = await Self.storeErrors(port, "trigger_intent")
             setup.time.advance(by: .seconds(10))
-            try await eventually("observations refused") { await Self.storeErrors(port, "observation") > failures }
+            try await eventually("writes refused") { await Self.storeErrors(port, "trigger_intent") >= failures + 2 }
             #expect(FileManager.default.contents(atPath: database + "-wal") == wal)
             #expect(FileManager.default.contents(atPath: setup.directory.path("kept.sqlite")) == kept)
 

@@ -39,6 +39,17 @@ public final class StoreMonitor: Sendable {
     /// Whether writes currently fail.
     public var isDown: Bool { outage.withLock { $0 != nil } }
 
+    /// While writes fail: the error `operation` fails with at once (counted as a failed call); nil otherwise.
+    func refuse(_ operation: StoreOperation) -> StoreError? {
+        guard let error = outage.withLock({ outage -> StoreError? in
+            guard outage != nil else { return nil }
+            outage!.failedCalls += 1
+            return StoreError(.unavailable, "\(outage!.reason) (since \(Timestamp.rfc3339(outage!.since)))")
+        }) else { return nil }
+        metrics.storeFailed(operation)
+        return error
+    }
+
     /// A write landed: an outage, if any, is over.
     func succeeded() {
         guard let ended = outage.withLock({ outage -> Outage? in
@@ -118,7 +129,11 @@ struct MonitoredStore: IngestionStore {
 
     var location: String { inner.location }
 
+    /// While writes fail, calls fail at once with the outage's reason instead of each
+    /// waiting on an unreachable server (API clients get their 503 without delay); the
+    /// health check's write, every poll interval, is what finds the store working again.
     private func call<T>(_ operation: StoreOperation, _ body: () async throws(StoreError) -> T) async throws(StoreError) -> T {
+        if let outage = monitor.refuse(operation) { throw outage }
         do {
             let result = try await body()
             if operation.writes { monitor.succeeded() }

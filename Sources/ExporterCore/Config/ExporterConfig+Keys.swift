@@ -1,5 +1,6 @@
 import AdobeIngestionClient
 import Foundation
+import PostgresStore
 import Scheduling
 import YAMLSupport
 
@@ -13,6 +14,7 @@ extension ExporterConfig {
                   unique: ("name", \.name, "tenant")),
             .section("collector", \.collector, Collector.table),
             .section("storage", \.storage, Storage.table),
+            .section("cluster", \.cluster, Cluster.table),
             .section("api", \.api, API.table),
         ])
     }
@@ -25,42 +27,20 @@ extension ExporterConfig.Tenant {
             .url("api_url", \.client.apiBaseURL),
             .url("ims_token_url", \.client.imsTokenURL),
             .string("client_id", \.client.clientID, required: true),
-            .value("client_secret", \.secretSource) { node, key, reader in
-                guard let text = reader.string(node, key) else { return nil }
-                guard !text.isEmpty else {
-                    reader.problem(node, key, "must not be empty")
-                    return nil
-                }
-                return .inline(Secret(text))
-            },
-            .value("client_secret_file", \.secretSource) { node, key, reader in reader.string(node, key).map { .file($0) } },
+            .secret("client_secret", \.secretSource),
+            .secretFile("client_secret_file", \.secretSource),
             .stringList("scopes", \.client.scopes),
             .choice("request_id_in", \.client.requestIDPlacement),
             .list("mappings", \.mappings, ExporterConfig.Mapping.table, element: ExporterConfig.Mapping.init,
                   required: "at least one mapping is required", unique: ("id", \.id, "mapping")),
         ], check: { tenant, node, path, reader in
-            let both = node["client_secret"] != nil && node["client_secret_file"] != nil
-            if both {
-                reader.problem(node["client_secret_file"], path, "set client_secret or client_secret_file, not both")
-                return
-            }
-            switch tenant.secretSource {
-            case .inline(let secret)?:
-                tenant.client.clientSecret = secret
-            case .file(let file)?:
-                let key = path + ".client_secret_file"
-                do {
-                    let contents = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
-                    if contents.isEmpty { reader.problem(node["client_secret_file"], key, "\(file) is empty") }
-                    tenant.client.clientSecret = Secret(contents)
-                } catch {
-                    reader.problem(node["client_secret_file"], key, "cannot read \(file): \(FileErrors.reason(error))")
-                }
-            case nil:
+            guard let secret = ExporterConfig.SecretSource.resolve(tenant.secretSource, "client_secret", node, path, reader) else {
                 if node["client_secret"] == nil && node["client_secret_file"] == nil {
                     reader.problem(node, path + ".client_secret", "is required (or client_secret_file)")
                 }
+                return
             }
+            tenant.client.clientSecret = secret
         })
     }
 }
@@ -131,9 +111,87 @@ extension ExporterConfig.Collector {
 extension ExporterConfig.Storage {
     static var table: ConfigTable<Self> {
         ConfigTable([
+            .choice("driver", \.driver),
             .string("path", \.path),
+            .string("url", \.url),
+            .secret("password", \.passwordSource),
+            .secretFile("password_file", \.passwordSource),
+            .int("pool_size", \.poolSize, range: 1...100),
             .duration("retention", \.retention, minimum: .seconds(3600)),
+        ], check: { storage, node, path, reader in
+            storage.password = ExporterConfig.SecretSource.resolve(storage.passwordSource, "password", node, path, reader)
+            switch storage.driver {
+            case .sqlite:
+                for key in ["url", "password", "password_file", "pool_size"] where node[key] != nil {
+                    reader.problem(node[key], path + "." + key, "applies to driver postgres only")
+                }
+            case .postgres:
+                if node["path"] != nil { reader.problem(node["path"], path + ".path", "applies to driver sqlite only; set url") }
+                guard let url = storage.url else {
+                    reader.problem(node, path + ".url", "is required with driver postgres (postgres://user@host:5432/dbname)")
+                    return
+                }
+                // The URL's own checks; their messages never quote a password.
+                do throws(PostgresURLError) { _ = try storage.postgres(url: url) } catch {
+                    reader.problem(node["url"], path + ".url", error.description)
+                }
+            }
+        })
+    }
+}
+
+extension ExporterConfig.Cluster {
+    static var table: ConfigTable<Self> {
+        ConfigTable([
+            .string("replica_name", \.replicaName),
+            .duration("lease_ttl", \.leaseTTL, minimum: .seconds(3)),
         ])
+    }
+}
+
+extension ExporterConfig.SecretSource {
+    /// The secret `name` (inline, `${VAR}` included) or `<name>_file` gave, read now;
+    /// nil (after saying why, if anything is wrong) when neither is set.
+    static func resolve(_ source: Self?, _ name: String, _ node: YAMLValue, _ path: String, _ reader: ConfigReader) -> Secret? {
+        let fileKey = name + "_file"
+        if node[name] != nil && node[fileKey] != nil {
+            reader.problem(node[fileKey], path, "set \(name) or \(fileKey), not both")
+            return nil
+        }
+        switch source {
+        case .inline(let secret)?:
+            return secret
+        case .file(let file)?:
+            do {
+                let contents = try String(contentsOfFile: file, encoding: .utf8).trimmingCharacters(in: .whitespacesAndNewlines)
+                if contents.isEmpty { reader.problem(node[fileKey], path + "." + fileKey, "\(file) is empty") }
+                return Secret(contents)
+            } catch {
+                reader.problem(node[fileKey], path + "." + fileKey, "cannot read \(file): \(FileErrors.reason(error))")
+                return nil
+            }
+        case nil:
+            return nil
+        }
+    }
+}
+
+extension ConfigKey {
+    /// A secret given inline (or as `${VAR}`); never quoted in a problem.
+    static func secret(_ name: String, _ field: WritableKeyPath<Value, ExporterConfig.SecretSource?>) -> ConfigKey {
+        value(name, field) { node, key, reader in
+            guard let text = reader.string(node, key) else { return nil }
+            guard !text.isEmpty else {
+                reader.problem(node, key, "must not be empty")
+                return nil
+            }
+            return .inline(Secret(text))
+        }
+    }
+
+    /// A file holding a secret, read by `SecretSource.resolve`.
+    static func secretFile(_ name: String, _ field: WritableKeyPath<Value, ExporterConfig.SecretSource?>) -> ConfigKey {
+        value(name, field) { node, key, reader in reader.string(node, key).map { .file($0) } }
     }
 }
 
@@ -165,5 +223,14 @@ extension ConfigKey {
             }
             return text
         }
+    }
+}
+
+extension ExporterConfig.Storage {
+    /// The PostgreSQL connection settings of `url` with this section's password and pool.
+    public func postgres(url: String, readOnly: Bool = false) throws(PostgresURLError) -> PostgresConfiguration {
+        var configuration = try PostgresConfiguration(url: url, password: password?.revealed, poolSize: poolSize)
+        configuration.readOnly = readOnly
+        return configuration
     }
 }

@@ -85,8 +85,37 @@ public struct ExporterConfig: Sendable {
     }
 
     public struct Storage: Sendable {
+        public enum Driver: String, Sendable, CaseIterable {
+            /// One file on this machine; one exporter writes to it.
+            case sqlite
+            /// A server several exporters share (replicas, see `Cluster`).
+            case postgres
+        }
+        public var driver = Driver.sqlite
+        /// SQLite: the database file.
         public var path = "./data/acs-ingestion.sqlite"
+        /// PostgreSQL: `postgres://user@host:5432/dbname?sslmode=verify-full&sslrootcert=/path`, without password.
+        public var url: String?
+        var passwordSource: SecretSource?
+        /// PostgreSQL: the password (from `password: ${VAR}` or `password_file`).
+        public var password: Secret?
+        /// PostgreSQL: connections in the pool.
+        public var poolSize = 10
         public var retention: Duration = .seconds(400 * 86400)
+
+        public init() {}
+
+        /// Whether both reach the same database the same way (retention aside).
+        func sameConnection(as other: Storage) -> Bool {
+            (driver, path, url, password, poolSize) == (other.driver, other.path, other.url, other.password, other.poolSize)
+        }
+    }
+
+    /// Replicas sharing one PostgreSQL database (storage.driver: postgres).
+    public struct Cluster: Sendable, Equatable {
+        /// This replica's name in leases and metrics; empty: hostname:port.
+        public var replicaName = ""
+        public var leaseTTL: Duration = .seconds(15)
     }
 
     public struct API: Sendable {
@@ -99,6 +128,7 @@ public struct ExporterConfig: Sendable {
     public var tenants: [Tenant] = []
     public var collector = Collector()
     public var storage = Storage()
+    public var cluster = Cluster()
     public var api = API()
 
     public init(tenants: [Tenant]) { self.tenants = tenants }

@@ -1,6 +1,7 @@
 import ExporterMetrics
 import Foundation
 import HTTPServer
+import IngestionStore
 
 /// The exporter's HTTP surface besides the API: landing page, metrics, health
 /// and readiness, and the error shapes of unknown paths (JSON under /api).
@@ -19,10 +20,10 @@ enum ExporterRoutes {
             return HTTPResponse.text("Not ready: \(reason)\n", status: 503).reply
         }
         router.add("GET", "/", .deferred { _ in
-            do {
+            do throws(StoreError) {
                 return HTTPResponse.html(try await statusPage.render(now: now())).reply
             } catch {
-                return HTTPResponse.text("cannot read the store: \(error)\n", status: 500).reply
+                return HTTPResponse.text("cannot read the store: \(error)\n", status: error.isOutage ? 503 : 500).reply
             }
         }, headers: SecurityHeaders.page)
         router.notFound = { request in

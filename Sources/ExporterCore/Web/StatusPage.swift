@@ -11,16 +11,48 @@ struct StatusPage: Sendable {
     let store: any IngestionStore
     let telemetryPath: String
     let version: String
+    /// What the page last read from the store, shown again (with a notice) while the store cannot be read.
+    private let lastRead = Live<Contents?>(nil)
 
+    /// What the page shows, read from the store at `readAt`.
+    struct Contents: Sendable {
+        var latest: [MappingKey: TrackedRequest]
+        var totals: IngestionTotals
+        var daily: [MappingKey: [String: Int]]
+        var recent: [TrackedRequest]
+        var readAt: Date
+    }
+
+    init(settings: LiveConfiguration, store: any IngestionStore, telemetryPath: String, version: String) {
+        (self.settings, self.store, self.telemetryPath, self.version) = (settings, store, telemetryPath, version)
+    }
+
+    /// The page from the store, or, while the store cannot be read, from what it last
+    /// read, saying so; an error only when it never could.
     func render(now: Date) async throws(StoreError) -> String {
-        let config = settings.value
-        let latest = try await store.latestRequests()
-        let totals = try await store.totals()
+        do {
+            let contents = try await read(now: now)
+            lastRead.replace(contents)
+            return render(contents, now: now, notice: nil)
+        } catch {
+            guard let last = lastRead.value else { throw error }
+            return render(last, now: now, notice: "The store cannot be read (\(error)): this page shows it as of \(Self.clock(last.readAt)).")
+        }
+    }
+
+    private func read(now: Date) async throws(StoreError) -> Contents {
         let days = Self.days(endingAt: now, count: 30)
-        let daily = try await store.dailyRecords(since: Timestamp.startOfDay(days.first!) ?? now)
         var recentQuery = HistoryQuery()
         recentQuery.limit = 25
-        let recent = try await store.history(recentQuery)
+        return Contents(latest: try await store.latestRequests(), totals: try await store.totals(),
+                        daily: try await store.dailyRecords(since: Timestamp.startOfDay(days.first!) ?? now),
+                        recent: try await store.history(recentQuery), readAt: now)
+    }
+
+    private func render(_ contents: Contents, now: Date, notice: String?) -> String {
+        let config = settings.value
+        let (latest, totals, daily, recent) = (contents.latest, contents.totals, contents.daily, contents.recent)
+        let days = Self.days(endingAt: now, count: 30)
 
         var cards = ""
         for tenant in config.tenants {
@@ -59,9 +91,11 @@ struct StatusPage: Sendable {
         svg.chart{width:100%;height:auto;display:block}ul.acp{margin:.2rem 0 0;padding-left:1.1rem;font-size:.85rem}
         .table{overflow-x:auto}table{border-collapse:collapse;width:100%;background:#fff;font-size:.85rem}
         th,td{padding:.3rem .5rem;border-bottom:1px solid #e4e7eb;text-align:left;vertical-align:top}td.info{min-width:14rem}
+        .notice{background:#fbdada;color:#8a1c1c;border-radius:.4rem;padding:.5rem .8rem}
         </style></head><body>
         <header><a href="\(e(telemetryPath))">Metrics</a><a href="/api/v1/mappings">API: mappings</a><a href="/-/healthy">Health</a><a href="/-/ready">Readiness</a></header>
         <h1>ACS ingestion exporter</h1>
+        \(notice.map { "<p class=\"notice\" role=\"alert\">\(e($0))</p>" } ?? "")
         <p class="muted">Version \(e(version)) · \(config.mappingKeys.count) mappings · as of \(e(Self.clock(now)))</p>
         <h2>Mappings</h2>
         <section class="cards">
