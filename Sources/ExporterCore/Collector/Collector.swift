@@ -33,7 +33,7 @@ public final class Collector: Sendable {
     public let storeMonitor: StoreMonitor
     public let metrics: IngestionMetrics
     public let settings: LiveConfiguration
-    private let time: any TimeSource
+    let time: any TimeSource
     private let logger: Logger
     private let httpClient: HTTPClient
     private let concurrency: ConcurrencyLimit
@@ -41,6 +41,8 @@ public final class Collector: Sendable {
     /// With replicas sharing a PostgreSQL database: which tenants this one runs (nil: all of them).
     var coordinator: ClusterCoordinator? { clusterCoordinator.value }
     private let clusterCoordinator = Live<ClusterCoordinator?>(nil)
+    /// Cluster mode: the store's coordination of replicas.
+    let leases: (any LeaseStore)?
     /// The leases of the tenants this replica runs, and their fenced stores (cluster mode).
     private let leased = Mutex<[String: (handle: LeaseHandle, store: any IngestionStore)]>([:])
     /// Wakes `run()` when the set of workers changed.
@@ -56,6 +58,7 @@ public final class Collector: Sendable {
         let monitor = StoreMonitor(location: store.location, metrics: metrics, readiness: readiness, time: time, logger: logger)
         (self.store, storeMonitor) = (MonitoredStore(inner: store, monitor: monitor), monitor)
         (self.metrics, self.time, self.logger, self.httpClient) = (metrics, time, logger, httpClient)
+        self.leases = cluster == nil ? nil : leases
         settings = LiveConfiguration(config)
         concurrency = ConcurrencyLimit(config.collector.maxConcurrentRequests)
         (workerChanges, workersChanged) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
@@ -122,7 +125,10 @@ public final class Collector: Sendable {
     public func run() async {
         await withDiscardingTaskGroup { group in
             group.addTask { await self.storeMonitor.run(self.store, interval: { self.storeCheckInterval }) }
-            if let coordinator { group.addTask { await coordinator.run() } }
+            if let coordinator {
+                group.addTask { await coordinator.run() }
+                group.addTask { await self.serveQueuedTriggers() }
+            }
             group.addTask {
                 while !Task.isCancelled {
                     await self.applyRetention()

@@ -92,25 +92,7 @@ struct APIRoutes: Sendable {
 
     @Sendable private func trigger(_ request: HTTPRequest) async throws(HTTPError) -> (status: Int, body: TriggerResponse) {
         let key = try key(request.pathParameters["tenant"], request.pathParameters["mapping"])
-        switch await collector.trigger(key) {
-        case .success(let outcome):
-            var body = TriggerResponse(tenant: key.tenant, mapping: key.mapping, result: outcome.result.label)
-            switch outcome {
-            case .submitted(let id), .alreadyInProgress(let id): body.requestID = id.rawValue
-            case .notStopped(let info), .notPublished(let info): body.info = info
-            }
-            let status: Int = switch outcome {
-            case .submitted: 201
-            case .alreadyInProgress: 200
-            case .notStopped, .notPublished: 409
-            }
-            return (status, body)
-        case .failure(.storeUnavailable(let error)):
-            throw HTTPError(error, doing: "not sent")
-        case .failure(let error):
-            return (502, TriggerResponse(tenant: key.tenant, mapping: key.mapping, result: TriggerResult.error.label,
-                                         error: error.description))
-        }
+        return try await collector.triggerNow(key).get()
     }
 
     @Sendable private func list(_ request: HTTPRequest) async throws(HTTPError) -> (status: Int, body: RequestPage) {
