@@ -96,6 +96,11 @@ public final class AdobeSimulator: Sendable {
         handlers.state.withLock { $0.tenantCalls[tenant] ?? [] }
     }
 
+    /// Each authenticated POST of a mapping, oldest first.
+    public func posts(tenant: String, mapping: String) -> [SimulatedPost] {
+        handlers.state.withLock { $0.posts["\(tenant)/\(mapping)"] ?? [] }
+    }
+
     /// How many calls of each kind reached the simulator.
     public func callCount(_ operation: SimulatedOperation) -> Int {
         handlers.state.withLock { state in
@@ -143,18 +148,20 @@ final class SimulatorHandlers: Sendable {
         let now = time.now()
         let tenant = request.pathParameters["tenant"] ?? ""
         let mapping = request.pathParameters["mapping"] ?? ""
-        let authorized = state.withLock { state -> HTTPReply? in
+        // The caller's client id, or the answer that refuses it.
+        let caller = state.withLock { state -> (clientID: String?, refusal: HTTPReply?) in
             guard let bearer = request.bearerToken, let issued = state.tokens[bearer], now < issued.expiresAt else {
-                return json(401, SeedBodies.invalidToken)
+                return (nil, json(401, SeedBodies.invalidToken))
             }
-            guard request.header("x-api-key") == issued.clientID else { return json(403, SeedBodies.invalidProfile) }
-            return nil
+            guard request.header("x-api-key") == issued.clientID else { return (nil, json(403, SeedBodies.invalidProfile)) }
+            return (issued.clientID, nil)
         }
-        if let authorized { return authorized }
+        guard let clientID = caller.clientID else { return caller.refusal! }
 
         let fault = state.withLock { state -> InjectedFault? in
             state.callCounts[operation, default: 0] += 1
             state.tenantCalls[tenant, default: []].append(now)
+            if operation == .trigger { state.posts["\(tenant)/\(mapping)", default: []].append(SimulatedPost(at: now, clientID: clientID)) }
             if let retryAfter = state.throttleRetryAfter(tenant: tenant, now: now) {
                 return .throttled(retryAfter: String(Int(retryAfter.seconds.rounded(.up))))
             }

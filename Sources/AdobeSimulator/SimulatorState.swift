@@ -35,6 +35,12 @@ public struct SimulatedRequest: Sendable, Equatable {
     }
 }
 
+/// A POST as it reached the simulator: when, and from which client (its token's client id).
+public struct SimulatedPost: Sendable, Equatable {
+    public let at: Date
+    public let clientID: String
+}
+
 /// A fault a test asks for on the next matching call, ahead of the scenario's rates.
 public enum InjectedFault: Sendable, Equatable {
     /// 429 with this Retry-After header value (seconds or an HTTP-date), or none.
@@ -89,6 +95,8 @@ struct SimulatorState {
     var callCounts: [SimulatedOperation: Int] = [:]
     /// When each ingestion call (trigger or status) of each tenant arrived.
     var tenantCalls: [String: [Date]] = [:]
+    /// Each POST of a mapping (`tenant/mapping`), whatever it was answered.
+    var posts: [String: [SimulatedPost]] = [:]
     /// Tenants answering 429 to every ingestion call until a time, with this Retry-After.
     var throttles: [String: (until: Date, retryAfter: Duration)] = [:]
     /// When the simulator started (scenario throttles are relative to it).
