@@ -116,7 +116,7 @@ let package = Package(
             "ExporterCore", "AdobeSimulator", "AdobeIngestionClient", "IngestionModel", "HTTPServer",
         ]),
         .executableTarget(name: "acs-ingestion-exporter", dependencies: [
-            "ExporterCore", "ExporterDemo", "ExporterAPI", "AdobeSimulator", "HTTPServer", "IngestionModel",
+            "ExporterCore", "ExporterDemo", "ExporterAPI", "ExporterMetrics", "AdobeSimulator", "HTTPServer", "IngestionModel",
             "IngestionStore", "SQLiteStore", "PostgresStore", "WireFormat", "CGlibcExtras", "WebConfig",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),

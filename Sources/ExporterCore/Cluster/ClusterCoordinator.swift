@@ -20,8 +20,8 @@ public struct ClusterSettings: Sendable, Equatable {
     var margin: Duration { leaseTTL / 5 }
 }
 
-/// Runs this replica's share of the tenants: every third of the lease TTL it says it
-/// is alive, renews the leases it holds, gives up those beyond its share
+/// Runs this replica's share of the tenants: every third of the lease TTL (or poll
+/// interval, if shorter) it says it is alive, renews the leases it holds, gives up those beyond its share
 /// (ceil(tenants / live replicas)), and takes lapsed or free ones up to it, each
 /// replica preferring the tenants that rank highest for it (rendezvous hashing), so
 /// the split is stable and spread. A tenant it takes gets a worker whose writes are
@@ -44,10 +44,12 @@ final class ClusterCoordinator: Sendable {
     /// When the first of the held leases lapses by this replica's clock (nil: none held).
     var validUntil: ContinuousClock.Instant? { held.withLock { $0.values.map(\.validUntil).min() } }
 
+    /// Steps every third of the TTL, or every poll interval when that is shorter: a
+    /// lapsed lease is taken within a poll interval of lapsing.
     func run() async {
         while !Task.isCancelled {
             await step()
-            do { try await Task.sleep(for: settings.leaseTTL / 3) } catch { break }
+            do { try await Task.sleep(for: min(settings.leaseTTL / 3, collector.config.collector.pollInterval)) } catch { break }
         }
         await releaseAll()
     }
