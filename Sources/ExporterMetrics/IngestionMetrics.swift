@@ -15,8 +15,9 @@ public struct MappingDescriptor: Sendable, Equatable {
 }
 
 /// Every metric the exporter serves, kept in memory in a compact model. The
-/// collector updates it after each store commit; a scrape only reads the
-/// rendered bytes. Names and HELP texts live here and nowhere else.
+/// collector updates it after each store commit; each update marks the blocks
+/// of the exposition it changed, and `SegmentedExposition` re-renders only those.
+/// A scrape only reads rendered bytes. Families are named in `MetricFamily`.
 public final class IngestionMetrics: Sendable {
     public static let durationBounds: [Double] = [30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400]
     public static let apiDurationBounds: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -26,14 +27,12 @@ public final class IngestionMetrics: Sendable {
 
     private let state: Mutex<MetricsState>
     private let changeObservers = Mutex<[@Sendable () -> Void]>([])
-    /// The size of the last rendering, to reserve the next one in one allocation.
-    private let lastSize = Atomic<Int>(0)
 
     public init(mappings: [MappingDescriptor], version: String, revision: String, now: Date = Date()) {
         state = Mutex(MetricsState(mappings: mappings, version: version, revision: revision, now: now))
     }
 
-    /// Bumped by every change; the exposition is rendered again when it moves.
+    /// Bumped by every change.
     public var version: UInt64 { state.withLock { $0.version } }
 
     /// Calls `observer` after every change (on the changing thread, outside the model's lock).
@@ -49,49 +48,64 @@ public final class IngestionMetrics: Sendable {
 
     // MARK: - Updates
 
+    /// A request ended. Its id (and Adobe's batch id, when it gave one) becomes
+    /// the OpenMetrics exemplar of the duration bucket it fell in and, when it
+    /// failed, of its failure series; exemplars are kept in memory only.
     public func requestFinished(_ key: MappingKey, status: IngestionStatus, acpCode: ACPCode?, records: Int,
-                                duration: TimeInterval, requestID: RequestID, finishedAt: Date) {
+                                duration: TimeInterval, requestID: RequestID, finishedAt: Date, batchID: String? = nil) {
         update { state in
-            guard var mapping = state.mappings[key], let status = status.finalStatus else { return }
-            mapping.open.removeValue(forKey: requestID)
-            mapping.requests[status, default: 0] += 1
-            mapping.histograms[status, default: Histogram(bucketCount: Self.durationBounds.count)]
-                .observe(max(0, duration), bounds: Self.durationBounds)
-            if status == .success {
-                mapping.records += records
-                mapping.lastSuccess = finishedAt
-                mapping.lastSuccessRecords = records
-            } else {
-                mapping.failures[FailureKey(status: status, acpCode: acpCode.labelValue), default: 0] += 1
-                mapping.lastFailure = finishedAt
+            guard let position = state.index[key], let status = status.finalStatus else { return }
+            let statusIndex = MetricsState.statuses.firstIndex(of: status)!
+            let at = finishedAt.timeIntervalSince1970
+            let seconds = max(0, duration)
+            var touched: [MetricFamily] = [.requests, .inProgress, .oldestStart, .inProgressAge, .duration]
+            touched += status == .success ? [.records, .lastSuccess, .lastSuccessRecords] : [.failures, .lastFailure]
+            state.updateMapping(position, marking: touched) { mapping in
+                mapping.open.removeValue(forKey: requestID)
+                mapping.requests[statusIndex] += 1
+                mapping.histograms[statusIndex].observe(
+                    seconds, bounds: Self.durationBounds,
+                    exemplar: Exemplar(requestID: requestID.rawValue, batchID: batchID, value: seconds, timestamp: at))
+                if status == .success {
+                    mapping.records += records
+                    mapping.lastSuccess = at
+                    mapping.lastSuccessRecords = records
+                } else {
+                    let series = mapping.failureSeries(FailureKey(status: status, acpCode: acpCode.labelValue))
+                    mapping.failures[series].count += 1
+                    mapping.failures[series].exemplar = Exemplar(requestID: requestID.rawValue, batchID: batchID, value: 1, timestamp: at)
+                    mapping.lastFailure = at
+                }
             }
-            state.mappings[key] = mapping
             state.changed(at: finishedAt)
         }
     }
 
     public func requestOpened(_ key: MappingKey, requestID: RequestID, startedAt: Date, now: Date) {
         update { state in
-            guard state.mappings[key] != nil else { return }
-            state.mappings[key]!.open[requestID] = startedAt
+            guard let position = state.index[key] else { return }
+            state.updateMapping(position, marking: [.inProgress, .oldestStart, .inProgressAge]) { $0.open[requestID] = startedAt }
             state.changed(at: now)
         }
     }
 
     public func triggerCounted(_ key: MappingKey, result: TriggerResult, now: Date) {
         update { state in
-            guard state.mappings[key] != nil else { return }
-            state.mappings[key]!.triggers[result, default: 0] += 1
+            guard let position = state.index[key] else { return }
+            let resultIndex = MetricsState.triggerOrder.firstIndex(of: result)!
+            state.updateMapping(position, marking: [.triggers]) { $0.triggers[resultIndex] += 1 }
             state.changed(at: now)
         }
     }
 
     public func apiCall(tenant: String, operation: String, code: String, seconds: Double) {
         update { state in
-            guard state.tenants[tenant] != nil else { return }
-            state.tenants[tenant]!.calls[APICallKey(operation: operation, code: code), default: 0] += 1
-            state.tenants[tenant]!.latency[operation, default: Histogram(bucketCount: Self.apiDurationBounds.count)]
-                .observe(seconds, bounds: Self.apiDurationBounds)
+            guard let position = state.tenantIndex[tenant] else { return }
+            state.updateTenant(position, marking: [.apiRequests, .apiDuration]) { tenant in
+                tenant.calls[APICallKey(operation: operation, code: code), default: 0] += 1
+                tenant.latency[operation, default: Histogram(bucketCount: Self.apiDurationBounds.count)]
+                    .observe(seconds, bounds: Self.apiDurationBounds)
+            }
             state.version &+= 1
         }
     }
@@ -99,70 +113,114 @@ public final class IngestionMetrics: Sendable {
     /// The end of one poll cycle: `up` says whether it authenticated and reached the API.
     public func pollCompleted(tenant: String, up: Bool, at time: Date) {
         update { state in
-            guard state.tenants[tenant] != nil else { return }
-            state.tenants[tenant]!.up = up
-            state.tenants[tenant]!.lastPoll = time
+            guard let position = state.tenantIndex[tenant] else { return }
+            state.updateTenant(position, marking: [.up, .lastPoll]) { tenant in
+                tenant.up = up
+                tenant.lastPoll = time.timeIntervalSince1970
+            }
             state.changed(at: time)
         }
     }
 
-    /// Loads counters and open requests from the store's totals at start-up.
-    public func restore(_ totals: IngestionTotals, now: Date) {
+    /// Loads counters and open requests from the store's totals at start-up, and
+    /// when each mapping was first configured (`_created`; the model's start when unknown).
+    public func restore(_ totals: IngestionTotals, created: [MappingKey: Date] = [:], now: Date) {
         update { state in
+            for (key, time) in created {
+                guard let position = state.index[key] else { continue }
+                state.mappings[position].created = time.timeIntervalSince1970
+            }
             for outcome in totals.outcomes {
-                guard var mapping = state.mappings[outcome.key] else { continue }
-                mapping.requests[outcome.status, default: 0] += outcome.requests
-                if outcome.status == .success {
-                    mapping.records += outcome.records
-                } else {
-                    mapping.failures[FailureKey(status: outcome.status, acpCode: outcome.acpCode), default: 0] += outcome.requests
+                guard let position = state.index[outcome.key] else { continue }
+                let statusIndex = MetricsState.statuses.firstIndex(of: outcome.status)!
+                state.updateMapping(position, marking: []) { mapping in
+                    mapping.requests[statusIndex] += outcome.requests
+                    if outcome.status == .success {
+                        mapping.records += outcome.records
+                    } else {
+                        let series = mapping.failureSeries(FailureKey(status: outcome.status, acpCode: outcome.acpCode))
+                        mapping.failures[series].count += outcome.requests
+                    }
+                    mapping.histograms[statusIndex].sum += outcome.durationSum
                 }
-                mapping.histograms[outcome.status, default: Histogram(bucketCount: Self.durationBounds.count)].sum += outcome.durationSum
-                state.mappings[outcome.key] = mapping
             }
             for bucket in totals.buckets {
-                state.mappings[bucket.key]?.histograms[bucket.status, default: Histogram(bucketCount: Self.durationBounds.count)]
+                guard let position = state.index[bucket.key] else { continue }
+                let statusIndex = MetricsState.statuses.firstIndex(of: bucket.status)!
+                state.mappings[position].histograms[statusIndex]
                     .add(count: bucket.count, upperBound: bucket.upperBound, bounds: Self.durationBounds)
             }
             for (key, results) in totals.triggers {
-                for (result, count) in results { state.mappings[key]?.triggers[result, default: 0] += count }
+                guard let position = state.index[key] else { continue }
+                for (result, count) in results {
+                    state.mappings[position].triggers[MetricsState.triggerOrder.firstIndex(of: result)!] += count
+                }
             }
             for (key, latest) in totals.latest {
-                state.mappings[key]?.lastSuccess = latest.lastSuccessAt
-                state.mappings[key]?.lastSuccessRecords = latest.lastSuccessRecords
-                state.mappings[key]?.lastFailure = latest.lastFailureAt
+                guard let position = state.index[key] else { continue }
+                state.mappings[position].lastSuccess = latest.lastSuccessAt?.timeIntervalSince1970
+                state.mappings[position].lastSuccessRecords = latest.lastSuccessRecords
+                state.mappings[position].lastFailure = latest.lastFailureAt?.timeIntervalSince1970
             }
-            for open in totals.open { state.mappings[open.key]?.open[open.requestID] = open.firstSeen }
+            for open in totals.open {
+                guard let position = state.index[open.key] else { continue }
+                state.updateMapping(position, marking: []) { $0.open[open.requestID] = open.firstSeen }
+            }
+            state.markAllDirty()
             state.changed(at: now)
         }
     }
 
     // MARK: - Rendering
 
-    /// The whole exposition in text format 0.0.4, without the process metrics.
-    public func render() -> [UInt8] {
+    /// One slot's bytes in each format: malloc'd buffers the caller owns.
+    struct RenderedSlot {
+        let slot: Int
+        let text: (pointer: UnsafeMutableRawPointer, count: Int)
+        /// Nil when the OpenMetrics bytes are the text bytes (see `ExpositionLayout.isSharedBetweenFormats`).
+        let openMetrics: (pointer: UnsafeMutableRawPointer, count: Int)?
+    }
+
+    var layout: ExpositionLayout { state.withLock { $0.layout } }
+
+    /// Renders every slot changed since the last call, in both formats, under
+    /// the model's lock (a block of 64 mappings takes well under a millisecond).
+    func renderChanged() -> [RenderedSlot] {
+        state.withLock { state in
+            state.takeDirty().map { slot in
+                let shared = state.layout.isSharedBetweenFormats(slot)
+                return RenderedSlot(slot: slot, text: Self.render(slot, .text, state),
+                                    openMetrics: shared ? nil : Self.render(slot, .openMetrics, state))
+            }
+        }
+    }
+
+    private static func render(_ slot: Int, _ format: ExpositionFormat, _ state: MetricsState)
+        -> (pointer: UnsafeMutableRawPointer, count: Int) {
+        var writer = ExpositionWriter(capacity: 4096)
+        state.render(slot: slot, format, into: &writer)
+        return writer.takeBuffer()
+    }
+
+    /// The whole model in `format`, in one piece (without the process metrics,
+    /// and with `# EOF` in OpenMetrics): for tests and tools; scrapes are served
+    /// from `SegmentedExposition`.
+    public func render(_ format: ExpositionFormat = .text) -> [UInt8] {
         var writer = ExpositionWriter(capacity: 0)
-        render(into: &writer)
+        state.withLock { state in
+            for slot in 0..<state.layout.count { state.render(slot: slot, format, into: &writer) }
+        }
+        if format == .openMetrics { writer.append("# EOF\n") }
         return writer.bytes
     }
+}
 
-    /// Appends the exposition to `writer` (so the process metrics can follow without a copy).
-    public func render(into writer: inout ExpositionWriter) {
-        let start = writer.count
-        writer.reserve(lastSize.load(ordering: .relaxed) * 21 / 20 + 4096)
-        state.withLock { $0.render(into: &writer) }
-        lastSize.store(writer.count - start, ordering: .relaxed)
+extension MetricsState.Mapping {
+    /// The index of the failure series for `key`, created in sorted position if new.
+    mutating func failureSeries(_ key: FailureKey) -> Int {
+        if let found = failures.firstIndex(where: { $0.key == key }) { return found }
+        let position = failures.firstIndex { key < $0.key } ?? failures.count
+        failures.insert(MetricsState.FailureSeries(key), at: position)
+        return position
     }
-}
-
-struct FailureKey: Hashable, Comparable {
-    let status: FinalStatus
-    let acpCode: String
-    static func < (a: FailureKey, b: FailureKey) -> Bool { (a.status.label, a.acpCode) < (b.status.label, b.acpCode) }
-}
-
-struct APICallKey: Hashable, Comparable {
-    let operation: String
-    let code: String
-    static func < (a: APICallKey, b: APICallKey) -> Bool { (a.operation, a.code) < (b.operation, b.code) }
 }
