@@ -61,6 +61,14 @@ public final class PreparedResponse: @unchecked Sendable {
         byteCount = count
     }
 
+    /// Wraps a libmicrohttpd response made elsewhere in this module (see `PreparedResponse+Chunks.swift`).
+    init(handle: OpaquePointer, status: Int, headers: [(name: String, value: String)], byteCount: Int) {
+        self.handle = handle
+        for header in headers { MHD_add_response_header(handle, header.name, header.value) }
+        self.status = status
+        self.byteCount = byteCount
+    }
+
     deinit { MHD_destroy_response(handle) }
 }
 
