@@ -65,11 +65,12 @@ public final class Collector: Sendable {
     /// Rebuilds the metrics and the schedules from the store: run once, before serving.
     public func restore() async throws(StoreError) {
         let totals = try await store.totals()
-        metrics.restore(totals, now: time.now())
+        // When each mapping was first configured: the `_created` of its counters.
+        let created = try await store.registerMappings(config.mappingKeys, at: time.now())
+        metrics.restore(totals, created: created, now: time.now())
         lastTriggers.withLock { last in
             for (key, latest) in totals.latest { if let at = latest.lastTriggerAt { last[key] = at } }
         }
-        _ = try await store.registerMappings(config.mappingKeys, at: time.now())
     }
 
     /// Runs every tenant's cycle each `poll_interval`, and retention hourly, until cancelled.
@@ -204,7 +205,7 @@ public final class Collector: Sendable {
             if case .finished(let finished) = result {
                 metrics.requestFinished(key, status: finished.status, acpCode: finished.acpCode, records: finished.numRecords,
                                         duration: finished.duration ?? 0, requestID: finished.requestID,
-                                        finishedAt: finished.finishedAt ?? time.now())
+                                        finishedAt: finished.finishedAt ?? time.now(), batchID: finished.batchID)
                 logger.info("ingestion request ended", metadata: labels.merging([
                     "status": "\(finished.status.name)", "records": "\(finished.numRecords)",
                     "acp_code": "\(finished.acpCode.labelValue)",
