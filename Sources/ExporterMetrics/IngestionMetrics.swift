@@ -183,6 +183,9 @@ public final class IngestionMetrics: Sendable {
 
     var layout: ExpositionLayout { state.withLock { $0.layout } }
 
+    /// Marks every slot changed, so that the next rendering is whole (observers are not told).
+    func markAllChanged() { state.withLock { $0.markAllDirty() } }
+
     /// Renders every slot changed since the last call, in both formats, under
     /// the model's lock (a block of 64 mappings takes well under a millisecond).
     func renderChanged() -> [RenderedSlot] {

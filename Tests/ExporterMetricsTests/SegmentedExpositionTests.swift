@@ -18,14 +18,18 @@ struct SegmentedExpositionTests {
 
     @Test func snapshotsAreTheWholeExposition() {
         let metrics = model()
-        let snapshots = SegmentedExposition(metrics: metrics, includeProcessMetrics: false).refresh()
+        let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false)
+        #expect(exposition.keepPlain(.openMetrics) == nil)
+        let snapshots = exposition.refresh()
         #expect(snapshots[.text]!.plainBytes == metrics.render(.text))
         #expect(snapshots[.openMetrics]!.plainBytes == metrics.render(.openMetrics))
     }
 
-    @Test func theProcessMetricsComeLastAndBeforeEOF() {
-        let snapshot = SegmentedExposition(metrics: model()).refresh()[.openMetrics]!
-        let lines = String(decoding: snapshot.plainBytes, as: UTF8.self).split(separator: "\n")
+    @Test func theProcessMetricsComeLastAndBeforeEOF() throws {
+        let exposition = SegmentedExposition(metrics: model())
+        _ = exposition.keepPlain(.openMetrics)
+        let snapshot = exposition.refresh()[.openMetrics]!
+        let lines = String(decoding: try #require(snapshot.plainBytes), as: UTF8.self).split(separator: "\n")
         #expect(lines.last == "# EOF")
         #expect(lines.dropLast().last?.hasPrefix("process_") == true)
         #expect(lines.contains("# TYPE process_cpu_seconds counter"))
@@ -35,7 +39,7 @@ struct SegmentedExpositionTests {
     @Test(arguments: ExpositionFormat.allCases)
     func gzipIsOneMemberThatSystemGzipDecodes(_ format: ExpositionFormat) throws {
         let metrics = model()
-        let exposition = SegmentedExposition(metrics: metrics)
+        let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false)
         _ = exposition.refresh()
         // A second snapshot mixes segments rendered at different times.
         metrics.requestFinished(MappingKey(tenant: "tenant-3", mapping: "XDM133"), status: .failed, acpCode: nil, records: 0,
@@ -44,7 +48,32 @@ struct SegmentedExpositionTests {
         let gzip = try #require(snapshot.gzipBytes)
         #expect(gzip.count == snapshot.gzipCount)
         #expect(gzip.count < snapshot.plainCount / 5)
-        #expect(try gunzip(gzip) == snapshot.plainBytes)
+        #expect(try gunzip(gzip) == metrics.render(format))
+    }
+
+    @Test func bothUncompressedBodiesAreKeptWithinTheBudget() {
+        let exposition = SegmentedExposition(metrics: model())
+        // Text is kept from the start; OpenMetrics from the first time it is asked for.
+        #expect(exposition.refresh()[.openMetrics]!.plainChunks == nil)
+        #expect(exposition.keepPlain(.openMetrics) == nil)
+        let snapshots = exposition.refresh()
+        #expect(snapshots[.text]!.plainChunks != nil && snapshots[.openMetrics]!.plainChunks != nil)
+    }
+
+    @Test func overTheBudgetOnlyTheFormatLastAskedForIsKeptUncompressed() throws {
+        let metrics = model()
+        let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false, plainBudget: 100_000)
+        _ = exposition.refresh()
+        // The text body is dropped before the OpenMetrics one is rendered: never both at once.
+        let between = try #require(exposition.keepPlain(.openMetrics))
+        #expect(between[.text]!.plainChunks == nil && between[.openMetrics]!.plainChunks == nil)
+        #expect(try gunzip(try #require(between[.text]!.gzipBytes)) == metrics.render(.text))
+        let after = exposition.refresh()
+        #expect(after[.text]!.plainChunks == nil)
+        #expect(after[.openMetrics]!.plainBytes == metrics.render(.openMetrics))
+        #expect(exposition.keepsPlain(.openMetrics) && !exposition.keepsPlain(.text))
+        _ = try #require(exposition.keepPlain(.text))
+        #expect(exposition.refresh()[.text]!.plainBytes == metrics.render(.text))
     }
 
     @Test func aChangeReRendersOnlyTheBlocksItTouched() throws {
@@ -110,7 +139,7 @@ struct SegmentedExpositionTests {
         let age = MetricFamily.perMapping.firstIndex { $0.name == MetricFamily.inProgressAge.name }!
         #expect(exposition.renderCounts[layout.mappingSlot(age, block: 0)] == 2)
         #expect(exposition.renderCounts[layout.mappingSlot(age, block: 1)] == 1)
-        #expect(String(decoding: snapshot.plainBytes, as: UTF8.self)
+        #expect(String(decoding: snapshot.plainBytes ?? [], as: UTF8.self)
             .contains(#"acs_ingestion_in_progress_duration_seconds{tenant="tenant-0",mapping="XDM000"} 60"#))
     }
 

@@ -16,8 +16,8 @@ public final class ExpositionPublisher: Sendable {
     static let vary = "Accept, Accept-Encoding"
 
     private struct Variants {
-        /// By `ExpositionFormat.rawValue`.
-        let plain: [PreparedResponse]
+        /// By `ExpositionFormat.rawValue`; nil when that format's uncompressed body is not kept.
+        let plain: [PreparedResponse?]
         let gzip: [PreparedResponse]
     }
 
@@ -43,29 +43,46 @@ public final class ExpositionPublisher: Sendable {
     }
 
     private func publish(_ snapshots: [ExpositionFormat: ExpositionSnapshot]) {
-        var plain: [PreparedResponse] = []
+        var plain: [PreparedResponse?] = []
         var gzip: [PreparedResponse] = []
         for format in ExpositionFormat.allCases {
             let snapshot = snapshots[format]!
             let headers: [(name: String, value: String)] = [("Content-Type", format.contentType), ("Vary", Self.vary)]
             // libmicrohttpd copies no body bytes: each response keeps its snapshot
             // (and so the segments) alive until its last connection is done with it.
-            guard let uncompressed = PreparedResponse(status: 200, headers: headers, chunks: snapshot.plainChunks,
-                                                      owner: snapshot) else { return }
+            var uncompressed: PreparedResponse?
+            if let chunks = snapshot.plainChunks {
+                uncompressed = PreparedResponse(status: 200, headers: headers, chunks: chunks, owner: snapshot)
+            }
             plain.append(uncompressed)
             if let chunks = snapshot.gzipChunks,
                let compressed = PreparedResponse(status: 200, headers: headers + [("Content-Encoding", "gzip")],
                                                  chunks: chunks, owner: snapshot) {
                 gzip.append(compressed)
-            } else {
+            } else if let uncompressed {
                 gzip.append(uncompressed)  // zlib failed: answer uncompressed rather than not at all
+            } else {
+                return  // keep the previous responses
             }
         }
         current.withLock { $0 = Variants(plain: plain, gzip: gzip) }
     }
 
-    /// The bytes for a scrape, or nil before the first rendering.
+    /// The bytes for a scrape, or nil before the first rendering. A format's
+    /// uncompressed body is rendered here, on the scrape's thread, when it is not
+    /// kept (see `SegmentedExposition`): the first such scrape waits for one rendering.
     public func response(format: ExpositionFormat, gzip: Bool) -> PreparedResponse? {
+        if let found = variant(format, gzip: gzip) { return found }
+        guard !gzip, isReady else { return nil }
+        refreshing.withLock { _ in
+            guard variant(format, gzip: false) == nil else { return }
+            if let withoutOtherPlain = exposition.keepPlain(format) { publish(withoutOtherPlain) }
+            publish(exposition.refresh(processMetrics: false))
+        }
+        return variant(format, gzip: false)
+    }
+
+    private func variant(_ format: ExpositionFormat, gzip: Bool) -> PreparedResponse? {
         current.withLock { variants in
             guard let variants else { return nil }
             return gzip ? variants.gzip[format.rawValue] : variants.plain[format.rawValue]
