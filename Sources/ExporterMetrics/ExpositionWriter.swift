@@ -3,12 +3,12 @@ import Foundation
 /// Writes exposition lines (text 0.0.4 or OpenMetrics) into a malloc'd buffer
 /// that can be handed over whole without a copy: every copy of an exposition
 /// counts in resident memory.
-public struct ExpositionWriter: ~Copyable {
+struct ExpositionWriter: ~Copyable {
     private var base: UnsafeMutablePointer<UInt8>
-    public private(set) var count = 0
+    private(set) var count = 0
     private var capacity: Int
 
-    public init(capacity: Int = 1 << 16) {
+    init(capacity: Int = 1 << 16) {
         self.capacity = max(capacity, 64)
         base = malloc(self.capacity)!.assumingMemoryBound(to: UInt8.self)
     }
@@ -16,12 +16,10 @@ public struct ExpositionWriter: ~Copyable {
     deinit { free(base) }
 
     /// A copy of what was written (for tests and small outputs).
-    public var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
-
-    public mutating func reserve(_ additional: Int) { grow(to: count + additional) }
+    var bytes: [UInt8] { Array(UnsafeBufferPointer(start: base, count: count)) }
 
     /// Hands the buffer over, trimmed to what was written: the caller frees it with `free`.
-    public consuming func takeBuffer() -> (pointer: UnsafeMutableRawPointer, count: Int) {
+    consuming func takeBuffer() -> (pointer: UnsafeMutableRawPointer, count: Int) {
         let trimmed = count < capacity ? realloc(base, max(count, 1)) ?? UnsafeMutableRawPointer(base) : UnsafeMutableRawPointer(base)
         let result = (trimmed, count)
         discard self
@@ -115,7 +113,7 @@ public struct ExpositionWriter: ~Copyable {
     // MARK: - Escaping
 
     /// `name="value"` pairs with the escaping of `\`, `"` and newlines both formats share.
-    public static func labels(_ pairs: [(String, String)]) -> String {
+    static func labels(_ pairs: [(String, String)]) -> String {
         pairs.map { "\($0.0)=\"\(escapeLabel($0.1))\"" }.joined(separator: ",")
     }
 

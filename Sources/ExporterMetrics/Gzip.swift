@@ -8,7 +8,7 @@ import Foundation
 /// from the segments' own (`crc32_combine`), never recomputed over the body.
 public enum Gzip {
     /// A gzip header: deflate, no name or time, Unix.
-    public static let header: [UInt8] = [0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]
+    static let header: [UInt8] = [0x1f, 0x8b, 0x08, 0x00, 0, 0, 0, 0, 0x00, 0x03]
 
     /// A final, empty, fixed-Huffman deflate block: ends the stream.
     static let finalBlock: [UInt8] = [0x03, 0x00]

@@ -71,9 +71,9 @@ public final class IngestionMetrics: Sendable {
                     mapping.lastSuccess = at
                     mapping.lastSuccessRecords = records
                 } else {
-                    let series = mapping.failureSeries(FailureKey(status: status, acpCode: acpCode.labelValue))
-                    mapping.failures[series].count += 1
-                    mapping.failures[series].exemplar = Exemplar(requestID: requestID.rawValue, batchID: batchID, value: 1, timestamp: at)
+                    let key = FailureKey(status: status, acpCode: acpCode.labelValue)
+                    mapping.failures[mapping.failureSeries(key)].count += 1
+                    mapping.failureExemplars[key] = Exemplar(requestID: requestID.rawValue, batchID: batchID, value: 1, timestamp: at)
                     mapping.lastFailure = at
                 }
             }
@@ -183,18 +183,29 @@ public final class IngestionMetrics: Sendable {
 
     var layout: ExpositionLayout { state.withLock { $0.layout } }
 
-    /// Marks every slot changed, so that the next rendering is whole (observers are not told).
-    func markAllChanged() { state.withLock { $0.markAllDirty() } }
+    /// Marks one slot changed, for the next `renderChanged` (observers are not told).
+    func markChanged(slot: Int) { state.withLock { $0.markDirty(slot) } }
 
-    /// Renders every slot changed since the last call, in both formats, under
-    /// the model's lock (a block of 64 mappings takes well under a millisecond).
-    func renderChanged() -> [RenderedSlot] {
-        state.withLock { state in
-            state.takeDirty().map { slot in
-                let shared = state.layout.isSharedBetweenFormats(slot)
-                return RenderedSlot(slot: slot, text: Self.render(slot, .text, state),
-                                    openMetrics: shared ? nil : Self.render(slot, .openMetrics, state))
+    /// `slot` in `format`, when it did not change since it was last rendered: the
+    /// same bytes as then, for a format whose uncompressed body was not kept. Nil
+    /// when it changed (`renderChanged` renders it again, in both formats).
+    func renderIfUnchanged(_ slot: Int, _ format: ExpositionFormat) -> (pointer: UnsafeMutableRawPointer, count: Int)? {
+        state.withLock { state in state.dirty[slot] ? nil : Self.render(slot, format, state) }
+    }
+
+    /// Renders every slot changed since the last call, in both formats, and hands
+    /// each to `body` before rendering the next, so that only one slot's bytes
+    /// are uncompressed at a time. Each slot is rendered under the model's lock
+    /// (a block of 64 mappings takes about a millisecond); a change made between
+    /// two slots marks its slots again, for the next call.
+    func renderChanged(_ body: (RenderedSlot) -> Void) {
+        let slots = state.withLock { $0.takeDirty() }
+        for slot in slots {
+            let rendered = state.withLock { state in
+                RenderedSlot(slot: slot, text: Self.render(slot, .text, state),
+                             openMetrics: state.layout.isSharedBetweenFormats(slot) ? nil : Self.render(slot, .openMetrics, state))
             }
+            body(rendered)
         }
     }
 

@@ -6,7 +6,6 @@ import IngestionModel
 /// which parts of the exposition they changed since it was last rendered.
 struct MetricsState {
     struct Mapping {
-        let descriptor: MappingDescriptor
         /// `tenant="…",mapping="…"`, rendered once.
         let labels: String
         /// `,name="…",scheduled="…"` of `acs_ingestion_mapping_info`.
@@ -18,6 +17,8 @@ struct MetricsState {
         var records = 0
         /// Sorted by status label, then code.
         var failures: [FailureSeries]
+        /// The latest failure of each series, once one happened since start-up (in memory only).
+        var failureExemplars: [FailureKey: Exemplar] = [:]
         /// By `FinalStatus.allCases` index.
         var histograms: [Histogram]
         var open: [RequestID: Date] = [:]
@@ -29,14 +30,17 @@ struct MetricsState {
     }
     struct FailureSeries {
         let key: FailureKey
-        /// `,status="…",acp_code="…"`, rendered once.
+        /// `,status="…",acp_code="…"`: the preset series of every mapping share one copy.
         let labels: String
         var count = 0
-        var exemplar: Exemplar?
 
         init(_ key: FailureKey) {
             self.key = key
-            labels = ",status=\"\(key.status.label)\",acp_code=\"\(ExpositionWriter.escapeLabel(key.acpCode))\""
+            labels = MetricsState.presetFailureLabels[key] ?? Self.labels(key)
+        }
+
+        static func labels(_ key: FailureKey) -> String {
+            ",status=\"\(key.status.label)\",acp_code=\"\(ExpositionWriter.escapeLabel(key.acpCode))\""
         }
     }
     struct Tenant {
@@ -57,6 +61,10 @@ struct MetricsState {
     static let triggerLabels = triggerOrder.map { ",result=\"\($0.label)\"" }
     static let durationBoundLabels = Histogram.boundLabels(IngestionMetrics.durationBounds)
     static let apiBoundLabels = Histogram.boundLabels(IngestionMetrics.apiDurationBounds)
+    /// Failure series that exist (at 0) from the first scrape, in exposition order.
+    static let presetFailures = (FinalStatus.allCases.filter(\.isFailure).map { FailureKey(status: $0, acpCode: ACPCode.noneLabel) }
+        + IngestionMetrics.knownACPCodes.map { FailureKey(status: .failed, acpCode: $0) }).sorted()
+    static let presetFailureLabels = Dictionary(uniqueKeysWithValues: presetFailures.map { ($0, FailureSeries.labels($0)) })
     static let mappingFamilyIndex = Dictionary(uniqueKeysWithValues: MetricFamily.perMapping.enumerated().map { ($1.name, $0) })
     static let tenantFamilyIndex = Dictionary(uniqueKeysWithValues: MetricFamily.perTenant.enumerated().map { ($1.name, $0) })
 
@@ -83,15 +91,12 @@ struct MetricsState {
         var tenantIndex: [String: Int] = [:]
         for descriptor in sorted where index[descriptor.key] == nil {
             index[descriptor.key] = mappings.count
-            var failures = FinalStatus.allCases.filter(\.isFailure).map { FailureSeries(FailureKey(status: $0, acpCode: ACPCode.noneLabel)) }
-            failures += IngestionMetrics.knownACPCodes.map { FailureSeries(FailureKey(status: .failed, acpCode: $0)) }
             mappings.append(Mapping(
-                descriptor: descriptor,
                 labels: ExpositionWriter.labels([("tenant", descriptor.key.tenant), ("mapping", descriptor.key.mapping)]),
                 infoLabels: "," + ExpositionWriter.labels([("name", descriptor.name), ("scheduled", descriptor.scheduled ? "true" : "false")]),
                 created: now.timeIntervalSince1970,
                 requests: Array(repeating: 0, count: Self.statuses.count),
-                failures: failures.sorted { $0.key < $1.key },
+                failures: Self.presetFailures.map(FailureSeries.init),
                 histograms: Array(repeating: Histogram(bucketCount: IngestionMetrics.durationBounds.count), count: Self.statuses.count),
                 triggers: Array(repeating: 0, count: Self.triggerOrder.count)))
             if tenantIndex[descriptor.key.tenant] == nil {
@@ -151,6 +156,8 @@ struct MetricsState {
         dirty[layout.mappingSlot(Self.mappingFamilyIndex[family.name]!, block: block)] = true
     }
 
+    mutating func markDirty(_ slot: Int) { dirty[slot] = true }
+
     mutating func markAllDirty() {
         for slot in dirty.indices { dirty[slot] = true }
     }
@@ -198,7 +205,8 @@ struct MetricsState {
                 if om { w.sample(f.openMetricsName, suffix: "_created", m.labels, value: m.created) }
             case MetricFamily.failures.name:
                 for series in m.failures {
-                    w.sample(f.name, m.labels, series.labels, value: series.count, exemplar: om ? series.exemplar : nil)
+                    let exemplar = om && !m.failureExemplars.isEmpty ? m.failureExemplars[series.key] : nil
+                    w.sample(f.name, m.labels, series.labels, value: series.count, exemplar: exemplar)
                     if om { w.sample(f.openMetricsName, suffix: "_created", m.labels, series.labels, value: m.created) }
                 }
             case MetricFamily.inProgress.name:

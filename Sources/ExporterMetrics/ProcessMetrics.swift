@@ -2,7 +2,7 @@ import Foundation
 
 /// The standard `process_*` metrics, read from /proc as node_exporter and the
 /// client libraries do.
-public enum ProcessMetrics {
+enum ProcessMetrics {
     /// The values, read once, so both formats of one refresh agree.
     struct Reading {
         var cpuSeconds: Double?
@@ -46,11 +46,6 @@ public enum ProcessMetrics {
         single(.processStartTime, reading.startTime)
         single(.processOpenFDs, reading.openFDs.map(Double.init))
         single(.processMaxFDs, reading.maxFDs)
-    }
-
-    /// Text format 0.0.4, read now.
-    public static func write(into writer: inout ExpositionWriter) {
-        write(read(), .text, into: &writer)
     }
 
     private static func bootTime() -> Double? {

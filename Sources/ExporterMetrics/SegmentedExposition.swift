@@ -55,19 +55,50 @@ public final class SegmentedExposition: Sendable {
     public func refresh(processMetrics: Bool = true) -> [ExpositionFormat: ExpositionSnapshot] {
         table.withLock { table in
             // Rendering holds the model's lock; compressing, which takes longer, does not.
-            let rendered = metrics.renderChanged()
             let compressor = Gzip.SegmentCompressor()
             let keepText = table.plain.contains(.text), keepOpenMetrics = table.plain.contains(.openMetrics)
-            for slot in rendered {
-                if let openMetrics = slot.openMetrics {
-                    table.text[slot.slot] = Segment(taking: slot.text, keepingPlain: keepText, compressor: compressor)
-                    table.openMetrics[slot.slot] = Segment(taking: openMetrics, keepingPlain: keepOpenMetrics, compressor: compressor)
-                } else {
-                    let shared = Segment(taking: slot.text, keepingPlain: keepText || keepOpenMetrics, compressor: compressor)
-                    (table.text[slot.slot], table.openMetrics[slot.slot]) = (shared, shared)
+            var plainMissing = false
+            repeat {
+                metrics.renderChanged { slot in
+                    if let openMetrics = slot.openMetrics {
+                        table.text[slot.slot] = Segment(taking: slot.text, keepingPlain: keepText, compressor: compressor)
+                        table.openMetrics[slot.slot] = Segment(taking: openMetrics, keepingPlain: keepOpenMetrics,
+                                                               compressor: compressor)
+                    } else {
+                        let shared = Segment(taking: slot.text, keepingPlain: keepText || keepOpenMetrics, compressor: compressor)
+                        (table.text[slot.slot], table.openMetrics[slot.slot]) = (shared, shared)
+                    }
+                    table.renders[slot.slot] += 1
                 }
-                table.renders[slot.slot] += 1
-            }
+                // A format newly kept uncompressed (`keepPlain`): its unchanged slots get their
+                // plain bytes back without being compressed again; changed ones go round once more.
+                plainMissing = false
+                for slot in table.text.indices {
+                    for format in table.plain {
+                        let segment = format == .text ? table.text[slot]! : table.openMetrics[slot]!
+                        guard segment.plain == nil else { continue }
+                        guard let bytes = metrics.renderIfUnchanged(slot, format) else {
+                            plainMissing = true
+                            continue
+                        }
+                        let plain = Bytes(taking: bytes.pointer, count: bytes.count)
+                        guard let filled = segment.with(plain: plain) else {
+                            // Not the bytes compressed earlier (a model change that marked no slot
+                            // would do that): render the slot again, both formats.
+                            metrics.markChanged(slot: slot)
+                            plainMissing = true
+                            continue
+                        }
+                        if table.text[slot] === table.openMetrics[slot] {
+                            (table.text[slot], table.openMetrics[slot]) = (filled, filled)
+                        } else if format == .text {
+                            table.text[slot] = filled
+                        } else {
+                            table.openMetrics[slot] = filled
+                        }
+                    }
+                }
+            } while plainMissing
             if includeProcessMetrics && (processMetrics || table.process == nil) {
                 let reading = ProcessMetrics.read()
                 func render(_ format: ExpositionFormat) -> Segment {
@@ -88,14 +119,13 @@ public final class SegmentedExposition: Sendable {
     /// Starts keeping `format`'s uncompressed body. When both would not fit the
     /// budget, the other format's is dropped first, and the snapshots without it
     /// are returned, to be published before `refresh` renders the new one: the
-    /// two bodies never coexist. `refresh` then re-renders every slot.
+    /// two bodies never coexist. The next `refresh` renders the missing bytes.
     public func keepPlain(_ format: ExpositionFormat) -> [ExpositionFormat: ExpositionSnapshot]? {
         table.withLock { table in
             guard !table.plain.contains(format) else { return nil }
             let needed = table.plainSizes.values.reduce(0, +)
             var dropped = false
             if needed > plainBudget {
-                // Every slot is rendered again next, with the plain bytes `format` needs.
                 for slot in table.text.indices {
                     let text = table.text[slot]?.withoutPlain()
                     table.openMetrics[slot] = table.openMetrics[slot] === table.text[slot] ? text : table.openMetrics[slot]?.withoutPlain()
@@ -105,7 +135,6 @@ public final class SegmentedExposition: Sendable {
                 dropped = true
             }
             table.plain.insert(format)
-            metrics.markAllChanged()
             return dropped ? Self.snapshots(&table, endOfFile: endOfFile) : nil
         }
     }
@@ -176,6 +205,13 @@ final class Segment: Sendable {
 
     /// The same segment with its deflate bytes only.
     func withoutPlain() -> Segment { Segment(plain: nil, deflated: deflated, crc: crc, plainCount: plainCount) }
+
+    /// The same segment with `plain`, rendered again from an unchanged model; nil
+    /// unless those are the bytes it holds compressed (same length and CRC-32).
+    func with(plain: Bytes) -> Segment? {
+        guard plain.buffer.count == plainCount, Gzip.crc32(plain.buffer) == crc else { return nil }
+        return Segment(plain: plain, deflated: deflated, crc: crc, plainCount: plainCount)
+    }
 }
 
 /// The body of one format at one moment: its segments in order, as chunks to

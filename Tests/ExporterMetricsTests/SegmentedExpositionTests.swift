@@ -65,15 +65,33 @@ struct SegmentedExpositionTests {
         let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false, plainBudget: 100_000)
         _ = exposition.refresh()
         // The text body is dropped before the OpenMetrics one is rendered: never both at once.
+        let renders = exposition.renderCounts
         let between = try #require(exposition.keepPlain(.openMetrics))
         #expect(between[.text]!.plainChunks == nil && between[.openMetrics]!.plainChunks == nil)
         #expect(try gunzip(try #require(between[.text]!.gzipBytes)) == metrics.render(.text))
         let after = exposition.refresh()
         #expect(after[.text]!.plainChunks == nil)
         #expect(after[.openMetrics]!.plainBytes == metrics.render(.openMetrics))
+        // Nothing changed: the plain bytes were rendered again, nothing was compressed again.
+        #expect(exposition.renderCounts == renders)
+        #expect(try gunzip(try #require(after[.openMetrics]!.gzipBytes)) == metrics.render(.openMetrics))
         #expect(exposition.keepsPlain(.openMetrics) && !exposition.keepsPlain(.text))
         _ = try #require(exposition.keepPlain(.text))
         #expect(exposition.refresh()[.text]!.plainBytes == metrics.render(.text))
+    }
+
+    @Test func aSlotThatChangedMeanwhileIsRenderedWholeWhenItsPlainBytesComeBack() throws {
+        let metrics = model()
+        let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false, plainBudget: 100_000)
+        _ = exposition.refresh()
+        _ = try #require(exposition.keepPlain(.openMetrics))
+        metrics.triggerCounted(MappingKey(tenant: "tenant-6", mapping: "XDM106"), result: .error, now: start)
+        let after = exposition.refresh()
+        #expect(after[.openMetrics]!.plainBytes == metrics.render(.openMetrics))
+        #expect(try gunzip(try #require(after[.openMetrics]!.gzipBytes)) == metrics.render(.openMetrics))
+        let triggers = MetricFamily.perMapping.firstIndex { $0.name == MetricFamily.triggers.name }!
+        #expect(exposition.renderCounts.indices.filter { exposition.renderCounts[$0] == 2 }
+            == [metrics.layout.mappingSlot(triggers, block: 2)])
     }
 
     @Test func aChangeReRendersOnlyTheBlocksItTouched() throws {

@@ -39,7 +39,20 @@ public final class ExpositionPublisher: Sendable {
     /// Re-renders what changed and, with `processMetrics`, the process metrics,
     /// on the caller's thread; then publishes the new responses.
     public func refresh(processMetrics: Bool = true) {
-        refreshing.withLock { _ in publish(exposition.refresh(processMetrics: processMetrics)) }
+        refreshing.withLock { _ in
+            publish(exposition.refresh(processMetrics: processMetrics))
+            releaseFreedPages()
+        }
+    }
+
+    /// Publishing released the segments the new snapshots replaced (those no scrape
+    /// still sends). glibc keeps freed chunks in the allocating thread's arena,
+    /// resident, and reuses them only for that thread's allocations: segments are
+    /// rendered on the renderer thread, the start-up thread and scrape threads, so
+    /// freed pages go back to the system here instead of piling up across arenas.
+    private func releaseFreedPages() {
+        // About 0.1 ms at 100k series.
+        malloc_trim(0)
     }
 
     private func publish(_ snapshots: [ExpositionFormat: ExpositionSnapshot]) {
@@ -76,8 +89,12 @@ public final class ExpositionPublisher: Sendable {
         guard !gzip, isReady else { return nil }
         refreshing.withLock { _ in
             guard variant(format, gzip: false) == nil else { return }
-            if let withoutOtherPlain = exposition.keepPlain(format) { publish(withoutOtherPlain) }
+            if let withoutOtherPlain = exposition.keepPlain(format) {
+                publish(withoutOtherPlain)
+                releaseFreedPages()
+            }
             publish(exposition.refresh(processMetrics: false))
+            releaseFreedPages()
         }
         return variant(format, gzip: false)
     }
