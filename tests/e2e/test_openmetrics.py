@@ -12,6 +12,7 @@ from __future__ import annotations
 import gzip
 import json
 import os
+import sqlite3
 import subprocess
 import time
 import urllib.parse
@@ -49,9 +50,10 @@ class Stack:
     def __init__(self, processes: Processes, tmp: Path):
         self.exporter_port = free_port()
         self.prometheus_port = free_port(exclude={self.exporter_port})
+        self.database = tmp / "demo.sqlite"
         self.exporter = processes.exporter(
             "exporter", "--demo", "--web.listen-address", f"{HOST}:{self.exporter_port}",
-            "--storage.path", str(tmp / "demo.sqlite"), "--log.level", "warn")
+            "--storage.path", str(self.database), "--log.level", "warn")
         wait_until("exporter /-/ready", lambda: http_get(f"{self.exporter_url}/-/ready", 2)[0] == 200,
                    timeout=STARTUP_TIMEOUT, watch=[self.exporter])
         config = {
@@ -162,6 +164,20 @@ def test_openmetrics_body_passes_an_independent_parser(stack):
     assert names == {"acs_ingestion_requests_total", "acs_ingestion_requests_created"}
     exemplars = [s.exemplar for f in families.values() for s in f.samples if s.exemplar]
     assert exemplars and all("request_id" in e.labels for e in exemplars)
+
+
+def test_created_samples_are_when_the_store_first_saw_each_mapping(stack):
+    with sqlite3.connect(f"file:{stack.database}?mode=ro", uri=True) as db:
+        stored = {(t, m): created for t, m, created in db.execute("SELECT tenant, mapping, created_at FROM mappings")}
+    assert stored
+    text = fetch(f"{stack.exporter_url}/metrics", {"Accept": OPENMETRICS})[2].decode("utf-8")
+    families = {f.name: f for f in text_string_to_metric_families(text)}
+    for family in ("acs_ingestion_requests", "acs_ingestion_failures", "acs_ingestion_request_duration_seconds",
+                   "acs_ingestion_triggers", "acs_ingestion_records_ingested"):
+        created = [s for s in families[family].samples if s.name.endswith("_created")]
+        assert created, family
+        for sample in created:
+            assert sample.value == stored[(sample.labels["tenant"], sample.labels["mapping"])], (family, sample)
 
 
 @pytest.mark.parametrize("accept", [None, OPENMETRICS])
