@@ -4,10 +4,13 @@
 /// family's first block carries its HELP and TYPE lines, which keeps every
 /// family's samples contiguous under them, as both formats require.
 struct ExpositionLayout: Sendable {
-    /// 64 mappings: ~270 KB for the largest family (the duration histogram),
-    /// and ~330 slots at 100k series — few enough for one iovec per slot.
-    static let mappingBlock = 64
-    static let tenantBlock = 4
+    /// 64 mappings: ~300 KB for the largest family (the duration histogram), and
+    /// ~330 slots at 100k series. Larger configurations get larger blocks, so that
+    /// a body stays within `maxBlocksPerFamily` × 16 families chunks:
+    /// libmicrohttpd copies a response's iovec into each connection's 64 KiB pool.
+    static let minimumMappingBlock = 64
+    static let maxBlocksPerFamily = 48
+    static let minimumTenantBlock = 4
 
     enum Slot: Equatable {
         case mapping(family: Int, block: Int)
@@ -15,12 +18,17 @@ struct ExpositionLayout: Sendable {
         case buildInfo
     }
 
+    /// Mappings, and tenants, per block.
+    let mappingBlock: Int
+    let tenantBlock: Int
     let mappingBlocks: Int
     let tenantBlocks: Int
 
     init(mappings: Int, tenants: Int) {
-        mappingBlocks = max(1, (mappings + Self.mappingBlock - 1) / Self.mappingBlock)
-        tenantBlocks = max(1, (tenants + Self.tenantBlock - 1) / Self.tenantBlock)
+        mappingBlock = max(Self.minimumMappingBlock, (mappings + Self.maxBlocksPerFamily - 1) / Self.maxBlocksPerFamily)
+        mappingBlocks = max(1, (mappings + mappingBlock - 1) / mappingBlock)
+        tenantBlock = max(Self.minimumTenantBlock, (tenants + Self.maxBlocksPerFamily - 1) / Self.maxBlocksPerFamily)
+        tenantBlocks = max(1, (tenants + tenantBlock - 1) / tenantBlock)
     }
 
     var count: Int { MetricFamily.perMapping.count * mappingBlocks + MetricFamily.perTenant.count * tenantBlocks + 1 }

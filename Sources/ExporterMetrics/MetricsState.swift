@@ -139,7 +139,7 @@ struct MetricsState {
     mutating func updateMapping(_ position: Int, marking families: [MetricFamily], _ change: (inout Mapping) -> Void) {
         let hadOpen = !mappings[position].open.isEmpty
         change(&mappings[position])
-        let block = position / ExpositionLayout.mappingBlock
+        let block = position / layout.mappingBlock
         let hasOpen = !mappings[position].open.isEmpty
         if hadOpen != hasOpen { openMappingsPerBlock[block] += hasOpen ? 1 : -1 }
         for family in families { markMapping(family, block: block) }
@@ -148,7 +148,7 @@ struct MetricsState {
     mutating func updateTenant(_ position: Int, marking families: [MetricFamily], _ change: (inout Tenant) -> Void) {
         change(&tenants[position])
         for family in families {
-            dirty[layout.tenantSlot(Self.tenantFamilyIndex[family.name]!, block: position / ExpositionLayout.tenantBlock)] = true
+            dirty[layout.tenantSlot(Self.tenantFamilyIndex[family.name]!, block: position / layout.tenantBlock)] = true
         }
     }
 
@@ -175,12 +175,12 @@ struct MetricsState {
     func render(slot: Int, _ format: ExpositionFormat, into w: inout ExpositionWriter) {
         switch layout.describe(slot) {
         case .mapping(let family, let block):
-            let start = block * ExpositionLayout.mappingBlock
-            let range = start..<min(start + ExpositionLayout.mappingBlock, mappings.count)
+            let start = block * layout.mappingBlock
+            let range = start..<min(start + layout.mappingBlock, mappings.count)
             renderMappings(MetricFamily.perMapping[family], header: block == 0, range, format, into: &w)
         case .tenant(let family, let block):
-            let start = block * ExpositionLayout.tenantBlock
-            let range = start..<min(start + ExpositionLayout.tenantBlock, tenants.count)
+            let start = block * layout.tenantBlock
+            let range = start..<min(start + layout.tenantBlock, tenants.count)
             renderTenants(MetricFamily.perTenant[family], header: block == 0, range, format, into: &w)
         case .buildInfo:
             w.header(.buildInfo, format)

@@ -161,6 +161,14 @@ struct SegmentedExpositionTests {
             .contains(#"acs_ingestion_in_progress_duration_seconds{tenant="tenant-0",mapping="XDM000"} 60"#))
     }
 
+    @Test func largeConfigurationsGetLargerBlocksNotMoreChunks() {
+        #expect(ExpositionLayout(mappings: 1580, tenants: 20).mappingBlock == 64)
+        let huge = ExpositionLayout(mappings: 20_000, tenants: 1_000)
+        // Plus process metrics, EOF, gzip header and trailer: within the 1024 chunks libmicrohttpd is given.
+        #expect(huge.count + 4 <= 1024)
+        #expect(huge.mappingBlocks * huge.mappingBlock >= 20_000 && huge.tenantBlocks * huge.tenantBlock >= 1_000)
+    }
+
     @Test func theProcessSegmentIsRenderedOnlyWhenAsked() {
         let exposition = SegmentedExposition(metrics: model())
         _ = exposition.refresh(processMetrics: false)  // never rendered yet: rendered anyway
