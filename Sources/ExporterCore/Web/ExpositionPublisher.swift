@@ -10,7 +10,9 @@ import Synchronization
 /// segments sent without copies. A renderer thread of its own refreshes the
 /// segments when the metric model signals a change, and the process metrics
 /// every `processRefresh`; it runs at a lower priority, so under CPU pressure
-/// scrapes go first. A scrape never waits on the renderer, SQLite or Adobe.
+/// scrapes go first. A scrape never waits on SQLite or Adobe, nor on the
+/// renderer, but for the first uncompressed scrape of a format whose
+/// uncompressed body is not kept (see `SegmentedExposition`).
 public final class ExpositionPublisher: Sendable {
     /// Both formats and both encodings: a cache keyed by Accept and Accept-Encoding.
     static let vary = "Accept, Accept-Encoding"
