@@ -38,6 +38,19 @@ struct ContentNegotiationTests {
         #expect(ExpositionFormat.negotiate(accept: accept) == .text)
     }
 
+    @Test func aRepeatedHeaderGetsTheSameAnswer() {
+        for _ in 0..<3 {
+            #expect(ExpositionFormat.negotiate(accept: Self.prometheus) == .openMetrics)
+            #expect(ExpositionFormat.negotiate(accept: "text/plain") == .text)
+        }
+        // More distinct headers than the cache keeps: still answered, memory stays bounded.
+        for index in 1...200 {
+            let thousandths = String(index), padded = String(repeating: "0", count: 3 - thousandths.count) + thousandths
+            #expect(ExpositionFormat.negotiate(accept: "application/openmetrics-text;q=0.\(padded)") == .openMetrics)
+        }
+        #expect(ExpositionFormat.parse(accept: Self.prometheus) == .openMetrics)
+    }
+
     @Test func textWithoutAnAcceptHeader() {
         #expect(ExpositionFormat.negotiate(accept: nil) == .text)
     }
