@@ -69,7 +69,7 @@ setup:
 
 setup-test: setup
 	$(call apt_install,$(TEST_PACKAGES))
-	@python3 -c 'import pytest' 2>/dev/null || python3 -m pip install -q pytest
+	@python3 -c 'import pytest, prometheus_client' 2>/dev/null || python3 -m pip install -q pytest prometheus_client
 
 setup-bench: setup
 	$(call apt_install,$(BENCH_PACKAGES))

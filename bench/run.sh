@@ -1,10 +1,13 @@
 #!/usr/bin/env bash
-# /metrics throughput and p99 at ~1k, ~10k and ~100k series, plain and gzip, against
-# the libmicrohttpd reference server (../shared/bench/mhd-reference) serving the same
-# bytes; start-up time and resident memory at each size; start-up with 1M stored requests.
+# /metrics throughput and p99 at ~1k, ~10k and ~100k series, in text 0.0.4 and
+# OpenMetrics, plain and gzip, against the libmicrohttpd reference server
+# (../shared/bench/mhd-reference) serving the same bytes of each; start-up time and
+# resident memory at each size; start-up with 1M stored requests; the renderer's CPU
+# per model change.
 #
-#   make bench            (builds release, then runs this; about 15 minutes)
+#   make bench            (builds release, then runs this; about 25 minutes)
 #   DURATION=8 REPS=3 CONNS="4 128 256" bench/run.sh
+#   BIN=/other/acs-ingestion-exporter SEED=/other/acs-bench-seed bench/run.sh   (another build, same script)
 #
 # The reference runs in its `pool 2` mode (epoll in a pool of two threads), which the
 # reference README names as the one to compare against on this machine kind. Every size
@@ -18,13 +21,15 @@ REPS=${REPS:-3}
 SIZES=${SIZES:-"15 157 1580"}          # mappings; ~63 series each, plus per-tenant series
 CONNS=${CONNS:-"4 128 256"}            # connection counts measured at the middle size
 BIG_HISTORY=${BIG_HISTORY:-1000000}
-BIN=.build/release/acs-ingestion-exporter
-SEED=.build/release/acs-bench-seed
+BIN=${BIN:-.build/release/acs-ingestion-exporter}
+SEED=${SEED:-.build/release/acs-bench-seed}
 REF_SRC=${REF_SRC:-../shared/bench/mhd-reference/mhdserve.c}
-OUT=bench/out
+OUT=${OUT:-bench/out}
 mkdir -p "$OUT"
 EXPORTER_PORT=19191
-REF_PORT=19093
+REF_PORT=19093          # the reference serving the text body
+REF_OM_PORT=19094       # the reference serving the OpenMetrics body
+OPENMETRICS="application/openmetrics-text; version=1.0.0"
 
 [ -x "$BIN" ] && [ -x "$SEED" ] || { echo "run: swift build -c release" >&2; exit 1; }
 gcc -O2 -o "$OUT/mhdserve" "$REF_SRC" $(pkg-config --cflags --libs libmicrohttpd)
@@ -43,9 +48,10 @@ wait_ready() {  # url, then prints seconds waited
 }
 
 # wrk once; prints "req_per_s p99_ms"
-measure() {  # url, gzip(0|1), connections
+measure() {  # url, gzip(0|1), connections, openmetrics(0|1)
   local header=()
   [ "$2" = 1 ] && header=(-H "Accept-Encoding: gzip")
+  [ "${4:-0}" = 1 ] && header+=(-H "Accept: $OPENMETRICS")
   wrk -t1 -c"$3" -d"${DURATION}s" --timeout 10s --latency "${header[@]}" "$1" > "$OUT/wrk.txt"
   local rps p99
   rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/wrk.txt")
@@ -56,6 +62,7 @@ measure() {  # url, gzip(0|1), connections
 median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 results="$OUT/results.md"
+echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 {
   echo "| series | mode | connections | exporter req/s | reference req/s | ratio | exporter p99 ms | reference p99 ms | p99 ratio |"
   echo "| ---: | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: |"
@@ -69,33 +76,43 @@ for mappings in $SIZES; do
   epid=$!; pids+=("$epid")
   startup=$(wait_ready http://127.0.0.1:$EXPORTER_PORT/-/ready)
   sleep 1  # the first poll cycle (connection refused on port 9) changes up/last_poll once
+  # The reference serves the very bytes the exporter serves in each format (and their
+  # gzip -6): text 0.0.4 without an Accept header, OpenMetrics when asked for it.
   curl -s http://127.0.0.1:$EXPORTER_PORT/metrics > "$OUT/body.prom"
+  curl -s -H "Accept: $OPENMETRICS" http://127.0.0.1:$EXPORTER_PORT/metrics > "$OUT/body.om"
   gzip -6 -kf "$OUT/body.prom"
+  gzip -6 -kf "$OUT/body.om"
   series=$(grep -vc '^#' "$OUT/body.prom")
   "$OUT/mhdserve" $REF_PORT "$OUT/body.prom" "$OUT/body.prom.gz" pool 2 > /dev/null &
   rpid=$!; pids+=("$rpid")
+  "$OUT/mhdserve" $REF_OM_PORT "$OUT/body.om" "$OUT/body.om.gz" pool 2 > /dev/null &
+  rompid=$!; pids+=("$rompid")
   wait_ready http://127.0.0.1:$REF_PORT/metrics > /dev/null
+  wait_ready http://127.0.0.1:$REF_OM_PORT/metrics > /dev/null
   conns=4
   [ "$mappings" = "$(echo $SIZES | awk '{print $2}')" ] && conns=$CONNS
   for c in $conns; do
+  for om in 0 1; do
   for gz in 0 1; do
     : > "$OUT/e.txt"; : > "$OUT/r.txt"
+    ref_port=$([ $om = 1 ] && echo $REF_OM_PORT || echo $REF_PORT)
     for _ in $(seq 1 "$REPS"); do   # interleaved, as the reference README asks
-      measure http://127.0.0.1:$EXPORTER_PORT/metrics $gz $c >> "$OUT/e.txt"
-      measure http://127.0.0.1:$REF_PORT/metrics $gz $c >> "$OUT/r.txt"
+      measure http://127.0.0.1:$EXPORTER_PORT/metrics $gz $c $om >> "$OUT/e.txt"
+      measure http://127.0.0.1:$ref_port/metrics $gz $c >> "$OUT/r.txt"
     done
     e_rps=$(awk '{print $1}' "$OUT/e.txt" | median); r_rps=$(awk '{print $1}' "$OUT/r.txt" | median)
     e_p99=$(awk '{print $2}' "$OUT/e.txt" | median); r_p99=$(awk '{print $2}' "$OUT/r.txt" | median)
-    mode=$([ $gz = 1 ] && echo gzip || echo plain)
+    mode=$([ $om = 1 ] && echo "OpenMetrics " || echo "text ")$([ $gz = 1 ] && echo gzip || echo plain)
     printf "| %s | %s | %s | %s | %s | %.2f | %s | %s | %.2f |\n" "$series" "$mode" "$c" "$e_rps" "$r_rps" \
       "$(echo "$e_rps / $r_rps" | bc -l)" "$e_p99" "$r_p99" "$(echo "$e_p99 / $r_p99" | bc -l)" >> "$results.table"
+  done
   done
   done
   rss_kib=$(awk '/VmRSS/ {print $2}' /proc/$epid/status)
   hwm_kib=$(awk '/VmHWM/ {print $2}' /proc/$epid/status)
   printf "| %s | %s | %.3f s | %.1f MiB | %.1f MiB |\n" "$series" "$((mappings * 20))" "$startup" \
     "$(echo "$rss_kib / 1024" | bc -l)" "$(echo "$hwm_kib / 1024" | bc -l)" >> "$results.startup"
-  kill "$epid" "$rpid"; wait "$epid" "$rpid" 2>/dev/null || true
+  kill "$epid" "$rpid" "$rompid"; wait "$epid" "$rpid" "$rompid" 2>/dev/null || true
   rm -rf "$dir"
 done
 
@@ -113,14 +130,27 @@ printf "| %s | %s | %.3f s | %.1f MiB | %.1f MiB |\n" "$series" "$BIG_HISTORY" "
 kill "$epid"; wait "$epid" 2>/dev/null || true
 rm -rf "$dir"
 
+# The renderer's CPU per model change (a request that ends), when the seeder can tell.
+: > "$results.render"
+for mappings in $SIZES; do
+  "$SEED" render --mappings "$mappings" --changes 50 >> "$results.render" 2>/dev/null || true
+done
+
 {
-  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores; wrk -t1 -d${DURATION}s, medians of $REPS interleaved runs; reference in pool 2 mode."
+  echo "Measured $(date -u +%Y-%m-%d) on $(nproc) cores, load average $(cut -d' ' -f1-3 /proc/loadavg) at the end;"
+  echo "$BIN; wrk -t1 -d${DURATION}s, medians of $REPS interleaved runs; reference in pool 2 mode."
   echo
   cat "$results.table"
   echo
   echo "| series | stored requests | start-up to /-/ready | resident memory after the runs | peak resident memory |"
   echo "| ---: | ---: | ---: | ---: | ---: |"
   cat "$results.startup"
+  if [ -s "$results.render" ]; then
+    echo
+    echo "| mappings | body MiB text / OpenMetrics | gzip MiB text / OpenMetrics | first render ms | ms per change, segmented | ms per change, whole body |"
+    echo "| ---: | ---: | ---: | ---: | ---: | ---: |"
+    cat "$results.render"
+  fi
 } > "$results"
-rm -f "$results.table" "$results.startup"
+rm -f "$results.table" "$results.startup" "$results.render"
 cat "$results"

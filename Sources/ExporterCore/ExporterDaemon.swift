@@ -121,7 +121,7 @@ public final class ExporterDaemon: Sendable {
         } catch {
             throw StartupError(description: error.description)
         }
-        publisher.traffic.replace { [server] in HTTPTraffic(server.statistics()) }
+        publisher.observeTraffic { [server] in HTTPTraffic(server.statistics()) }
         webConfigWatcher = options.webConfig.map { [server, logger] loaded in
             WebConfigWatcher(loaded: loaded, apply: { server.apply($0) }, log: { line in logger.info("\(line)") })
         }

@@ -18,22 +18,20 @@ public struct HTTPTraffic: Sendable, Equatable {
 
     public init() {}
 
-    public func write(into w: inout ExpositionWriter) {
-        w.family("acs_ingestion_http_requests_total", "counter",
-                 "HTTP requests this exporter answered, by route (handler) and status code.")
+    func write(_ format: ExpositionFormat, into w: inout ExpositionWriter) {
+        w.header(.httpRequests, format)
         for answer in answers.sorted(by: { ($0.handler, $0.code) < ($1.handler, $1.code) }) {
-            w.sample("acs_ingestion_http_requests_total",
-                     ExpositionWriter.labels([("handler", answer.handler), ("code", String(answer.code))]), Double(answer.count))
+            w.sample(MetricFamily.httpRequests.name,
+                     ExpositionWriter.labels([("handler", answer.handler), ("code", String(answer.code))]), value: Int(answer.count))
         }
-        w.family("acs_ingestion_http_requests_in_flight", "gauge", "HTTP requests being answered now.")
-        w.sample("acs_ingestion_http_requests_in_flight", "", requestsInFlight)
-        w.family("acs_ingestion_http_connections", "gauge", "HTTP connections open now.")
-        w.sample("acs_ingestion_http_connections", "", openConnections)
-        w.family("acs_ingestion_http_connections_refused_total", "counter",
-                 "HTTP connections closed by a limit rather than by their client, by reason.")
+        w.header(.httpInFlight, format)
+        w.sample(MetricFamily.httpInFlight.name, value: requestsInFlight)
+        w.header(.httpConnections, format)
+        w.sample(MetricFamily.httpConnections.name, value: openConnections)
+        w.header(.httpConnectionsRefused, format)
         for reason in refusedConnections.keys.sorted() {
-            w.sample("acs_ingestion_http_connections_refused_total", ExpositionWriter.labels([("reason", reason)]),
-                     Double(refusedConnections[reason]!))
+            w.sample(MetricFamily.httpConnectionsRefused.name, ExpositionWriter.labels([("reason", reason)]),
+                     value: Int(refusedConnections[reason]!))
         }
     }
 }

@@ -7,6 +7,7 @@ extension IngestionMetrics {
         update { state in
             guard state.store.up != up else { return }
             state.store.up = up
+            state.markGlobal()
             state.version &+= 1
         }
     }
@@ -15,6 +16,7 @@ extension IngestionMetrics {
     public func storeFailed(_ operation: StoreOperation) {
         update { state in
             state.store.errors[operation, default: 0] += 1
+            state.markGlobal()
             state.version &+= 1
         }
     }
@@ -24,6 +26,7 @@ extension IngestionMetrics {
         update { state in
             guard state.store.sizeBytes != sizeBytes else { return }
             state.store.sizeBytes = sizeBytes
+            state.markGlobal()
             state.version &+= 1
         }
     }
@@ -37,17 +40,29 @@ extension MetricsState {
         var sizeBytes: Int64?
     }
 
-    func renderStore(into w: inout ExpositionWriter) {
-        w.family("acs_ingestion_store_up", "gauge",
-                 "1 when the store's writes land, 0 while they fail (disk full, file deleted, database unreachable).")
-        w.sample("acs_ingestion_store_up", "", store.up ? 1 : 0)
-        w.family("acs_ingestion_store_errors_total", "counter", "Store calls that failed, by operation.")
+    /// The families with one series each: reloads, the store's health, build info.
+    func renderGlobal(_ format: ExpositionFormat, into w: inout ExpositionWriter) {
+        w.header(.configReloadSuccessful, format)
+        w.sample(MetricFamily.configReloadSuccessful.name, value: reload.successful ? 1 : 0)
+        w.header(.webConfigReloadSuccessful, format)
+        w.sample(MetricFamily.webConfigReloadSuccessful.name, value: webConfigReloadSuccessful ? 1 : 0)
+        w.header(.configReloadSuccessTime, format)
+        w.sample(MetricFamily.configReloadSuccessTime.name, value: reload.lastSuccess.timeIntervalSince1970)
+        w.header(.storeUp, format)
+        w.sample(MetricFamily.storeUp.name, value: store.up ? 1 : 0)
+        w.header(.storeErrors, format)
         for operation in StoreOperation.allCases.sorted(by: { $0.rawValue < $1.rawValue }) {
-            w.sample("acs_ingestion_store_errors_total", "operation=\"\(operation.rawValue)\"", store.errors[operation] ?? 0)
+            let labels = "operation=\"\(operation.rawValue)\""
+            w.sample(MetricFamily.storeErrors.name, labels, value: store.errors[operation] ?? 0)
+            if format == .openMetrics {
+                w.sample(MetricFamily.storeErrors.openMetricsName, suffix: "_created", labels, value: started)
+            }
         }
         if let size = store.sizeBytes {
-            w.family("acs_ingestion_store_size_bytes", "gauge", "Space the store takes: the SQLite file and its WAL, or the PostgreSQL database.")
-            w.sample("acs_ingestion_store_size_bytes", "", Double(size))
+            w.header(.storeSize, format)
+            w.sample(MetricFamily.storeSize.name, value: Double(size))
         }
+        w.header(.buildInfo, format)
+        w.sample(MetricFamily.buildInfo.name, buildLabels, value: 1)
     }
 }

@@ -15,8 +15,9 @@ public struct MappingDescriptor: Sendable, Equatable {
 }
 
 /// Every metric the exporter serves, kept in memory in a compact model. The
-/// collector updates it after each store commit; a scrape only reads the
-/// rendered bytes. Names and HELP texts live here and nowhere else.
+/// collector updates it after each store commit; each update marks the blocks
+/// of the exposition it changed, and `SegmentedExposition` re-renders only those.
+/// A scrape only reads rendered bytes. Families are named in `MetricFamily`.
 public final class IngestionMetrics: Sendable {
     public static let durationBounds: [Double] = [30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400]
     public static let apiDurationBounds: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
@@ -26,16 +27,14 @@ public final class IngestionMetrics: Sendable {
 
     let state: Mutex<MetricsState>
     private let changeObservers = Mutex<[@Sendable () -> Void]>([])
-    /// The size of the last rendering, to reserve the next one in one allocation.
-    private let lastSize = Atomic<Int>(0)
 
     public init(mappings: [MappingDescriptor], version: String, revision: String,
-                branch: String, swiftVersion: String, now: Date = Date()) {
+                branch: String = "unknown", swiftVersion: String = "unknown", now: Date = Date()) {
         state = Mutex(MetricsState(mappings: mappings, version: version, revision: revision,
                                    branch: branch, swiftVersion: swiftVersion, now: now))
     }
 
-    /// Bumped by every change; the exposition is rendered again when it moves.
+    /// Bumped by every change.
     public var version: UInt64 { state.withLock { $0.version } }
 
     /// Calls `observer` after every change (on the changing thread, outside the model's lock).
@@ -51,50 +50,66 @@ public final class IngestionMetrics: Sendable {
 
     // MARK: - Updates
 
+    /// A request ended. Its id (and Adobe's batch id, when it gave one) becomes
+    /// the OpenMetrics exemplar of the duration bucket it fell in and, when it
+    /// failed, of its failure series; exemplars are kept in memory only.
     public func requestFinished(_ key: MappingKey, status: IngestionStatus, acpCode: ACPCode?, records: Int,
-                                duration: TimeInterval, requestID: RequestID, finishedAt: Date) {
+                                duration: TimeInterval, requestID: RequestID, finishedAt: Date, batchID: String? = nil) {
         update { state in
-            guard var mapping = state.mappings[key], let status = status.finalStatus else { return }
-            mapping.open.removeValue(forKey: requestID)
-            mapping.requests[status, default: 0] += 1
-            mapping.histograms[status, default: Histogram(bucketCount: Self.durationBounds.count)]
-                .observe(max(0, duration), bounds: Self.durationBounds)
-            if status == .success {
-                mapping.records += records
-                mapping.lastSuccess = finishedAt
-                mapping.lastSuccessRecords = records
+            guard let position = state.index[key], let status = status.finalStatus else { return }
+            let statusIndex = MetricsState.statuses.firstIndex(of: status)!
+            let at = finishedAt.timeIntervalSince1970
+            let seconds = max(0, duration)
+            var touched: [MetricFamily] = [.requests, .inProgress, .oldestStart, .inProgressAge, .duration]
+            if status == .success { touched += [.records, .lastSuccess, .lastSuccessRecords] }
+            if status.isFailure { touched += [.failures, .lastFailure] }
+            state.updateMapping(position, marking: touched) { mapping in
+                mapping.open.removeValue(forKey: requestID)
+                mapping.requests[statusIndex] += 1
+                mapping.histograms[statusIndex].observe(
+                    seconds, bounds: Self.durationBounds,
+                    exemplar: Exemplar(requestID: requestID.rawValue, batchID: batchID, value: seconds, timestamp: at))
+                if status == .success {
+                    mapping.records += records
+                    mapping.lastSuccess = at
+                    mapping.lastSuccessRecords = records
+                }
+                if status.isFailure {
+                    let key = FailureKey(status: status, acpCode: acpCode.labelValue)
+                    mapping.failures[mapping.failureSeries(key)].count += 1
+                    mapping.failureExemplars[key] = Exemplar(requestID: requestID.rawValue, batchID: batchID, value: 1, timestamp: at)
+                    mapping.lastFailure = at
+                }
             }
-            if status.isFailure {
-                mapping.failures[FailureKey(status: status, acpCode: acpCode.labelValue), default: 0] += 1
-                mapping.lastFailure = finishedAt
-            }
-            state.mappings[key] = mapping
             state.changed(at: finishedAt)
         }
     }
 
     public func requestOpened(_ key: MappingKey, requestID: RequestID, startedAt: Date, now: Date) {
         update { state in
-            guard state.mappings[key] != nil else { return }
-            state.mappings[key]!.open[requestID] = startedAt
+            guard let position = state.index[key] else { return }
+            state.updateMapping(position, marking: [.inProgress, .oldestStart, .inProgressAge]) { $0.open[requestID] = startedAt }
             state.changed(at: now)
         }
     }
 
     public func triggerCounted(_ key: MappingKey, result: TriggerResult, now: Date) {
         update { state in
-            guard state.mappings[key] != nil else { return }
-            state.mappings[key]!.triggers[result, default: 0] += 1
+            guard let position = state.index[key] else { return }
+            let resultIndex = MetricsState.triggerOrder.firstIndex(of: result)!
+            state.updateMapping(position, marking: [.triggers]) { $0.triggers[resultIndex] += 1 }
             state.changed(at: now)
         }
     }
 
     public func apiCall(tenant: String, operation: String, code: String, seconds: Double) {
         update { state in
-            guard state.tenants[tenant] != nil else { return }
-            state.tenants[tenant]!.calls[APICallKey(operation: operation, code: code), default: 0] += 1
-            state.tenants[tenant]!.latency[operation, default: Histogram(bucketCount: Self.apiDurationBounds.count)]
-                .observe(seconds, bounds: Self.apiDurationBounds)
+            guard let position = state.tenantIndex[tenant] else { return }
+            state.updateTenant(position, marking: [.apiRequests, .apiDuration]) { tenant in
+                tenant.calls[APICallKey(operation: operation, code: code), default: 0] += 1
+                tenant.latency[operation, default: Histogram(bucketCount: Self.apiDurationBounds.count)]
+                    .observe(seconds, bounds: Self.apiDurationBounds)
+            }
             state.version &+= 1
         }
     }
@@ -102,96 +117,170 @@ public final class IngestionMetrics: Sendable {
     /// The end of one poll cycle.
     public func pollCompleted(tenant: String, at time: Date) {
         update { state in
-            guard state.tenants[tenant] != nil else { return }
-            state.tenants[tenant]!.lastPoll = time
+            guard let position = state.tenantIndex[tenant] else { return }
+            state.updateTenant(position, marking: [.lastPoll]) { $0.lastPoll = time.timeIntervalSince1970 }
             state.changed(at: time)
         }
     }
 
     /// Whether the tenant's API was just reached (`acs_ingestion_up`); renders only on a change.
     public func tenantReached(tenant: String, up: Bool, at time: Date) {
-        guard state.withLock({ $0.tenants[tenant]?.up }) != up else { return }
+        guard state.withLock({ state in state.tenantIndex[tenant].map { state.tenants[$0].up } }) != up else { return }
         update { state in
-            guard state.tenants[tenant] != nil else { return }
-            state.tenants[tenant]!.up = up
+            guard let position = state.tenantIndex[tenant] else { return }
+            state.updateTenant(position, marking: [.up]) { $0.up = up }
             state.changed(at: time)
         }
     }
 
-    /// Serves exactly these mappings from now on (a configuration reload): new ones
-    /// start from their stored `totals`, removed ones leave /metrics.
-    public func reconfigure(mappings descriptors: [MappingDescriptor], totals: IngestionTotals, now: Date) {
+    /// Serves exactly these mappings from now on (a configuration reload, a lease
+    /// taken or given up): new ones start from their stored `totals`, removed ones
+    /// leave /metrics. `created` adds to when mappings were first configured.
+    public func reconfigure(mappings descriptors: [MappingDescriptor], totals: IngestionTotals,
+                            created: [MappingKey: Date] = [:], now: Date) {
         update { state in
+            for (key, time) in created { state.firstConfigured[key] = time.timeIntervalSince1970 }
             let added = Set(state.configure(descriptors))
             Self.restore(totals, into: &state, only: added)
             state.changed(at: now)
         }
     }
 
-    /// Loads counters and open requests from the store's totals at start-up.
-    public func restore(_ totals: IngestionTotals, now: Date) {
+    /// Loads counters and open requests from the store's totals at start-up, and
+    /// when each mapping was first configured (`_created`; the model's start when unknown).
+    public func restore(_ totals: IngestionTotals, created: [MappingKey: Date] = [:], now: Date) {
         update { state in
+            for (key, time) in created {
+                state.firstConfigured[key] = time.timeIntervalSince1970
+                guard let position = state.index[key] else { continue }
+                state.updateMapping(position, marking: []) { $0.created = time.timeIntervalSince1970 }
+            }
             Self.restore(totals, into: &state, only: nil)
+            state.markAllDirty()
             state.changed(at: now)
         }
     }
 
     /// Adds `totals` to the model's counters, for every mapping or only those of `keys`.
     private static func restore(_ totals: IngestionTotals, into state: inout MetricsState, only keys: Set<MappingKey>?) {
-        func wanted(_ key: MappingKey) -> Bool { keys?.contains(key) ?? true }
-        do {
-            for outcome in totals.outcomes where wanted(outcome.key) {
-                guard var mapping = state.mappings[outcome.key] else { continue }
-                mapping.requests[outcome.status, default: 0] += outcome.requests
+        func position(_ key: MappingKey) -> Int? { keys?.contains(key) ?? true ? state.index[key] : nil }
+        for outcome in totals.outcomes {
+            guard let position = position(outcome.key) else { continue }
+            let statusIndex = MetricsState.statuses.firstIndex(of: outcome.status)!
+            state.updateMapping(position, marking: []) { mapping in
+                mapping.requests[statusIndex] += outcome.requests
                 if outcome.status == .success { mapping.records += outcome.records }
                 if outcome.status.isFailure {
-                    mapping.failures[FailureKey(status: outcome.status, acpCode: outcome.acpCode), default: 0] += outcome.requests
+                    let series = mapping.failureSeries(FailureKey(status: outcome.status, acpCode: outcome.acpCode))
+                    mapping.failures[series].count += outcome.requests
                 }
-                mapping.histograms[outcome.status, default: Histogram(bucketCount: Self.durationBounds.count)].sum += outcome.durationSum
-                state.mappings[outcome.key] = mapping
+                mapping.histograms[statusIndex].sum += outcome.durationSum
             }
-            for bucket in totals.buckets where wanted(bucket.key) {
-                state.mappings[bucket.key]?.histograms[bucket.status, default: Histogram(bucketCount: Self.durationBounds.count)]
-                    .add(count: bucket.count, upperBound: bucket.upperBound, bounds: Self.durationBounds)
+        }
+        for bucket in totals.buckets {
+            guard let position = position(bucket.key) else { continue }
+            let statusIndex = MetricsState.statuses.firstIndex(of: bucket.status)!
+            state.updateMapping(position, marking: []) {
+                $0.histograms[statusIndex].add(count: bucket.count, upperBound: bucket.upperBound, bounds: durationBounds)
             }
-            for (key, results) in totals.triggers where wanted(key) {
-                for (result, count) in results { state.mappings[key]?.triggers[result, default: 0] += count }
+        }
+        for (key, results) in totals.triggers {
+            guard let position = position(key) else { continue }
+            state.updateMapping(position, marking: []) { mapping in
+                for (result, count) in results { mapping.triggers[MetricsState.triggerOrder.firstIndex(of: result)!] += count }
             }
-            for (key, latest) in totals.latest where wanted(key) {
-                state.mappings[key]?.lastSuccess = latest.lastSuccessAt
-                state.mappings[key]?.lastSuccessRecords = latest.lastSuccessRecords
-                state.mappings[key]?.lastFailure = latest.lastFailureAt
+        }
+        for (key, latest) in totals.latest {
+            guard let position = position(key) else { continue }
+            state.updateMapping(position, marking: []) { mapping in
+                mapping.lastSuccess = latest.lastSuccessAt?.timeIntervalSince1970
+                mapping.lastSuccessRecords = latest.lastSuccessRecords
+                mapping.lastFailure = latest.lastFailureAt?.timeIntervalSince1970
             }
-            for open in totals.open where wanted(open.key) { state.mappings[open.key]?.open[open.requestID] = open.firstSeen }
+        }
+        for open in totals.open {
+            guard let position = position(open.key) else { continue }
+            state.updateMapping(position, marking: []) { $0.open[open.requestID] = open.firstSeen }
         }
     }
 
     // MARK: - Rendering
 
-    /// The whole exposition in text format 0.0.4, without the process metrics.
-    public func render() -> [UInt8] {
+    /// One slot's bytes in each format: malloc'd buffers the caller owns.
+    struct RenderedSlot {
+        let slot: Int
+        let text: (pointer: UnsafeMutableRawPointer, count: Int)
+        /// Nil when the OpenMetrics bytes are the text bytes (see `ExpositionLayout.isSharedBetweenFormats`).
+        let openMetrics: (pointer: UnsafeMutableRawPointer, count: Int)?
+    }
+
+    var layout: ExpositionLayout { state.withLock { $0.layout } }
+
+    /// The layout's generation (see `MetricsState.generation`) and its slot count.
+    var generation: (number: Int, slots: Int) { state.withLock { ($0.generation, $0.layout.count) } }
+
+    /// Marks one slot of layout `generation` changed, for the next `renderChanged`
+    /// (observers are not told); nothing when the layout changed since.
+    func markChanged(slot: Int, generation: Int) {
+        state.withLock { state in if state.generation == generation { state.markDirty(slot) } }
+    }
+
+    /// `slot` of layout `generation` in `format`, when it did not change since it was
+    /// last rendered: the same bytes as then, for a format whose uncompressed body was
+    /// not kept. Nil when it changed (`renderChanged` renders it again, in both formats).
+    func renderIfUnchanged(_ slot: Int, generation: Int, _ format: ExpositionFormat)
+        -> (pointer: UnsafeMutableRawPointer, count: Int)? {
+        state.withLock { state in
+            state.generation != generation || state.dirty[slot] ? nil : Self.render(slot, format, state)
+        }
+    }
+
+    /// Renders every slot of layout `generation` changed since the last call, in both
+    /// formats, and hands each to `body` before rendering the next, so that only one
+    /// slot's bytes are uncompressed at a time. Each slot is rendered under the model's
+    /// lock (a block of 64 mappings takes about a millisecond); a change made between
+    /// two slots marks its slots again, for the next call. False when the layout
+    /// changed (every slot of the new one is dirty): start again with the new one.
+    func renderChanged(generation: Int, _ body: (RenderedSlot) -> Void) -> Bool {
+        guard let slots = state.withLock({ $0.generation == generation ? $0.takeDirty() : nil }) else { return false }
+        for slot in slots {
+            let rendered = state.withLock { state -> RenderedSlot? in
+                guard state.generation == generation else { return nil }
+                return RenderedSlot(slot: slot, text: Self.render(slot, .text, state),
+                                    openMetrics: state.layout.isSharedBetweenFormats(slot) ? nil : Self.render(slot, .openMetrics, state))
+            }
+            guard let rendered else { return false }
+            body(rendered)
+        }
+        return true
+    }
+
+    private static func render(_ slot: Int, _ format: ExpositionFormat, _ state: MetricsState)
+        -> (pointer: UnsafeMutableRawPointer, count: Int) {
+        var writer = ExpositionWriter(capacity: 4096)
+        state.render(slot: slot, format, into: &writer)
+        return writer.takeBuffer()
+    }
+
+    /// The whole model in `format`, in one piece (without the process metrics,
+    /// and with `# EOF` in OpenMetrics): for tests and tools; scrapes are served
+    /// from `SegmentedExposition`.
+    public func render(_ format: ExpositionFormat = .text) -> [UInt8] {
         var writer = ExpositionWriter(capacity: 0)
-        render(into: &writer)
+        state.withLock { state in
+            for slot in 0..<state.layout.count { state.render(slot: slot, format, into: &writer) }
+        }
+        if format == .openMetrics { writer.append("# EOF\n") }
         return writer.bytes
     }
+}
 
-    /// Appends the exposition to `writer` (so the process metrics can follow without a copy).
-    public func render(into writer: inout ExpositionWriter) {
-        let start = writer.count
-        writer.reserve(lastSize.load(ordering: .relaxed) * 21 / 20 + 4096)
-        state.withLock { $0.render(into: &writer) }
-        lastSize.store(writer.count - start, ordering: .relaxed)
+extension MetricsState.Mapping {
+    /// The index of the failure series for `key`, created in sorted position if new.
+    mutating func failureSeries(_ key: FailureKey) -> Int {
+        if let found = failures.firstIndex(where: { $0.key == key }) { return found }
+        let position = failures.firstIndex { key < $0.key } ?? failures.count
+        failures.insert(MetricsState.FailureSeries(key), at: position)
+        return position
     }
-}
-
-struct FailureKey: Hashable, Comparable {
-    let status: FinalStatus
-    let acpCode: String
-    static func < (a: FailureKey, b: FailureKey) -> Bool { (a.status.label, a.acpCode) < (b.status.label, b.acpCode) }
-}
-
-struct APICallKey: Hashable, Comparable {
-    let operation: String
-    let code: String
-    static func < (a: APICallKey, b: APICallKey) -> Bool { (a.operation, a.code) < (b.operation, b.code) }
 }

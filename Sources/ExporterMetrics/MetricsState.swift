@@ -1,42 +1,91 @@
 import Foundation
 import IngestionModel
 
-/// The model behind `IngestionMetrics`, guarded by its lock.
+/// The model behind `IngestionMetrics`, guarded by its lock: the values of
+/// every series, kept compact (arrays indexed by status, not dictionaries), and
+/// which parts of the exposition they changed since it was last rendered.
 struct MetricsState {
     struct Mapping {
-        var descriptor: MappingDescriptor
         /// `tenant="…",mapping="…"`, rendered once.
         let labels: String
-        var requests: [FinalStatus: Int] = [:]
+        /// `,name="…",scheduled="…"` of `acs_ingestion_mapping_info`.
+        var infoLabels: String
+        /// When the mapping was first configured (Unix time): the `_created` of its counters.
+        var created: Double
+        /// By `FinalStatus.allCases` index.
+        var requests: [Int]
         var records = 0
-        var failures: [FailureKey: Int] = [:]
-        var histograms: [FinalStatus: Histogram] = [:]
+        /// Sorted by status label, then code.
+        var failures: [FailureSeries]
+        /// The latest failure of each series, once one happened since start-up (in memory only).
+        var failureExemplars: [FailureKey: Exemplar] = [:]
+        /// By `FinalStatus.allCases` index.
+        var histograms: [Histogram]
         var open: [RequestID: Date] = [:]
-        var lastSuccess: Date?
+        var lastSuccess: Double?
         var lastSuccessRecords = 0
-        var lastFailure: Date?
-        var triggers: [TriggerResult: Int] = [:]
+        var lastFailure: Double?
+        /// By `MetricsState.triggerOrder` index.
+        var triggers: [Int]
+        /// A scheduled mapping's next trigger and whether its triggers fail.
         var schedule: Schedule?
     }
+    struct FailureSeries {
+        let key: FailureKey
+        /// `,status="…",acp_code="…"`: the preset series of every mapping share one copy.
+        let labels: String
+        var count = 0
+
+        init(_ key: FailureKey) {
+            self.key = key
+            labels = MetricsState.presetFailureLabels[key] ?? Self.labels(key)
+        }
+
+        static func labels(_ key: FailureKey) -> String {
+            ",status=\"\(key.status.label)\",acp_code=\"\(ExpositionWriter.escapeLabel(key.acpCode))\""
+        }
+    }
     struct Tenant {
+        let name: String
         let labels: String
         var up = false
-        var lastPoll: Date?
+        var lastPoll: Double?
         var calls: [APICallKey: Int] = [:]
         var latency: [String: Histogram] = [:]
-        var heldUntil: Date?
-        var tokenExpiry: Date?
+        var heldUntil: Double?
+        var tokenExpiry: Double?
     }
 
     /// Codes whose API-call series exist from the start, so error-rate alerts see increases.
     static let presetAPICodes = ["200", "401", "403", "429", "500", "503", "timeout", "connection_error"]
     static let operations = ["token", "trigger", "status"]
+    static let statuses = FinalStatus.allCases
+    static let statusLabels = FinalStatus.allCases.map { ",status=\"\($0.label)\"" }
+    static let triggerOrder = TriggerResult.allCases.sorted { $0.label < $1.label }
+    static let triggerLabels = triggerOrder.map { ",result=\"\($0.label)\"" }
+    static let durationBoundLabels = Histogram.boundLabels(IngestionMetrics.durationBounds)
+    static let apiBoundLabels = Histogram.boundLabels(IngestionMetrics.apiDurationBounds)
+    /// Failure series that exist (at 0) from the first scrape, in exposition order.
+    static let presetFailures = (FinalStatus.allCases.filter(\.isFailure).map { FailureKey(status: $0, acpCode: ACPCode.noneLabel) }
+        + IngestionMetrics.knownACPCodes.map { FailureKey(status: .failed, acpCode: $0) }).sorted()
+    static let presetFailureLabels = Dictionary(uniqueKeysWithValues: presetFailures.map { ($0, FailureSeries.labels($0)) })
+    static let mappingFamilyIndex = Dictionary(uniqueKeysWithValues: MetricFamily.perMapping.enumerated().map { ($1.name, $0) })
+    static let tenantFamilyIndex = Dictionary(uniqueKeysWithValues: MetricFamily.perTenant.enumerated().map { ($1.name, $0) })
 
-    var mappings: [MappingKey: Mapping] = [:]
-    private(set) var order: [MappingKey]
-    var tenants: [String: Tenant] = [:]
-    private(set) var tenantOrder: [String]
+    private(set) var mappings: [Mapping] = []
+    private(set) var index: [MappingKey: Int] = [:]
+    private(set) var tenants: [Tenant] = []
+    private(set) var tenantIndex: [String: Int] = [:]
     let buildLabels: String
+    /// When this model started counting (Unix time): the `_created` of the per-process counters.
+    let started: Double
+    /// When each mapping was first configured (Unix time), as the store says: the
+    /// `_created` of its counters, kept for mappings that leave and come back.
+    var firstConfigured: [MappingKey: Double] = [:]
+    private(set) var layout = ExpositionLayout(mappings: 0, tenants: 0)
+    /// Bumped each time the set of mappings or tenants changes (a reload, a lease
+    /// taken or given up): the layout is new and every slot is rendered again.
+    private(set) var generation = 0
     var version: UInt64 = 1
     var reload: Reload
     var webConfigReloadSuccessful = true
@@ -44,15 +93,16 @@ struct MetricsState {
     /// When the model last changed: in-progress ages are as of this moment, so
     /// the exposition only changes when the model does.
     var asOf: Date
-    let durationBoundLabels = Histogram.boundLabels(IngestionMetrics.durationBounds)
-    let apiBoundLabels = Histogram.boundLabels(IngestionMetrics.apiDurationBounds)
+    /// Slots of the layout whose bytes no longer match the model.
+    private(set) var dirty: [Bool] = []
+    /// Mappings with requests in progress, per block: their ages move with `asOf`.
+    private var openMappingsPerBlock: [Int] = []
 
     init(mappings descriptors: [MappingDescriptor], version: String, revision: String,
          branch: String, swiftVersion: String, now: Date) {
-        order = []
-        tenantOrder = []
         buildLabels = ExpositionWriter.labels([("version", version), ("revision", revision), ("branch", branch),
                                                ("swift_version", swiftVersion)])
+        started = now.timeIntervalSince1970
         asOf = now
         reload = Reload(lastSuccess: now)
         _ = configure(descriptors)
@@ -60,145 +110,228 @@ struct MetricsState {
 
     /// Makes the model serve exactly `descriptors`: mappings and tenants that are new get
     /// their series at zero (every label value the alerts need, from the first scrape),
-    /// those that are gone leave, the others keep their values. Returns the new mappings.
+    /// those that are gone leave, the others keep their values. A new layout follows,
+    /// every slot dirty. Returns the new mappings.
     mutating func configure(_ descriptors: [MappingDescriptor]) -> [MappingKey] {
-        let wanted = Dictionary(descriptors.map { ($0.key, $0) }, uniquingKeysWith: { $1 })
-        mappings = mappings.filter { wanted[$0.key] != nil }
-        var added: [MappingKey] = []
-        for descriptor in descriptors {
-            if var existing = mappings[descriptor.key] {
-                existing.descriptor = descriptor
-                mappings[descriptor.key] = existing
-                continue
-            }
-            var mapping = Mapping(descriptor: descriptor, labels: ExpositionWriter.labels(
-                [("tenant", descriptor.key.tenant), ("mapping", descriptor.key.mapping)]))
-            for status in FinalStatus.allCases {
-                mapping.requests[status] = 0
-                mapping.histograms[status] = Histogram(bucketCount: IngestionMetrics.durationBounds.count)
-                if status.isFailure { mapping.failures[FailureKey(status: status, acpCode: ACPCode.noneLabel)] = 0 }
-            }
-            for code in IngestionMetrics.knownACPCodes { mapping.failures[FailureKey(status: .failed, acpCode: code)] = 0 }
-            for result in TriggerResult.allCases { mapping.triggers[result] = 0 }
-            mappings[descriptor.key] = mapping
-            added.append(descriptor.key)
+        var sorted: [MappingDescriptor] = []
+        var seen = Set<MappingKey>()
+        for descriptor in descriptors.sorted(by: { $0.key < $1.key }) where seen.insert(descriptor.key).inserted {
+            sorted.append(descriptor)
         }
-        let wantedTenants = Set(descriptors.map(\.key.tenant))
-        tenants = tenants.filter { wantedTenants.contains($0.key) }
-        for name in wantedTenants where tenants[name] == nil {
-            var tenant = Tenant(labels: ExpositionWriter.labels([("tenant", name)]))
-            for operation in Self.operations {
-                tenant.latency[operation] = Histogram(bucketCount: IngestionMetrics.apiDurationBounds.count)
-                for code in Self.presetAPICodes { tenant.calls[APICallKey(operation: operation, code: code)] = 0 }
-            }
-            tenants[name] = tenant
+        var newMappings: [Mapping] = [], newIndex: [MappingKey: Int] = [:], added: [MappingKey] = []
+        for descriptor in sorted {
+            newIndex[descriptor.key] = newMappings.count
+            var mapping = index[descriptor.key].map { mappings[$0] } ?? {
+                added.append(descriptor.key)
+                return Self.newMapping(descriptor, created: firstConfigured[descriptor.key] ?? asOf.timeIntervalSince1970)
+            }()
+            mapping.infoLabels = Self.infoLabels(descriptor)
+            newMappings.append(mapping)
         }
-        order = mappings.keys.sorted()
-        tenantOrder = tenants.keys.sorted()
+        var newTenants: [Tenant] = [], newTenantIndex: [String: Int] = [:]
+        for name in Set(sorted.map(\.key.tenant)).sorted() {
+            newTenantIndex[name] = newTenants.count
+            newTenants.append(tenantIndex[name].map { tenants[$0] } ?? Self.newTenant(name))
+        }
+        (mappings, index, tenants, tenantIndex) = (newMappings, newIndex, newTenants, newTenantIndex)
+        layout = ExpositionLayout(mappings: mappings.count, tenants: tenants.count)
+        generation += 1
+        dirty = Array(repeating: true, count: layout.count)
+        openMappingsPerBlock = Array(repeating: 0, count: layout.mappingBlocks)
+        for (position, mapping) in mappings.enumerated() where !mapping.open.isEmpty {
+            openMappingsPerBlock[position / layout.mappingBlock] += 1
+        }
         return added
     }
 
+    private static func newMapping(_ descriptor: MappingDescriptor, created: Double) -> Mapping {
+        Mapping(labels: ExpositionWriter.labels([("tenant", descriptor.key.tenant), ("mapping", descriptor.key.mapping)]),
+                infoLabels: infoLabels(descriptor),
+                created: created,
+                requests: Array(repeating: 0, count: statuses.count),
+                failures: presetFailures.map(FailureSeries.init),
+                histograms: Array(repeating: Histogram(bucketCount: IngestionMetrics.durationBounds.count), count: statuses.count),
+                triggers: Array(repeating: 0, count: triggerOrder.count))
+    }
+
+    private static func infoLabels(_ descriptor: MappingDescriptor) -> String {
+        "," + ExpositionWriter.labels([("name", descriptor.name), ("scheduled", descriptor.scheduled ? "true" : "false")])
+    }
+
+    private static func newTenant(_ name: String) -> Tenant {
+        var tenant = Tenant(name: name, labels: ExpositionWriter.labels([("tenant", name)]))
+        for operation in operations {
+            tenant.latency[operation] = Histogram(bucketCount: IngestionMetrics.apiDurationBounds.count)
+            for code in presetAPICodes { tenant.calls[APICallKey(operation: operation, code: code)] = 0 }
+        }
+        return tenant
+    }
+
+    // MARK: - Changes
+
+    /// Records that the model changed at `time`; in-progress ages are recomputed
+    /// from the latest change, so their blocks are dirty when it moves.
     mutating func changed(at time: Date) {
         version &+= 1
-        if time > asOf { asOf = time }
+        guard time > asOf else { return }
+        asOf = time
+        for block in openMappingsPerBlock.indices where openMappingsPerBlock[block] > 0 {
+            markMapping(.inProgressAge, block: block)
+        }
     }
 
-    func render(into w: inout ExpositionWriter) {
-        let ordered = order.map { mappings[$0]! }
-
-        w.family("acs_ingestion_requests_total", "counter",
-                 "Ingestion requests that ended, by final status (\(FinalStatus.allCases.map(\.label).joined(separator: ", "))).")
-        for m in ordered {
-            for status in FinalStatus.allCases {
-                w.sample("acs_ingestion_requests_total", m.labels + ",status=\"\(status.label)\"", m.requests[status] ?? 0)
-            }
-        }
-        w.family("acs_ingestion_records_ingested_total", "counter",
-                 "Records ingested into Adobe Experience Platform by successful requests (numRecords).")
-        for m in ordered { w.sample("acs_ingestion_records_ingested_total", m.labels, m.records) }
-
-        w.family("acs_ingestion_failures_total", "counter",
-                 "Requests that ended Failed or Aborted, by status and ACP error code (none when info has no code).")
-        for m in ordered {
-            for key in m.failures.keys.sorted() {
-                w.sample("acs_ingestion_failures_total",
-                         m.labels + ",status=\"\(key.status.label)\",acp_code=\"\(ExpositionWriter.escapeLabel(key.acpCode))\"",
-                         m.failures[key]!)
-            }
-        }
-        w.family("acs_ingestion_requests_in_progress", "gauge", "Tracked requests not yet Success, Failed or Aborted.")
-        for m in ordered { w.sample("acs_ingestion_requests_in_progress", m.labels, m.open.count) }
-
-        w.family("acs_ingestion_oldest_in_progress_start_timestamp_seconds", "gauge",
-                 "When the oldest in-progress request was first seen (Unix time); absent when none is in progress.")
-        for m in ordered {
-            if let oldest = m.open.values.min() {
-                w.sample("acs_ingestion_oldest_in_progress_start_timestamp_seconds", m.labels, oldest.timeIntervalSince1970)
-            }
-        }
-        w.family("acs_ingestion_in_progress_duration_seconds", "gauge",
-                 "Age of the oldest in-progress request at the last poll, 0 when none; time() minus the start timestamp gives it live.")
-        for m in ordered {
-            let age = m.open.values.min().map { max(0, asOf.timeIntervalSince($0)) } ?? 0
-            w.sample("acs_ingestion_in_progress_duration_seconds", m.labels, age.rounded())
-        }
-        w.family("acs_ingestion_request_duration_seconds", "histogram",
-                 "Time from a request's submission (or first sight) to the poll that saw it end, by final status.")
-        for m in ordered {
-            for status in FinalStatus.allCases {
-                m.histograms[status]?.write("acs_ingestion_request_duration_seconds", labels: m.labels + ",status=\"\(status.label)\"",
-                                            boundLabels: durationBoundLabels, into: &w)
-            }
-        }
-        w.family("acs_ingestion_last_success_timestamp_seconds", "gauge",
-                 "When the last successful request of the mapping ended (Unix time), 0 if never.")
-        for m in ordered { w.sample("acs_ingestion_last_success_timestamp_seconds", m.labels, m.lastSuccess?.timeIntervalSince1970 ?? 0) }
-        w.family("acs_ingestion_last_failure_timestamp_seconds", "gauge",
-                 "When the last Failed or Aborted request of the mapping ended (Unix time), 0 if never.")
-        for m in ordered { w.sample("acs_ingestion_last_failure_timestamp_seconds", m.labels, m.lastFailure?.timeIntervalSince1970 ?? 0) }
-        w.family("acs_ingestion_last_success_records", "gauge", "Records ingested by the last successful request of the mapping.")
-        for m in ordered { w.sample("acs_ingestion_last_success_records", m.labels, m.lastSuccessRecords) }
-
-        w.family("acs_ingestion_triggers_total", "counter",
-                 "Ingestion POSTs made by this exporter, by result (\(TriggerResult.allCases.map(\.label).joined(separator: ", "))).")
-        for m in ordered {
-            for result in m.triggers.keys.sorted(by: { $0.label < $1.label }) {
-                w.sample("acs_ingestion_triggers_total", m.labels + ",result=\"\(result.label)\"", m.triggers[result]!)
-            }
-        }
-        w.family("acs_ingestion_mapping_info", "gauge",
-                 "A configured XDM mapping: its display name and whether this exporter triggers it on a schedule.")
-        for m in ordered {
-            w.sample("acs_ingestion_mapping_info", m.labels + "," + ExpositionWriter.labels(
-                [("name", m.descriptor.name), ("scheduled", m.descriptor.scheduled ? "true" : "false")]), 1)
-        }
-
-        let tenantList = tenantOrder.map { tenants[$0]! }
-        w.family("acs_ingestion_up", "gauge",
-                 "1 when the tenant's last poll cycle obtained a token and reached the ingestion API, else 0.")
-        for t in tenantList { w.sample("acs_ingestion_up", t.labels, t.up ? 1 : 0) }
-        w.family("acs_ingestion_last_poll_timestamp_seconds", "gauge", "When the tenant's last poll cycle ended (Unix time), 0 if none yet.")
-        for t in tenantList { w.sample("acs_ingestion_last_poll_timestamp_seconds", t.labels, t.lastPoll?.timeIntervalSince1970 ?? 0) }
-        w.family("acs_ingestion_api_requests_total", "counter",
-                 "HTTP calls to Adobe IMS and the ingestion API, by operation and HTTP code or error kind.")
-        for t in tenantList {
-            for key in t.calls.keys.sorted() {
-                w.sample("acs_ingestion_api_requests_total",
-                         t.labels + ",operation=\"\(key.operation)\",code=\"\(ExpositionWriter.escapeLabel(key.code))\"", t.calls[key]!)
-            }
-        }
-        w.family("acs_ingestion_api_request_duration_seconds", "histogram",
-                 "Duration of HTTP calls to Adobe IMS and the ingestion API, by operation.")
-        for t in tenantList {
-            for operation in t.latency.keys.sorted() {
-                t.latency[operation]!.write("acs_ingestion_api_request_duration_seconds",
-                                            labels: t.labels + ",operation=\"\(operation)\"", boundLabels: apiBoundLabels, into: &w)
-            }
-        }
-        renderScheduler(into: &w, ordered, tenantList)
-        renderStore(into: &w)
-        w.family("acs_ingestion_exporter_build_info", "gauge",
-                 "The exporter's version, the git revision and branch it was built from, and its Swift compiler; always 1.")
-        w.sample("acs_ingestion_exporter_build_info", buildLabels, 1)
+    /// Changes mapping `position` and marks `families` of its block dirty.
+    mutating func updateMapping(_ position: Int, marking families: [MetricFamily], _ change: (inout Mapping) -> Void) {
+        let hadOpen = !mappings[position].open.isEmpty
+        change(&mappings[position])
+        let block = position / layout.mappingBlock
+        let hasOpen = !mappings[position].open.isEmpty
+        if hadOpen != hasOpen { openMappingsPerBlock[block] += hasOpen ? 1 : -1 }
+        for family in families { markMapping(family, block: block) }
     }
+
+    mutating func updateTenant(_ position: Int, marking families: [MetricFamily], _ change: (inout Tenant) -> Void) {
+        change(&tenants[position])
+        for family in families {
+            dirty[layout.tenantSlot(Self.tenantFamilyIndex[family.name]!, block: position / layout.tenantBlock)] = true
+        }
+    }
+
+    private mutating func markMapping(_ family: MetricFamily, block: Int) {
+        dirty[layout.mappingSlot(Self.mappingFamilyIndex[family.name]!, block: block)] = true
+    }
+
+    mutating func markDirty(_ slot: Int) { dirty[slot] = true }
+
+    /// Marks the slot of the families with one series each (reloads, store, build info).
+    mutating func markGlobal() { dirty[layout.count - 1] = true }
+
+    mutating func markAllDirty() {
+        for slot in dirty.indices { dirty[slot] = true }
+    }
+
+    /// The dirty slots, which are clean from now on (their renderer is about to render them).
+    mutating func takeDirty() -> [Int] {
+        let slots = dirty.indices.filter { dirty[$0] }
+        for slot in slots { dirty[slot] = false }
+        return slots
+    }
+
+    // MARK: - Rendering
+
+    /// Writes one slot of the layout in `format`.
+    func render(slot: Int, _ format: ExpositionFormat, into w: inout ExpositionWriter) {
+        switch layout.describe(slot) {
+        case .mapping(let family, let block):
+            let start = block * layout.mappingBlock
+            let range = start..<min(start + layout.mappingBlock, mappings.count)
+            renderMappings(MetricFamily.perMapping[family], header: block == 0, range, format, into: &w)
+        case .tenant(let family, let block):
+            let start = block * layout.tenantBlock
+            let range = start..<min(start + layout.tenantBlock, tenants.count)
+            renderTenants(MetricFamily.perTenant[family], header: block == 0, range, format, into: &w)
+        case .global:
+            renderGlobal(format, into: &w)
+        }
+    }
+
+    private func renderMappings(_ f: MetricFamily, header: Bool, _ range: Range<Int>, _ format: ExpositionFormat,
+                                into w: inout ExpositionWriter) {
+        if header { w.header(f, format) }
+        let om = format == .openMetrics
+        for position in range {
+            let m = mappings[position]
+            switch f.name {
+            case MetricFamily.requests.name:
+                for (i, status) in Self.statusLabels.enumerated() {
+                    w.sample(f.name, m.labels, status, value: m.requests[i])
+                    if om { w.sample(f.openMetricsName, suffix: "_created", m.labels, status, value: m.created) }
+                }
+            case MetricFamily.records.name:
+                w.sample(f.name, m.labels, value: m.records)
+                if om { w.sample(f.openMetricsName, suffix: "_created", m.labels, value: m.created) }
+            case MetricFamily.failures.name:
+                for series in m.failures {
+                    let exemplar = om && !m.failureExemplars.isEmpty ? m.failureExemplars[series.key] : nil
+                    w.sample(f.name, m.labels, series.labels, value: series.count, exemplar: exemplar)
+                    if om { w.sample(f.openMetricsName, suffix: "_created", m.labels, series.labels, value: m.created) }
+                }
+            case MetricFamily.inProgress.name:
+                w.sample(f.name, m.labels, value: m.open.count)
+            case MetricFamily.oldestStart.name:
+                if let oldest = m.open.values.min() { w.sample(f.name, m.labels, value: oldest.timeIntervalSince1970) }
+            case MetricFamily.inProgressAge.name:
+                let age = m.open.values.min().map { max(0, asOf.timeIntervalSince($0)) } ?? 0
+                w.sample(f.name, m.labels, value: age.rounded())
+            case MetricFamily.duration.name:
+                for (i, status) in Self.statusLabels.enumerated() {
+                    m.histograms[i].write(f, labels: m.labels, status, bounds: Self.durationBoundLabels, format: format,
+                                          created: m.created, into: &w)
+                }
+            case MetricFamily.lastSuccess.name:
+                w.sample(f.name, m.labels, value: m.lastSuccess ?? 0)
+            case MetricFamily.lastFailure.name:
+                w.sample(f.name, m.labels, value: m.lastFailure ?? 0)
+            case MetricFamily.lastSuccessRecords.name:
+                w.sample(f.name, m.labels, value: m.lastSuccessRecords)
+            case MetricFamily.triggers.name:
+                for (i, result) in Self.triggerLabels.enumerated() {
+                    w.sample(f.name, m.labels, result, value: m.triggers[i])
+                    if om { w.sample(f.openMetricsName, suffix: "_created", m.labels, result, value: m.created) }
+                }
+            case MetricFamily.mappingInfo.name:
+                w.sample(f.name, m.labels, m.infoLabels, value: 1)
+            case MetricFamily.nextTrigger.name:
+                if let schedule = m.schedule { w.sample(f.name, m.labels, value: schedule.nextTrigger) }
+            case MetricFamily.triggerFailingSince.name:
+                if let schedule = m.schedule { w.sample(f.name, m.labels, value: schedule.failingSince ?? 0) }
+            default:
+                preconditionFailure("no renderer for \(f.name)")
+            }
+        }
+    }
+
+    private func renderTenants(_ f: MetricFamily, header: Bool, _ range: Range<Int>, _ format: ExpositionFormat,
+                               into w: inout ExpositionWriter) {
+        if header { w.header(f, format) }
+        let om = format == .openMetrics
+        for position in range {
+            let t = tenants[position]
+            switch f.name {
+            case MetricFamily.up.name:
+                w.sample(f.name, t.labels, value: t.up ? 1 : 0)
+            case MetricFamily.lastPoll.name:
+                w.sample(f.name, t.labels, value: t.lastPoll ?? 0)
+            case MetricFamily.apiRequests.name:
+                for key in t.calls.keys.sorted() {
+                    let labels = ",operation=\"\(key.operation)\",code=\"\(ExpositionWriter.escapeLabel(key.code))\""
+                    w.sample(f.name, t.labels, labels, value: t.calls[key]!)
+                    if om { w.sample(f.openMetricsName, suffix: "_created", t.labels, labels, value: started) }
+                }
+            case MetricFamily.apiDuration.name:
+                for operation in t.latency.keys.sorted() {
+                    t.latency[operation]!.write(f, labels: t.labels, ",operation=\"\(operation)\"", bounds: Self.apiBoundLabels,
+                                                format: format, created: started, into: &w)
+                }
+            case MetricFamily.apiBackoffUntil.name:
+                w.sample(f.name, t.labels, value: t.heldUntil ?? 0)
+            case MetricFamily.tokenExpiry.name:
+                w.sample(f.name, t.labels, value: t.tokenExpiry ?? 0)
+            default:
+                preconditionFailure("no renderer for \(f.name)")
+            }
+        }
+    }
+}
+
+struct FailureKey: Hashable, Comparable {
+    let status: FinalStatus
+    let acpCode: String
+    static func < (a: FailureKey, b: FailureKey) -> Bool { (a.status.label, a.acpCode) < (b.status.label, b.acpCode) }
+}
+
+struct APICallKey: Hashable, Comparable {
+    let operation: String
+    let code: String
+    static func < (a: APICallKey, b: APICallKey) -> Bool { (a.operation, a.code) < (b.operation, b.code) }
 }

@@ -34,7 +34,12 @@ public struct HTTPResponse: Sendable {
 public final class PreparedResponse: @unchecked Sendable {
     // Immutable after init; libmicrohttpd's response is safe to queue from any thread.
     let handle: OpaquePointer
-    let buffer: UnsafeMutableRawPointer
+    /// The bytes `handle` sends: one buffer, or chunks owned elsewhere (see `PreparedResponse+Chunks.swift`).
+    enum Body {
+        case buffer(UnsafeMutableRawPointer)
+        case chunks([MHD_IoVec])
+    }
+    let body: Body
     public let status: Int
     public let byteCount: Int
     public let headers: [(name: String, value: String)]
@@ -54,10 +59,20 @@ public final class PreparedResponse: @unchecked Sendable {
                 count: Int) {
         handle = MHD_create_response_from_buffer_with_free_callback(count, buffer) { free($0) }!
         for header in headers { MHD_add_response_header(handle, header.name, header.value) }
-        self.buffer = buffer
+        body = .buffer(buffer)
         self.status = status
         self.headers = headers
         byteCount = count
+    }
+
+    /// Wraps a libmicrohttpd response made elsewhere in this module (see `PreparedResponse+Chunks.swift`).
+    init(handle: OpaquePointer, chunks: [MHD_IoVec], status: Int, headers: [(name: String, value: String)], byteCount: Int) {
+        self.handle = handle
+        body = .chunks(chunks)
+        for header in headers { MHD_add_response_header(handle, header.name, header.value) }
+        self.headers = headers
+        self.status = status
+        self.byteCount = byteCount
     }
 
     deinit { MHD_destroy_response(handle) }
@@ -68,9 +83,16 @@ public final class PreparedResponse: @unchecked Sendable {
     /// The caller destroys it after queueing.
     func sharingBody(adding extra: [(name: String, value: String)]) -> OpaquePointer {
         let owner = Unmanaged.passRetained(self).toOpaque()
-        let shared = MHD_create_response_from_buffer_with_free_callback_cls(byteCount, buffer, { owner in
+        let release: MHD_ContentReaderFreeCallback = { owner in
             if let owner { Unmanaged<PreparedResponse>.fromOpaque(owner).release() }
-        }, owner)!
+        }
+        let shared: OpaquePointer
+        switch body {
+        case .buffer(let buffer):
+            shared = MHD_create_response_from_buffer_with_free_callback_cls(byteCount, buffer, release, owner)!
+        case .chunks(let vector):
+            shared = vector.withUnsafeBufferPointer { MHD_create_response_from_iovec($0.baseAddress, UInt32($0.count), release, owner) }!
+        }
         for header in headers + extra { MHD_add_response_header(shared, header.name, header.value) }
         return shared
     }

@@ -60,6 +60,9 @@ public actor SQLiteIngestionStore: IngestionStore {
         }
         let db = try SQLiteConnection(path: path)
         try db.execute("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON;")
+        // A 512 KiB page cache instead of SQLite's 2 MiB: the file's pages stay in the OS's
+        // cache anyway, and at 100k series the exporter must fit in 64 MiB.
+        try db.execute("PRAGMA cache_size = -512;")
         try Migrations.apply(to: db)
         guard let identity = DatabaseFile.identity(of: path) else {
             throw StoreError(.unavailable, "database \(path) vanished while it was opened")

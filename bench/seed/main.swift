@@ -1,6 +1,7 @@
 // Writes a configuration with M mappings and a database with their history, for
-// bench/run.sh. Not part of the exporter.
+// bench/run.sh; or measures the renderer's CPU per model change. Not part of the exporter.
 //   acs-bench-seed --dir DIR --mappings M --history N --api-url URL
+//   acs-bench-seed render --mappings M --changes N
 import ExporterMetrics
 import Foundation
 import IngestionModel
@@ -8,8 +9,18 @@ import SQLiteStore
 
 var options: [String: String] = [:]
 var arguments = CommandLine.arguments.dropFirst()
+let renderMode = arguments.first == "render"
+if renderMode { arguments.removeFirst() }
 while let name = arguments.popFirst(), name.hasPrefix("--"), let value = arguments.popFirst() {
     options[String(name.dropFirst(2))] = value
+}
+if renderMode {
+    guard let mappings = options["mappings"].flatMap(Int.init), let changes = options["changes"].flatMap(Int.init) else {
+        FileHandle.standardError.write(Data("usage: acs-bench-seed render --mappings M --changes N\n".utf8))
+        exit(2)
+    }
+    renderBench(mappings: mappings, changes: changes)
+    exit(0)
 }
 guard let dir = options["dir"], let mappings = options["mappings"].flatMap(Int.init),
       let history = options["history"].flatMap(Int.init), let apiURL = options["api-url"] else {

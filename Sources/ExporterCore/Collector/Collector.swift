@@ -102,10 +102,11 @@ public final class Collector: Sendable {
     @discardableResult
     public func restore() async throws(StoreError) -> IngestionTotals {
         let totals = try await store.totals()
-        metrics.restore(totals, now: time.now())
         // A replica shows the series of the tenants it runs only, none before it holds a lease.
+        // When each mapping was first configured: the `_created` of its counters.
+        let created = try await store.registerMappings(config.mappingKeys, at: time.now())
+        metrics.restore(totals, created: created, now: time.now())
         if coordinator != nil { metrics.reconfigure(mappings: [], totals: totals, now: time.now()) }
-        _ = try await store.registerMappings(config.mappingKeys, at: time.now())
         try await loadPlans(for: workers.withLock { Array($0.values) }, totals: totals)
         await storeMonitor.check(store)
         return totals
@@ -152,12 +153,12 @@ public final class Collector: Sendable {
     public func apply(_ new: ExporterConfig) async throws(StoreError) -> String {
         let old = config
         let now = time.now()
-        _ = try await store.registerMappings(new.mappingKeys, at: now)
+        let firstConfigured = try await store.registerMappings(new.mappingKeys, at: now)
         let totals = try await store.totals()
         settings.replace(new)
         // A replica runs, and shows, only the tenants it holds; the others are its peers'.
         let runs = coordinator == nil ? nil : ownedTenants.intersection(new.tenants.map(\.name))
-        metrics.reconfigure(mappings: Self.descriptors(of: new, tenants: runs), totals: totals, now: now)
+        metrics.reconfigure(mappings: Self.descriptors(of: new, tenants: runs), totals: totals, created: firstConfigured, now: now)
         let workerSettingsChanged = old.collector != new.collector
         let wanted = Dictionary(new.tenants.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
         var (stopped, created): ([TenantWorker], [TenantWorker]) = ([], [])

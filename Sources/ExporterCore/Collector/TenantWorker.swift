@@ -212,7 +212,7 @@ final class TenantWorker: Sendable {
     func ended(_ finished: TrackedRequest) {
         metrics.requestFinished(finished.key, status: finished.status, acpCode: finished.acpCode, records: finished.numRecords,
                                 duration: finished.duration ?? 0, requestID: finished.requestID,
-                                finishedAt: finished.finishedAt ?? time.now())
+                                finishedAt: finished.finishedAt ?? time.now(), batchID: finished.batchID)
         let level: Logger.Level = finished.status == .abandoned ? .warning : .info
         logger.log(level: level, "ingestion request ended", metadata: [
             "tenant": "\(finished.key.tenant)", "mapping": "\(finished.key.mapping)", "request_id": "\(finished.requestID)",

@@ -9,7 +9,8 @@ enum ExporterRoutes {
     static func install(into router: inout Router, telemetryPath: String, publisher: ExpositionPublisher,
                         readiness: Readiness, statusPage: StatusPage, now: @escaping @Sendable () -> Date) {
         router.get(telemetryPath) { request in
-            guard let response = publisher.response(gzip: request.acceptsGzip) else {
+            let format = ExpositionFormat.negotiate(accept: request.header("accept"))
+            guard let response = publisher.response(format: format, gzip: request.acceptsGzip) else {
                 return HTTPResponse.text("metrics not ready yet\n", status: 503).reply
             }
             return .prepared(response)

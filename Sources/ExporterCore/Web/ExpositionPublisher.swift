@@ -5,55 +5,110 @@ import Foundation
 import HTTPServer
 import Synchronization
 
-/// Keeps the rendered exposition (plain and gzip) ready for scrapes: a scrape
-/// only takes the current bytes. A renderer thread of its own renders again when
-/// the metric model signals a change, and every `processRefresh` for the process
-/// metrics; it runs at a lower priority, so under CPU pressure scrapes go first.
+/// Keeps the exposition ready for scrapes in both formats, plain and gzip: a
+/// scrape only takes the current prepared response, whose body is the current
+/// segments sent without copies. A renderer thread of its own refreshes the
+/// segments when the metric model signals a change, and the process metrics
+/// every `processRefresh`; it runs at a lower priority, so under CPU pressure
+/// scrapes go first. A scrape never waits on SQLite or Adobe, nor on the
+/// renderer, but for the first uncompressed scrape of a format whose
+/// uncompressed body is not kept (see `SegmentedExposition`).
 public final class ExpositionPublisher: Sendable {
-    public static let contentType = "text/plain; version=0.0.4; charset=utf-8"
+    /// Both formats and both encodings: a cache keyed by Accept and Accept-Encoding.
+    static let vary = "Accept, Accept-Encoding"
 
-    private struct Rendered {
-        let plain: PreparedResponse
-        let gzip: PreparedResponse
+    private struct Variants {
+        /// By `ExpositionFormat.rawValue`; nil when that format's uncompressed body is not kept.
+        let plain: [PreparedResponse?]
+        let gzip: [PreparedResponse]
     }
 
-    private let metrics: IngestionMetrics
-    /// The HTTP server's traffic, rendered with the process metrics (set once the server exists).
-    let traffic = Live<(@Sendable () -> HTTPTraffic)?>(nil)
-    private let current = Mutex<Rendered?>(nil)
+    private let exposition: SegmentedExposition
+    private let current = Mutex<Variants?>(nil)
+    /// One refresh at a time, so responses are published in the order they were rendered.
+    private let refreshing = Mutex<Void>(())
     private let processRefresh: Duration
-    /// Signalled by every model change; the renderer drains it and renders once.
+    /// Signalled by every model change; the renderer drains it and refreshes once.
     private let wake = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
 
+    /// Renders the HTTP server's traffic with the process metrics from now on.
+    func observeTraffic(_ read: @escaping @Sendable () -> HTTPTraffic) { exposition.observeTraffic(read) }
+
     public init(metrics: IngestionMetrics, processRefresh: Duration = .seconds(5)) {
-        self.metrics = metrics
+        exposition = SegmentedExposition(metrics: metrics)
         self.processRefresh = processRefresh
         metrics.onChange { [wake] in wake.signal() }
     }
 
-    /// Renders now, on the caller's thread.
-    public func refresh() {
-        var writer = ExpositionWriter(capacity: 0)
-        metrics.render(into: &writer)
-        traffic.value?().write(into: &writer)
-        ProcessMetrics.write(into: &writer)
-        let (body, count) = writer.takeBuffer()
-        let headers: [(name: String, value: String)] = [("Content-Type", Self.contentType), ("Vary", "Accept-Encoding")]
-        let compressed = Gzip.compress(UnsafeRawBufferPointer(start: body, count: count))
-        let plain = PreparedResponse(status: 200, headers: headers, takingOwnershipOf: body, count: count)
-        let gzip: PreparedResponse
-        if let (pointer, size) = compressed {
-            gzip = PreparedResponse(status: 200, headers: headers + [("Content-Encoding", "gzip")], takingOwnershipOf: pointer, count: size)
-        } else {
-            gzip = plain  // zlib failed: answer uncompressed rather than not at all
+    /// Re-renders what changed and, with `processMetrics`, the process metrics,
+    /// on the caller's thread; then publishes the new responses.
+    public func refresh(processMetrics: Bool = true) {
+        refreshing.withLock { _ in
+            publish(exposition.refresh(processMetrics: processMetrics))
+            releaseFreedPages()
         }
-        current.withLock { $0 = Rendered(plain: plain, gzip: gzip) }
     }
 
-    /// The bytes for a scrape, or nil before the first rendering.
-    public func response(gzip: Bool) -> PreparedResponse? {
-        current.withLock { rendered in gzip ? rendered?.gzip : rendered?.plain }
+    /// Publishing released the segments the new snapshots replaced (those no scrape
+    /// still sends). glibc keeps freed chunks in the allocating thread's arena,
+    /// resident, and reuses them only for that thread's allocations: segments are
+    /// rendered on the renderer thread, the start-up thread and scrape threads, so
+    /// freed pages go back to the system here instead of piling up across arenas.
+    private func releaseFreedPages() {
+        // About 0.1 ms at 100k series.
+        malloc_trim(0)
+    }
+
+    private func publish(_ snapshots: [ExpositionFormat: ExpositionSnapshot]) {
+        var plain: [PreparedResponse?] = []
+        var gzip: [PreparedResponse] = []
+        for format in ExpositionFormat.allCases {
+            let snapshot = snapshots[format]!
+            let headers: [(name: String, value: String)] = [("Content-Type", format.contentType), ("Vary", Self.vary)]
+            // libmicrohttpd copies no body bytes: each response keeps its snapshot
+            // (and so the segments) alive until its last connection is done with it.
+            var uncompressed: PreparedResponse?
+            if let chunks = snapshot.plainChunks {
+                uncompressed = PreparedResponse(status: 200, headers: headers, chunks: chunks, owner: snapshot)
+            }
+            plain.append(uncompressed)
+            if let chunks = snapshot.gzipChunks,
+               let compressed = PreparedResponse(status: 200, headers: headers + [("Content-Encoding", "gzip")],
+                                                 chunks: chunks, owner: snapshot) {
+                gzip.append(compressed)
+            } else if let uncompressed {
+                gzip.append(uncompressed)  // zlib failed: answer uncompressed rather than not at all
+            } else {
+                return  // keep the previous responses
+            }
+        }
+        current.withLock { $0 = Variants(plain: plain, gzip: gzip) }
+    }
+
+    /// The bytes for a scrape, or nil before the first rendering. A format's
+    /// uncompressed body is rendered here, on the scrape's thread, when it is not
+    /// kept (see `SegmentedExposition`): the first such scrape waits for one rendering.
+    public func response(format: ExpositionFormat, gzip: Bool) -> PreparedResponse? {
+        if let found = variant(format, gzip: gzip) { return found }
+        guard !gzip, isReady else { return nil }
+        refreshing.withLock { _ in
+            guard variant(format, gzip: false) == nil else { return }
+            if let withoutOtherPlain = exposition.keepPlain(format) {
+                publish(withoutOtherPlain)
+                releaseFreedPages()
+            }
+            publish(exposition.refresh(processMetrics: false))
+            releaseFreedPages()
+        }
+        return variant(format, gzip: false)
+    }
+
+    private func variant(_ format: ExpositionFormat, gzip: Bool) -> PreparedResponse? {
+        current.withLock { variants in
+            guard let variants else { return nil }
+            return gzip ? variants.gzip[format.rawValue] : variants.plain[format.rawValue]
+        }
     }
 
     public var isReady: Bool { current.withLock { $0 != nil } }
@@ -70,11 +125,15 @@ public final class ExpositionPublisher: Sendable {
                     _ = acs_lower_thread_priority(10)
                     acs_set_thread_name("exposition")
                     let interval = Double(processRefresh.components.seconds) + Double(processRefresh.components.attoseconds) / 1e18
+                    var processDue = DispatchTime.now() + interval
                     while !stopping.load(ordering: .relaxed) {
-                        _ = wake.wait(timeout: .now() + interval)
-                        while wake.wait(timeout: .now()) == .success {}  // one rendering for a burst of changes
+                        // Woken by a change, or at the latest when the process metrics are due.
+                        _ = wake.wait(timeout: processDue)
+                        while wake.wait(timeout: .now()) == .success {}  // one refresh for a burst of changes
                         if stopping.load(ordering: .relaxed) { break }
-                        refresh()
+                        let refreshProcess = DispatchTime.now() >= processDue
+                        refresh(processMetrics: refreshProcess)
+                        if refreshProcess { processDue = DispatchTime.now() + interval }
                     }
                     finished.resume()
                 }

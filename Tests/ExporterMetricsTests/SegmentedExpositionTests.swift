@@ -1,0 +1,233 @@
+import Foundation
+import IngestionModel
+import Testing
+@testable import ExporterMetrics
+
+@Suite("Segmented exposition")
+struct SegmentedExpositionTests {
+    let start = Date(timeIntervalSince1970: 1_700_000_000)
+
+    /// 200 mappings (four blocks of 64) in 10 tenants (three blocks of 4).
+    func model() -> IngestionMetrics {
+        let descriptors = (0..<200).map { index in
+            MappingDescriptor(key: MappingKey(tenant: "tenant-\(index % 10)", mapping: String(format: "XDM%03d", index)),
+                              name: "Mapping \(index)", scheduled: false)
+        }
+        return IngestionMetrics(mappings: descriptors, version: "1.0", revision: "abc", now: start)
+    }
+
+    @Test func snapshotsAreTheWholeExposition() {
+        let metrics = model()
+        let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false)
+        #expect(exposition.keepPlain(.openMetrics) == nil)
+        let snapshots = exposition.refresh()
+        #expect(snapshots[.text]!.plainBytes == metrics.render(.text))
+        #expect(snapshots[.openMetrics]!.plainBytes == metrics.render(.openMetrics))
+    }
+
+    @Test func aReconfigurationGivesANewLayoutRenderedWhole() throws {
+        let metrics = model()
+        let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false)
+        _ = exposition.keepPlain(.openMetrics)
+        let kept = MappingKey(tenant: "tenant-0", mapping: "XDM000")
+        metrics.requestFinished(kept, status: .success, acpCode: nil, records: 9, duration: 40, requestID: "1", finishedAt: start)
+        _ = exposition.refresh()
+        // A reload: 65 mappings of 2 tenants, one of them new, with stored totals.
+        let added = MappingKey(tenant: "tenant-new", mapping: "XDM900")
+        let descriptors = (0..<64).map { index in
+            MappingDescriptor(key: MappingKey(tenant: "tenant-0", mapping: String(format: "XDM%03d", index * 10)),
+                              name: "Mapping \(index * 10)", scheduled: false)
+        } + [MappingDescriptor(key: added, name: "New", scheduled: true)]
+        var totals = IngestionTotals()
+        totals.outcomes = [.init(key: added, status: .failed, acpCode: "none", requests: 2, records: 0, durationSum: 100)]
+        metrics.reconfigure(mappings: descriptors, totals: totals, created: [added: start + 5], now: start + 10)
+        let snapshots = exposition.refresh()
+        for format in ExpositionFormat.allCases {
+            #expect(snapshots[format]!.plainBytes == metrics.render(format))
+            #expect(try gunzip(try #require(snapshots[format]!.gzipBytes)) == metrics.render(format))
+        }
+        let text = String(decoding: metrics.render(.text), as: UTF8.self)
+        #expect(text.contains(#"acs_ingestion_records_ingested_total{tenant="tenant-0",mapping="XDM000"} 9"#))
+        #expect(text.contains(#"acs_ingestion_requests_total{tenant="tenant-new",mapping="XDM900",status="failed"} 2"#))
+        #expect(!text.contains("XDM001") && !text.contains("tenant-1\""))
+        let om = String(decoding: metrics.render(.openMetrics), as: UTF8.self)
+        #expect(om.contains(#"acs_ingestion_records_ingested_created{tenant="tenant-new",mapping="XDM900"} 1700000005"#))
+        // A global change after it re-renders the one global slot.
+        let before = exposition.renderCounts
+        metrics.storeWritable(false)
+        _ = exposition.refresh(processMetrics: false)
+        let after = exposition.renderCounts
+        #expect(after.indices.filter { after[$0] != before[$0] } == [metrics.layout.count - 1])
+        #expect(String(decoding: metrics.render(.text), as: UTF8.self).contains("acs_ingestion_store_up 0\n"))
+    }
+
+    @Test func theProcessMetricsComeLastAndBeforeEOF() throws {
+        let exposition = SegmentedExposition(metrics: model())
+        _ = exposition.keepPlain(.openMetrics)
+        let snapshot = exposition.refresh()[.openMetrics]!
+        let lines = String(decoding: try #require(snapshot.plainBytes), as: UTF8.self).split(separator: "\n")
+        #expect(lines.last == "# EOF")
+        #expect(lines.dropLast().last?.hasPrefix("process_") == true)
+        #expect(lines.contains("# TYPE process_cpu_seconds counter"))
+        #expect(lines.contains("# UNIT process_resident_memory_bytes bytes"))
+    }
+
+    @Test(arguments: ExpositionFormat.allCases)
+    func gzipIsOneMemberThatSystemGzipDecodes(_ format: ExpositionFormat) throws {
+        let metrics = model()
+        let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false)
+        _ = exposition.refresh()
+        // A second snapshot mixes segments rendered at different times.
+        metrics.requestFinished(MappingKey(tenant: "tenant-3", mapping: "XDM133"), status: .failed, acpCode: nil, records: 0,
+                                duration: 90, requestID: "7", finishedAt: start, batchID: "B7")
+        let snapshot = exposition.refresh(processMetrics: false)[format]!
+        let gzip = try #require(snapshot.gzipBytes)
+        #expect(gzip.count == snapshot.gzipCount)
+        #expect(gzip.count < snapshot.plainCount / 5)
+        #expect(try gunzip(gzip) == metrics.render(format))
+    }
+
+    @Test func bothUncompressedBodiesAreKeptWithinTheBudget() {
+        let exposition = SegmentedExposition(metrics: model())
+        // Text is kept from the start; OpenMetrics from the first time it is asked for.
+        #expect(exposition.refresh()[.openMetrics]!.plainChunks == nil)
+        #expect(exposition.keepPlain(.openMetrics) == nil)
+        let snapshots = exposition.refresh()
+        #expect(snapshots[.text]!.plainChunks != nil && snapshots[.openMetrics]!.plainChunks != nil)
+    }
+
+    @Test func overTheBudgetOnlyTheFormatLastAskedForIsKeptUncompressed() throws {
+        let metrics = model()
+        let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false, plainBudget: 100_000)
+        _ = exposition.refresh()
+        // The text body is dropped before the OpenMetrics one is rendered: never both at once.
+        let renders = exposition.renderCounts
+        let between = try #require(exposition.keepPlain(.openMetrics))
+        #expect(between[.text]!.plainChunks == nil && between[.openMetrics]!.plainChunks == nil)
+        #expect(try gunzip(try #require(between[.text]!.gzipBytes)) == metrics.render(.text))
+        let after = exposition.refresh()
+        #expect(after[.text]!.plainChunks == nil)
+        #expect(after[.openMetrics]!.plainBytes == metrics.render(.openMetrics))
+        // Nothing changed: the plain bytes were rendered again, nothing was compressed again.
+        #expect(exposition.renderCounts == renders)
+        #expect(try gunzip(try #require(after[.openMetrics]!.gzipBytes)) == metrics.render(.openMetrics))
+        #expect(exposition.keepsPlain(.openMetrics) && !exposition.keepsPlain(.text))
+        _ = try #require(exposition.keepPlain(.text))
+        #expect(exposition.refresh()[.text]!.plainBytes == metrics.render(.text))
+    }
+
+    @Test func aSlotThatChangedMeanwhileIsRenderedWholeWhenItsPlainBytesComeBack() throws {
+        let metrics = model()
+        let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false, plainBudget: 100_000)
+        _ = exposition.refresh()
+        _ = try #require(exposition.keepPlain(.openMetrics))
+        metrics.triggerCounted(MappingKey(tenant: "tenant-6", mapping: "XDM106"), result: .error, now: start)
+        let after = exposition.refresh()
+        #expect(after[.openMetrics]!.plainBytes == metrics.render(.openMetrics))
+        #expect(try gunzip(try #require(after[.openMetrics]!.gzipBytes)) == metrics.render(.openMetrics))
+        let triggers = MetricFamily.perMapping.firstIndex { $0.name == MetricFamily.triggers.name }!
+        #expect(exposition.renderCounts.indices.filter { exposition.renderCounts[$0] == 2 }
+            == [metrics.layout.mappingSlot(triggers, block: 2)])
+    }
+
+    @Test func aChangeReRendersOnlyTheBlocksItTouched() throws {
+        let metrics = model()
+        let exposition = SegmentedExposition(metrics: metrics)
+        let first = exposition.refresh()
+        let layout = metrics.layout
+        #expect(layout.mappingBlocks == 4 && layout.tenantBlocks == 3)
+        #expect(exposition.renderCounts.allSatisfy { $0 == 1 })
+
+        // tenant-6's XDM106 is the 131st mapping in key order (20 per tenant): block 2.
+        let key = MappingKey(tenant: "tenant-6", mapping: "XDM106")
+        metrics.triggerCounted(key, result: .submitted, now: start)
+        let second = exposition.refresh(processMetrics: false)
+        let triggers = MetricFamily.perMapping.firstIndex { $0.name == MetricFamily.triggers.name }!
+        let rendered = exposition.renderCounts.indices.filter { exposition.renderCounts[$0] == 2 }
+        #expect(rendered == [layout.mappingSlot(triggers, block: 2)])
+        #expect(exposition.processRenderCount == 1)
+
+        // Every other segment is the same object in both snapshots.
+        let before = first[.text]!.segmentIdentities, after = second[.text]!.segmentIdentities
+        #expect(zip(before, after).filter { $0 != $1 }.count == 1)
+    }
+
+    @Test func anEndedRequestReRendersItsBlockOfEachFamilyItChanged() {
+        let metrics = model()
+        let exposition = SegmentedExposition(metrics: metrics)
+        _ = exposition.refresh()
+        metrics.requestFinished(MappingKey(tenant: "tenant-0", mapping: "XDM000"), status: .success, acpCode: nil,
+                                records: 10, duration: 30, requestID: "1", finishedAt: start)
+        _ = exposition.refresh(processMetrics: false)
+        let layout = metrics.layout
+        let touched = Set(exposition.renderCounts.indices.filter { exposition.renderCounts[$0] == 2 })
+        let expected = Set(["acs_ingestion_requests_total", "acs_ingestion_records_ingested_total", "acs_ingestion_requests_in_progress",
+                            "acs_ingestion_oldest_in_progress_start_timestamp_seconds", "acs_ingestion_in_progress_duration_seconds",
+                            "acs_ingestion_request_duration_seconds", "acs_ingestion_last_success_timestamp_seconds",
+                            "acs_ingestion_last_success_records"].map { name in
+            layout.mappingSlot(MetricFamily.perMapping.firstIndex { $0.name == name }!, block: 0)
+        })
+        #expect(touched == expected)
+    }
+
+    @Test func apiCallsReRenderTheirTenantBlockOnly() {
+        let metrics = model()
+        let exposition = SegmentedExposition(metrics: metrics)
+        _ = exposition.refresh()
+        metrics.apiCall(tenant: "tenant-9", operation: "status", code: "200", seconds: 0.2)
+        _ = exposition.refresh(processMetrics: false)
+        let layout = metrics.layout
+        let touched = exposition.renderCounts.indices.filter { exposition.renderCounts[$0] == 2 }
+        // tenant-9 is the tenth tenant: block 2.
+        #expect(touched == [layout.tenantSlot(2, block: 2), layout.tenantSlot(3, block: 2)])
+    }
+
+    @Test func inProgressAgesFollowTheLatestChangeOnlyWhereRequestsAreOpen() {
+        let metrics = model()
+        let exposition = SegmentedExposition(metrics: metrics)
+        metrics.requestOpened(MappingKey(tenant: "tenant-0", mapping: "XDM000"), requestID: "1", startedAt: start, now: start)
+        _ = exposition.refresh()
+        metrics.pollCompleted(tenant: "tenant-5", at: start.addingTimeInterval(60))
+        let snapshot = exposition.refresh(processMetrics: false)[.text]!
+        let layout = metrics.layout
+        let age = MetricFamily.perMapping.firstIndex { $0.name == MetricFamily.inProgressAge.name }!
+        #expect(exposition.renderCounts[layout.mappingSlot(age, block: 0)] == 2)
+        #expect(exposition.renderCounts[layout.mappingSlot(age, block: 1)] == 1)
+        #expect(String(decoding: snapshot.plainBytes ?? [], as: UTF8.self)
+            .contains(#"acs_ingestion_in_progress_duration_seconds{tenant="tenant-0",mapping="XDM000"} 60"#))
+    }
+
+    @Test func largeConfigurationsGetLargerBlocksNotMoreChunks() {
+        #expect(ExpositionLayout(mappings: 1536, tenants: 20).mappingBlock == 64)
+        let huge = ExpositionLayout(mappings: 20_000, tenants: 1_000)
+        // Plus process metrics, EOF, gzip header and trailer: within the 512 chunks libmicrohttpd is given
+        // (`PreparedResponse.maxChunks`).
+        #expect(huge.count + 4 <= 512)
+        #expect(huge.mappingBlocks * huge.mappingBlock >= 20_000 && huge.tenantBlocks * huge.tenantBlock >= 1_000)
+    }
+
+    @Test func theProcessSegmentIsRenderedOnlyWhenAsked() {
+        let exposition = SegmentedExposition(metrics: model())
+        _ = exposition.refresh(processMetrics: false)  // never rendered yet: rendered anyway
+        _ = exposition.refresh(processMetrics: false)
+        #expect(exposition.processRenderCount == 1)
+        _ = exposition.refresh(processMetrics: true)
+        #expect(exposition.processRenderCount == 2)
+    }
+
+    func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("segments-\(UUID().uuidString).gz")
+        try Data(bytes).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
+        let gzip = Process()
+        let output = Pipe()
+        gzip.executableURL = URL(fileURLWithPath: "/bin/gzip")
+        gzip.arguments = ["-dc", file.path]
+        gzip.standardOutput = output
+        try gzip.run()
+        let data = output.fileHandleForReading.readDataToEndOfFile()
+        gzip.waitUntilExit()
+        #expect(gzip.terminationStatus == 0)
+        return Array(data)
+    }
+}
