@@ -6,7 +6,10 @@ import IngestionModel
 /// untracked times), observations, the keys retention removed, the trigger plans and
 /// pending intents (what the schedules continue from and the lost POSTs they resolve),
 /// and the running totals (outcomes, duration buckets, triggers, latest events: what
-/// the counters continue from). The health check's row is not copied.
+/// the counters continue from). The health check's row is not copied, nor are the
+/// cluster's tables (replicas, tenant leases, the trigger-now queue: `LeaseStore`),
+/// which describe the replicas running now, not the history: replicas started on the
+/// target take leases afresh.
 ///
 /// Every write sets rows to the source's values, so running it again changes
 /// nothing, and a run after an interrupted one completes it. Each batch is one

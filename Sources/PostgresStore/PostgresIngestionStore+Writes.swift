@@ -31,27 +31,54 @@ extension PostgresIngestionStore {
         }
     }
 
-    /// One statement, so one transaction of its own.
     public func recordTriggerIntent(_ key: MappingKey, at time: Date) async throws(StoreError) -> Int64 {
-        try await withConnection("record trigger intent of \(key)") { connection in
+        try await recordTriggerIntent(key, at: time, fence: nil)
+    }
+
+    /// One statement, so one transaction of its own, with the fence (if any) folded in.
+    func recordTriggerIntent(_ key: MappingKey, at time: Date, fence: Fence?) async throws(StoreError) -> Int64 {
+        let operation = "record trigger intent of \(key)"
+        try fence?.cover(key.tenant, location, operation)
+        return try await withConnection(operation) { connection in
             let rows = try await connection.query("""
-                INSERT INTO trigger_intents (tenant, mapping, at) VALUES (\(key.tenant), \(key.mapping), \(time.timeIntervalSince1970))
-                RETURNING id
+                WITH fence AS (SELECT \(held: fence) AS held), intent AS (
+                    INSERT INTO trigger_intents (tenant, mapping, at)
+                    SELECT \(key.tenant), \(key.mapping), \(time.timeIntervalSince1970) FROM fence WHERE held
+                    RETURNING id
+                )
+                SELECT id, held FROM fence LEFT JOIN intent ON true
                 """, logger: self.logger)
-            for try await id in rows.decode(Int64.self) { return id }
-            throw StoreError(.failed, "database \(self.location): the trigger intent of \(key) got no id")
+            var outcome: FencedRow<Int64> = .none
+            for try await row in rows { outcome = try FencedRow(row) { try $0.decode(Int64.self) } }
+            switch outcome {
+            case .row(let id): return id
+            case .fenced: throw self.refusal(fence, operation)
+            case .none: throw StoreError(.failed, "database \(self.location): the trigger intent of \(key) got no id")
+            }
         }
     }
 
     public func recordTriggerAttempt(_ attempt: TriggerAttempt) async throws(StoreError) -> TrackResult? {
-        try await transaction("record trigger attempt of \(attempt.key)") { connection in
+        try await recordTriggerAttempt(attempt, fence: nil)
+    }
+
+    func recordTriggerAttempt(_ attempt: TriggerAttempt, fence: Fence?) async throws(StoreError) -> TrackResult? {
+        let operation = "record trigger attempt of \(attempt.key)"
+        try fence?.cover(attempt.key.tenant, location, operation)
+        return try await transaction(operation) { connection in
+            try await fence?.check(connection, location: self.location, operation: operation, logger: self.logger)
             let key = attempt.key
             try await self.countTriggers(connection, key, result: attempt.result, count: 1, at: attempt.at)
             if attempt.lostTriggers > 0 {
                 try await self.countTriggers(connection, key, result: .unknown, count: attempt.lostTriggers, at: attempt.at)
             }
             if !attempt.intents.isEmpty {
-                try await connection.query("DELETE FROM trigger_intents WHERE id = ANY(\(attempt.intents)::bigint[])", logger: self.logger)
+                // Fenced, only intents of the lease's tenant.
+                let tenant = fence?.lease.tenant
+                try await connection.query("""
+                    DELETE FROM trigger_intents
+                    WHERE id = ANY(\(attempt.intents)::bigint[]) AND (\(tenant)::text IS NULL OR tenant = \(tenant))
+                    """, logger: self.logger)
             }
             if let plan = attempt.plan {
                 try await connection.query("""
@@ -67,26 +94,49 @@ extension PostgresIngestionStore {
         }
     }
 
-    /// One statement, so one transaction of its own.
     public func recordNotFound(_ rowID: Int64, at time: Date) async throws(StoreError) -> TrackedRequest {
-        let at = time.timeIntervalSince1970
-        return try await withConnection("record not found of request row \(rowID)") { connection in
-            let rows = try await self.requests(connection, """
-                UPDATE requests SET not_found_since = coalesce(not_found_since, \(at)), last_polled = \(at) WHERE id = \(rowID)
-                RETURNING \(unescaped: Self.requestColumns)
-                """)
-            guard let request = rows.first else { throw self.noRow(rowID) }
-            return request
+        try await recordNotFound(rowID, at: time, fence: nil)
+    }
+
+    /// One statement, so one transaction of its own, with the fence (if any) folded in;
+    /// fenced, only a request of the lease's tenant.
+    func recordNotFound(_ rowID: Int64, at time: Date, fence: Fence?) async throws(StoreError) -> TrackedRequest {
+        let at = time.timeIntervalSince1970, tenant = fence?.lease.tenant
+        let operation = "record not found of request row \(rowID)"
+        return try await withConnection(operation) { connection in
+            let rows = try await connection.query("""
+                WITH fence AS (SELECT \(held: fence) AS held), updated AS (
+                    UPDATE requests SET not_found_since = coalesce(not_found_since, \(at)), last_polled = \(at)
+                    WHERE id = \(rowID) AND (\(tenant)::text IS NULL OR tenant = \(tenant)) AND (SELECT held FROM fence)
+                    RETURNING \(unescaped: Self.requestColumns)
+                )
+                SELECT \(unescaped: Self.requestColumns), held FROM fence LEFT JOIN updated ON true
+                """, logger: self.logger)
+            var outcome: FencedRow<TrackedRequest> = .none
+            for try await row in rows { outcome = try FencedRow(row, decode: Self.decodeRequest) }
+            switch outcome {
+            case .row(let request): return request
+            case .fenced: throw self.refusal(fence, operation)
+            case .none: throw self.noRow(rowID, tenant: tenant)
+            }
         }
     }
 
-    /// FOR UPDATE: an exporter polling the same request meanwhile sees it ended, and counts nothing.
     public func abandon(_ rowID: Int64, reason: String, at time: Date) async throws(StoreError) -> ObservationResult {
-        try await transaction("abandon request row \(rowID)") { connection in
+        try await abandon(rowID, reason: reason, at: time, fence: nil)
+    }
+
+    /// FOR UPDATE: an exporter polling the same request meanwhile sees it ended, and counts nothing.
+    /// Fenced, only a request of the lease's tenant.
+    func abandon(_ rowID: Int64, reason: String, at time: Date, fence: Fence?) async throws(StoreError) -> ObservationResult {
+        let operation = "abandon request row \(rowID)", tenant = fence?.lease.tenant
+        return try await transaction(operation) { connection in
+            try await fence?.check(connection, location: self.location, operation: operation, logger: self.logger)
             let rows = try await self.requests(connection, """
-                SELECT \(unescaped: Self.requestColumns) FROM requests WHERE id = \(rowID) FOR UPDATE
+                SELECT \(unescaped: Self.requestColumns) FROM requests
+                WHERE id = \(rowID) AND (\(tenant)::text IS NULL OR tenant = \(tenant)) FOR UPDATE
                 """)
-            guard var request = rows.first else { throw self.noRow(rowID) }
+            guard var request = rows.first else { throw self.noRow(rowID, tenant: tenant) }
             guard request.isOpen else { return .alreadyFinished(request) }
             (request.status, request.info, request.acpCode, request.finishedAt) = (.abandoned, reason, nil, time)
             try await connection.query("""
@@ -115,25 +165,44 @@ extension PostgresIngestionStore {
         }
     }
 
-    /// A poll that does not end its request (nearly every poll) is one statement
-    /// (`RecordPoll`), and so one transaction and one round trip; one that ends it also
-    /// counts it, in the same transaction.
     public func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date) async throws(StoreError) -> ObservationResult {
+        try await recordObservation(rowID, report: report, at: time, fence: nil)
+    }
+
+    /// A poll that does not end its request (nearly every poll) is one statement
+    /// (`RecordPoll`, or `FencedRecordPoll` with the fence folded in), and so one
+    /// transaction and one round trip; one that ends it also counts it, in the same
+    /// transaction. Fenced, only a request of the lease's tenant.
+    func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date,
+                           fence: Fence?) async throws(StoreError) -> ObservationResult {
         let operation = "record observation of request row \(rowID)"
         guard report.status.isTerminal else {
-            return try await withConnection(operation) { connection in try await self.applyObservation(connection, rowID, report, at: time) }
+            return try await withConnection(operation) { connection in
+                try await self.applyObservation(connection, rowID, report, at: time, fence: fence, operation: operation)
+            }
         }
         return try await transaction(operation) { connection in
-            let result = try await self.applyObservation(connection, rowID, report, at: time)
+            let result = try await self.applyObservation(connection, rowID, report, at: time, fence: fence, operation: operation)
             if case .finished(let request) = result { try await self.countOutcome(connection, request) }
             return result
         }
     }
 
     private func applyObservation(_ connection: PostgresConnection, _ rowID: Int64, _ report: StatusReport,
-                                  at time: Date) async throws -> ObservationResult {
+                                  at time: Date, fence: Fence?, operation: String) async throws -> ObservationResult {
+        let poll = RecordPoll(rowID, report, at: time)
         var old: TrackedRequest?
-        for try await row in try await connection.execute(RecordPoll(rowID, report, at: time), logger: logger) { old = row }
+        if let fence {
+            var outcome: FencedRow<TrackedRequest> = .none
+            for try await row in try await connection.execute(FencedRecordPoll(poll, fence), logger: logger) { outcome = row }
+            switch outcome {
+            case .fenced: throw fence.refusal(location, operation)
+            case .none: throw noRow(rowID, tenant: fence.lease.tenant)
+            case .row(let row): old = row
+            }
+        } else {
+            for try await row in try await connection.execute(poll, logger: logger) { old = row }
+        }
         guard var request = old else { throw noRow(rowID) }
         if !request.isOpen { return .alreadyFinished(request) }
         request.lastPolled = time
@@ -223,8 +292,13 @@ extension PostgresIngestionStore {
         return .alreadyTracked(row)
     }
 
-    private func noRow(_ rowID: Int64) -> StoreError {
-        StoreError(.failed, "database \(location): no tracked request with row id \(rowID)")
+    /// What a statement whose fence did not hold throws (never without a fence: its check is `true`).
+    private func refusal(_ fence: Fence?, _ operation: String) -> StoreError {
+        fence?.refusal(location, operation) ?? StoreError(.failed, "database \(location): \(operation): refused without a fence")
+    }
+
+    private func noRow(_ rowID: Int64, tenant: String? = nil) -> StoreError {
+        StoreError(.failed, "database \(location): no tracked request with row id \(rowID)" + (tenant.map { " of tenant \($0)" } ?? ""))
     }
 
     /// Counts one ended request, in the same statements (and float additions) as SQLite.
@@ -300,22 +374,33 @@ extension Observation {
 /// count its end once. Prepared once per connection, as nearly every poll runs it:
 /// the server parses and plans it once, not at each poll.
 struct RecordPoll: PostgresPreparedStatement {
-    static let sql = """
-        WITH old AS (
-            SELECT \(PostgresIngestionStore.requestColumns), \(PostgresIngestionStore.isOpen) AS open
-            FROM requests WHERE id = $1 FOR UPDATE
-        ), updated AS (
-            UPDATE requests SET last_polled = $2, status = $3, raw_status = $4, num_records = $5, batch_id = $6, info = $7,
-                acp_code = $8, finished_at = $9, not_found_since = NULL
-            FROM old WHERE requests.id = old.id AND old.open
-        ), observed AS (
-            INSERT INTO observations (request, observed_at, status, raw_status, num_records, batch_id, info)
-            SELECT id, $2, $3, $4, $5, $6, $7 FROM old
-            WHERE open AND (status, raw_status, num_records, batch_id, info) IS DISTINCT FROM ($3, $4, $5, $6, $7)
-        )
-        SELECT \(PostgresIngestionStore.requestColumns) FROM old
-        """
+    static let sql = statement(fenced: false)
     static let bindingDataTypes: [PostgresDataType] = [.int8, .float8, .text, .text, .int8, .text, .text, .text, .float8]
+
+    /// The statement; `fenced`, with the fence's check first (its values `$10` to `$13`):
+    /// the request is read (and so written) only when the lease holds and the request is
+    /// of its tenant, and the last column says whether the lease held.
+    static func statement(fenced: Bool) -> String {
+        let fence = fenced ? "fence AS (SELECT \(Fence.heldSQL(firstParameter: 10)) AS held), " : ""
+        let onlyWhenHeld = fenced ? " AND tenant = $10 AND (SELECT held FROM fence)" : ""
+        let result = fenced ? "SELECT \(PostgresIngestionStore.requestColumns), held FROM fence LEFT JOIN old ON true"
+                            : "SELECT \(PostgresIngestionStore.requestColumns) FROM old"
+        return """
+            WITH \(fence)old AS (
+                SELECT \(PostgresIngestionStore.requestColumns), \(PostgresIngestionStore.isOpen) AS open
+                FROM requests WHERE id = $1\(onlyWhenHeld) FOR UPDATE
+            ), updated AS (
+                UPDATE requests SET last_polled = $2, status = $3, raw_status = $4, num_records = $5, batch_id = $6, info = $7,
+                    acp_code = $8, finished_at = $9, not_found_since = NULL
+                FROM old WHERE requests.id = old.id AND old.open
+            ), observed AS (
+                INSERT INTO observations (request, observed_at, status, raw_status, num_records, batch_id, info)
+                SELECT id, $2, $3, $4, $5, $6, $7 FROM old
+                WHERE open AND (status, raw_status, num_records, batch_id, info) IS DISTINCT FROM ($3, $4, $5, $6, $7)
+            )
+            \(result)
+            """
+    }
 
     let rowID: Int64
     let report: StatusReport
@@ -342,4 +427,29 @@ struct RecordPoll: PostgresPreparedStatement {
     }
 
     func decodeRow(_ row: PostgresRow) throws -> TrackedRequest { try PostgresIngestionStore.decodeRequest(row) }
+}
+
+/// `RecordPoll` through a fence, still one statement and one round trip: the lease's
+/// row is checked and locked FOR SHARE before the request's row is read.
+struct FencedRecordPoll: PostgresPreparedStatement {
+    static let sql = RecordPoll.statement(fenced: true)
+    static let bindingDataTypes = RecordPoll.bindingDataTypes + Fence.bindingDataTypes
+
+    let poll: RecordPoll
+    let fence: Fence
+
+    init(_ poll: RecordPoll, _ fence: Fence) {
+        self.poll = poll
+        self.fence = fence
+    }
+
+    func makeBindings() throws -> PostgresBindings {
+        var bindings = try poll.makeBindings()
+        fence.appendBindings(to: &bindings)
+        return bindings
+    }
+
+    func decodeRow(_ row: PostgresRow) throws -> FencedRow<TrackedRequest> {
+        try FencedRow(row, decode: PostgresIngestionStore.decodeRequest)
+    }
 }

@@ -126,6 +126,34 @@ enum Migrations {
             at REAL NOT NULL
         );
         """),
+        // PostgreSQL's cluster mode (`LeaseStore`); SQLite has one writer per file and never
+        // uses them, but a schema version means the same tables on both engines.
+        Step(version: 6, name: "replicas, tenant leases and the trigger-now queue", sql: """
+        CREATE TABLE replicas (
+            name TEXT PRIMARY KEY,
+            started_at REAL NOT NULL,
+            last_seen REAL NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE tenant_leases (
+            tenant TEXT PRIMARY KEY,
+            owner TEXT NOT NULL,
+            epoch INTEGER NOT NULL,
+            expires_at REAL NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE trigger_queue (
+            id INTEGER PRIMARY KEY,
+            tenant TEXT NOT NULL,
+            mapping TEXT NOT NULL,
+            requested_at REAL NOT NULL,
+            taken_by TEXT,
+            taken_epoch INTEGER,
+            taken_at REAL,
+            answered_at REAL,
+            answer_status INTEGER,
+            answer_body BLOB
+        );
+        CREATE INDEX trigger_queue_waiting ON trigger_queue (tenant, id) WHERE taken_by IS NULL;
+        """),
     ]
 }
 

@@ -2,7 +2,8 @@
 //   acs-bench-store seed    (--sqlite PATH | --postgres URL --password-file F) --requests N [--mappings M]
 //   acs-bench-store startup (…store…)                    opening + totals(), as the daemon's start-up
 //   acs-bench-store report  (…store…) [--period day]     the capacity report over the whole history
-//   acs-bench-store observe (…store…) [--open 1000] [--rounds 20] [--concurrency 4] [--server-pid PID]
+//   acs-bench-store observe (…store…) [--open 1000] [--rounds 20] [--concurrency 4] [--server-pid PID] [--fenced 1]
+//                                      --fenced 1: through a lease's fenced store, as a cluster's replica (PostgreSQL)
 // Each prints one line of `name=value` figures.
 import Foundation
 import IngestionModel
@@ -54,6 +55,16 @@ func serverCPUSeconds(_ postmaster: Int32) -> [Int32: Double] {
         result[pid] = (user + system) / ticks
     }
     return result
+}
+
+/// `--fenced 1`: the store's lease of `tenant`, for an hour (released at the end).
+func takeLease(of tenant: String, in store: any IngestionStore) async throws -> (leases: any LeaseStore, lease: TenantLease) {
+    guard let leases = store as? any LeaseStore,
+          let lease = try await leases.acquireLease(tenant: tenant, replica: "acs-bench-store", ttl: .seconds(3600)) else {
+        FileHandle.standardError.write(Data("--fenced 1 needs a PostgreSQL store whose lease of \(tenant) is free\n".utf8))
+        exit(2)
+    }
+    return (leases, lease)
 }
 
 let clock = ContinuousClock()
@@ -111,8 +122,10 @@ case "observe":
     let open = Int(options["open"] ?? "1000") ?? 1000
     let rounds = Int(options["rounds"] ?? "20") ?? 20
     let concurrency = Int(options["concurrency"] ?? "4") ?? 4
-    let store = try await openStore()
     let key = MappingKey(tenant: "bench-observe", mapping: "XDM1")
+    let opened = try await openStore()
+    let held = options["fenced"] == "1" ? try await takeLease(of: key.tenant, in: opened) : nil
+    let store = held.map { $0.leases.fenced(by: $0.lease, margin: .seconds(1)) } ?? opened
     let now = Date()
     var rows: [Int64] = []
     for index in 0..<open {
@@ -162,7 +175,8 @@ case "observe":
         line += String(format: " server_cpu_seconds=%.2f", used)
     }
     print(line)
-    await store.close()
+    if let held { try await held.leases.releaseLease(held.lease) }
+    await opened.close()
 
 default:
     usage()
