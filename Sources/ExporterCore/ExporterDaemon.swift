@@ -76,12 +76,14 @@ public final class ExporterDaemon: Sendable {
                                        swiftVersion: ExporterVersion.swiftVersion, now: time.now())
         readiness = Readiness()
         readiness.set("start-up", "rebuilding the metrics from the store")
-        // On PostgreSQL, replicas share the tenants through leases (one replica alone holds them all).
-        let cluster = opened.leases.map { _ in
+        // With cluster.enabled (PostgreSQL), replicas share the tenants through leases
+        // (one replica alone holds them all).
+        let leases = config.cluster.enabled ? opened.leases : nil
+        let cluster = leases.map { _ in
             ClusterSettings(replicaName: Self.replicaName(config.cluster, options.listenAddress), leaseTTL: config.cluster.leaseTTL)
         }
         collector = Collector(config: config, store: store, metrics: metrics, time: time, logger: logger, readiness: readiness,
-                              cluster: cluster, leases: opened.leases)
+                              cluster: cluster, leases: leases)
         publisher = ExpositionPublisher(metrics: metrics)
 
         // Counters are rebuilt before anything can change them through the API.

@@ -46,7 +46,7 @@ enum StoreOpening {
                     let store = try await PostgresIngestionStore.connect(configuration, durationBounds: IngestionMetrics.durationBounds,
                                                                          logger: logger)
                     if lastSaid != nil { logger.info("store reachable", metadata: ["store": "\(configuration.location)"]) }
-                    return OpenedStore(store: store, leases: store as? any LeaseStore, created: false)
+                    return OpenedStore(store: store, leases: store, created: false)
                 } catch where error.kind == .unavailable {
                     if lastSaid.map({ ContinuousClock.now - $0 >= StoreMonitor.repeatEvery }) ?? true {
                         lastSaid = ContinuousClock.now

@@ -16,7 +16,12 @@ extension ExporterConfig {
             .section("storage", \.storage, Storage.table),
             .section("cluster", \.cluster, Cluster.table),
             .section("api", \.api, API.table),
-        ])
+        ], check: { config, node, _, reader in
+            if config.cluster.enabled && config.storage.driver != .postgres {
+                reader.problem(node["cluster"]?["enabled"], "cluster.enabled",
+                               "needs storage.driver: postgres (replicas share one PostgreSQL database)")
+            }
+        })
     }
 }
 
@@ -143,6 +148,7 @@ extension ExporterConfig.Storage {
 extension ExporterConfig.Cluster {
     static var table: ConfigTable<Self> {
         ConfigTable([
+            .bool("enabled", \.enabled),
             .string("replica_name", \.replicaName),
             .duration("lease_ttl", \.leaseTTL, minimum: .seconds(3)),
         ])

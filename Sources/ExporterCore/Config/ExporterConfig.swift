@@ -113,6 +113,8 @@ public struct ExporterConfig: Sendable {
 
     /// Replicas sharing one PostgreSQL database (storage.driver: postgres).
     public struct Cluster: Sendable, Equatable {
+        /// Replicas on one PostgreSQL database share the tenants through leases.
+        public var enabled = false
         /// This replica's name in leases and metrics; empty: hostname:port.
         public var replicaName = ""
         public var leaseTTL: Duration = .seconds(15)
