@@ -230,7 +230,7 @@ struct ProcessTests {
         let (status, stdout, stderr) = try await runToExit(["check-config", "--config.file", example],
                                                            environment: ["ACS_CLIENT_ID": "id", "ACS_CLIENT_SECRET": "s"])
         #expect(status == 0, "\(stderr)")
-        #expect(stdout.contains("OK: 1 tenant(s), 2 mapping(s), 1 on a schedule"))
+        #expect(stdout.contains("OK: 1 tenant(s), 3 mapping(s), 2 on a schedule"))
     }
 
     @Test func versionAndHelp() async throws {
