@@ -42,9 +42,7 @@ struct DaylightSavingTests {
 
     @Test("every fire of a transition day", arguments: days)
     func firesOfTheDay(_ example: TransitionDay) throws {
-        let timeZone = zone(example.zone)
-        let (start, end) = localDay(example.day, in: timeZone)
-        let actual = fires(of: try cron(example.expression), in: timeZone, from: start, to: end)
+        let (actual, _, _) = try fires(of: example.expression, on: example.day, in: example.zone)
         #expect(actual == example.fires.map { instant("\(example.day)T\($0)") })
     }
 
@@ -70,9 +68,7 @@ struct DaylightSavingTests {
 
     @Test("every quarter-hour of a transition day fires once", arguments: quarterHourDays)
     func quarterHours(_ example: QuarterHours) throws {
-        let timeZone = zone(example.zone)
-        let (start, end) = localDay(example.day, in: timeZone)
-        let actual = fires(of: try cron("*/15 * * * *"), in: timeZone, from: start, to: end)
+        let (actual, start, end) = try fires(of: "*/15 * * * *", on: example.day, in: example.zone)
         let skipped = Set(example.repeated.map { instant("\(example.day)T\($0)") })
         let everyQuarterHour = stride(from: start.timeIntervalSince1970, to: end.timeIntervalSince1970, by: 900)
             .map { Date(timeIntervalSince1970: $0) }
@@ -148,11 +144,9 @@ struct DaylightSavingTests {
 
     @Test("each fire reads the asked wall time, checked with Calendar")
     func firesReadTheirWallTime() throws {
-        let paris = zone("Europe/Paris")
-        let (start, end) = localDay("2026-10-25", in: paris)
-        let halfHours = fires(of: try cron("0,30 * * * *"), in: paris, from: start, to: end)
+        let (halfHours, _, _) = try fires(of: "0,30 * * * *", on: "2026-10-25", in: "Europe/Paris")
         #expect(halfHours.count == 48)
-        #expect(halfHours.map { wallClock($0, in: paris) } == (0..<48).map {
+        #expect(halfHours.map { wallClock($0, in: zone("Europe/Paris")) } == (0..<48).map {
             "2026-10-25 \(twoDigits($0 / 2)):\($0 % 2 == 0 ? "00" : "30"):00"
         })
     }

@@ -87,6 +87,14 @@ func fires(of expression: CronExpression, in timeZone: TimeZone, from start: Dat
     return result
 }
 
+/// Every fire of `expression` on the local `day` (`yyyy-MM-dd`) of the zone named
+/// `zoneName`, with the instants at which that day starts and ends.
+func fires(of expression: String, on day: String, in zoneName: String) throws -> (fires: [Date], start: Date, end: Date) {
+    let timeZone = zone(zoneName)
+    let (start, end) = localDay(day, in: timeZone)
+    return (fires(of: try cron(expression), in: timeZone, from: start, to: end), start, end)
+}
+
 /// The instants at which a local day in `timeZone` starts and ends, found with
 /// `Calendar`, independently of the code under test.
 func localDay(_ day: String, in timeZone: TimeZone) -> (start: Date, end: Date) {
