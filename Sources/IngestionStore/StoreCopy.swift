@@ -69,29 +69,17 @@ public enum StoreCopy {
         report.mappings = Counts(read: mappings.count, written: try await target.writeMappingRows(mappings))
 
         // Requests before observations: an observation refers to its request's row id.
-        var lastRowID: Int64 = 0
-        while true {
-            let rows = try await source.requestRows(after: lastRowID, limit: batchSize)
-            guard let last = rows.last else { break }
+        try await forEachPage(source.requestRows(after:limit:), after: 0, \.rowID, limit: batchSize) { rows throws(StoreError) in
             report.requests.read += rows.count
             report.requests.written += try await target.writeRequestRows(rows)
-            lastRowID = last.rowID
         }
-        var lastObservation: Int64 = 0
-        while true {
-            let rows = try await source.observationRows(after: lastObservation, limit: batchSize)
-            guard let last = rows.last else { break }
+        try await forEachPage(source.observationRows(after:limit:), after: 0, \.id, limit: batchSize) { rows throws(StoreError) in
             report.observations.read += rows.count
             report.observations.written += try await target.writeObservationRows(rows)
-            lastObservation = last.id
         }
-        var lastKey: PrunedKey?
-        while true {
-            let keys = try await source.prunedKeys(after: lastKey, limit: batchSize)
-            guard let last = keys.last else { break }
+        try await forEachPage(source.prunedKeys(after:limit:), after: nil, Optional.some, limit: batchSize) { keys throws(StoreError) in
             report.prunedKeys.read += keys.count
             report.prunedKeys.written += try await target.writePrunedKeys(keys)
-            lastKey = last
         }
         let plans = try await source.triggerPlans()
         report.triggerPlans = Counts(read: plans.count, written: try await target.writeTriggerPlans(plans))
@@ -101,6 +89,20 @@ public enum StoreCopy {
         let totals = try await source.totals()
         report.totals = Counts(read: totals.rowCount, written: try await target.writeTotals(totals))
         return report
+    }
+}
+
+/// Reads a table in pages of `limit` rows, in the order of their keys: `read` gets the
+/// key of the last row of the page before (`start` for the first), until it returns no
+/// rows; `body` takes each page in turn.
+func forEachPage<Row, Key>(_ read: (Key, Int) async throws(StoreError) -> [Row], after start: Key, _ key: (Row) -> Key,
+                           limit: Int, _ body: ([Row]) async throws(StoreError) -> Void) async throws(StoreError) {
+    var after = start
+    while true {
+        let rows = try await read(after, limit)
+        guard let last = rows.last else { return }
+        try await body(rows)
+        after = key(last)
     }
 }
 
@@ -119,26 +121,14 @@ public struct StoreDigest: Sendable, Equatable, CustomStringConvertible {
 
     public static func of(_ store: some StoreTransfer, batchSize: Int = 5_000) async throws(StoreError) -> StoreDigest {
         var digest = StoreDigest()
-        var lastRowID: Int64 = 0
-        while true {
-            let rows = try await store.requestRows(after: lastRowID, limit: batchSize)
-            guard let last = rows.last else { break }
+        try await forEachPage(store.requestRows(after:limit:), after: 0, \.rowID, limit: batchSize) { rows in
             digest.add(rows.map(\.canonicalLine), \.requests)
-            lastRowID = last.rowID
         }
-        var lastObservation: Int64 = 0
-        while true {
-            let rows = try await store.observationRows(after: lastObservation, limit: batchSize)
-            guard let last = rows.last else { break }
+        try await forEachPage(store.observationRows(after:limit:), after: 0, \.id, limit: batchSize) { rows in
             digest.add(rows.map(\.canonicalLine), \.observations)
-            lastObservation = last.id
         }
-        var lastKey: PrunedKey?
-        while true {
-            let keys = try await store.prunedKeys(after: lastKey, limit: batchSize)
-            guard let last = keys.last else { break }
+        try await forEachPage(store.prunedKeys(after:limit:), after: nil, Optional.some, limit: batchSize) { keys in
             digest.add(keys.map { "\($0.key) \($0.requestID)" }, \.prunedKeys)
-            lastKey = last
         }
         digest.add(try await store.mappingRows().sorted { $0.key < $1.key }.map { "\($0.key) \($0.value.bits)" }, \.mappings)
         digest.add(try await store.triggerPlans().sorted { $0.key < $1.key }.map {

@@ -74,3 +74,15 @@ public struct PrunedKey: Sendable, Hashable {
         self.requestID = requestID
     }
 }
+
+/// SQL both stores' transfers share, word for word.
+public enum TransferSQL {
+    /// The `SET` list of the upsert of a copied request: every column but its row id
+    /// and key takes the copied row's value (`excluded`, in SQLite as in PostgreSQL).
+    public static let requestUpdates = """
+        origin = excluded.origin, first_seen = excluded.first_seen, last_polled = excluded.last_polled, \
+        status = excluded.status, raw_status = excluded.raw_status, num_records = excluded.num_records, \
+        batch_id = excluded.batch_id, info = excluded.info, acp_code = excluded.acp_code, \
+        finished_at = excluded.finished_at, not_found_since = excluded.not_found_since, untracked_at = excluded.untracked_at
+        """
+}

@@ -65,6 +65,15 @@ struct RequestRecord: Codable {
         untracked_at = request.untrackedAt?.timeIntervalSince1970
     }
 
+    /// The columns of a row as a query selects them, in `definition`'s order.
+    typealias Columns = (Int64, String, String, String, String, Double, Double?, String, String?, Int, String?, String?,
+                         String?, Double?, Double?, Double?)
+
+    init(_ columns: Columns) {
+        (id, tenant, mapping, request_id, origin, first_seen, last_polled, status, raw_status, num_records, batch_id, info,
+         acp_code, finished_at, not_found_since, untracked_at) = columns
+    }
+
     var request: TrackedRequest {
         TrackedRequest(rowID: id, key: MappingKey(tenant: tenant, mapping: mapping), requestID: RequestID(request_id),
                        origin: RequestOrigin(rawValue: origin) ?? .external, firstSeen: Date(timeIntervalSince1970: first_seen),
@@ -100,6 +109,13 @@ struct ObservationRecord: Codable {
         num_records = row.observation.numRecords
         batch_id = row.observation.batchID
         info = row.observation.info
+    }
+
+    /// The columns of a row as a query selects them, in `definition`'s order.
+    typealias Columns = (Int64, Int64, Double, String, String?, Int, String?, String?)
+
+    init(_ columns: Columns) {
+        (id, request, observed_at, status, raw_status, num_records, batch_id, info) = columns
     }
 
     var row: ObservationRow {

@@ -230,26 +230,11 @@ extension PostgresIngestionStore {
     }
 
     static func decodeRequest(_ row: PostgresRow) throws -> TrackedRequest {
-        let (id, tenant, mapping, requestID, origin, firstSeen, lastPolled, status, rawStatus, numRecords, batchID, info,
-             acpCode, finishedAt, notFoundSince, untrackedAt)
-            = try row.decode((Int64, String, String, String, String, Double, Double?, String, String?, Int, String?, String?,
-                              String?, Double?, Double?, Double?).self)
-        return TrackedRequest(rowID: id, key: MappingKey(tenant: tenant, mapping: mapping), requestID: RequestID(requestID),
-                              origin: RequestOrigin(rawValue: origin) ?? .external, firstSeen: Date(timeIntervalSince1970: firstSeen),
-                              lastPolled: lastPolled.map(Date.init(timeIntervalSince1970:)),
-                              status: IngestionStatus(storedName: status, raw: rawStatus), numRecords: numRecords,
-                              batchID: batchID, info: info, acpCode: acpCode.flatMap(ACPCode.init(rawValue:)),
-                              finishedAt: finishedAt.map(Date.init(timeIntervalSince1970:)),
-                              notFoundSince: notFoundSince.map(Date.init(timeIntervalSince1970:)),
-                              untrackedAt: untrackedAt.map(Date.init(timeIntervalSince1970:)))
+        RequestRecord(try row.decode(RequestRecord.Columns.self)).request
     }
 
     static func decodeObservation(_ row: PostgresRow) throws -> ObservationRow {
-        let (id, request, observedAt, status, rawStatus, numRecords, batchID, info)
-            = try row.decode((Int64, Int64, Double, String, String?, Int, String?, String?).self)
-        return ObservationRow(id: id, requestRowID: request, observation: Observation(
-            observedAt: Date(timeIntervalSince1970: observedAt), status: IngestionStatus(storedName: status, raw: rawStatus),
-            numRecords: numRecords, batchID: batchID, info: info))
+        ObservationRecord(try row.decode(ObservationRecord.Columns.self)).row
     }
 }
 

@@ -131,11 +131,7 @@ extension PostgresIngestionStore: StoreTransfer {
                 WITH written AS (
                     INSERT INTO requests AS r (\(unescaped: Self.requestColumns))
                     SELECT * FROM json_to_recordset(\(json)::json) AS x (\(unescaped: RequestRecord.definition))
-                    ON CONFLICT (id) DO UPDATE SET origin = excluded.origin, first_seen = excluded.first_seen,
-                        last_polled = excluded.last_polled, status = excluded.status, raw_status = excluded.raw_status,
-                        num_records = excluded.num_records, batch_id = excluded.batch_id, info = excluded.info,
-                        acp_code = excluded.acp_code, finished_at = excluded.finished_at,
-                        not_found_since = excluded.not_found_since, untracked_at = excluded.untracked_at
+                    ON CONFLICT (id) DO UPDATE SET \(unescaped: TransferSQL.requestUpdates)
                     WHERE (r.tenant, r.mapping, r.request_id) = (excluded.tenant, excluded.mapping, excluded.request_id)
                         AND (r.origin, r.first_seen, r.last_polled, r.status, r.raw_status, r.num_records, r.batch_id, r.info,
                              r.acp_code, r.finished_at, r.not_found_since, r.untracked_at)

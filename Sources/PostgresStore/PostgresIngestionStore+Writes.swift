@@ -205,16 +205,8 @@ extension PostgresIngestionStore {
         }
         guard var request = old else { throw noRow(rowID) }
         if !request.isOpen { return .alreadyFinished(request) }
-        request.lastPolled = time
-        request.status = report.status
-        request.numRecords = report.numRecords
-        request.batchID = report.batchID
-        request.info = report.info
-        request.acpCode = report.acpCode
-        request.notFoundSince = nil
-        guard report.status.isTerminal else { return .stillRunning(request) }
-        request.finishedAt = time
-        return .finished(request)
+        request.record(report, polledAt: time)
+        return report.status.isTerminal ? .finished(request) : .stillRunning(request)
     }
 
     /// Requests and observations go in a few statements (`JSONRows`), and the totals are

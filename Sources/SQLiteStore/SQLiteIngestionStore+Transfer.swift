@@ -55,11 +55,7 @@ extension SQLiteIngestionStore: StoreTransfer {
                     INSERT INTO requests (id, tenant, mapping, request_id, origin, first_seen, last_polled, status, raw_status,
                         num_records, batch_id, info, acp_code, finished_at, not_found_since, untracked_at)
                     VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (id) DO UPDATE SET origin = excluded.origin, first_seen = excluded.first_seen,
-                        last_polled = excluded.last_polled, status = excluded.status, raw_status = excluded.raw_status,
-                        num_records = excluded.num_records, batch_id = excluded.batch_id, info = excluded.info,
-                        acp_code = excluded.acp_code, finished_at = excluded.finished_at,
-                        not_found_since = excluded.not_found_since, untracked_at = excluded.untracked_at
+                    ON CONFLICT (id) DO UPDATE SET \(TransferSQL.requestUpdates)
                     WHERE (requests.tenant, requests.mapping, requests.request_id) = (excluded.tenant, excluded.mapping, excluded.request_id)
                         AND (requests.origin, requests.first_seen, requests.last_polled, requests.status, requests.raw_status,
                              requests.num_records, requests.batch_id, requests.info, requests.acp_code, requests.finished_at,
@@ -87,140 +83,126 @@ extension SQLiteIngestionStore: StoreTransfer {
 
     public func writeObservationRows(_ rows: [ObservationRow]) throws(StoreError) -> Int {
         try write { db throws(StoreError) -> Int in
-            var written = 0
-            for row in rows {
+            try db.changes(running: """
+                INSERT INTO observations (id, request, observed_at, status, raw_status, num_records, batch_id, info)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET request = excluded.request, observed_at = excluded.observed_at,
+                    status = excluded.status, raw_status = excluded.raw_status, num_records = excluded.num_records,
+                    batch_id = excluded.batch_id, info = excluded.info
+                WHERE (observations.request, observations.observed_at, observations.status, observations.raw_status,
+                       observations.num_records, observations.batch_id, observations.info)
+                    IS NOT (excluded.request, excluded.observed_at, excluded.status, excluded.raw_status,
+                            excluded.num_records, excluded.batch_id, excluded.info)
+                """, for: rows) { row in
                 let observation = row.observation
-                try db.prepare("""
-                    INSERT INTO observations (id, request, observed_at, status, raw_status, num_records, batch_id, info)
-                    VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (id) DO UPDATE SET request = excluded.request, observed_at = excluded.observed_at,
-                        status = excluded.status, raw_status = excluded.raw_status, num_records = excluded.num_records,
-                        batch_id = excluded.batch_id, info = excluded.info
-                    WHERE (observations.request, observations.observed_at, observations.status, observations.raw_status,
-                           observations.num_records, observations.batch_id, observations.info)
-                        IS NOT (excluded.request, excluded.observed_at, excluded.status, excluded.raw_status,
-                                excluded.num_records, excluded.batch_id, excluded.info)
-                    """).run([.integer(row.id), .integer(row.requestRowID), SQLValue(observation.observedAt),
-                              .text(observation.status.name), SQLValue(observation.status.rawUnknown),
-                              SQLValue(observation.numRecords), SQLValue(observation.batchID), SQLValue(observation.info)])
-                written += db.changes
+                return [.integer(row.id), .integer(row.requestRowID), SQLValue(observation.observedAt),
+                        .text(observation.status.name), SQLValue(observation.status.rawUnknown),
+                        SQLValue(observation.numRecords), SQLValue(observation.batchID), SQLValue(observation.info)]
             }
-            return written
         }
     }
 
     public func writePrunedKeys(_ keys: [PrunedKey]) throws(StoreError) -> Int {
         try write { db throws(StoreError) -> Int in
-            var written = 0
-            for key in keys {
-                try db.prepare("INSERT OR IGNORE INTO pruned_requests (tenant, mapping, request_id) VALUES (?, ?, ?)")
-                    .run([.text(key.key.tenant), .text(key.key.mapping), .text(key.requestID.rawValue)])
-                written += db.changes
-            }
-            return written
+            try db.changes(running: "INSERT OR IGNORE INTO pruned_requests (tenant, mapping, request_id) VALUES (?, ?, ?)",
+                           for: keys) { [.text($0.key.tenant), .text($0.key.mapping), .text($0.requestID.rawValue)] }
         }
     }
 
     public func writeMappingRows(_ rows: [MappingKey: Date]) throws(StoreError) -> Int {
         try write { db throws(StoreError) -> Int in
-            var written = 0
-            for (key, created) in rows {
-                try db.prepare("""
-                    INSERT INTO mappings (tenant, mapping, created_at) VALUES (?, ?, ?)
-                    ON CONFLICT (tenant, mapping) DO UPDATE SET created_at = excluded.created_at
-                    WHERE mappings.created_at IS NOT excluded.created_at
-                    """).run([.text(key.tenant), .text(key.mapping), SQLValue(created)])
-                written += db.changes
-            }
-            return written
+            try db.changes(running: """
+                INSERT INTO mappings (tenant, mapping, created_at) VALUES (?, ?, ?)
+                ON CONFLICT (tenant, mapping) DO UPDATE SET created_at = excluded.created_at
+                WHERE mappings.created_at IS NOT excluded.created_at
+                """, for: rows) { key, created in [.text(key.tenant), .text(key.mapping), SQLValue(created)] }
         }
     }
 
     public func writeTriggerPlans(_ plans: [MappingKey: TriggerPlan]) throws(StoreError) -> Int {
         try write { db throws(StoreError) -> Int in
-            var written = 0
-            for (key, plan) in plans {
-                try db.prepare("""
-                    INSERT INTO trigger_plans (tenant, mapping, slot, due_at, attempts, failing_since) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT (tenant, mapping) DO UPDATE SET slot = excluded.slot, due_at = excluded.due_at,
-                        attempts = excluded.attempts, failing_since = excluded.failing_since
-                    WHERE (trigger_plans.slot, trigger_plans.due_at, trigger_plans.attempts, trigger_plans.failing_since)
-                        IS NOT (excluded.slot, excluded.due_at, excluded.attempts, excluded.failing_since)
-                    """).run([.text(key.tenant), .text(key.mapping), SQLValue(plan.slot), SQLValue(plan.dueAt),
-                              SQLValue(plan.attempts), SQLValue(plan.failingSince)])
-                written += db.changes
+            try db.changes(running: """
+                INSERT INTO trigger_plans (tenant, mapping, slot, due_at, attempts, failing_since) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT (tenant, mapping) DO UPDATE SET slot = excluded.slot, due_at = excluded.due_at,
+                    attempts = excluded.attempts, failing_since = excluded.failing_since
+                WHERE (trigger_plans.slot, trigger_plans.due_at, trigger_plans.attempts, trigger_plans.failing_since)
+                    IS NOT (excluded.slot, excluded.due_at, excluded.attempts, excluded.failing_since)
+                """, for: plans) { key, plan in
+                [.text(key.tenant), .text(key.mapping), SQLValue(plan.slot), SQLValue(plan.dueAt), SQLValue(plan.attempts),
+                 SQLValue(plan.failingSince)]
             }
-            return written
         }
     }
 
     public func writeTriggerIntents(_ intents: [TriggerIntent]) throws(StoreError) -> Int {
         try write { db throws(StoreError) -> Int in
-            var written = 0
-            for intent in intents {
-                try db.prepare("""
-                    INSERT INTO trigger_intents (id, tenant, mapping, at) VALUES (?, ?, ?, ?)
-                    ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, mapping = excluded.mapping, at = excluded.at
-                    WHERE (trigger_intents.tenant, trigger_intents.mapping, trigger_intents.at)
-                        IS NOT (excluded.tenant, excluded.mapping, excluded.at)
-                    """).run([.integer(intent.id), .text(intent.key.tenant), .text(intent.key.mapping), SQLValue(intent.at)])
-                written += db.changes
-            }
-            return written
+            try db.changes(running: """
+                INSERT INTO trigger_intents (id, tenant, mapping, at) VALUES (?, ?, ?, ?)
+                ON CONFLICT (id) DO UPDATE SET tenant = excluded.tenant, mapping = excluded.mapping, at = excluded.at
+                WHERE (trigger_intents.tenant, trigger_intents.mapping, trigger_intents.at)
+                    IS NOT (excluded.tenant, excluded.mapping, excluded.at)
+                """, for: intents) { [.integer($0.id), .text($0.key.tenant), .text($0.key.mapping), SQLValue($0.at)] }
         }
     }
 
     public func writeTotals(_ totals: IngestionTotals) throws(StoreError) -> Int {
         try write { db throws(StoreError) -> Int in
-            var written = 0
-            for outcome in totals.outcomes {
-                try db.prepare("""
-                    INSERT INTO outcome_totals (tenant, mapping, status, acp_code, requests, records, duration_sum)
-                    VALUES (?, ?, ?, ?, ?, ?, ?)
-                    ON CONFLICT DO UPDATE SET requests = excluded.requests, records = excluded.records,
-                        duration_sum = excluded.duration_sum
-                    WHERE (outcome_totals.requests, outcome_totals.records, outcome_totals.duration_sum)
-                        IS NOT (excluded.requests, excluded.records, excluded.duration_sum)
-                    """).run([.text(outcome.key.tenant), .text(outcome.key.mapping), .text(outcome.status.label),
-                              .text(outcome.acpCode), SQLValue(outcome.requests), SQLValue(outcome.records),
-                              .real(outcome.durationSum)])
-                written += db.changes
+            let outcomes = try db.changes(running: """
+                INSERT INTO outcome_totals (tenant, mapping, status, acp_code, requests, records, duration_sum)
+                VALUES (?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET requests = excluded.requests, records = excluded.records,
+                    duration_sum = excluded.duration_sum
+                WHERE (outcome_totals.requests, outcome_totals.records, outcome_totals.duration_sum)
+                    IS NOT (excluded.requests, excluded.records, excluded.duration_sum)
+                """, for: totals.outcomes) { outcome in
+                [.text(outcome.key.tenant), .text(outcome.key.mapping), .text(outcome.status.label), .text(outcome.acpCode),
+                 SQLValue(outcome.requests), SQLValue(outcome.records), .real(outcome.durationSum)]
             }
-            for bucket in totals.buckets {
-                try db.prepare("""
-                    INSERT INTO duration_buckets (tenant, mapping, status, upper_bound, count) VALUES (?, ?, ?, ?, ?)
-                    ON CONFLICT DO UPDATE SET count = excluded.count WHERE duration_buckets.count IS NOT excluded.count
-                    """).run([.text(bucket.key.tenant), .text(bucket.key.mapping), .text(bucket.status.label),
-                              .real(bucket.upperBound.isFinite ? bucket.upperBound : 1e308), SQLValue(bucket.count)])
-                written += db.changes
+            let buckets = try db.changes(running: """
+                INSERT INTO duration_buckets (tenant, mapping, status, upper_bound, count) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET count = excluded.count WHERE duration_buckets.count IS NOT excluded.count
+                """, for: totals.buckets) { bucket in
+                [.text(bucket.key.tenant), .text(bucket.key.mapping), .text(bucket.status.label),
+                 .real(bucket.upperBound.isFinite ? bucket.upperBound : 1e308), SQLValue(bucket.count)]
             }
-            for (key, counts) in totals.triggers {
-                for (result, count) in counts {
-                    try db.prepare("""
-                        INSERT INTO trigger_totals (tenant, mapping, result, count) VALUES (?, ?, ?, ?)
-                        ON CONFLICT DO UPDATE SET count = excluded.count WHERE trigger_totals.count IS NOT excluded.count
-                        """).run([.text(key.tenant), .text(key.mapping), .text(result.label), SQLValue(count)])
-                    written += db.changes
-                }
+            let triggers = try db.changes(running: """
+                INSERT INTO trigger_totals (tenant, mapping, result, count) VALUES (?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET count = excluded.count WHERE trigger_totals.count IS NOT excluded.count
+                """, for: totals.triggers.flatMap { key, counts in counts.map { (key, $0.key, $0.value) } }) { key, result, count in
+                [.text(key.tenant), .text(key.mapping), .text(result.label), SQLValue(count)]
             }
-            for (key, latest) in totals.latest {
-                try db.prepare("""
-                    INSERT INTO mapping_latest (tenant, mapping, last_success_at, last_success_records, last_failure_at,
-                        last_trigger_at) VALUES (?, ?, ?, ?, ?, ?)
-                    ON CONFLICT DO UPDATE SET last_success_at = excluded.last_success_at,
-                        last_success_records = excluded.last_success_records, last_failure_at = excluded.last_failure_at,
-                        last_trigger_at = excluded.last_trigger_at
-                    WHERE (mapping_latest.last_success_at, mapping_latest.last_success_records, mapping_latest.last_failure_at,
-                           mapping_latest.last_trigger_at)
-                        IS NOT (excluded.last_success_at, excluded.last_success_records, excluded.last_failure_at,
-                                excluded.last_trigger_at)
-                    """).run([.text(key.tenant), .text(key.mapping), SQLValue(latest.lastSuccessAt),
-                              // NULL without a success, as the counting statements leave it.
-                              latest.lastSuccessAt == nil ? .null : SQLValue(latest.lastSuccessRecords),
-                              SQLValue(latest.lastFailureAt), SQLValue(latest.lastTriggerAt)])
-                written += db.changes
+            let latest = try db.changes(running: """
+                INSERT INTO mapping_latest (tenant, mapping, last_success_at, last_success_records, last_failure_at,
+                    last_trigger_at) VALUES (?, ?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET last_success_at = excluded.last_success_at,
+                    last_success_records = excluded.last_success_records, last_failure_at = excluded.last_failure_at,
+                    last_trigger_at = excluded.last_trigger_at
+                WHERE (mapping_latest.last_success_at, mapping_latest.last_success_records, mapping_latest.last_failure_at,
+                       mapping_latest.last_trigger_at)
+                    IS NOT (excluded.last_success_at, excluded.last_success_records, excluded.last_failure_at,
+                            excluded.last_trigger_at)
+                """, for: totals.latest) { key, latest in
+                [.text(key.tenant), .text(key.mapping), SQLValue(latest.lastSuccessAt),
+                 // NULL without a success, as the counting statements leave it.
+                 latest.lastSuccessAt == nil ? .null : SQLValue(latest.lastSuccessRecords),
+                 SQLValue(latest.lastFailureAt), SQLValue(latest.lastTriggerAt)]
             }
-            return written
+            return outcomes + buckets + triggers + latest
         }
+    }
+}
+
+extension SQLiteConnection {
+    /// Runs `sql` once for each of `rows`, bound to the values `values` gives it, and
+    /// returns how many rows those runs changed: the transfer's upserts, which change
+    /// nothing where the target already holds the same values.
+    func changes<Rows: Sequence>(running sql: String, for rows: Rows,
+                                 _ values: (Rows.Element) -> [SQLValue]) throws(StoreError) -> Int {
+        var written = 0
+        for row in rows {
+            try prepare(sql).run(values(row))
+            written += changes
+        }
+        return written
     }
 }

@@ -248,14 +248,7 @@ public actor SQLiteIngestionStore: IngestionStore {
             if !request.isOpen { return .alreadyFinished(request) }
             let changed = request.status != report.status || request.numRecords != report.numRecords
                 || request.batchID != report.batchID || request.info != report.info
-            request.lastPolled = time
-            request.status = report.status
-            request.numRecords = report.numRecords
-            request.batchID = report.batchID
-            request.info = report.info
-            request.acpCode = report.acpCode
-            request.notFoundSince = nil
-            if report.status.isTerminal { request.finishedAt = time }
+            request.record(report, polledAt: time)
 
             try db.prepare("""
                 UPDATE requests SET last_polled = ?, status = ?, raw_status = ?, num_records = ?, batch_id = ?,

@@ -8,13 +8,53 @@ import Testing
 /// Every fault the simulator can inject, met by the client.
 @Suite("Faults")
 struct FaultTests {
-    @Test func throttlingHonoursRetryAfterInSeconds() async throws {
+    /// 429 and 503 answers with a Retry-After in seconds: the client waits that long, then succeeds.
+    static let retryAfterSeconds: [(InjectedFault, Duration)] = [
+        (.throttled(retryAfter: "7"), .seconds(7)),
+        (.unavailableFor(retryAfter: "9"), .seconds(9)),
+    ]
+
+    @Test("Retry-After in seconds is honoured", arguments: retryAfterSeconds)
+    func retryAfterInSecondsIsHonoured(_ fault: InjectedFault, _ wait: Duration) async throws {
         let time = ImmediateTimeSource()
         let h = try Harness(clientTime: time)
         try await stopping(h) { h throws in
-            h.simulator.inject(.throttled(retryAfter: "7"), on: .trigger)
+            h.simulator.inject(fault, on: .trigger)
             #expect(try await h.client().trigger(mapping: "XDM44") == .submitted("3520"))
-            #expect(time.sleeps == [.seconds(7)])
+            #expect(time.sleeps == [wait])
+        }
+    }
+
+    struct ReportedFault: CustomTestStringConvertible, Sendable {
+        let why: String
+        let fault: InjectedFault
+        var operation: SimulatedOperation = .trigger
+        var times = 1
+        let error: AdobeAPIError
+        var testDescription: String { why }
+    }
+
+    /// Faults a trigger meets (`times` in a row), with the error the client reports.
+    static let reportedFaults: [ReportedFault] = [
+        ReportedFault(why: "throttling that outlasts the retries is an error", fault: .throttled(retryAfter: "1"), times: 4,
+                      error: .throttled(retryAfter: .seconds(1))),
+        ReportedFault(why: "a cut-off token answer is never quoted", fault: .truncated, operation: .token,
+                      error: .bodyNotJSON(status: 200, snippet: "(token response withheld)")),
+        ReportedFault(why: "an HTML page is not JSON", fault: .notJSON, error: .bodyNotJSON(
+            status: 200, snippet: "<html><head><title>Error</title></head><body><h1>Bad Gateway</h1></body></html>")),
+        ReportedFault(why: "an empty body is reported", fault: .rawBody(""), error: .bodyNotJSON(status: 200, snippet: "(empty)")),
+        ReportedFault(why: "403 is reported with the gateway's code", fault: .forbidden,
+                      error: .forbidden(code: "403023", message: "Profile is not valid")),
+    ]
+
+    @Test("a fault is reported as its error", arguments: reportedFaults)
+    func faultIsReported(_ example: ReportedFault) async throws {
+        let h = try Harness()
+        try await stopping(h) { h throws in
+            h.simulator.inject(example.fault, on: example.operation, times: example.times)
+            await #expect(throws: example.error) {
+                try await h.client().trigger(mapping: "XDM44")
+            }
         }
     }
 
@@ -42,16 +82,6 @@ struct FaultTests {
         }
     }
 
-    @Test func throttlingThatOutlastsTheRetriesIsAnError() async throws {
-        let h = try Harness()
-        try await stopping(h) { h throws in
-            h.simulator.inject(.throttled(retryAfter: "1"), on: .trigger, times: 4)
-            await #expect(throws: AdobeAPIError.throttled(retryAfter: .seconds(1))) {
-                try await h.client().trigger(mapping: "XDM44")
-            }
-        }
-    }
-
     @Test func serverErrorsAreRetriedThenReported() async throws {
         let calls = CallLog()
         let h = try Harness()
@@ -72,26 +102,6 @@ struct FaultTests {
         try await stopping(h) { h throws in
             h.simulator.inject(.unavailable, on: .trigger)
             #expect(try await h.client().trigger(mapping: "XDM44") == .submitted("3520"))
-        }
-    }
-
-    @Test func unavailableHonoursRetryAfter() async throws {
-        let time = ImmediateTimeSource()
-        let h = try Harness(clientTime: time)
-        try await stopping(h) { h throws in
-            h.simulator.inject(.unavailableFor(retryAfter: "9"), on: .trigger)
-            #expect(try await h.client().trigger(mapping: "XDM44") == .submitted("3520"))
-            #expect(time.sleeps == [.seconds(9)])
-        }
-    }
-
-    @Test func aCutOffTokenAnswerIsNeverQuoted() async throws {
-        let h = try Harness()
-        try await stopping(h) { h throws in
-            h.simulator.inject(.truncated, on: .token)
-            await #expect(throws: AdobeAPIError.bodyNotJSON(status: 200, snippet: "(token response withheld)")) {
-                try await h.client().trigger(mapping: "XDM44")
-            }
         }
     }
 
@@ -133,27 +143,6 @@ struct FaultTests {
         }
     }
 
-    @Test func htmlPageIsNotJSON() async throws {
-        let h = try Harness()
-        try await stopping(h) { h throws in
-            h.simulator.inject(.notJSON, on: .trigger)
-            await #expect(throws: AdobeAPIError.bodyNotJSON(
-                status: 200, snippet: "<html><head><title>Error</title></head><body><h1>Bad Gateway</h1></body></html>")) {
-                try await h.client().trigger(mapping: "XDM44")
-            }
-        }
-    }
-
-    @Test func emptyBodyIsReported() async throws {
-        let h = try Harness()
-        try await stopping(h) { h throws in
-            h.simulator.inject(.rawBody(""), on: .trigger)
-            await #expect(throws: AdobeAPIError.bodyNotJSON(status: 200, snippet: "(empty)")) {
-                try await h.client().trigger(mapping: "XDM44")
-            }
-        }
-    }
-
     @Test func bodyOverOneMebibyteIsRefused() async throws {
         let calls = CallLog()
         let h = try Harness()
@@ -163,16 +152,6 @@ struct FaultTests {
                 try await h.client(observe: calls.observe).trigger(mapping: "XDM44")
             }
             #expect(calls.codes.last == "trigger:body_too_large")
-        }
-    }
-
-    @Test func forbiddenIsReportedWithTheGatewayCode() async throws {
-        let h = try Harness()
-        try await stopping(h) { h throws in
-            h.simulator.inject(.forbidden, on: .trigger)
-            await #expect(throws: AdobeAPIError.forbidden(code: "403023", message: "Profile is not valid")) {
-                try await h.client().trigger(mapping: "XDM44")
-            }
         }
     }
 

@@ -33,23 +33,36 @@ struct SeedBodiesOverHTTPTests {
         }
     }
 
-    @Test func postRefusedWhenNotStopped() async throws {
-        let h = try Harness(scenario: Harness.scenario { $0.stopped = false })
-        try await stopping(h) { h throws in
-            let raw = try await h.raw(.POST, path, token: try await h.rawToken())
-            #expect(raw.1 == (try Fixtures.seedBody("post-not-stopped")))
-            let outcome = try await h.client().trigger(mapping: "XDM44")
-            #expect(outcome == .notStopped(info: "Unable to submit data ingestion request, XDM Mapping ID: XDM44 is not stopped"))
+    /// A mapping that is not stopped, or not published: the POST is refused with the
+    /// seed's body (`post-not-<state>`), and the client reads Adobe's words.
+    enum UnreadyMapping: String, Sendable, CaseIterable {
+        case stopped, published
+
+        var scenario: Scenario {
+            Harness.scenario { mapping in
+                switch self {
+                case .stopped: mapping.stopped = false
+                case .published: mapping.published = false
+                }
+            }
+        }
+
+        var outcome: TriggerOutcome {
+            switch self {
+            case .stopped: .notStopped(info: "Unable to submit data ingestion request, XDM Mapping ID: XDM44 is not stopped")
+            case .published: .notPublished(info: "Unable to submit data ingestion request, XDM Mapping ID: XDM44 is not published")
+            }
         }
     }
 
-    @Test func postRefusedWhenNotPublished() async throws {
-        let h = try Harness(scenario: Harness.scenario { $0.published = false })
+    @Test("a POST is refused when the mapping is not stopped or not published", arguments: UnreadyMapping.allCases)
+    func postRefusedWhenNot(_ state: UnreadyMapping) async throws {
+        let h = try Harness(scenario: state.scenario)
         try await stopping(h) { h throws in
             let raw = try await h.raw(.POST, path, token: try await h.rawToken())
-            #expect(raw.1 == (try Fixtures.seedBody("post-not-published")))
+            #expect(raw.1 == (try Fixtures.seedBody("post-not-\(state.rawValue)")))
             let outcome = try await h.client().trigger(mapping: "XDM44")
-            #expect(outcome == .notPublished(info: "Unable to submit data ingestion request, XDM Mapping ID: XDM44 is not published"))
+            #expect(outcome == state.outcome)
         }
     }
 

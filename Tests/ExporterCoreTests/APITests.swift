@@ -55,7 +55,7 @@ struct APITests {
             let again = try await call(daemon, "POST", "/api/v1/requests", body: #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":"3520"}"#)
             #expect(again.0 == 200)
             #expect(try await daemon.store.openRequests().count == 1)
-            let metrics = try await setup.scrapeFresh(daemon)
+            let metrics = try await setup.metrics(daemon)
             #expect(metrics[series("acs_ingestion_requests_in_progress", tenant, "XDM44")] == 1)
         }
     }
@@ -202,7 +202,7 @@ struct APITests {
             let xdm44 = try #require(mappings.first { $0["mapping"] as? String == "XDM44" })
             let counters = xdm44["counters"] as? [String: Any] ?? [:]
             let requests = counters["requests"] as? [String: Int] ?? [:]
-            let metrics = try await setup.scrapeFresh(daemon)
+            let metrics = try await setup.metrics(daemon)
             #expect(Double(requests["success"] ?? -1) == metrics[series("acs_ingestion_requests_total", tenant, "XDM44", "status=\"success\"")])
             #expect(Double(requests["failed"] ?? -1) == metrics[series("acs_ingestion_requests_total", tenant, "XDM44", "status=\"failed\"")])
             #expect(Double(counters["records_ingested"] as? Int ?? -1) == metrics[series("acs_ingestion_records_ingested_total", tenant, "XDM44")])

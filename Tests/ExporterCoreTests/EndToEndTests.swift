@@ -17,9 +17,9 @@ struct EndToEndTests {
 
     /// A simulator, a folder and a configuration pointing at them; the daemons made
     /// from it are stopped with it.
-    struct Setup: AsyncStoppable {
+    struct Setup: DaemonSetup {
         let time = ManualTimeSource()
-        private let daemons = Registry<ExporterDaemon>()
+        let daemons = Registry<ExporterDaemon>()
         let simulator: AdobeSimulator
         let directory: TemporaryDirectory
         let config: ExporterConfig
@@ -49,27 +49,9 @@ struct EndToEndTests {
             self.config = config
         }
 
-        func daemon() async throws -> ExporterDaemon {
-            let daemon = try await ExporterDaemon(config: config, options: .init(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
-                                                  logger: silentLogger, time: time)
-            daemons.add(daemon)
-            return daemon
-        }
-
-        func scrapeFresh(_ daemon: ExporterDaemon) async throws -> Exposition {
-            daemon.publisher.refresh()
-            return try await scrape(daemon.port)
-        }
-
         /// A setup and a daemon made from it for `body`, both stopped afterwards.
         static func run(apiToken: String? = nil, _ body: (Setup, ExporterDaemon) async throws -> Void) async throws {
             try await stopping(Setup(apiToken: apiToken)) { setup throws in try await body(setup, try await setup.daemon()) }
-        }
-
-        func stop() async {
-            for daemon in daemons.all { await daemon.stop() }
-            await simulator.stop()
-            directory.cleanUp()
         }
     }
 
@@ -89,7 +71,7 @@ struct EndToEndTests {
             setup.simulator.setNextOutcomes(tenant: Self.tenant, mapping: "XDM45", [.failedToUpload, .success, .success, .failedToFetch])
             await run(setup, daemon, rounds: 4)
             await daemon.collector.cycle(tenant: Self.tenant)  // a fifth request each, still running
-            let metrics = try await setup.scrapeFresh(daemon)
+            let metrics = try await setup.metrics(daemon)
 
             let truth = setup.simulator.requests()
             #expect(truth.count == 10)
@@ -130,7 +112,7 @@ struct EndToEndTests {
 
     @Test func everyConfiguredMappingHasItsSeriesFromTheFirstScrape() async throws {
         try await Setup.run { setup, daemon in
-            let metrics = try await setup.scrapeFresh(daemon)
+            let metrics = try await setup.metrics(daemon)
             for mapping in ["XDM44", "XDM45"] {
                 for status in ["success", "failed", "aborted"] {
                     #expect(metrics[series("acs_ingestion_requests_total", Self.tenant, mapping, "status=\"\(status)\"")] == 0)
@@ -151,11 +133,11 @@ struct EndToEndTests {
             var daemon = try await setup.daemon()
             await run(setup, daemon, rounds: 2)
             await daemon.collector.cycle(tenant: Self.tenant)  // third requests start
-            let before = try await setup.scrapeFresh(daemon)
+            let before = try await setup.metrics(daemon)
             await daemon.stop()
 
             daemon = try await setup.daemon()
-            let after = try await setup.scrapeFresh(daemon)
+            let after = try await setup.metrics(daemon)
             #expect(after.persistent == before.persistent)
             #expect(!after.persistent.isEmpty)
 
@@ -163,7 +145,7 @@ struct EndToEndTests {
             setup.time.advance(by: .seconds(10))
             await daemon.collector.cycle(tenant: Self.tenant)
             await daemon.collector.cycle(tenant: Self.tenant)
-            let resumed = try await setup.scrapeFresh(daemon)
+            let resumed = try await setup.metrics(daemon)
             #expect(resumed[series("acs_ingestion_requests_total", Self.tenant, "XDM44", "status=\"success\"")] == 2)
             #expect(resumed[series("acs_ingestion_requests_total", Self.tenant, "XDM45", "status=\"success\"")] == 1)
             #expect(resumed[series("acs_ingestion_requests_in_progress", Self.tenant, "XDM44")] == 0)
@@ -179,7 +161,7 @@ struct EndToEndTests {
             _ = await daemon.collector.trigger(key)
             let second = await daemon.collector.trigger(key)
             #expect(try second.get() == .alreadyInProgress("3520"))
-            let metrics = try await setup.scrapeFresh(daemon)
+            let metrics = try await setup.metrics(daemon)
             #expect(metrics[series("acs_ingestion_requests_in_progress", Self.tenant, "XDM44")] == 1)
             #expect(metrics[series("acs_ingestion_triggers_total", Self.tenant, "XDM44", "result=\"already_in_progress\"")] == 1)
             #expect(try await daemon.store.openRequests().count == 1)
@@ -191,7 +173,7 @@ struct EndToEndTests {
             setup.simulator.setMapping(tenant: Self.tenant, mapping: "XDM44", stopped: false)
             setup.simulator.setMapping(tenant: Self.tenant, mapping: "XDM45", published: false)
             await daemon.collector.cycle(tenant: Self.tenant)
-            let metrics = try await setup.scrapeFresh(daemon)
+            let metrics = try await setup.metrics(daemon)
             #expect(metrics[series("acs_ingestion_triggers_total", Self.tenant, "XDM44", "result=\"not_stopped\"")] == 1)
             #expect(metrics[series("acs_ingestion_triggers_total", Self.tenant, "XDM45", "result=\"not_published\"")] == 1)
             #expect(metrics[series("acs_ingestion_requests_in_progress", Self.tenant, "XDM44")] == 0)
@@ -204,7 +186,7 @@ struct EndToEndTests {
             setup.simulator.inject(.forbidden, on: .status, times: 2)
             setup.time.advance(by: .seconds(10))
             await daemon.collector.cycle(tenant: Self.tenant)
-            let metrics = try await setup.scrapeFresh(daemon)
+            let metrics = try await setup.metrics(daemon)
             #expect(metrics["acs_ingestion_up{tenant=\"\(Self.tenant)\"}"] == 0)
             #expect(metrics["acs_ingestion_api_requests_total{tenant=\"\(Self.tenant)\",operation=\"status\",code=\"403\"}"] == 2)
             #expect(try await http("http://127.0.0.1:\(daemon.port)/-/ready").status == 200)
@@ -237,7 +219,7 @@ struct EndToEndTests {
         try await Setup.run { setup, daemon in
             setup.simulator.setNextOutcomes(tenant: Self.tenant, mapping: "XDM44", [.failedToFetch])
             await run(setup, daemon, rounds: 1)
-            let metrics = try await setup.scrapeFresh(daemon)
+            let metrics = try await setup.metrics(daemon)
             let file = try setup.directory.write("metrics.prom", metrics.text)
             let check = try ChildProcess("/bin/sh", ["-c", "promtool check metrics < \(file)"], directory: setup.directory, name: "promtool")
             #expect(await check.wait() == 0)

@@ -15,34 +15,29 @@ struct LifecycleTests {
     /// An exporter whose IMS answers 429 with Retry-After 30 to every token request,
     /// so every cycle waits inside the client's retries: the worst case for shutdown.
     func withThrottledExporter(_ body: (ChildProcess, AdobeSimulator, Int) async throws -> Void) async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.cleanUp() }
         var scenario = Scenario(tenants: [Scenario.Tenant(name: "acme-mkt-prod1", mappings: [Scenario.Mapping(id: "XDM44")])])
         scenario.credentials = [.init(clientID: "c", clientSecret: "s")]
         let simulator = try AdobeSimulator(scenario: scenario)
         simulator.inject(.throttled(retryAfter: "30"), on: .token, times: 10_000)
-        let port = try await freePort()
-        let config = try directory.write("config.yml", """
-            tenants:
-              - name: acme-mkt-prod1
-                api_url: \(simulator.baseURL)
-                ims_token_url: \(simulator.tokenURL)
-                client_id: c
-                client_secret: s
-                mappings: [{id: XDM44, trigger_every: 1h}]
-            collector:
-              poll_interval: 200ms
-            storage:
-              path: \(directory.path("store.sqlite"))
-            """)
-        let processes = ChildProcesses(directory: directory)
-        try await stopping(simulator) { simulator throws in
-            try await stopping(processes) { processes throws in
-                let child = try processes.start(Paths.binary, ["--config.file", config, "--web.listen-address", "127.0.0.1:\(port)"],
-                                                name: "exporter")
-                #expect(await eventually { simulator.callCount(.token) >= 1 }, "the exporter never asked IMS: \(child.stderr)")
-                try await body(child, simulator, port)
-            }
+        try await withExporterProcesses(simulator) { directory, processes throws in
+            let port = try await freePort()
+            let config = try directory.write("config.yml", """
+                tenants:
+                  - name: acme-mkt-prod1
+                    api_url: \(simulator.baseURL)
+                    ims_token_url: \(simulator.tokenURL)
+                    client_id: c
+                    client_secret: s
+                    mappings: [{id: XDM44, trigger_every: 1h}]
+                collector:
+                  poll_interval: 200ms
+                storage:
+                  path: \(directory.path("store.sqlite"))
+                """)
+            let child = try processes.start(Paths.binary, ["--config.file", config, "--web.listen-address", "127.0.0.1:\(port)"],
+                                            name: "exporter")
+            #expect(await eventually { simulator.callCount(.token) >= 1 }, "the exporter never asked IMS: \(child.stderr)")
+            try await body(child, simulator, port)
         }
     }
 

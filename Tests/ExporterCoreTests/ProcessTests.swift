@@ -49,24 +49,14 @@ struct ProcessTests {
     }
 
     func start(_ processes: ChildProcesses, config: String, name: String) async throws -> (ChildProcess, Int) {
-        let port = try await freePort()
-        let child = try processes.start(Paths.binary, ["--config.file", config, "--web.listen-address", "127.0.0.1:\(port)",
-                                                       "--log.level", "debug"],
-                                        name: name, environment: ["ACS_TEST_CLIENT_ID": "proc-client"])
-        let up = await eventually {
-            (try? await http("http://127.0.0.1:\(port)/-/ready").status) == 200
-        }
-        #expect(up, "exporter did not become ready: \(child.stderr)")
-        return (child, port)
+        try await startExporter(processes, config: config, name: name, arguments: ["--log.level", "debug"],
+                                environment: ["ACS_TEST_CLIENT_ID": "proc-client"])
     }
 
     @Test func killMinus9AndRestartKeepEveryCounter() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.cleanUp() }
         let time = ManualTimeSource()
         let simulator = try simulator(time)
-        let processes = ChildProcesses(directory: directory)
-        try await stopping(simulator) { simulator throws in try await stopping(processes) { processes throws in
+        try await withExporterProcesses(simulator) { directory, processes throws in
             simulator.setNextOutcomes(tenant: "acme-mkt-prod1", mapping: "XDM44", [.success, .success])
             simulator.setNextOutcomes(tenant: "acme-mkt-prod1", mapping: "XDM45", [.failedToUpload, .success])
             let secretFile = try directory.write("secret", Self.secret + "\n")
@@ -114,7 +104,7 @@ struct ProcessTests {
                 #expect(!text.contains(Self.secret))
                 for token in tokens { #expect(!text.contains(token)) }
             }
-        } }
+        }
     }
 
     /// Runs the binary to completion and returns (status, stdout, stderr).

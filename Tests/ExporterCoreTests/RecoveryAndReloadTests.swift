@@ -44,13 +44,21 @@ struct RecoveryAndReloadTests {
         "tenants:\n\(tenants)collector:\n  poll_interval: 200ms\n  trigger_jitter: 0s\nstorage:\n  path: \(database)\n"
     }
 
-    func start(_ processes: ChildProcesses, config: String, name: String, extra: [String] = []) async throws -> (ChildProcess, Int) {
-        let port = try await freePort()
-        let child = try processes.start(Paths.binary, ["--config.file", config, "--web.listen-address", "127.0.0.1:\(port)"] + extra,
-                                        name: name)
-        #expect(await eventually { (try? await http("http://127.0.0.1:\(port)/-/ready").status) == 200 },
-                "exporter did not become ready: \(child.stderr)")
-        return (child, port)
+    /// Starts an exporter on t1 whose first POST Adobe takes (its request starts) but
+    /// answers only after 60 s, and kills it (-9) meanwhile: the POST's answer is never
+    /// stored. Then `body`, with the clock, the simulator, the processes and the
+    /// configuration to start the next exporter on.
+    func afterALostPost(_ body: (ManualTimeSource, AdobeSimulator, ChildProcesses, String) async throws -> Void) async throws {
+        let time = ManualTimeSource()
+        let simulator = try simulator(time)
+        try await withExporterProcesses(simulator) { directory, processes throws in
+            let config = try directory.write("config.yml", Self.config(Self.tenant("t1", simulator), database: directory.path("s.sqlite")))
+            simulator.inject(.slow(.seconds(60)), on: .trigger)
+            let (child, _) = try await startExporter(processes, config: config, name: "first")
+            #expect(await eventually { simulator.callCount(.trigger) == 1 })
+            await child.kill9()
+            try await body(time, simulator, processes, config)
+        }
     }
 
     func metricsHold(_ port: Int, _ condition: @escaping (Exposition) -> Bool) async -> Bool {
@@ -58,21 +66,10 @@ struct RecoveryAndReloadTests {
     }
 
     @Test func aKill9BetweenThePostAndItsRecordAdoptsTheRunningRequestOnce() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.cleanUp() }
-        let time = ManualTimeSource()
-        let simulator = try simulator(time)
-        let processes = ChildProcesses(directory: directory)
-        try await stopping(simulator) { simulator throws in try await stopping(processes) { processes throws in
-            let config = try directory.write("config.yml", Self.config(Self.tenant("t1", simulator), database: directory.path("s.sqlite")))
-            // Adobe takes the POST (its request starts) but answers only after 60 s: the exporter dies meanwhile.
-            simulator.inject(.slow(.seconds(60)), on: .trigger)
-            var (child, port) = try await start(processes, config: config, name: "first")
-            #expect(await eventually { simulator.callCount(.trigger) == 1 })
-            await child.kill9()
+        try await afterALostPost { time, simulator, processes, config throws in
             #expect(simulator.requests().count == 1)
 
-            (child, port) = try await start(processes, config: config, name: "second")
+            let (child, port) = try await startExporter(processes, config: config, name: "second")
             let inProgress = series("acs_ingestion_requests_in_progress", "t1", "M1")
             let adopted = series("acs_ingestion_triggers_total", "t1", "M1", "result=\"already_in_progress\"")
             #expect(await metricsHold(port) { $0[inProgress] == 1 && $0[adopted] == 1 }, "\(child.stderr)")
@@ -84,45 +81,31 @@ struct RecoveryAndReloadTests {
             #expect(await metricsHold(port) { $0[succeeded] == 1 && $0[inProgress] == 0 })
             #expect(try await scrape(port)[series("acs_ingestion_triggers_total", "t1", "M1", "result=\"unknown\"")] == 0)
             #expect(child.stderr.contains("a trigger's answer was never stored"))
-        } }
+        }
     }
 
     @Test func aLostPostWhoseRequestEndedIsCountedUnknown() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.cleanUp() }
-        let time = ManualTimeSource()
-        let simulator = try simulator(time)
-        let processes = ChildProcesses(directory: directory)
-        try await stopping(simulator) { simulator throws in try await stopping(processes) { processes throws in
-            let config = try directory.write("config.yml", Self.config(Self.tenant("t1", simulator), database: directory.path("s.sqlite")))
-            simulator.inject(.slow(.seconds(60)), on: .trigger)
-            var (child, port) = try await start(processes, config: config, name: "first")
-            #expect(await eventually { simulator.callCount(.trigger) == 1 })
-            await child.kill9()
+        try await afterALostPost { time, simulator, processes, config throws in
             time.advance(by: .seconds(3601))   // the lost request ends while the exporter is down
 
-            (child, port) = try await start(processes, config: config, name: "second")
+            let (child, port) = try await startExporter(processes, config: config, name: "second")
             let unknown = series("acs_ingestion_triggers_total", "t1", "M1", "result=\"unknown\"")
             let submitted = series("acs_ingestion_triggers_total", "t1", "M1", "result=\"submitted\"")
             #expect(await metricsHold(port) { $0[unknown] == 1 && $0[submitted] == 1 }, "\(child.stderr)")
             #expect(child.stderr.contains("lost trigger counted as unknown"))
-        } }
+        }
     }
 
     @Test func sighupAndSlashReloadApplyAChangedConfigurationWholeOrNotAtAll() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.cleanUp() }
-        let time = ManualTimeSource()
-        let simulator = try simulator(time, tenants: ["t1", "t2", "t3"], credentials: [("c", "s"), ("c1", "new-secret")])
-        let processes = ChildProcesses(directory: directory)
-        try await stopping(simulator) { simulator throws in try await stopping(processes) { processes throws in
+        let simulator = try simulator(ManualTimeSource(), tenants: ["t1", "t2", "t3"], credentials: [("c", "s"), ("c1", "new-secret")])
+        try await withExporterProcesses(simulator) { directory, processes throws in
             let secretFile = try directory.write("t1-secret", "old-secret\n")
             let database = directory.path("s.sqlite")
             let t1 = { (mappings: String) in
                 Self.tenant("t1", simulator, client: "c1", secret: "client_secret_file: \(secretFile)", mappings: mappings)
             }
             let config = try directory.write("config.yml", Self.config(t1("[{id: M1}]") + Self.tenant("t2", simulator), database: database))
-            let (child, port) = try await start(processes, config: config, name: "exporter", extra: ["--web.enable-lifecycle"])
+            let (child, port) = try await startExporter(processes, config: config, name: "exporter", arguments: ["--web.enable-lifecycle"])
             let up = { (tenant: String) in "acs_ingestion_up{tenant=\"\(tenant)\"}" }
             let info = { (tenant: String, mapping: String) in
                 "acs_ingestion_mapping_info{tenant=\"\(tenant)\",mapping=\"\(mapping)\",name=\"\(mapping)\",scheduled=\"false\"}"
@@ -156,19 +139,16 @@ struct RecoveryAndReloadTests {
             _ = try directory.write("config.yml", Self.config(t1("[{id: M1}]"), database: database + "-elsewhere"))
             let restartNeeded = try await http("http://127.0.0.1:\(port)/-/reload", method: "POST")
             #expect(restartNeeded.status == 500 && restartNeeded.text.contains("restart the exporter"))
-        } }
+        }
     }
 
     @Test func slashReloadNeedsTheLifecycleFlag() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.cleanUp() }
         let simulator = try simulator(ManualTimeSource())
-        let processes = ChildProcesses(directory: directory)
-        try await stopping(simulator) { simulator throws in try await stopping(processes) { processes throws in
+        try await withExporterProcesses(simulator) { directory, processes throws in
             let config = try directory.write("config.yml", Self.config(Self.tenant("t1", simulator), database: directory.path("s.sqlite")))
-            let (_, port) = try await start(processes, config: config, name: "exporter")
+            let (_, port) = try await startExporter(processes, config: config, name: "exporter")
             let answer = try await http("http://127.0.0.1:\(port)/-/reload", method: "POST")
             #expect(answer.status == 403 && answer.text.contains("--web.enable-lifecycle"))
-        } }
+        }
     }
 }

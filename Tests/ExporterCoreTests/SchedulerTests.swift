@@ -16,12 +16,12 @@ import Testing
 struct SchedulerTests {
     /// Tenants `t-a` and `t-b`, each with mappings M1…M3 (M1 scheduled every hour),
     /// requests lasting 5 min; the simulator accepts `secret` only.
-    struct Setup: AsyncStoppable {
+    struct Setup: DaemonSetup {
         let time = ManualTimeSource()
         let simulator: AdobeSimulator
         let directory: TemporaryDirectory
         var config: ExporterConfig
-        private let daemons = Registry<ExporterDaemon>()
+        let daemons = Registry<ExporterDaemon>()
 
         /// With `scheduled`, M1 of each tenant triggers every hour.
         init(secret: String = "s", scheduled: Bool = true, configure: (inout ExporterConfig) -> Void = { _ in }) throws {
@@ -51,18 +51,6 @@ struct SchedulerTests {
             (self.simulator, self.directory, self.config) = (simulator, directory, config)
         }
 
-        func daemon() async throws -> ExporterDaemon {
-            let daemon = try await ExporterDaemon(config: config, options: .init(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
-                                                  logger: silentLogger, time: time)
-            daemons.add(daemon)
-            return daemon
-        }
-
-        func metrics(_ daemon: ExporterDaemon) async throws -> Exposition {
-            daemon.publisher.refresh()
-            return try await scrape(daemon.port)
-        }
-
         /// Runs `work` while moving the clock on in small steps, until it returns: for
         /// work that sleeps on the injected clock (retries, back-off).
         func drive(step: Duration = .milliseconds(250), _ work: @escaping @Sendable () async -> Void) async {
@@ -76,12 +64,6 @@ struct SchedulerTests {
                 try? await Task.sleep(for: .milliseconds(2))
             }
             await task.value
-        }
-
-        func stop() async {
-            for daemon in daemons.all { await daemon.stop() }
-            await simulator.stop()
-            directory.cleanUp()
         }
     }
 

@@ -1,6 +1,7 @@
 import AdobeSimulator
 import ExporterCore
 import Foundation
+import HTTPServer
 import Logging
 import TestSupport
 import Testing
@@ -48,6 +49,65 @@ let silentLogger: Logger = {
     logger.logLevel = .critical
     return logger
 }()
+
+/// Runs `body` with a new temporary directory and the processes it starts there;
+/// afterwards, returned or thrown, every process still running and `simulator` are
+/// stopped and the directory is removed.
+func withExporterProcesses(_ simulator: AdobeSimulator,
+                           _ body: (TemporaryDirectory, ChildProcesses) async throws -> Void) async throws {
+    let directory = try TemporaryDirectory()
+    defer { directory.cleanUp() }
+    let processes = ChildProcesses(directory: directory)
+    try await stopping(simulator) { _ throws in
+        try await stopping(processes) { processes throws in try await body(directory, processes) }
+    }
+}
+
+/// Starts the exporter binary with `config` on a free port (`arguments` after) and
+/// waits until `/-/ready` answers 200; an issue, with its stderr, when it never does.
+func startExporter(_ processes: ChildProcesses, config: String, name: String, arguments: [String] = [],
+                   environment: [String: String] = [:],
+                   sourceLocation: SourceLocation = #_sourceLocation) async throws -> (ChildProcess, Int) {
+    let port = try await freePort()
+    let child = try processes.start(Paths.binary, ["--config.file", config, "--web.listen-address", "127.0.0.1:\(port)"] + arguments,
+                                    name: name, environment: environment)
+    #expect(await eventually { (try? await http("http://127.0.0.1:\(port)/-/ready").status) == 200 },
+            "exporter did not become ready: \(child.stderr)", sourceLocation: sourceLocation)
+    return (child, port)
+}
+
+/// A simulator, a folder and a configuration pointing at them, on one injected clock;
+/// the daemons made from it run in this process and are stopped with it.
+protocol DaemonSetup: AsyncStoppable {
+    var time: ManualTimeSource { get }
+    var simulator: AdobeSimulator { get }
+    var directory: TemporaryDirectory { get }
+    var config: ExporterConfig { get }
+    /// The daemons `daemon()` made, for `stop()`.
+    var daemons: Registry<ExporterDaemon> { get }
+}
+
+extension DaemonSetup {
+    /// A daemon of `config` on a free port of 127.0.0.1, on the injected clock, logging nothing.
+    func daemon() async throws -> ExporterDaemon {
+        let daemon = try await ExporterDaemon(config: config, options: .init(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
+                                              logger: silentLogger, time: time)
+        daemons.add(daemon)
+        return daemon
+    }
+
+    /// A scrape of `daemon`, its gauges refreshed first.
+    func metrics(_ daemon: ExporterDaemon) async throws -> Exposition {
+        daemon.publisher.refresh()
+        return try await scrape(daemon.port)
+    }
+
+    func stop() async {
+        for daemon in daemons.all { await daemon.stop() }
+        await simulator.stop()
+        directory.cleanUp()
+    }
+}
 
 extension ExporterDaemon: AsyncStoppable {}
 extension AdobeSimulator: AsyncStoppable {}

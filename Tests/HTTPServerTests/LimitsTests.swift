@@ -136,11 +136,17 @@ struct LimitsTests {
         }
     }
 
+    /// A server (echoing `/echo`) whose requests must have arrived within a second,
+    /// the deadlines checked every 100 ms.
+    private func withOneSecondDeadline(_ body: (HTTPServer) async throws -> Void) async throws {
+        try await withServer({ configuration in
+            configuration.limits.requestHeadTimeout = .seconds(1)
+            configuration.limits.deadlineSweepInterval = .milliseconds(100)
+        }, routes: echo, body)
+    }
+
     @Test func aTrickledHeadIsCutAtItsDeadlineWhileScrapesGoOn() async throws {
-        try await withServer({ limits in
-            limits.limits.requestHeadTimeout = .seconds(1)
-            limits.limits.deadlineSweepInterval = .milliseconds(100)
-        }, routes: echo) { server throws in
+        try await withOneSecondDeadline { server throws in
             let slow = try RawConnection(port: server.port, source: "127.0.0.3")
             slow.send("GET /-/healthy HTTP/1.1\r\n")
             let clock = ContinuousClock()
@@ -175,10 +181,7 @@ struct LimitsTests {
     }
 
     @Test func aTrickledBodyIsCutAtTheSameDeadline() async throws {
-        try await withServer({ limits in
-            limits.limits.requestHeadTimeout = .seconds(1)
-            limits.limits.deadlineSweepInterval = .milliseconds(100)
-        }, routes: echo) { server throws in
+        try await withOneSecondDeadline { server throws in
             let slow = try RawConnection(port: server.port, source: "127.0.0.6")
             slow.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
             try await eventually("the trickling body is cut", timeout: .seconds(8)) {

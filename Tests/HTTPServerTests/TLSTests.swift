@@ -10,9 +10,7 @@ import TestSupport
 struct TLSTests {
     /// Made once: openssl takes a moment per certificate.
     static let certificates = Task { () throws -> TestCertificates in
-        let certificates = try await TestCertificates()
-        try await certificates.makeServer("server", serial: "1001")
-        try await certificates.makeServer("server2", serial: "2002")
+        let certificates = try await TestCertificates.withTwoServers()
         try await certificates.makeClient("client", san: "DNS:prometheus.example")
         try await certificates.makeClient("other-san", san: "DNS:intruder.example")
         try await certificates.makeClient("foreign", san: "DNS:prometheus.example", ca: "other-ca")

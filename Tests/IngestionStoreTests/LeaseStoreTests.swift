@@ -127,10 +127,7 @@ struct LeaseStoreTests {
                 ("abandon", { _ = try await fenced.abandon(fourth, reason: "gone", at: start + 60) }),
             ]
             for (name, write) in writes {
-                do {
-                    try await write()
-                    Issue.record("a fenced \(name) landed after the lease moved")
-                } catch let error as StoreError {
+                try await expectStoreError(from: write, else: "a fenced \(name) landed after the lease moved") { error in
                     #expect(error.kind == .fenced, "\(name): \(error)")
                     #expect(error.description.contains("lease of t1 held by a (epoch \(leaseA.epoch))"), "\(name): \(error)")
                     #expect(!error.description.contains("\n") && !error.description.contains(fixture.server!.password))
@@ -191,10 +188,7 @@ struct LeaseStoreTests {
                           { _ = try await fenced.recordObservation(
                               otherRow, report: StatusReport(requestID: "1", status: .success), at: start + 1) }]
                 as [@Sendable () async throws -> Void] {
-                do {
-                    try await write()
-                    Issue.record("a write about another tenant's request landed")
-                } catch let error as StoreError {
+                try await expectStoreError(from: write, else: "a write about another tenant's request landed") { error in
                     #expect(error.kind == .failed && error.description.contains("row id \(otherRow) of tenant t1"))
                 }
             }
@@ -344,10 +338,7 @@ struct LeaseStoreTests {
             ("read answer", { _ = try await store.queuedTriggerAnswer(1) }),
         ]
         for (name, call) in calls {
-            do {
-                try await call()
-                Issue.record("\(name) succeeded with no server")
-            } catch let error as StoreError {
+            try await expectStoreError(from: call, else: "\(name) succeeded with no server") { error in
                 #expect(error.kind == .unavailable, "\(name): \(error)")
                 #expect(error.description.contains("127.0.0.1:\(refused.port)"), "\(name): \(error)")
                 #expect(!error.description.contains("\n") && !error.description.contains("secret-pw"))
@@ -407,6 +398,18 @@ struct LeaseStoreTests {
         return try tables.map { table in
             let rows = "SELECT count(*) || ' ' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM \(table) t"
             return table + " " + (try fixture.column(rows).joined())
+        }
+    }
+
+    /// Runs `call`, which must fail with a `StoreError`, for `check` to look at; one
+    /// that returns is an issue, `landed`. Any other error is thrown on.
+    private func expectStoreError(from call: () async throws -> Void, else landed: Comment,
+                                  _ check: (StoreError) -> Void) async throws {
+        do {
+            try await call()
+            Issue.record(landed)
+        } catch let error as StoreError {
+            check(error)
         }
     }
 

@@ -94,15 +94,11 @@ struct PostgresConnectionTests {
         let database = try server.createDatabase()
         let url = server.url(database: database, sslMode: "verify-full", sslRootCert: server.otherCACertificate, host: "localhost")
         let configuration = try PostgresConfiguration(url: url, password: server.password, connectTimeout: .seconds(5))
-        do throws(StoreError) {
-            _ = try await PostgresIngestionStore.connect(configuration, durationBounds: [])
-            Issue.record("connected to a server whose certificate the CA did not sign")
-        } catch {
-            #expect(error.kind == .unavailable)
-            #expect(error.description.hasPrefix("database postgres://localhost:\(server.port)/\(database): "))
-            #expect(error.description.lowercased().contains("certificate"))
-            #expect(!error.description.contains("\n") && !error.description.contains(server.password))
-        }
+        let error = try #require(await connectionError(configuration), "connected to a server whose certificate the CA did not sign")
+        #expect(error.kind == .unavailable)
+        #expect(error.description.hasPrefix("database postgres://localhost:\(server.port)/\(database): "))
+        #expect(error.description.lowercased().contains("certificate"))
+        #expect(!error.description.contains("\n") && !error.description.contains(server.password))
     }
 
     @Test func thePasswordReachesNoLogLine() async throws {

@@ -17,6 +17,16 @@ struct SQLiteFaultTests {
         try SQLiteIngestionStore(path: path, durationBounds: [30, 60], options: .init(initialize: initialize))
     }
 
+    /// Runs `body` with a new temporary directory and the path of `store.sqlite` in it,
+    /// a populated database or no file at all; the directory is removed afterwards.
+    func withDatabaseFile(populated: Bool, _ body: (TemporaryDirectory, String) async throws -> Void) async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let path = directory.path("store.sqlite")
+        if populated { try await self.populated(path) }
+        try await body(directory, path)
+    }
+
     /// A database with `count` ended requests and one open, closed cleanly.
     func populated(_ path: String, count: Int = 400) async throws {
         let store = try open(path)
@@ -34,99 +44,92 @@ struct SQLiteFaultTests {
 
     @Test("a damaged file is refused with one line, and left as it was", arguments: DatabaseDamage.allCases)
     func damagedFileIsRefused(_ damage: DatabaseDamage) async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.cleanUp() }
-        let path = directory.path("store.sqlite")
-        try await populated(path)
-        try damage.apply(to: path)
-        let before = FileManager.default.contents(atPath: path)
-        do {
-            _ = try open(path)
-            Issue.record("a \(damage) file was opened")
-        } catch {
-            #expect(error.kind == .corrupt)
-            #expect(!error.description.contains("\n"))
-            #expect(error.description.contains(path))
-            #expect(error.description.contains(damage == .empty ? "--storage.init" : "restore"), "\(error)")
+        try await withDatabaseFile(populated: true) { _, path throws in
+            try damage.apply(to: path)
+            let before = FileManager.default.contents(atPath: path)
+            do throws(StoreError) {
+                _ = try open(path)
+                Issue.record("a \(damage) file was opened")
+            } catch {
+                #expect(error.kind == .corrupt)
+                #expect(!error.description.contains("\n"))
+                #expect(error.description.contains(path))
+                #expect(error.description.contains(damage == .empty ? "--storage.init" : "restore"), "\(error)")
+            }
+            #expect(FileManager.default.contents(atPath: path) == before, "the refused file changed")
         }
-        #expect(FileManager.default.contents(atPath: path) == before, "the refused file changed")
     }
 
     @Test func anEmptyFileBecomesANewDatabaseOnlyWhenAskedTo() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.cleanUp() }
-        let path = directory.path("store.sqlite")
-        FileManager.default.createFile(atPath: path, contents: Data())
-        #expect(throws: StoreError.self) { try open(path) }
-        let store = try open(path, initialize: true)
-        #expect(store.created)
-        #expect(try await store.totals().open.isEmpty)
-        await store.close()
-        // A sound file is opened as it is, flag or not.
-        try await populated(directory.path("other.sqlite"))
-        let other = try open(directory.path("other.sqlite"), initialize: true)
-        #expect(!other.created)
-        #expect(try await other.totals().open.count == 1)
+        try await withDatabaseFile(populated: false) { directory, path throws in
+            FileManager.default.createFile(atPath: path, contents: Data())
+            #expect(throws: StoreError.self) { try open(path) }
+            let store = try open(path, initialize: true)
+            #expect(store.created)
+            #expect(try await store.totals().open.isEmpty)
+            await store.close()
+            // A sound file is opened as it is, flag or not.
+            try await populated(directory.path("other.sqlite"))
+            let other = try open(directory.path("other.sqlite"), initialize: true)
+            #expect(!other.created)
+            #expect(try await other.totals().open.count == 1)
+        }
     }
 
     @Test func aSecondWriterIsRefusedWithTheHoldersPIDWhileReadersWork() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.cleanUp() }
-        let path = directory.path("store.sqlite")
-        try await populated(path)
-        let first = try open(path)
-        do {
-            _ = try open(path)
-            Issue.record("a second writer opened the file")
-        } catch {
-            #expect(error.kind == .inUse)
-            #expect(error.description.contains(path) && error.description.contains("pid \(getpid())"), "\(error)")
+        try await withDatabaseFile(populated: true) { _, path throws in
+            let first = try open(path)
+            do throws(StoreError) {
+                _ = try open(path)
+                Issue.record("a second writer opened the file")
+            } catch {
+                #expect(error.kind == .inUse)
+                #expect(error.description.contains(path) && error.description.contains("pid \(getpid())"), "\(error)")
+            }
+            let reader = try SQLiteIngestionStore(readOnlyPath: path)
+            #expect(try await reader.totals().open.count == 1)
+            await first.close()
+            let second = try open(path)
+            #expect(try await second.totals().open.count == 1)
         }
-        let reader = try SQLiteIngestionStore(readOnlyPath: path)
-        #expect(try await reader.totals().open.count == 1)
-        await first.close()
-        let second = try open(path)
-        #expect(try await second.totals().open.count == 1)
     }
 
     @Test func aDeletedOrReplacedFileIsNeverWrittenInto() async throws {
-        let directory = try TemporaryDirectory()
-        defer { directory.cleanUp() }
-        let path = directory.path("store.sqlite")
-        try await populated(path)
-        let store = try open(path)
-        _ = try await store.probe(write: false, at: start)
+        try await withDatabaseFile(populated: true) { directory, path throws in
+            let store = try open(path)
+            _ = try await store.probe(write: false, at: start)
 
-        // Deleted (a hard link keeps the inode to look at afterwards).
-        try FileManager.default.linkItem(atPath: path, toPath: directory.path("kept"))
-        try FileManager.default.removeItem(atPath: path)
-        let wal = FileManager.default.contents(atPath: path + "-wal")
-        let kept = FileManager.default.contents(atPath: directory.path("kept"))
-        await #expect(throws: StoreError.self) { try await store.probe(write: false, at: start) }
-        do {
-            _ = try await store.track(key, requestID: "5", origin: .external, at: start)
-            Issue.record("a write went into a deleted file")
-        } catch {
-            #expect(error.kind == .unavailable && error.description.contains("deleted or moved"), "\(error)")
+            // Deleted (a hard link keeps the inode to look at afterwards).
+            try FileManager.default.linkItem(atPath: path, toPath: directory.path("kept"))
+            try FileManager.default.removeItem(atPath: path)
+            let wal = FileManager.default.contents(atPath: path + "-wal")
+            let kept = FileManager.default.contents(atPath: directory.path("kept"))
+            await #expect(throws: StoreError.self) { try await store.probe(write: false, at: start) }
+            do throws(StoreError) {
+                _ = try await store.track(key, requestID: "5", origin: .external, at: start)
+                Issue.record("a write went into a deleted file")
+            } catch {
+                #expect(error.kind == .unavailable && error.description.contains("deleted or moved"), "\(error)")
+            }
+            #expect(FileManager.default.contents(atPath: path + "-wal") == wal)
+            #expect(FileManager.default.contents(atPath: directory.path("kept")) == kept)
+
+            // Replaced by another database.
+            try await populated(directory.path("other.sqlite"), count: 3)
+            try FileManager.default.moveItem(atPath: directory.path("other.sqlite"), toPath: path)
+            do throws(StoreError) {
+                _ = try await store.track(key, requestID: "6", origin: .external, at: start)
+                Issue.record("a write went into a replaced file")
+            } catch {
+                #expect(error.description.contains("replaced"), "\(error)")
+            }
+
+            // Put back: writes land again.
+            try FileManager.default.removeItem(atPath: path)
+            try FileManager.default.moveItem(atPath: directory.path("kept"), toPath: path)
+            _ = try await store.probe(write: true, at: start)
+            #expect(try await store.track(key, requestID: "7", origin: .external, at: start).request.requestID == "7")
         }
-        #expect(FileManager.default.contents(atPath: path + "-wal") == wal)
-        #expect(FileManager.default.contents(atPath: directory.path("kept")) == kept)
-
-        // Replaced by another database.
-        try await populated(directory.path("other.sqlite"), count: 3)
-        try FileManager.default.moveItem(atPath: directory.path("other.sqlite"), toPath: path)
-        do {
-            _ = try await store.track(key, requestID: "6", origin: .external, at: start)
-            Issue.record("a write went into a replaced file")
-        } catch {
-            #expect(error.description.contains("replaced"), "\(error)")
-        }
-
-        // Put back: writes land again.
-        try FileManager.default.removeItem(atPath: path)
-        try FileManager.default.moveItem(atPath: directory.path("kept"), toPath: path)
-        _ = try await store.probe(write: true, at: start)
-        #expect(try await store.track(key, requestID: "7", origin: .external, at: start).request.requestID == "7")
     }
 
     @Test func aFullDiskFailsWritesAsFullAndTheyLandAgainOnceThereIsSpace() async throws {

@@ -121,3 +121,14 @@ func endedRequests(_ key: MappingKey, count: Int, from start: Date) -> [TrackedR
                               acpCode: ACPCode.find(in: info), finishedAt: end)
     }
 }
+
+/// The error connecting with `configuration` fails with; nil when it connects.
+func connectionError(_ configuration: PostgresConfiguration) async -> StoreError? {
+    do throws(StoreError) {
+        let store = try await PostgresIngestionStore.connect(configuration, durationBounds: [])
+        await store.close()
+        return nil
+    } catch {
+        return error
+    }
+}

@@ -30,10 +30,17 @@ struct StoreQueryTests {
         }
     }
 
-    @Test(arguments: StoreDriver.allCases)
-    func historyPagesNewestFirstWithoutGapsOrRepeats(_ driver: StoreDriver) async throws {
+    /// Runs `body` with a store of `driver` holding `seed`'s history.
+    func withSeededStore(_ driver: StoreDriver, _ body: (any StoreTransfer) async throws -> Void) async throws {
         try await withStore(driver) { store, _ in
             try await seed(store)
+            try await body(store)
+        }
+    }
+
+    @Test(arguments: StoreDriver.allCases)
+    func historyPagesNewestFirstWithoutGapsOrRepeats(_ driver: StoreDriver) async throws {
+        try await withSeededStore(driver) { store throws in
             var query = HistoryQuery()
             query.limit = 7
             var pages: [[TrackedRequest]] = []
@@ -53,8 +60,7 @@ struct StoreQueryTests {
 
     @Test(arguments: StoreDriver.allCases)
     func historyFiltersCombine(_ driver: StoreDriver) async throws {
-        try await withStore(driver) { store, _ in
-            try await seed(store)
+        try await withSeededStore(driver) { store throws in
             var query = HistoryQuery()
             query.limit = 100
             query.tenant = "t1"
@@ -89,8 +95,7 @@ struct StoreQueryTests {
 
     @Test(arguments: StoreDriver.allCases)
     func dailyRecordsSumSuccessesPerMappingAndUTCDay(_ driver: StoreDriver) async throws {
-        try await withStore(driver) { store, _ in
-            try await seed(store)
+        try await withSeededStore(driver) { store throws in
             // start is 2023-11-14T22:13:20Z: requests 0-1 end on the 14th, 2-25 on the 15th, 26-29 on the 16th.
             let days = try await store.dailyRecords(since: start.addingTimeInterval(3600))
             #expect(days == [

@@ -293,15 +293,11 @@ struct StoreSemanticsTests {
         let closed = try BoundSocket()
         let url = "postgres://acs_test@127.0.0.1:\(closed.port)/acs_nowhere?sslmode=disable"
         let configuration = try PostgresConfiguration(url: url, password: "s3cret-pw", connectTimeout: .seconds(2))
-        do throws(StoreError) {
-            _ = try await PostgresIngestionStore.connect(configuration, durationBounds: [])
-            Issue.record("connected to a port nothing listens on")
-        } catch {
-            #expect(error.kind == .unavailable)
-            #expect(error.description.hasPrefix("database postgres://127.0.0.1:\(closed.port)/acs_nowhere: "))
-            #expect(error.description.contains("connection refused"))
-            #expect(!error.description.contains("s3cret-pw") && !error.description.contains("\n"))
-        }
+        let error = try #require(await connectionError(configuration), "connected to a port nothing listens on")
+        #expect(error.kind == .unavailable)
+        #expect(error.description.hasPrefix("database postgres://127.0.0.1:\(closed.port)/acs_nowhere: "))
+        #expect(error.description.contains("connection refused"))
+        #expect(!error.description.contains("s3cret-pw") && !error.description.contains("\n"))
     }
 
     @Test func aWrongPasswordIsUnavailableAndNeverQuoted() async throws {
@@ -309,14 +305,10 @@ struct StoreSemanticsTests {
         let database = try server.createDatabase()
         let configuration = try PostgresConfiguration(url: server.url(database: database), password: "wrong-pw-123",
                                                       connectTimeout: .seconds(2))
-        do throws(StoreError) {
-            _ = try await PostgresIngestionStore.connect(configuration, durationBounds: [])
-            Issue.record("connected with a wrong password")
-        } catch {
-            #expect(error.kind == .unavailable)
-            #expect(error.description.contains("password authentication failed"))
-            #expect(error.description.contains(database))
-            #expect(!error.description.contains("wrong-pw-123") && !error.description.contains(server.password))
-        }
+        let error = try #require(await connectionError(configuration), "connected with a wrong password")
+        #expect(error.kind == .unavailable)
+        #expect(error.description.contains("password authentication failed"))
+        #expect(error.description.contains(database))
+        #expect(!error.description.contains("wrong-pw-123") && !error.description.contains(server.password))
     }
 }

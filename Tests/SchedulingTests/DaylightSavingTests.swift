@@ -42,9 +42,7 @@ struct DaylightSavingTests {
 
     @Test("every fire of a transition day", arguments: days)
     func firesOfTheDay(_ example: TransitionDay) throws {
-        let timeZone = zone(example.zone)
-        let (start, end) = localDay(example.day, in: timeZone)
-        let actual = fires(of: try cron(example.expression), in: timeZone, from: start, to: end)
+        let (actual, _, _) = try fires(of: example.expression, on: example.day, in: example.zone)
         #expect(actual == example.fires.map { instant("\(example.day)T\($0)") })
     }
 
@@ -70,9 +68,7 @@ struct DaylightSavingTests {
 
     @Test("every quarter-hour of a transition day fires once", arguments: quarterHourDays)
     func quarterHours(_ example: QuarterHours) throws {
-        let timeZone = zone(example.zone)
-        let (start, end) = localDay(example.day, in: timeZone)
-        let actual = fires(of: try cron("*/15 * * * *"), in: timeZone, from: start, to: end)
+        let (actual, start, end) = try fires(of: "*/15 * * * *", on: example.day, in: example.zone)
         let skipped = Set(example.repeated.map { instant("\(example.day)T\($0)") })
         let everyQuarterHour = stride(from: start.timeIntervalSince1970, to: end.timeIntervalSince1970, by: 900)
             .map { Date(timeIntervalSince1970: $0) }
@@ -80,46 +76,28 @@ struct DaylightSavingTests {
         #expect(actual == everyQuarterHour.filter { !skipped.contains($0) })
     }
 
-    struct AfterAnOccurrence: CustomTestStringConvertible, Sendable {
-        let expression: String
-        let zone: String
-        let after: String
-        let expected: String
-        let why: String
-        var testDescription: String { why }
-    }
-
-    static let afterRepeatedTimes: [AfterAnOccurrence] = [
-        AfterAnOccurrence(expression: "30 2 * * *", zone: "Europe/Paris",
-                          after: "2026-10-25T02:30+02:00", expected: "2026-10-26T02:30+01:00",
-                          why: "after the first 02:30, the next is tomorrow's, not the second 02:30"),
-        AfterAnOccurrence(expression: "30 2 * * *", zone: "Europe/Paris",
-                          after: "2026-10-25T02:10+01:00", expected: "2026-10-26T02:30+01:00",
-                          why: "during the repeated hour, 02:30 has already fired"),
-        AfterAnOccurrence(expression: "*/15 * * * *", zone: "Europe/Paris",
-                          after: "2026-10-25T02:45+02:00", expected: "2026-10-25T03:00+01:00",
-                          why: "after the last first-occurrence quarter, the repeated hour is skipped"),
-        AfterAnOccurrence(expression: "*/15 * * * *", zone: "Europe/Paris",
-                          after: "2026-10-25T02:30+01:00", expected: "2026-10-25T03:00+01:00",
-                          why: "from inside the repeated hour, the next fire is its end"),
-        AfterAnOccurrence(expression: "0 * * * *", zone: "America/New_York",
-                          after: "2026-11-01T01:00-04:00", expected: "2026-11-01T02:00-05:00",
-                          why: "hourly: the repeated 01:00 does not fire again"),
-        AfterAnOccurrence(expression: "30 2 * * *", zone: "Europe/Paris",
-                          after: "2026-03-28T02:30+01:00", expected: "2026-03-30T02:30+02:00",
-                          why: "a daily time in the gap is skipped that day"),
-        AfterAnOccurrence(expression: "* * * * *", zone: "Europe/Paris",
-                          after: "2026-03-29T01:59+01:00", expected: "2026-03-29T03:00+02:00",
-                          why: "every minute: the first minute after the gap"),
-        AfterAnOccurrence(expression: "30 2 29 3 *", zone: "Europe/Paris",
-                          after: "2026-01-01T00:00Z", expected: "2027-03-29T02:30+02:00",
-                          why: "a yearly time in the gap waits a year"),
+    static let afterRepeatedTimes: [NextFireExample] = [
+        NextFireExample("30 2 * * *", in: "Europe/Paris", after: "2026-10-25T02:30+02:00", expected: "2026-10-26T02:30+01:00",
+                        why: "after the first 02:30, the next is tomorrow's, not the second 02:30"),
+        NextFireExample("30 2 * * *", in: "Europe/Paris", after: "2026-10-25T02:10+01:00", expected: "2026-10-26T02:30+01:00",
+                        why: "during the repeated hour, 02:30 has already fired"),
+        NextFireExample("*/15 * * * *", in: "Europe/Paris", after: "2026-10-25T02:45+02:00", expected: "2026-10-25T03:00+01:00",
+                        why: "after the last first-occurrence quarter, the repeated hour is skipped"),
+        NextFireExample("*/15 * * * *", in: "Europe/Paris", after: "2026-10-25T02:30+01:00", expected: "2026-10-25T03:00+01:00",
+                        why: "from inside the repeated hour, the next fire is its end"),
+        NextFireExample("0 * * * *", in: "America/New_York", after: "2026-11-01T01:00-04:00", expected: "2026-11-01T02:00-05:00",
+                        why: "hourly: the repeated 01:00 does not fire again"),
+        NextFireExample("30 2 * * *", in: "Europe/Paris", after: "2026-03-28T02:30+01:00", expected: "2026-03-30T02:30+02:00",
+                        why: "a daily time in the gap is skipped that day"),
+        NextFireExample("* * * * *", in: "Europe/Paris", after: "2026-03-29T01:59+01:00", expected: "2026-03-29T03:00+02:00",
+                        why: "every minute: the first minute after the gap"),
+        NextFireExample("30 2 29 3 *", in: "Europe/Paris", after: "2026-01-01T00:00Z", expected: "2027-03-29T02:30+02:00",
+                        why: "a yearly time in the gap waits a year"),
     ]
 
     @Test("repeated wall times do not fire again; times in a gap are skipped", arguments: afterRepeatedTimes)
-    func afterAnOccurrence(_ example: AfterAnOccurrence) throws {
-        let fire = try cron(example.expression).nextFire(after: instant(example.after), in: zone(example.zone))
-        #expect(fire == instant(example.expected))
+    func afterAnOccurrence(_ example: NextFireExample) throws {
+        #expect(try example.fire() == instant(example.expected))
     }
 
     /// Cross-check against a naive model written with `Calendar` only: walk the
@@ -166,11 +144,9 @@ struct DaylightSavingTests {
 
     @Test("each fire reads the asked wall time, checked with Calendar")
     func firesReadTheirWallTime() throws {
-        let paris = zone("Europe/Paris")
-        let (start, end) = localDay("2026-10-25", in: paris)
-        let halfHours = fires(of: try cron("0,30 * * * *"), in: paris, from: start, to: end)
+        let (halfHours, _, _) = try fires(of: "0,30 * * * *", on: "2026-10-25", in: "Europe/Paris")
         #expect(halfHours.count == 48)
-        #expect(halfHours.map { wallClock($0, in: paris) } == (0..<48).map {
+        #expect(halfHours.map { wallClock($0, in: zone("Europe/Paris")) } == (0..<48).map {
             "2026-10-25 \(twoDigits($0 / 2)):\($0 % 2 == 0 ? "00" : "30"):00"
         })
     }

@@ -55,6 +55,27 @@ func cron(_ text: String) throws -> CronExpression {
     try CronExpression(parsing: text)
 }
 
+/// One case of `nextFire`: `expression` in `zone`, asked for its first fire strictly
+/// after the instant `after`, fires at the instant `expected`, for the reason `why`.
+struct NextFireExample: CustomTestStringConvertible, Sendable {
+    let expression: String
+    let zone: String
+    let after: String
+    let expected: String
+    let why: String
+
+    init(_ expression: String, in zone: String, after: String, expected: String, why: String) {
+        (self.expression, self.zone, self.after, self.expected, self.why) = (expression, zone, after, expected, why)
+    }
+
+    var testDescription: String { "\(why): \"\(expression)\" in \(zone) after \(after)" }
+
+    /// The fire the code under test finds.
+    func fire() throws -> Date? {
+        try cron(expression).nextFire(after: instant(after), in: TimeZone(identifier: zone)!)
+    }
+}
+
 /// Every fire of `expression` in `timeZone` in `[start, end)`, by chaining `nextFire`.
 func fires(of expression: CronExpression, in timeZone: TimeZone, from start: Date, to end: Date) -> [Date] {
     var result: [Date] = []
@@ -64,6 +85,14 @@ func fires(of expression: CronExpression, in timeZone: TimeZone, from start: Dat
         cursor = next
     }
     return result
+}
+
+/// Every fire of `expression` on the local `day` (`yyyy-MM-dd`) of the zone named
+/// `zoneName`, with the instants at which that day starts and ends.
+func fires(of expression: String, on day: String, in zoneName: String) throws -> (fires: [Date], start: Date, end: Date) {
+    let timeZone = zone(zoneName)
+    let (start, end) = localDay(day, in: timeZone)
+    return (fires(of: try cron(expression), in: timeZone, from: start, to: end), start, end)
 }
 
 /// The instants at which a local day in `timeZone` starts and ends, found with

@@ -13,15 +13,7 @@ public func withServer<R>(_ configure: (inout HTTPServer.Configuration) -> Void 
     configure(&configuration)
     var router = Router()
     routes(&router)
-    let server = try HTTPServer(configuration: configuration, router: router)
-    do {
-        let result = try await body(server)
-        await server.stop()
-        return result
-    } catch {
-        await server.stop()
-        throw error
-    }
+    return try await stopping(try HTTPServer(configuration: configuration, router: router), body)
 }
 
 /// A raw TCP client for what curl will not send: trickled heads, half-open

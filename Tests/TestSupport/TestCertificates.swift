@@ -21,6 +21,15 @@ public final class TestCertificates: Sendable {
                            extensions: "subjectAltName=IP:127.0.0.1,DNS:localhost\nextendedKeyUsage=serverAuth\n")
     }
 
+    /// The CAs and two server certificates to rotate between: `server` (serial 1001)
+    /// and `server2` (serial 2002).
+    public static func withTwoServers() async throws -> TestCertificates {
+        let certificates = try await TestCertificates()
+        try await certificates.makeServer("server", serial: "1001")
+        try await certificates.makeServer("server2", serial: "2002")
+        return certificates
+    }
+
     /// A client certificate with `san` (an openssl SAN list such as `DNS:prometheus.example`).
     public func makeClient(_ name: String, san: String, ca: String = "ca", expired: Bool = false) async throws {
         // Sixteen hex digits: `openssl ca` refuses a serial of odd length.

@@ -9,12 +9,7 @@ import TestSupport
 /// broken files refused while the last good configuration keeps serving.
 @Suite("Web configuration reload", .serialized)
 struct WebConfigWatcherTests {
-    static let certificates = Task { () throws -> TestCertificates in
-        let certificates = try await TestCertificates()
-        try await certificates.makeServer("server", serial: "1001")
-        try await certificates.makeServer("server2", serial: "2002")
-        return certificates
-    }
+    static let certificates = Task { () throws -> TestCertificates in try await TestCertificates.withTwoServers() }
 
     private final class Log: Sendable {
         let lines = Mutex<[String]>([])
@@ -34,6 +29,17 @@ struct WebConfigWatcherTests {
         try Data(text.utf8).write(to: URL(fileURLWithPath: path))
     }
 
+    /// A directory whose web.yml serves the certificate and key of `server` (serial 1001)
+    /// as tls.crt and tls.key, with the certificates to rotate them.
+    private func servingFirstCertificate() async throws -> (TestCertificates, TemporaryDirectory) {
+        let certificates = try await Self.certificates.value
+        let directory = try TemporaryDirectory()
+        try replace(directory.path("tls.crt"), with: certificates.path("server.crt"))
+        try replace(directory.path("tls.key"), with: certificates.path("server.key"))
+        try write("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n", to: directory.path("web.yml"))
+        return (certificates, directory)
+    }
+
     private func withWatchedServer(_ web: String, in directory: TemporaryDirectory,
                                    _ body: (HTTPServer, WebConfigWatcher, Log) async throws -> Void) async throws {
         let loaded = try WebConfiguration.load(file: directory.path("web.yml"))
@@ -48,11 +54,7 @@ struct WebConfigWatcherTests {
     }
 
     @Test func aRotatedCertificateIsPresentedByTheNextHandshake() async throws {
-        let certificates = try await Self.certificates.value
-        let directory = try TemporaryDirectory()
-        try replace(directory.path("tls.crt"), with: certificates.path("server.crt"))
-        try replace(directory.path("tls.key"), with: certificates.path("server.key"))
-        try write("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n", to: directory.path("web.yml"))
+        let (certificates, directory) = try await servingFirstCertificate()
         try await withWatchedServer("", in: directory) { server, watcher, log throws in
             #expect(try await opensslHandshake(port: server.port).serverSerial == "1001")
             #expect(watcher.checkForChanges() == .unchanged)
@@ -66,11 +68,7 @@ struct WebConfigWatcherTests {
     }
 
     @Test func aBrokenReplacementKeepsTheOldCertificateServing() async throws {
-        let certificates = try await Self.certificates.value
-        let directory = try TemporaryDirectory()
-        try replace(directory.path("tls.crt"), with: certificates.path("server.crt"))
-        try replace(directory.path("tls.key"), with: certificates.path("server.key"))
-        try write("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n", to: directory.path("web.yml"))
+        let (certificates, directory) = try await servingFirstCertificate()
         try await withWatchedServer("", in: directory) { server, watcher, log throws in
             // Half a rotation: the new certificate with the old key.
             try replace(directory.path("tls.crt"), with: certificates.path("server2.crt"))
@@ -140,11 +138,7 @@ struct WebConfigWatcherTests {
     }
 
     @Test func changingTLSVersionsWaitsForARestart() async throws {
-        let certificates = try await Self.certificates.value
-        let directory = try TemporaryDirectory()
-        try replace(directory.path("tls.crt"), with: certificates.path("server.crt"))
-        try replace(directory.path("tls.key"), with: certificates.path("server.key"))
-        try write("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n", to: directory.path("web.yml"))
+        let (_, directory) = try await servingFirstCertificate()
         try await withWatchedServer("", in: directory) { server, watcher, _ throws in
             try write("tls_server_config:\n  cert_file: tls.crt\n  key_file: tls.key\n  min_version: TLS13\n",
                       to: directory.path("web.yml"))

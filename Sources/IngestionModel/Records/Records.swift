@@ -34,6 +34,19 @@ public struct TrackedRequest: Sendable, Equatable {
 
     /// Submission to the poll that saw the end (poll-interval resolution).
     public var duration: TimeInterval? { finishedAt.map { $0.timeIntervalSince(firstSeen) } }
+
+    /// Takes in what a poll at `time` answered: its status and figures, polled then,
+    /// found again (no longer 404), and finished then when the status is terminal.
+    public mutating func record(_ report: StatusReport, polledAt time: Date) {
+        lastPolled = time
+        status = report.status
+        numRecords = report.numRecords
+        batchID = report.batchID
+        info = report.info
+        acpCode = report.acpCode
+        notFoundSince = nil
+        if report.status.isTerminal { finishedAt = time }
+    }
 }
 
 /// One status observation of a request.
