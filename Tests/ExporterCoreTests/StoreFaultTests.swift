@@ -202,6 +202,32 @@ struct StoreFaultTests {
         }
     }
 
+    @Test func aTriggerAnsweredWhileTheDiskIsFullIsStoredOnceItHasSpace() async throws {
+        try await stopping(Setup()) { setup throws in
+            let mount = try SmallFileSystem(at: setup.directory.path("tmpfs"), size: "16m")
+            defer { mount.unmount() }
+            let (_, port) = try await setup.start(config: try setup.config(database: mount.path + "/store.sqlite"), name: "exporter")
+            try await setup.round(port)
+            // The next POST is answered 4 s late: its intent is stored, then the disk fills.
+            let posted = setup.simulator.callCount(.trigger)
+            setup.simulator.inject(.slow(.seconds(4)), on: .trigger)
+            try await eventually("the slow POST sent") { setup.simulator.callCount(.trigger) > posted }
+            let filler = try mount.fill()
+            try await eventually("its answer not stored") { await Self.storeErrors(port, "trigger_attempt") >= 1 }
+            // The ingestion it started ends while the store still cannot write.
+            setup.time.advance(by: .seconds(10))
+            try FileManager.default.removeItem(atPath: filler)
+            try await eventually("store_up 1") { await Self.storeUp(port) == 1 }
+            try await setup.round(port)
+            // Stored as Adobe answered it: followed and counted, not asked again and lost as unknown.
+            try await Self.expectGroundTruth(setup, port)
+            let metrics = try await scrape(port)
+            for mapping in Self.mappings {
+                #expect(metrics[series("acs_ingestion_triggers_total", Self.tenant, mapping, "result=\"unknown\"")] == 0)
+            }
+        }
+    }
+
     @Test func aDeletedOrReplacedFileIsNoticedWithinOnePollInterval() async throws {
         try await stopping(Setup()) { setup throws in
             let database = setup.directory.path("store.sqlite")

@@ -88,28 +88,54 @@ extension TenantWorker {
             attempt.intents.append(lost.id)
             if attempt.result != .alreadyInProgress { attempt.lostTriggers = 1 }
         }
-        let plan = attempt.plan
+        logTrigger(attempt, answer: answer, labels: labels)
         do {
-            let tracked = try await store.recordTriggerAttempt(attempt)
-            if case .inserted(let request)? = tracked {
-                metrics.requestOpened(key, requestID: request.requestID, startedAt: request.firstSeen, now: now)
-            }
-            metrics.triggerCounted(key, result: attempt.result, now: now)
-            if attempt.lostTriggers > 0 { metrics.triggerCounted(key, result: .unknown, now: now) }
-            if let plan {
-                plans.withLock { $0[mapping] = plan }
-                metrics.triggerPlanned(key, plan: plan)
-            }
-            logTrigger(attempt, answer: answer, labels: labels)
+            try await record(attempt)
         } catch {
-            // Adobe has answered but the store cannot keep it: the intent stays, and is
-            // resolved (by asking Adobe again) at the next cycle the store writes.
-            if let plan { plans.withLock { $0[mapping] = plan } }
+            // Adobe has answered but the store cannot keep it: the answer is kept here and
+            // recorded at the next cycle the store writes (the intent stays meanwhile, so
+            // a crash before then still finds it).
+            if let plan = attempt.plan { plans.withLock { $0[mapping] = plan } }
+            unrecorded.withLock { $0.append(attempt) }
             intentsToResolve.store(true, ordering: .relaxed)
-            logger.error("cannot store a trigger's answer; it is asked again once the store writes",
-                         metadata: labels.merging(["error": "\(error)"]) { $1 })
+            storeFailed("cannot store a trigger's answer; it is stored once the store writes", error, labels)
         }
         return answer.mapError { .upstream($0) }
+    }
+
+    /// Stores a trigger's answer (its count, the request to follow, the next plan) and shows it.
+    private func record(_ attempt: TriggerAttempt) async throws(StoreError) {
+        let tracked = try await store.recordTriggerAttempt(attempt)
+        let now = time.now()
+        if case .inserted(let request)? = tracked {
+            metrics.requestOpened(attempt.key, requestID: request.requestID, startedAt: request.firstSeen, now: now)
+        }
+        metrics.triggerCounted(attempt.key, result: attempt.result, now: now)
+        if attempt.lostTriggers > 0 { metrics.triggerCounted(attempt.key, result: .unknown, now: now) }
+        if let plan = attempt.plan {
+            plans.withLock { $0[attempt.key.mapping] = plan }
+            metrics.triggerPlanned(attempt.key, plan: plan)
+        }
+    }
+
+    /// Stores the answers kept while the store could not write. One whose intents are no
+    /// longer pending was stored after all (the commit landed, its reply was lost): dropped.
+    /// False while the store still cannot write.
+    private func recordKeptAnswers() async -> Bool {
+        let kept = unrecorded.withLock { $0 }
+        guard !kept.isEmpty else { return true }
+        do {
+            let pending = Set(try await store.pendingTriggerIntents().map(\.id))
+            for attempt in kept {
+                if attempt.intents.contains(where: pending.contains) { try await record(attempt) }
+                unrecorded.withLock { $0.removeAll { $0 == attempt } }
+            }
+            logger.info("trigger answers kept while the store could not write are stored", metadata: ["tenant": "\(tenant.name)"])
+            return true
+        } catch {
+            storeFailed("cannot store the trigger answers kept meanwhile", error, ["tenant": "\(tenant.name)"])
+            return false
+        }
     }
 
     private func logTrigger(_ attempt: TriggerAttempt, answer: Result<TriggerOutcome, AdobeAPIError>, labels: Logger.Metadata) {
@@ -130,6 +156,7 @@ extension TenantWorker {
     /// by POSTing again (see `trigger(_:resolving:nextPlan:)`). A transient upstream
     /// failure leaves the intent for the next cycle.
     func resolveIntents() async {
+        guard await recordKeptAnswers() else { return }
         let intents: [TriggerIntent]
         do {
             // Not those of POSTs in flight (a trigger-now may run beside this).

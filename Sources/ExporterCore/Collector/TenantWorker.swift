@@ -28,6 +28,9 @@ final class TenantWorker: Sendable {
     let intentsToResolve = Atomic<Bool>(true)
     /// Intents of POSTs in flight: not left over, whatever the store says.
     let sending = Mutex<Set<Int64>>([])
+    /// Trigger answers Adobe gave while the store could not write: recorded, as they
+    /// are, once it writes again (asking Adobe again would lose a request that ended meanwhile).
+    let unrecorded = Mutex<[TriggerAttempt]>([])
     /// `run` returns once this is true.
     private let stopped = WaitingRoom<Bool, Void>(false)
     /// True once `run` has returned (or when it never started).
