@@ -106,7 +106,10 @@ public final class Collector: Sendable {
         // When each mapping was first configured: the `_created` of its counters.
         let created = try await store.registerMappings(config.mappingKeys, at: time.now())
         metrics.restore(totals, created: created, now: time.now())
-        if coordinator != nil { metrics.reconfigure(mappings: [], totals: totals, now: time.now()) }
+        if coordinator != nil {
+            metrics.reconfigure(mappings: [], totals: totals, now: time.now())
+            showOwnership()
+        }
         try await loadPlans(for: workers.withLock { Array($0.values) }, totals: totals)
         await storeMonitor.check(store)
         return totals
@@ -159,6 +162,7 @@ public final class Collector: Sendable {
         // A replica runs, and shows, only the tenants it holds; the others are its peers'.
         let runs = coordinator == nil ? nil : ownedTenants.intersection(new.tenants.map(\.name))
         metrics.reconfigure(mappings: Self.descriptors(of: new, tenants: runs), totals: totals, created: firstConfigured, now: now)
+        showOwnership()
         let workerSettingsChanged = old.collector != new.collector
         let wanted = Dictionary(new.tenants.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
         var (stopped, created): ([TenantWorker], [TenantWorker]) = ([], [])
@@ -194,9 +198,12 @@ public final class Collector: Sendable {
         do {
             let totals = try await store.totals()
             metrics.reconfigure(mappings: Self.descriptors(of: config, tenants: ownedTenants), totals: totals, now: time.now())
+            showOwnership()
             try await loadPlans(for: [worker], totals: totals)
         } catch {
             leased.withLock { _ = $0.removeValue(forKey: tenant) }
+            metrics.reconfigure(mappings: Self.descriptors(of: config, tenants: ownedTenants), totals: IngestionTotals(), now: time.now())
+            showOwnership()
             logger.warning("cannot take a tenant: the store cannot be read", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
             return false
         }
@@ -215,6 +222,13 @@ public final class Collector: Sendable {
             await worker.finished()
         }
         metrics.reconfigure(mappings: Self.descriptors(of: config, tenants: ownedTenants), totals: IngestionTotals(), now: time.now())
+        showOwnership()
+    }
+
+    /// Cluster mode: which configured tenants this replica runs, in /metrics.
+    private func showOwnership() {
+        guard coordinator != nil else { return }
+        metrics.ownership(tenants: config.tenants.map(\.name), owned: ownedTenants)
     }
 
     /// One poll cycle of a tenant (what `run()` does each poll interval).
