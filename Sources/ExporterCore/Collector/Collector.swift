@@ -139,12 +139,18 @@ public final class Collector: Sendable {
                     do { try await self.time.sleep(for: .seconds(3600)) } catch { return }
                 }
             }
-            var started = Set<ObjectIdentifier>()
+            // Held until the worker leaves the set, so that a new worker cannot take the
+            // address (the ObjectIdentifier) of one started before and be taken for it.
+            var started: [ObjectIdentifier: TenantWorker] = [:]
             workersChanged.yield()
             for await _ in workerChanges {
-                for worker in workers.withLock({ Array($0.values) }) where started.insert(ObjectIdentifier(worker)).inserted {
+                let current = workers.withLock { $0.values.map { (ObjectIdentifier($0), $0) } }
+                for (id, worker) in current where started[id] == nil {
+                    started[id] = worker
                     group.addTask { await worker.run() }
                 }
+                let kept = Set(current.map(\.0))
+                started = started.filter { kept.contains($0.key) }
             }
         }
     }
