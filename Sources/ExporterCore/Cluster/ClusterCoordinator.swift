@@ -33,6 +33,8 @@ final class ClusterCoordinator: Sendable {
     private unowned let collector: Collector
     private let logger: Logger
     private let held = Mutex<[String: LeaseHandle]>([:])
+    /// Tenants being handed over (see `handOver`): their last cycle ends, then their lease is released.
+    private let handingOver = Mutex<[String: Task<Void, Never>]>([:])
 
     init(settings: ClusterSettings, leases: any LeaseStore, collector: Collector, logger: Logger) {
         (self.settings, self.leases, self.collector, self.logger) = (settings, leases, collector, logger)
@@ -89,9 +91,7 @@ final class ClusterCoordinator: Sendable {
         let ranked = tenants.sorted { Self.rank($0, replica) > Self.rank($1, replica) }
         if mine.count > share {
             for tenant in ranked.reversed().filter(mine.contains).prefix(mine.count - share) {
-                guard let handle = held.withLock({ $0[tenant] }) else { continue }
-                await drop(tenant, because: "more than this replica's share (\(share) of \(tenants.count) tenants over \(live) replicas)")
-                try? await leases.releaseLease(handle.lease)
+                handOver(tenant, because: "more than this replica's share (\(share) of \(tenants.count) tenants over \(live) replicas)")
             }
         } else if mine.count < share {
             let leased = Dictionary(view.leases.map { ($0.tenant, $0) }, uniquingKeysWith: { $1 })
@@ -128,8 +128,28 @@ final class ClusterCoordinator: Sendable {
         logger.info("tenant given up", metadata: ["tenant": "\(tenant)", "replica": "\(settings.replicaName)", "reason": "\(reason)"])
     }
 
+    /// Gives `tenant` up to another replica without cutting what is in flight: its worker
+    /// ends its cycle (a POST sent is answered and recorded, so the next owner has no lost
+    /// trigger to resolve, nor POSTs again), at most until the lease lapses by this
+    /// replica's clock, then the lease is released. In the background: the renewals of
+    /// the other leases do not wait for it.
+    private func handOver(_ tenant: String, because reason: String) {
+        guard let handle = held.withLock({ $0.removeValue(forKey: tenant) }) else { return }
+        let grace = max(.zero, handle.validUntil - ContinuousClock.now)
+        // Made under the lock, so that the task's own removal comes after it.
+        handingOver.withLock { tasks in
+            tasks[tenant] = Task {
+                await collector.disown(tenant, grace: grace)
+                try? await leases.releaseLease(handle.lease)
+                logger.info("tenant given up", metadata: ["tenant": "\(tenant)", "replica": "\(settings.replicaName)", "reason": "\(reason)"])
+                handingOver.withLock { _ = $0.removeValue(forKey: tenant) }
+            }
+        }
+    }
+
     /// On shutdown: stop every worker, then give the leases back so that other replicas take them at once.
     private func releaseAll() async {
+        for task in handingOver.withLock({ Array($0.values) }) { await task.value }
         for (tenant, handle) in held.withLock({ $0 }) {
             await drop(tenant, because: "shutting down")
             try? await leases.releaseLease(handle.lease)

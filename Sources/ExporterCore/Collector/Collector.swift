@@ -219,14 +219,21 @@ public final class Collector: Sendable {
     }
 
     /// Cluster mode: stops running `tenant` (its worker ends before this returns) and
-    /// takes its series out of /metrics: another replica runs it now.
-    func disown(_ tenant: String) async {
+    /// takes its series out of /metrics: another replica runs it now. With `grace`, a
+    /// cycle in progress may end first (a POST in flight is answered and recorded), for
+    /// that long at most; without, its calls are cancelled at once (the lease is lost).
+    func disown(_ tenant: String, grace: Duration? = nil) async {
         let worker = workers.withLock { $0.removeValue(forKey: tenant) }
-        leased.withLock { _ = $0.removeValue(forKey: tenant) }
         if let worker {
+            if let grace {
+                worker.finish()
+                if await !worker.finished(within: grace) { worker.stop() }
+            }
             worker.stop()
             await worker.finished()
         }
+        leased.withLock { _ = $0.removeValue(forKey: tenant) }
+        workersChanged.yield()
         metrics.reconfigure(mappings: Self.descriptors(of: config, tenants: ownedTenants), totals: IngestionTotals(), now: time.now())
         showOwnership()
     }

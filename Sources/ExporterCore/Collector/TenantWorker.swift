@@ -30,6 +30,8 @@ final class TenantWorker: Sendable {
     let sending = Mutex<Set<Int64>>([])
     /// `run` returns once this is true.
     private let stopped = WaitingRoom<Bool, Void>(false)
+    /// `run` returns once this is true and the cycle in progress (if any) has ended.
+    private let finishing = WaitingRoom<Bool, Void>(false)
     /// True once `run` has returned (or when it never started).
     private let ended = WaitingRoom<Bool, Void>(false)
     private let running = Atomic<Bool>(false)
@@ -94,9 +96,15 @@ final class TenantWorker: Sendable {
         guard !stopped.read({ $0 }) else { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                while !Task.isCancelled {
+                while !Task.isCancelled && !self.finishing.read({ $0 }) {
                     await self.cycle()
-                    do { try await self.time.sleep(for: self.settings.value.collector.pollInterval) } catch { return }
+                    // The poll interval, cut short by `finish()`.
+                    await withTaskGroup(of: Void.self) { pause in
+                        pause.addTask { try? await self.time.sleep(for: self.settings.value.collector.pollInterval) }
+                        pause.addTask { try? await self.finishing.enter { $0 ? .proceed : .park(()) } }
+                        await pause.next()
+                        pause.cancelAll()
+                    }
                 }
             }
             group.addTask { try? await self.stopped.enter { $0 ? .proceed : .park(()) } }
@@ -109,6 +117,26 @@ final class TenantWorker: Sendable {
     func finished() async {
         guard running.load(ordering: .relaxed) else { return }
         try? await ended.enter { $0 ? .proceed : .park(()) }
+    }
+
+    /// Ends `run()` once the cycle in progress has ended (at once between cycles): a POST
+    /// in flight is answered and its answer recorded, so the next owner has nothing to resolve.
+    func finish() {
+        finishing.update { finishing, waiting in
+            finishing = true
+            return Array(waiting.indices)
+        }
+    }
+
+    /// `finished()`, waiting at most `limit`; false when `run()` was still running then.
+    func finished(within limit: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await self.finished(); return !Task.isCancelled }
+            group.addTask { try? await Task.sleep(for: limit); return false }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
     }
 
     /// Ends `run()`: its calls are cancelled.
