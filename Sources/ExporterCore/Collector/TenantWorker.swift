@@ -161,6 +161,8 @@ final class TenantWorker: Sendable {
             storeFailed("cannot read open requests", error, ["tenant": "\(tenant.name)"])
             return
         }
+        // Cluster mode: requests tracked or untracked through another replica's API.
+        if lease != nil { metrics.openRequests(tenant.mappings.map { key($0.id) }, open, now: time.now()) }
         if open.isEmpty {
             do { try await client.authenticate() } catch { health.failed(error) }
         }
