@@ -130,6 +130,14 @@ struct ClusterProcessTests {
         func stop() async {
             await processes.stop()
             await simulator.stop()
+            // ACS_KEEP_LOGS=dir keeps the replicas' logs, to read after a failure.
+            if let keep = ProcessInfo.processInfo.environment["ACS_KEEP_LOGS"] {
+                try? FileManager.default.createDirectory(atPath: keep, withIntermediateDirectories: true)
+                for file in (try? FileManager.default.contentsOfDirectory(atPath: directory.path)) ?? [] where file.hasSuffix(".err") {
+                    try? FileManager.default.removeItem(atPath: keep + "/" + file)
+                    try? FileManager.default.copyItem(atPath: directory.path(file), toPath: keep + "/" + file)
+                }
+            }
             server.destroy()
             directory.cleanUp()
         }
