@@ -27,7 +27,7 @@ extension IngestionMetrics {
 extension MetricsState {
     /// What a replica says of itself (cluster mode).
     struct ClusterState {
-        /// `replica="…"`.
+        /// `replica_name="…"` (not `replica`, the label Prometheus HA pairs are often told apart by).
         let replicaLabels: String
         /// Every configured tenant, sorted.
         var tenants: [String] = []

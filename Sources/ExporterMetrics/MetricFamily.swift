@@ -86,7 +86,7 @@ extension MetricFamily {
 
     // Once, in cluster mode only.
     static let replicaInfo = MetricFamily("acs_ingestion_cluster_replica_info", .gauge,
-        "This replica's name in the cluster (cluster.replica_name); always 1.")
+        "This replica's name in the cluster (cluster.replica_name), as label replica_name; always 1.")
     static let tenantOwner = MetricFamily("acs_ingestion_tenant_owner", .gauge,
         "1 when this replica runs the tenant (holds its lease) and exposes its series, else 0.")
 

@@ -108,7 +108,7 @@ struct MetricsState {
     init(mappings descriptors: [MappingDescriptor], version: String, revision: String,
          branch: String, swiftVersion: String, cluster: MetricsCluster? = nil, now: Date) {
         instanceLabel = cluster.map { "," + ExpositionWriter.labels([("instance", $0.instance)]) } ?? ""
-        self.cluster = cluster.map { ClusterState(replicaLabels: ExpositionWriter.labels([("replica", $0.replica)])) }
+        self.cluster = cluster.map { ClusterState(replicaLabels: ExpositionWriter.labels([("replica_name", $0.replica)])) }
         buildLabels = ExpositionWriter.labels([("version", version), ("revision", revision), ("branch", branch),
                                                ("swift_version", swiftVersion)])
         started = now.timeIntervalSince1970

@@ -216,7 +216,7 @@ struct ClusterProcessTests {
             }
             let first = await views(cluster.live)
             #expect(first.allSatisfy { $0.owned.count == 2 }, "\(first.map { ($0.replica, $0.owned.sorted()) })")
-            #expect(first.allSatisfy { $0.metrics["acs_ingestion_cluster_replica_info{replica=\"\($0.replica)\"}"] == 1 })
+            #expect(first.allSatisfy { $0.metrics["acs_ingestion_cluster_replica_info{replica_name=\"\($0.replica)\"}"] == 1 })
             try await eventually("two POSTs of every scheduled mapping", timeout: .seconds(30)) {
                 tenants.allSatisfy { simulator.posts(tenant: $0, mapping: scheduled).count >= 2 }
             }

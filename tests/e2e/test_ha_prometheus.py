@@ -207,4 +207,4 @@ def test_rules_and_failure_alert_across_a_kill_minus_9(processes, tmp_path, post
     owners_metric = prometheus.query(f'sum by (tenant) (acs_ingestion_tenant_owner)')
     assert all(float(s["value"][1]) == 1 for s in owners_metric) and len(owners_metric) == len(TENANTS), owners_metric
     replicas = prometheus.query("acs_ingestion_cluster_replica_info == 1")
-    assert {s["metric"]["replica"] for s in replicas} >= {n for n, p in cluster.procs.items() if p.alive()}
+    assert {s["metric"]["replica_name"] for s in replicas} >= {n for n, p in cluster.procs.items() if p.alive()}
