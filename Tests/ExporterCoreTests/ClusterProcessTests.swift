@@ -343,6 +343,18 @@ struct ClusterProcessTests {
                 return zip(times, times.dropFirst()).map { $1.timeIntervalSince($0) }
             }
             print("cluster: \(gaps.count + tenants.count) scheduled POSTs, gaps from \(gaps.min() ?? 0) to \(gaps.max() ?? 0) s")
+
+            // SIGTERM: the leases are released on the way out, taken by the others at their next step, before the TTL.
+            let leaving = try #require(cluster.replica("replica-c"))
+            let leavingTenants = try #require(await Self.views([leaving]).first).owned
+            let terminatedAt = ContinuousClock.now
+            leaving.child.signal(SIGTERM)
+            let handedOver = try await Self.takeover(of: leavingTenants, from: leaving.name, since: terminatedAt, cluster)
+            print("cluster: SIGTERM of \(leaving.name): \(leavingTenants.sorted()) taken over after "
+                  + handedOver.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
+            #expect(handedOver.values.max()! < .seconds(ttl), "leases not released on SIGTERM: taken over after \(handedOver)")
+            #expect(await leaving.child.wait() == 0)
+
             for replica in cluster.live { #expect(!replica.child.stderr.contains(secret) && !replica.child.stderr.contains(cluster.server.password)) }
         }
     }

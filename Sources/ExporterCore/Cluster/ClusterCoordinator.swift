@@ -147,13 +147,16 @@ final class ClusterCoordinator: Sendable {
         }
     }
 
-    /// On shutdown: stop every worker, then give the leases back so that other replicas take them at once.
+    /// On shutdown: stop every worker, then give the leases back and leave, so that other
+    /// replicas take them at their next step rather than after the TTL. The store calls run
+    /// in a task of their own: this one is cancelled, and the store refuses a cancelled task's calls.
     private func releaseAll() async {
         for task in handingOver.withLock({ Array($0.values) }) { await task.value }
         for (tenant, handle) in held.withLock({ $0 }) {
             await drop(tenant, because: "shutting down")
-            try? await leases.releaseLease(handle.lease)
+            await Task { try? await leases.releaseLease(handle.lease) }.value
         }
+        await Task { [settings, leases] in try? await leases.leave(replica: settings.replicaName) }.value
     }
 
     /// Rendezvous hashing: how much `replica` wants `tenant` (FNV-1a of both names).
