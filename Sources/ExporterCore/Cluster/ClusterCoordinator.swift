@@ -100,17 +100,24 @@ final class ClusterCoordinator: Sendable {
                 guard let lease = leased[tenant] else { return true }
                 return lease.expiresAt <= view.now
             }
+            var taken: [Collector.Taken] = []
             for tenant in free.prefix(share - mine.count) {
                 let asked = ContinuousClock.now
                 guard let lease = try? await leases.acquireLease(tenant: tenant, replica: replica, ttl: settings.leaseTTL) else { continue }
                 let handle = LeaseHandle(lease, askedAt: asked, ttl: settings.leaseTTL, margin: settings.margin)
                 held.withLock { $0[tenant] = handle }
-                guard await collector.own(tenant, lease: handle, fencedStore: leases.fenced(by: lease, margin: settings.margin)) else {
-                    held.withLock { _ = $0.removeValue(forKey: tenant) }
+                taken.append(Collector.Taken(tenant: tenant, lease: handle, fencedStore: leases.fenced(by: lease, margin: settings.margin)))
+            }
+            // One read of the store for all the tenants taken: a failover of many starts them together.
+            let started = await collector.own(taken)
+            for entry in taken {
+                let lease = entry.lease.lease
+                guard started.contains(entry.tenant) else {
+                    held.withLock { _ = $0.removeValue(forKey: entry.tenant) }
                     try? await leases.releaseLease(lease)
                     continue
                 }
-                logger.info("tenant taken", metadata: ["tenant": "\(tenant)", "replica": "\(replica)", "epoch": "\(lease.epoch)"])
+                logger.info("tenant taken", metadata: ["tenant": "\(entry.tenant)", "replica": "\(replica)", "epoch": "\(lease.epoch)"])
             }
         }
     }

@@ -194,28 +194,38 @@ public final class Collector: Sendable {
             + "restarted \(created.map(\.tenant.name).filter(oldNames.contains).sorted())"
     }
 
-    /// Cluster mode: runs `tenant` under `lease`, its writes fenced by it: the tenant's
-    /// series rebuilt from the store, its schedules loaded, its worker started.
-    /// False (and nothing started) when the store cannot be read.
-    func own(_ tenant: String, lease: LeaseHandle, fencedStore: any IngestionStore) async -> Bool {
-        guard let tenantConfig = config.tenants.first(where: { $0.name == tenant }) else { return false }
-        leased.withLock { $0[tenant] = (lease, fencedStore) }
-        let worker = makeWorker(tenantConfig)
+    /// A tenant this replica took: its lease, and the store as the lease's holder writes to it.
+    struct Taken {
+        let tenant: String
+        let lease: LeaseHandle
+        let fencedStore: any IngestionStore
+    }
+
+    /// Cluster mode: runs the tenants `taken`, each under its lease, its writes fenced by it:
+    /// their series rebuilt from the store, their schedules loaded, their workers started,
+    /// after one read of the store for all of them. Returns the tenants started: none
+    /// when the store cannot be read.
+    func own(_ taken: [Taken]) async -> Set<String> {
+        let taken = taken.filter { entry in config.tenants.contains { $0.name == entry.tenant } }
+        guard !taken.isEmpty else { return [] }
+        leased.withLock { leased in for entry in taken { leased[entry.tenant] = (entry.lease, entry.fencedStore) } }
+        let started = taken.compactMap { entry in config.tenants.first { $0.name == entry.tenant }.map(makeWorker) }
         do {
             let totals = try await store.totals()
             metrics.reconfigure(mappings: Self.descriptors(of: config, tenants: ownedTenants), totals: totals, now: time.now())
             showOwnership()
-            try await loadPlans(for: [worker], totals: totals)
+            try await loadPlans(for: started, totals: totals)
         } catch {
-            leased.withLock { _ = $0.removeValue(forKey: tenant) }
+            leased.withLock { leased in for entry in taken { leased[entry.tenant] = nil } }
             metrics.reconfigure(mappings: Self.descriptors(of: config, tenants: ownedTenants), totals: IngestionTotals(), now: time.now())
             showOwnership()
-            logger.warning("cannot take a tenant: the store cannot be read", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
-            return false
+            logger.warning("cannot take tenants: the store cannot be read",
+                           metadata: ["tenants": "\(taken.map(\.tenant))", "error": "\(error)"])
+            return []
         }
-        workers.withLock { $0[tenant] = worker }
+        workers.withLock { workers in for worker in started { workers[worker.tenant.name] = worker } }
         workersChanged.yield()
-        return true
+        return Set(started.map(\.tenant.name))
     }
 
     /// Cluster mode: stops running `tenant` (its worker ends before this returns) and
