@@ -46,18 +46,23 @@ final class ClusterCoordinator: Sendable {
     /// When the first of the held leases lapses by this replica's clock (nil: none held).
     var validUntil: ContinuousClock.Instant? { held.withLock { $0.values.map(\.validUntil).min() } }
 
-    /// Steps every third of the TTL, or every poll interval when that is shorter: a
-    /// lapsed lease is taken within a poll interval of lapsing.
+    /// Steps every third of the TTL, or every poll interval when that is shorter, and
+    /// also right after another replica's lease is due to lapse: a lease its holder
+    /// stopped renewing is taken as it lapses, not up to a step later.
     func run() async {
         while !Task.isCancelled {
-            await step()
-            do { try await Task.sleep(for: min(settings.leaseTTL / 3, collector.config.collector.pollInterval)) } catch { break }
+            let lapse = await step()
+            let next = ContinuousClock.now + min(settings.leaseTTL / 3, collector.config.collector.pollInterval)
+            do { try await Task.sleep(until: min(next, lapse.map { $0 + .milliseconds(20) } ?? next)) } catch { break }
         }
         await releaseAll()
     }
 
-    /// One round: heartbeat, renewals, then giving up or taking leases toward this replica's share.
-    func step() async {
+    /// One round: heartbeat, renewals, then giving up or taking leases toward this replica's
+    /// share. Returns when, by this replica's clock, the first lease of another replica
+    /// lapses unless renewed (nil: none held, or the heartbeat failed).
+    @discardableResult
+    func step() async -> ContinuousClock.Instant? {
         let tenants = collector.config.tenants.map(\.name)
         let replica = settings.replicaName
         let asked = ContinuousClock.now
@@ -67,8 +72,10 @@ final class ClusterCoordinator: Sendable {
         } catch {
             await dropLapsed()
             logger.debug("cluster heartbeat failed", metadata: ["error": "\(error)"])
-            return
+            return nil
         }
+        let nextLapse = view.leases.filter { $0.owner != replica && $0.expiresAt > view.now }.map(\.expiresAt).min()
+            .map { asked + .milliseconds(Int64($0.timeIntervalSince(view.now) * 1000)) }
         for (tenant, handle) in held.withLock({ $0 }) {
             let renewed: TenantLease?
             do {
@@ -101,7 +108,8 @@ final class ClusterCoordinator: Sendable {
                 return lease.expiresAt <= view.now
             }
             var taken: [Collector.Taken] = []
-            for tenant in free.prefix(share - mine.count) {
+            // Down the ranking until the share is reached: a tenant another replica took first is passed over.
+            for tenant in free where taken.count < share - mine.count {
                 let asked = ContinuousClock.now
                 guard let lease = try? await leases.acquireLease(tenant: tenant, replica: replica, ttl: settings.leaseTTL) else { continue }
                 let handle = LeaseHandle(lease, askedAt: asked, ttl: settings.leaseTTL, margin: settings.margin)
@@ -120,6 +128,7 @@ final class ClusterCoordinator: Sendable {
                 logger.info("tenant taken", metadata: ["tenant": "\(entry.tenant)", "replica": "\(replica)", "epoch": "\(lease.epoch)"])
             }
         }
+        return nextLapse
     }
 
     /// Stops the workers of leases that lapsed by this replica's clock (the store unreachable, or this process paused).
