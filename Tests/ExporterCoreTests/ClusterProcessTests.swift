@@ -347,13 +347,20 @@ struct ClusterProcessTests {
             // SIGTERM: the leases are released on the way out, taken by the others at their next step, before the TTL.
             let leaving = try #require(cluster.replica("replica-c"))
             let leavingTenants = try #require(await Self.views([leaving]).first).owned
-            let terminatedAt = ContinuousClock.now
+            let terminatedAt = ContinuousClock.now, terminatedOn = Date()
             leaving.child.signal(SIGTERM)
             let handedOver = try await Self.takeover(of: leavingTenants, from: leaving.name, since: terminatedAt, cluster)
             print("cluster: SIGTERM of \(leaving.name): \(leavingTenants.sorted()) taken over after "
                   + handedOver.sorted { $0.key < $1.key }.map { "\($0.key) \($0.value)" }.joined(separator: ", "))
             #expect(handedOver.values.max()! < .seconds(ttl), "leases not released on SIGTERM: taken over after \(handedOver)")
             #expect(await leaving.child.wait() == 0)
+            // Its workers ended their cycle first: no trigger left for the next owner to ask Adobe about again.
+            for replica in cluster.live {
+                let resolved = Self.logLines(replica.child.stderr).filter {
+                    $0.at >= terminatedOn && $0.msg.hasPrefix("a trigger's answer was never stored") && leavingTenants.contains($0.tenant ?? "")
+                }
+                #expect(resolved.isEmpty, "\(replica.name) found a trigger \(leaving.name) left unrecorded")
+            }
 
             for replica in cluster.live { #expect(!replica.child.stderr.contains(secret) && !replica.child.stderr.contains(cluster.server.password)) }
         }

@@ -254,6 +254,17 @@ public final class Collector: Sendable {
         metrics.ownership(tenants: config.tenants.map(\.name), owned: ownedTenants)
     }
 
+    /// Cluster mode, on a graceful shutdown: every worker ends its cycle, starting no call,
+    /// so that a POST in flight is answered and recorded (the next owner then has no lost
+    /// trigger to ask Adobe about again), waiting at most `limit` in all.
+    public func finishWorkers(within limit: Duration) async {
+        guard coordinator != nil else { return }
+        let deadline = ContinuousClock.now + limit
+        let running = workers.withLock { Array($0.values) }
+        for worker in running { worker.finish() }
+        for worker in running { _ = await worker.finished(within: max(.zero, deadline - ContinuousClock.now)) }
+    }
+
     /// One poll cycle of a tenant (what `run()` does each poll interval).
     public func cycle(tenant: String) async { await worker(tenant)?.cycle() }
 

@@ -30,8 +30,9 @@ final class TenantWorker: Sendable {
     let sending = Mutex<Set<Int64>>([])
     /// `run` returns once this is true.
     private let stopped = WaitingRoom<Bool, Void>(false)
-    /// `run` returns once this is true and the cycle in progress (if any) has ended.
-    private let finishing = WaitingRoom<Bool, Void>(false)
+    /// `run` returns once this is true and the cycle in progress (if any) has ended; no
+    /// call starts meanwhile (the gate refuses it), those in flight are answered.
+    private let finishing: WaitingRoom<Bool, Void>
     /// True once `run` has returned (or when it never started).
     private let ended = WaitingRoom<Bool, Void>(false)
     private let running = Atomic<Bool>(false)
@@ -52,10 +53,13 @@ final class TenantWorker: Sendable {
                 }
             })
         }
+        let finishing = WaitingRoom<Bool, Void>(false)
         let gate = TenantGate(concurrency: concurrency,
                               rate: RateLimiter(ratePerSecond: collector.maxRequestsPerSecond, time: time),
                               upstream: upstream, answered: { health.reached() },
+                              mayAttempt: { !finishing.read { $0 } },
                               maySendTrigger: { lease?.isValid ?? true })
+        self.finishing = finishing
         self.client = AdobeIngestionClient(
             configuration: client, httpClient: httpClient, time: time, logger: logger, gate: gate,
             observe: { [metrics] record in
@@ -119,14 +123,18 @@ final class TenantWorker: Sendable {
         try? await ended.enter { $0 ? .proceed : .park(()) }
     }
 
-    /// Ends `run()` once the cycle in progress has ended (at once between cycles): a POST
-    /// in flight is answered and its answer recorded, so the next owner has nothing to resolve.
+    /// Ends `run()` once the cycle in progress has ended (at once between cycles): no call
+    /// starts from now on, and a POST in flight is answered and its answer recorded, so the
+    /// next owner has nothing to resolve.
     func finish() {
         finishing.update { finishing, waiting in
             finishing = true
             return Array(waiting.indices)
         }
     }
+
+    /// Whether `finish()` was called: no new trigger starts.
+    var isFinishing: Bool { finishing.read { $0 } }
 
     /// `finished()`, waiting at most `limit`; false when `run()` was still running then.
     func finished(within limit: Duration) async -> Bool {
@@ -163,7 +171,7 @@ final class TenantWorker: Sendable {
         }
         // Cluster mode: requests tracked or untracked through another replica's API.
         if lease != nil { metrics.openRequests(tenant.mappings.map { key($0.id) }, open, now: time.now()) }
-        if open.isEmpty {
+        if open.isEmpty && !isFinishing {
             do { try await client.authenticate() } catch { health.failed(error) }
         }
         await withTaskGroup(of: Void.self) { group in
