@@ -145,9 +145,9 @@ final class ClusterCoordinator: Sendable {
     }
 
     /// Gives `tenant` up to another replica without cutting what is in flight: its worker
-    /// ends its cycle (a POST sent is answered and recorded, so the next owner has no lost
-    /// trigger to resolve, nor POSTs again), at most until the lease lapses by this
-    /// replica's clock, then the lease is released. In the background: the renewals of
+    /// starts no call and ends its cycle (a POST sent is answered and recorded, so the next
+    /// owner has no lost trigger to resolve, nor POSTs again), at most until the lease
+    /// lapses by this replica's clock, then the lease is released. In the background: the renewals of
     /// the other leases do not wait for it.
     private func handOver(_ tenant: String, because reason: String) {
         guard let handle = held.withLock({ $0.removeValue(forKey: tenant) }) else { return }

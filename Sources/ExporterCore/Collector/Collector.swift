@@ -229,9 +229,10 @@ public final class Collector: Sendable {
     }
 
     /// Cluster mode: stops running `tenant` (its worker ends before this returns) and
-    /// takes its series out of /metrics: another replica runs it now. With `grace`, a
-    /// cycle in progress may end first (a POST in flight is answered and recorded), for
-    /// that long at most; without, its calls are cancelled at once (the lease is lost).
+    /// takes its series out of /metrics: another replica runs it now. With `grace`, the
+    /// worker starts no call and its cycle in progress may end first (a POST in flight is
+    /// answered and recorded), for that long at most; without, its calls are cancelled at
+    /// once (the lease is lost).
     func disown(_ tenant: String, grace: Duration? = nil) async {
         let worker = workers.withLock { $0.removeValue(forKey: tenant) }
         if let worker {
@@ -257,7 +258,7 @@ public final class Collector: Sendable {
     /// Cluster mode, on a graceful shutdown: every worker ends its cycle, starting no call,
     /// so that a POST in flight is answered and recorded (the next owner then has no lost
     /// trigger to ask Adobe about again), waiting at most `limit` in all.
-    public func finishWorkers(within limit: Duration) async {
+    func finishWorkers(within limit: Duration) async {
         guard coordinator != nil else { return }
         let deadline = ContinuousClock.now + limit
         let running = workers.withLock { Array($0.values) }
