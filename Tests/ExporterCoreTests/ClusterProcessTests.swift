@@ -292,9 +292,16 @@ struct ClusterProcessTests {
             let again = try await Self.track(others[1].port, tenant, triggeredNow, requestID)
             #expect(again.status == 200, "tracking the triggered request again: \(again.status) \(again.text)")
 
+            simulator.setMapping(tenant: tenant, mapping: trackedOnly, duration: .seconds(5) ... .seconds(5))
             let external = try await Self.postAtSimulator(simulator, tenant, trackedOnly)
             let tracked = try await Self.track(others[1].port, tenant, trackedOnly, external)
             #expect(tracked.status == 201, "\(tracked.status) \(tracked.text)")
+            // The owner shows it in progress from its next cycle, though another replica tracked it.
+            let shownInProgress = await eventually(timeout: .seconds(4)) {
+                await Self.views(cluster.live).first { $0.owned.contains(tenant) }?
+                    .metrics[Self.series("acs_ingestion_requests_in_progress", tenant, trackedOnly)] == 1
+            }
+            #expect(shownInProgress, "the owner does not show the request tracked through another replica in progress")
             #expect(try await Self.track(others[0].port, tenant, trackedOnly, external).status == 200)
             for (mapping, id) in [(triggeredNow, requestID), (trackedOnly, external)] {
                 var seen = ""
