@@ -47,7 +47,9 @@ struct ClusterProcessTests {
         private var replicas: [Replica] = []
         private let lock = NSLock()
 
-        init() throws {
+        /// Starts PostgreSQL and the simulator and writes the configuration; whatever it
+        /// started is stopped again when a later step fails.
+        static func start() async throws -> Cluster {
             var scenario = Scenario(tenants: ClusterProcessTests.tenants.map { tenant in
                 Scenario.Tenant(name: tenant, mappings: [scheduled, triggeredNow, trackedOnly].map { id in
                     var m = Scenario.Mapping(id: id)
@@ -59,13 +61,28 @@ struct ClusterProcessTests {
             })
             scenario.credentials = ["a", "b", "c"].map { .init(clientID: "ha-client-\($0)", clientSecret: secret) }
                 + [.init(clientID: outsider, clientSecret: secret)]
-            let simulator = try AdobeSimulator(scenario: scenario)
-            self.simulator = simulator
-            let directory = try TemporaryDirectory()
-            self.directory = directory
-            processes = ChildProcesses(directory: directory)
             let server = try PostgresServer()
-            self.server = server
+            let directory: TemporaryDirectory, simulator: AdobeSimulator
+            do {
+                directory = try TemporaryDirectory()
+                simulator = try AdobeSimulator(scenario: scenario)
+            } catch {
+                server.destroy()
+                throw error
+            }
+            do {
+                return try Cluster(simulator: simulator, server: server, directory: directory)
+            } catch {
+                await simulator.stop()
+                server.destroy()
+                directory.cleanUp()
+                throw error
+            }
+        }
+
+        private init(simulator: AdobeSimulator, server: PostgresServer, directory: TemporaryDirectory) throws {
+            (self.simulator, self.server, self.directory) = (simulator, server, directory)
+            processes = ChildProcesses(directory: directory)
             let database = try server.createDatabase()
             let passwordFile = try directory.write("pg-password", server.password + "\n")
             let secretFile = try directory.write("secret", secret + "\n")
@@ -207,7 +224,7 @@ struct ClusterProcessTests {
 
     /// The scenario of the test above (static: the suite's constants are).
     static func shareAndFailOver() async throws {
-        try await stopping(try Cluster()) { cluster throws in
+        try await stopping(try await Cluster.start()) { cluster throws in
             let simulator = cluster.simulator
             for letter in ["a", "b", "c"] { try await cluster.start(letter) }
             let names = Set(cluster.live.map(\.name))
