@@ -71,17 +71,19 @@ public final class ExporterDaemon: Sendable {
         self.logger = logger
         let opened = try await StoreOpening.open(config.storage, initialize: options.initializeStorage, logger: logger)
         let store = opened.store
-        let metrics = IngestionMetrics(mappings: Collector.descriptors(of: config), version: ExporterVersion.version,
-                                       revision: ExporterVersion.revision, branch: ExporterVersion.branch,
-                                       swiftVersion: ExporterVersion.swiftVersion, now: time.now())
-        readiness = Readiness()
-        readiness.set("start-up", "rebuilding the metrics from the store")
         // With cluster.enabled (PostgreSQL), replicas share the tenants through leases
         // (one replica alone holds them all).
         let leases = config.cluster.enabled ? opened.leases : nil
         let cluster = leases.map { _ in
             ClusterSettings(replicaName: Self.replicaName(config.cluster, options.listenAddress), leaseTTL: config.cluster.leaseTTL)
         }
+        let metrics = IngestionMetrics(mappings: Collector.descriptors(of: config), version: ExporterVersion.version,
+                                       revision: ExporterVersion.revision, branch: ExporterVersion.branch,
+                                       swiftVersion: ExporterVersion.swiftVersion,
+                                       cluster: cluster.map { MetricsCluster(replica: $0.replicaName, instance: config.cluster.name) },
+                                       now: time.now())
+        readiness = Readiness()
+        readiness.set("start-up", "rebuilding the metrics from the store")
         collector = Collector(config: config, store: store, metrics: metrics, time: time, logger: logger, readiness: readiness,
                               cluster: cluster, leases: leases)
         publisher = ExpositionPublisher(metrics: metrics)

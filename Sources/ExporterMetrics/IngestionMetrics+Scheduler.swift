@@ -44,6 +44,26 @@ extension IngestionMetrics {
         }
     }
 
+    /// The requests of `mappings` in progress, as the store lists them at the start of a
+    /// poll cycle: one tracked or untracked through another replica's API (cluster mode)
+    /// appears, or leaves, at the owner's next cycle. Renders only on a difference.
+    public func openRequests(_ mappings: [MappingKey], _ open: [TrackedRequest], now: Date) {
+        let wanted = Dictionary(grouping: open, by: \.key).mapValues { requests in
+            Dictionary(requests.map { ($0.requestID, $0.firstSeen) }, uniquingKeysWith: { first, _ in first })
+        }
+        let differs = state.withLock { state in
+            mappings.contains { key in state.index[key].map { state.mappings[$0].open != wanted[key, default: [:]] } ?? false }
+        }
+        guard differs else { return }
+        update { state in
+            for key in mappings {
+                guard let position = state.index[key], state.mappings[position].open != wanted[key, default: [:]] else { continue }
+                state.updateMapping(position, marking: [.inProgress, .oldestStart, .inProgressAge]) { $0.open = wanted[key, default: [:]] }
+            }
+            state.changed(at: now)
+        }
+    }
+
     /// The outcome of re-reading the web configuration file (`--web.config.file`).
     public func webConfigReloaded(successfully: Bool) {
         update { state in

@@ -64,5 +64,6 @@ extension MetricsState {
         }
         w.header(.buildInfo, format)
         w.sample(MetricFamily.buildInfo.name, buildLabels, value: 1)
+        renderCluster(format, into: &w)
     }
 }

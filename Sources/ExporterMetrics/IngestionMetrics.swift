@@ -28,10 +28,12 @@ public final class IngestionMetrics: Sendable {
     let state: Mutex<MetricsState>
     private let changeObservers = Mutex<[@Sendable () -> Void]>([])
 
+    /// With `cluster`, the series of tenants carry the cluster's `instance` label, and the
+    /// replica's name and the tenants it runs are exposed (see `ownership(tenants:owned:)`).
     public init(mappings: [MappingDescriptor], version: String, revision: String,
-                branch: String = "unknown", swiftVersion: String = "unknown", now: Date = Date()) {
+                branch: String = "unknown", swiftVersion: String = "unknown", cluster: MetricsCluster? = nil, now: Date = Date()) {
         state = Mutex(MetricsState(mappings: mappings, version: version, revision: revision,
-                                   branch: branch, swiftVersion: swiftVersion, now: now))
+                                   branch: branch, swiftVersion: swiftVersion, cluster: cluster, now: now))
     }
 
     /// Bumped by every change.

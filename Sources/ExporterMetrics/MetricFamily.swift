@@ -84,6 +84,12 @@ extension MetricFamily {
     static let buildInfo = MetricFamily("acs_ingestion_exporter_build_info", .gauge,
         "The exporter's version, the git revision and branch it was built from, and its Swift compiler; always 1.")
 
+    // Once, in cluster mode only.
+    static let replicaInfo = MetricFamily("acs_ingestion_cluster_replica_info", .gauge,
+        "This replica's name in the cluster (cluster.replica_name), as label replica_name; always 1.")
+    static let tenantOwner = MetricFamily("acs_ingestion_tenant_owner", .gauge,
+        "1 when this replica runs the tenant (holds its lease) and exposes its series, else 0.")
+
     // The HTTP server's own traffic (rendered with the process metrics).
     static let httpRequests = MetricFamily("acs_ingestion_http_requests_total", .counter,
         "HTTP requests this exporter answered, by route (handler) and status code.")

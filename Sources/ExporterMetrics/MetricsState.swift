@@ -72,6 +72,13 @@ struct MetricsState {
     static let mappingFamilyIndex = Dictionary(uniqueKeysWithValues: MetricFamily.perMapping.enumerated().map { ($1.name, $0) })
     static let tenantFamilyIndex = Dictionary(uniqueKeysWithValues: MetricFamily.perTenant.enumerated().map { ($1.name, $0) })
 
+    /// Cluster mode: `,instance="…"` (the cluster's name) after the labels of every
+    /// per-mapping and per-tenant series, so that a tenant's series are the same series
+    /// whichever replica exposes them; empty otherwise.
+    let instanceLabel: String
+    /// Cluster mode: this replica's name and the tenants it runs, of all those configured.
+    var cluster: ClusterState?
+
     private(set) var mappings: [Mapping] = []
     private(set) var index: [MappingKey: Int] = [:]
     private(set) var tenants: [Tenant] = []
@@ -99,7 +106,9 @@ struct MetricsState {
     private var openMappingsPerBlock: [Int] = []
 
     init(mappings descriptors: [MappingDescriptor], version: String, revision: String,
-         branch: String, swiftVersion: String, now: Date) {
+         branch: String, swiftVersion: String, cluster: MetricsCluster? = nil, now: Date) {
+        instanceLabel = cluster.map { "," + ExpositionWriter.labels([("instance", $0.instance)]) } ?? ""
+        self.cluster = cluster.map { ClusterState(replicaLabels: ExpositionWriter.labels([("replica_name", $0.replica)])) }
         buildLabels = ExpositionWriter.labels([("version", version), ("revision", revision), ("branch", branch),
                                                ("swift_version", swiftVersion)])
         started = now.timeIntervalSince1970
@@ -123,7 +132,7 @@ struct MetricsState {
             newIndex[descriptor.key] = newMappings.count
             var mapping = index[descriptor.key].map { mappings[$0] } ?? {
                 added.append(descriptor.key)
-                return Self.newMapping(descriptor, created: firstConfigured[descriptor.key] ?? asOf.timeIntervalSince1970)
+                return newMapping(descriptor, created: firstConfigured[descriptor.key] ?? asOf.timeIntervalSince1970)
             }()
             mapping.infoLabels = Self.infoLabels(descriptor)
             newMappings.append(mapping)
@@ -131,7 +140,7 @@ struct MetricsState {
         var newTenants: [Tenant] = [], newTenantIndex: [String: Int] = [:]
         for name in Set(sorted.map(\.key.tenant)).sorted() {
             newTenantIndex[name] = newTenants.count
-            newTenants.append(tenantIndex[name].map { tenants[$0] } ?? Self.newTenant(name))
+            newTenants.append(tenantIndex[name].map { tenants[$0] } ?? newTenant(name))
         }
         (mappings, index, tenants, tenantIndex) = (newMappings, newIndex, newTenants, newTenantIndex)
         layout = ExpositionLayout(mappings: mappings.count, tenants: tenants.count)
@@ -144,25 +153,25 @@ struct MetricsState {
         return added
     }
 
-    private static func newMapping(_ descriptor: MappingDescriptor, created: Double) -> Mapping {
-        Mapping(labels: ExpositionWriter.labels([("tenant", descriptor.key.tenant), ("mapping", descriptor.key.mapping)]),
-                infoLabels: infoLabels(descriptor),
+    private func newMapping(_ descriptor: MappingDescriptor, created: Double) -> Mapping {
+        Mapping(labels: ExpositionWriter.labels([("tenant", descriptor.key.tenant), ("mapping", descriptor.key.mapping)]) + instanceLabel,
+                infoLabels: Self.infoLabels(descriptor),
                 created: created,
-                requests: Array(repeating: 0, count: statuses.count),
-                failures: presetFailures.map(FailureSeries.init),
-                histograms: Array(repeating: Histogram(bucketCount: IngestionMetrics.durationBounds.count), count: statuses.count),
-                triggers: Array(repeating: 0, count: triggerOrder.count))
+                requests: Array(repeating: 0, count: Self.statuses.count),
+                failures: Self.presetFailures.map(FailureSeries.init),
+                histograms: Array(repeating: Histogram(bucketCount: IngestionMetrics.durationBounds.count), count: Self.statuses.count),
+                triggers: Array(repeating: 0, count: Self.triggerOrder.count))
     }
 
     private static func infoLabels(_ descriptor: MappingDescriptor) -> String {
         "," + ExpositionWriter.labels([("name", descriptor.name), ("scheduled", descriptor.scheduled ? "true" : "false")])
     }
 
-    private static func newTenant(_ name: String) -> Tenant {
-        var tenant = Tenant(name: name, labels: ExpositionWriter.labels([("tenant", name)]))
-        for operation in operations {
+    private func newTenant(_ name: String) -> Tenant {
+        var tenant = Tenant(name: name, labels: ExpositionWriter.labels([("tenant", name)]) + instanceLabel)
+        for operation in Self.operations {
             tenant.latency[operation] = Histogram(bucketCount: IngestionMetrics.apiDurationBounds.count)
-            for code in presetAPICodes { tenant.calls[APICallKey(operation: operation, code: code)] = 0 }
+            for code in Self.presetAPICodes { tenant.calls[APICallKey(operation: operation, code: code)] = 0 }
         }
         return tenant
     }

@@ -59,6 +59,10 @@ public protocol LeaseStore: Sendable {
     /// Gives a lease up at once, so that another replica can take it without waiting for it to lapse.
     func releaseLease(_ lease: TenantLease) async throws(StoreError)
 
+    /// `replica` is shutting down: it is no longer live, so the others' shares grow (and
+    /// they take its released leases) at their next heartbeat rather than after the TTL.
+    func leave(replica: String) async throws(StoreError)
+
     /// The store as the lease's holder writes to it: every write about `lease.tenant`
     /// (intents, trigger answers and plans, observations, ends) fails with `.fenced`,
     /// and writes nothing, unless the lease is still held with at least `margin` left.

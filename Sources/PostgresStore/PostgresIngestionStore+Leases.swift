@@ -67,6 +67,13 @@ extension PostgresIngestionStore: LeaseStore {
         }
     }
 
+    /// Forgets the replica's row: it is no longer live; a heartbeat makes it live again.
+    public func leave(replica: String) async throws(StoreError) {
+        try await withConnection("the leave of replica \(replica)") { connection in
+            _ = try await connection.query("DELETE FROM replicas WHERE name = \(replica)", logger: self.logger)
+        }
+    }
+
     /// Expires the lease now, keeping its owner and epoch (who held it last, for the
     /// record): the next `acquireLease` takes it with epoch + 1. Nothing when it is no
     /// longer held. Waits for the holder's fenced writes in flight to commit.

@@ -69,4 +69,26 @@ struct ConfigTests {
                 && problems.contains { $0.hasPrefix("c.yml:3: colector: unknown key; expected one of api, cluster, collector, storage, tenants") }
         }
     }
+
+    @Test func theClusterSectionNeedsPostgresAndNamesTheCluster() throws {
+        let postgres = "storage:\n  driver: postgres\n  url: postgres://acs@db:5432/acs\n  password: p\n"
+        let cluster = "cluster:\n  enabled: true\n  name: acs-prod\n  replica_name: acs-1\n  lease_ttl: 5s\n"
+        let config = try ExporterConfig.parse(yaml: Self.tenant(with: "request_id_in: query") + postgres + cluster, file: "c.yml")
+        #expect(config.cluster.enabled && config.cluster.name == "acs-prod" && config.cluster.replicaName == "acs-1")
+        #expect(config.cluster.leaseTTL == .seconds(5))
+        #expect(try ExporterConfig.parse(yaml: Self.tenant(with: "request_id_in: query"), file: "c.yml").cluster.name
+                == "acs-ingestion-exporter")
+        #expect {
+            try ExporterConfig.parse(yaml: Self.tenant(with: "request_id_in: query") + cluster, file: "c.yml")
+        } throws: { error in
+            (error as? ConfigError)?.problems.contains { $0.contains("cluster.enabled: needs storage.driver: postgres") } ?? false
+        }
+        #expect {
+            try ExporterConfig.parse(yaml: Self.tenant(with: "request_id_in: query") + postgres
+                                     + cluster.replacingOccurrences(of: "name: acs-prod", with: "name: \"\""), file: "c.yml")
+        } throws: { error in
+            (error as? ConfigError)?.problems.contains { $0.contains("cluster.name: must not be empty") } ?? false
+        }
+    }
 }
+

@@ -51,6 +51,16 @@ struct LeaseStoreTests {
         }
     }
 
+    @Test func aReplicaThatLeavesIsNoLongerLiveUntilItBeatsAgain() async throws {
+        try await withReplicas { a, b, _ in
+            _ = try await a.heartbeat(replica: "a", ttl: .seconds(30))
+            #expect(try await b.heartbeat(replica: "b", ttl: .seconds(30)).liveReplicas == ["a", "b"])
+            try await b.leave(replica: "b")
+            #expect(try await a.heartbeat(replica: "a", ttl: .seconds(30)).liveReplicas == ["a"])
+            #expect(try await b.heartbeat(replica: "b", ttl: .seconds(30)).liveReplicas == ["a", "b"])
+        }
+    }
+
     @Test func heartbeatsListTheLiveReplicasAndDropOneThatStops() async throws {
         try await withReplicas { a, b, _ in
             // Liveness is judged by the TTL of the call: 30 s while both beat, 1 s to see one stop.

@@ -33,6 +33,8 @@ final class ClusterCoordinator: Sendable {
     private unowned let collector: Collector
     private let logger: Logger
     private let held = Mutex<[String: LeaseHandle]>([:])
+    /// Tenants being handed over (see `handOver`): their last cycle ends, then their lease is released.
+    private let handingOver = Mutex<[String: Task<Void, Never>]>([:])
 
     init(settings: ClusterSettings, leases: any LeaseStore, collector: Collector, logger: Logger) {
         (self.settings, self.leases, self.collector, self.logger) = (settings, leases, collector, logger)
@@ -44,18 +46,23 @@ final class ClusterCoordinator: Sendable {
     /// When the first of the held leases lapses by this replica's clock (nil: none held).
     var validUntil: ContinuousClock.Instant? { held.withLock { $0.values.map(\.validUntil).min() } }
 
-    /// Steps every third of the TTL, or every poll interval when that is shorter: a
-    /// lapsed lease is taken within a poll interval of lapsing.
+    /// Steps every third of the TTL, or every poll interval when that is shorter, and
+    /// also right after another replica's lease is due to lapse: a lease its holder
+    /// stopped renewing is taken as it lapses, not up to a step later.
     func run() async {
         while !Task.isCancelled {
-            await step()
-            do { try await Task.sleep(for: min(settings.leaseTTL / 3, collector.config.collector.pollInterval)) } catch { break }
+            let lapse = await step()
+            let next = ContinuousClock.now + min(settings.leaseTTL / 3, collector.config.collector.pollInterval)
+            do { try await Task.sleep(until: min(next, lapse.map { $0 + .milliseconds(20) } ?? next)) } catch { break }
         }
         await releaseAll()
     }
 
-    /// One round: heartbeat, renewals, then giving up or taking leases toward this replica's share.
-    func step() async {
+    /// One round: heartbeat, renewals, then giving up or taking leases toward this replica's
+    /// share. Returns when, by this replica's clock, the first lease of another replica
+    /// lapses unless renewed (nil: none held, or the heartbeat failed).
+    @discardableResult
+    func step() async -> ContinuousClock.Instant? {
         let tenants = collector.config.tenants.map(\.name)
         let replica = settings.replicaName
         let asked = ContinuousClock.now
@@ -65,8 +72,10 @@ final class ClusterCoordinator: Sendable {
         } catch {
             await dropLapsed()
             logger.debug("cluster heartbeat failed", metadata: ["error": "\(error)"])
-            return
+            return nil
         }
+        let nextLapse = view.leases.filter { $0.owner != replica && $0.expiresAt > view.now }.map(\.expiresAt).min()
+            .map { asked + .milliseconds(Int64($0.timeIntervalSince(view.now) * 1000)) }
         for (tenant, handle) in held.withLock({ $0 }) {
             let renewed: TenantLease?
             do {
@@ -89,9 +98,7 @@ final class ClusterCoordinator: Sendable {
         let ranked = tenants.sorted { Self.rank($0, replica) > Self.rank($1, replica) }
         if mine.count > share {
             for tenant in ranked.reversed().filter(mine.contains).prefix(mine.count - share) {
-                guard let handle = held.withLock({ $0[tenant] }) else { continue }
-                await drop(tenant, because: "more than this replica's share (\(share) of \(tenants.count) tenants over \(live) replicas)")
-                try? await leases.releaseLease(handle.lease)
+                handOver(tenant, because: "more than this replica's share (\(share) of \(tenants.count) tenants over \(live) replicas)")
             }
         } else if mine.count < share {
             let leased = Dictionary(view.leases.map { ($0.tenant, $0) }, uniquingKeysWith: { $1 })
@@ -100,19 +107,28 @@ final class ClusterCoordinator: Sendable {
                 guard let lease = leased[tenant] else { return true }
                 return lease.expiresAt <= view.now
             }
-            for tenant in free.prefix(share - mine.count) {
+            var taken: [Collector.Taken] = []
+            // Down the ranking until the share is reached: a tenant another replica took first is passed over.
+            for tenant in free where taken.count < share - mine.count {
                 let asked = ContinuousClock.now
                 guard let lease = try? await leases.acquireLease(tenant: tenant, replica: replica, ttl: settings.leaseTTL) else { continue }
                 let handle = LeaseHandle(lease, askedAt: asked, ttl: settings.leaseTTL, margin: settings.margin)
                 held.withLock { $0[tenant] = handle }
-                guard await collector.own(tenant, lease: handle, fencedStore: leases.fenced(by: lease, margin: settings.margin)) else {
-                    held.withLock { _ = $0.removeValue(forKey: tenant) }
+                taken.append(Collector.Taken(tenant: tenant, lease: handle, fencedStore: leases.fenced(by: lease, margin: settings.margin)))
+            }
+            // One read of the store for all the tenants taken: a failover of many starts them together.
+            let started = await collector.own(taken)
+            for entry in taken {
+                let lease = entry.lease.lease
+                guard started.contains(entry.tenant) else {
+                    held.withLock { _ = $0.removeValue(forKey: entry.tenant) }
                     try? await leases.releaseLease(lease)
                     continue
                 }
-                logger.info("tenant taken", metadata: ["tenant": "\(tenant)", "replica": "\(replica)", "epoch": "\(lease.epoch)"])
+                logger.info("tenant taken", metadata: ["tenant": "\(entry.tenant)", "replica": "\(replica)", "epoch": "\(lease.epoch)"])
             }
         }
+        return nextLapse
     }
 
     /// Stops the workers of leases that lapsed by this replica's clock (the store unreachable, or this process paused).
@@ -128,12 +144,35 @@ final class ClusterCoordinator: Sendable {
         logger.info("tenant given up", metadata: ["tenant": "\(tenant)", "replica": "\(settings.replicaName)", "reason": "\(reason)"])
     }
 
-    /// On shutdown: stop every worker, then give the leases back so that other replicas take them at once.
+    /// Gives `tenant` up to another replica without cutting what is in flight: its worker
+    /// starts no call and ends its cycle (a POST sent is answered and recorded, so the next
+    /// owner has no lost trigger to resolve, nor POSTs again), at most until the lease
+    /// lapses by this replica's clock, then the lease is released. In the background: the renewals of
+    /// the other leases do not wait for it.
+    private func handOver(_ tenant: String, because reason: String) {
+        guard let handle = held.withLock({ $0.removeValue(forKey: tenant) }) else { return }
+        let grace = max(.zero, handle.validUntil - ContinuousClock.now)
+        // Made under the lock, so that the task's own removal comes after it.
+        handingOver.withLock { tasks in
+            tasks[tenant] = Task {
+                await collector.disown(tenant, grace: grace)
+                try? await leases.releaseLease(handle.lease)
+                logger.info("tenant given up", metadata: ["tenant": "\(tenant)", "replica": "\(settings.replicaName)", "reason": "\(reason)"])
+                handingOver.withLock { _ = $0.removeValue(forKey: tenant) }
+            }
+        }
+    }
+
+    /// On shutdown: stop every worker, then give the leases back and leave, so that other
+    /// replicas take them at their next step rather than after the TTL. The store calls run
+    /// in a task of their own: this one is cancelled, and the store refuses a cancelled task's calls.
     private func releaseAll() async {
+        for task in handingOver.withLock({ Array($0.values) }) { await task.value }
         for (tenant, handle) in held.withLock({ $0 }) {
             await drop(tenant, because: "shutting down")
-            try? await leases.releaseLease(handle.lease)
+            await Task { try? await leases.releaseLease(handle.lease) }.value
         }
+        await Task { [settings, leases] in try? await leases.leave(replica: settings.replicaName) }.value
     }
 
     /// Rendezvous hashing: how much `replica` wants `tenant` (FNV-1a of both names).

@@ -106,7 +106,10 @@ public final class Collector: Sendable {
         // When each mapping was first configured: the `_created` of its counters.
         let created = try await store.registerMappings(config.mappingKeys, at: time.now())
         metrics.restore(totals, created: created, now: time.now())
-        if coordinator != nil { metrics.reconfigure(mappings: [], totals: totals, now: time.now()) }
+        if coordinator != nil {
+            metrics.reconfigure(mappings: [], totals: totals, now: time.now())
+            showOwnership()
+        }
         try await loadPlans(for: workers.withLock { Array($0.values) }, totals: totals)
         await storeMonitor.check(store)
         return totals
@@ -136,12 +139,18 @@ public final class Collector: Sendable {
                     do { try await self.time.sleep(for: .seconds(3600)) } catch { return }
                 }
             }
-            var started = Set<ObjectIdentifier>()
+            // Held until the worker leaves the set, so that a new worker cannot take the
+            // address (the ObjectIdentifier) of one started before and be taken for it.
+            var started: [ObjectIdentifier: TenantWorker] = [:]
             workersChanged.yield()
             for await _ in workerChanges {
-                for worker in workers.withLock({ Array($0.values) }) where started.insert(ObjectIdentifier(worker)).inserted {
+                let current = workers.withLock { $0.values.map { (ObjectIdentifier($0), $0) } }
+                for (id, worker) in current where started[id] == nil {
+                    started[id] = worker
                     group.addTask { await worker.run() }
                 }
+                let kept = Set(current.map(\.0))
+                started = started.filter { kept.contains($0.key) }
             }
         }
     }
@@ -159,6 +168,7 @@ public final class Collector: Sendable {
         // A replica runs, and shows, only the tenants it holds; the others are its peers'.
         let runs = coordinator == nil ? nil : ownedTenants.intersection(new.tenants.map(\.name))
         metrics.reconfigure(mappings: Self.descriptors(of: new, tenants: runs), totals: totals, created: firstConfigured, now: now)
+        showOwnership()
         let workerSettingsChanged = old.collector != new.collector
         let wanted = Dictionary(new.tenants.map { ($0.name, $0) }, uniquingKeysWith: { $1 })
         var (stopped, created): ([TenantWorker], [TenantWorker]) = ([], [])
@@ -184,37 +194,76 @@ public final class Collector: Sendable {
             + "restarted \(created.map(\.tenant.name).filter(oldNames.contains).sorted())"
     }
 
-    /// Cluster mode: runs `tenant` under `lease`, its writes fenced by it: the tenant's
-    /// series rebuilt from the store, its schedules loaded, its worker started.
-    /// False (and nothing started) when the store cannot be read.
-    func own(_ tenant: String, lease: LeaseHandle, fencedStore: any IngestionStore) async -> Bool {
-        guard let tenantConfig = config.tenants.first(where: { $0.name == tenant }) else { return false }
-        leased.withLock { $0[tenant] = (lease, fencedStore) }
-        let worker = makeWorker(tenantConfig)
+    /// A tenant this replica took: its lease, and the store as the lease's holder writes to it.
+    struct Taken {
+        let tenant: String
+        let lease: LeaseHandle
+        let fencedStore: any IngestionStore
+    }
+
+    /// Cluster mode: runs the tenants `taken`, each under its lease, its writes fenced by it:
+    /// their series rebuilt from the store, their schedules loaded, their workers started,
+    /// after one read of the store for all of them. Returns the tenants started: none
+    /// when the store cannot be read.
+    func own(_ taken: [Taken]) async -> Set<String> {
+        let taken = taken.filter { entry in config.tenants.contains { $0.name == entry.tenant } }
+        guard !taken.isEmpty else { return [] }
+        leased.withLock { leased in for entry in taken { leased[entry.tenant] = (entry.lease, entry.fencedStore) } }
+        let started = taken.compactMap { entry in config.tenants.first { $0.name == entry.tenant }.map(makeWorker) }
         do {
             let totals = try await store.totals()
             metrics.reconfigure(mappings: Self.descriptors(of: config, tenants: ownedTenants), totals: totals, now: time.now())
-            try await loadPlans(for: [worker], totals: totals)
+            showOwnership()
+            try await loadPlans(for: started, totals: totals)
         } catch {
-            leased.withLock { _ = $0.removeValue(forKey: tenant) }
-            logger.warning("cannot take a tenant: the store cannot be read", metadata: ["tenant": "\(tenant)", "error": "\(error)"])
-            return false
+            leased.withLock { leased in for entry in taken { leased[entry.tenant] = nil } }
+            metrics.reconfigure(mappings: Self.descriptors(of: config, tenants: ownedTenants), totals: IngestionTotals(), now: time.now())
+            showOwnership()
+            logger.warning("cannot take tenants: the store cannot be read",
+                           metadata: ["tenants": "\(taken.map(\.tenant))", "error": "\(error)"])
+            return []
         }
-        workers.withLock { $0[tenant] = worker }
+        workers.withLock { workers in for worker in started { workers[worker.tenant.name] = worker } }
         workersChanged.yield()
-        return true
+        return Set(started.map(\.tenant.name))
     }
 
     /// Cluster mode: stops running `tenant` (its worker ends before this returns) and
-    /// takes its series out of /metrics: another replica runs it now.
-    func disown(_ tenant: String) async {
+    /// takes its series out of /metrics: another replica runs it now. With `grace`, the
+    /// worker starts no call and its cycle in progress may end first (a POST in flight is
+    /// answered and recorded), for that long at most; without, its calls are cancelled at
+    /// once (the lease is lost).
+    func disown(_ tenant: String, grace: Duration? = nil) async {
         let worker = workers.withLock { $0.removeValue(forKey: tenant) }
-        leased.withLock { _ = $0.removeValue(forKey: tenant) }
         if let worker {
+            if let grace {
+                worker.finish()
+                if await !worker.finished(within: grace) { worker.stop() }
+            }
             worker.stop()
             await worker.finished()
         }
+        leased.withLock { _ = $0.removeValue(forKey: tenant) }
+        workersChanged.yield()
         metrics.reconfigure(mappings: Self.descriptors(of: config, tenants: ownedTenants), totals: IngestionTotals(), now: time.now())
+        showOwnership()
+    }
+
+    /// Cluster mode: which configured tenants this replica runs, in /metrics.
+    private func showOwnership() {
+        guard coordinator != nil else { return }
+        metrics.ownership(tenants: config.tenants.map(\.name), owned: ownedTenants)
+    }
+
+    /// Cluster mode, on a graceful shutdown: every worker ends its cycle, starting no call,
+    /// so that a POST in flight is answered and recorded (the next owner then has no lost
+    /// trigger to ask Adobe about again), waiting at most `limit` in all.
+    func finishWorkers(within limit: Duration) async {
+        guard coordinator != nil else { return }
+        let deadline = ContinuousClock.now + limit
+        let running = workers.withLock { Array($0.values) }
+        for worker in running { worker.finish() }
+        for worker in running { _ = await worker.finished(within: max(.zero, deadline - ContinuousClock.now)) }
     }
 
     /// One poll cycle of a tenant (what `run()` does each poll interval).

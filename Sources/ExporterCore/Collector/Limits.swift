@@ -39,6 +39,9 @@ struct TenantGate: RequestGate {
     var upstream: UpstreamGuard?
     /// Told of every answer that shows the API works or asks to wait.
     var answered: @Sendable () -> Void = {}
+    /// Asked right before each attempt: false once the tenant's worker is finishing
+    /// (hand-over, shutdown), which starts no call (the attempt ends as cancelled).
+    var mayAttempt: @Sendable () -> Bool = { true }
     /// Asked right before each POST attempt: a replica that no longer holds the
     /// tenant's lease sends none (the attempt ends as cancelled).
     var maySendTrigger: @Sendable () -> Bool = { true }
@@ -63,7 +66,7 @@ struct TenantGate: RequestGate {
             break
         }
         defer { concurrency.release() }
-        if Task.isCancelled || (operation == .trigger && !maySendTrigger()) { throw .cancelled }
+        if Task.isCancelled || !mayAttempt() || (operation == .trigger && !maySendTrigger()) { throw .cancelled }
         return try await body()
     }
 

@@ -57,6 +57,10 @@ extension TenantWorker {
         -> Result<TriggerOutcome, TriggerFailure> {
         let key = key(mapping)
         let labels: Logger.Metadata = ["tenant": "\(key.tenant)", "mapping": "\(key.mapping)"]
+        // Nothing recorded when nothing may be sent: a lease lapsed (the gate would refuse
+        // the POST), or the worker stopping or finishing, would leave an intent for the next
+        // owner to resolve.
+        if Task.isCancelled || isFinishing || !(lease?.isValid ?? true) { return .failure(.upstream(.cancelled)) }
         let intentID: Int64
         do {
             intentID = try await store.recordTriggerIntent(key, at: time.now())

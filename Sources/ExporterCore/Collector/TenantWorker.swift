@@ -33,6 +33,9 @@ final class TenantWorker: Sendable {
     let unrecorded = Mutex<[TriggerAttempt]>([])
     /// `run` returns once this is true.
     private let stopped = WaitingRoom<Bool, Void>(false)
+    /// `run` returns once this is true and the cycle in progress (if any) has ended; no
+    /// call starts meanwhile (the gate refuses it), those in flight are answered.
+    private let finishing: WaitingRoom<Bool, Void>
     /// True once `run` has returned (or when it never started).
     private let ended = WaitingRoom<Bool, Void>(false)
     private let running = Atomic<Bool>(false)
@@ -53,10 +56,13 @@ final class TenantWorker: Sendable {
                 }
             })
         }
+        let finishing = WaitingRoom<Bool, Void>(false)
         let gate = TenantGate(concurrency: concurrency,
                               rate: RateLimiter(ratePerSecond: collector.maxRequestsPerSecond, time: time),
                               upstream: upstream, answered: { health.reached() },
+                              mayAttempt: { !finishing.read { $0 } },
                               maySendTrigger: { lease?.isValid ?? true })
+        self.finishing = finishing
         self.client = AdobeIngestionClient(
             configuration: client, httpClient: httpClient, time: time, logger: logger, gate: gate,
             observe: { [metrics] record in
@@ -97,9 +103,15 @@ final class TenantWorker: Sendable {
         guard !stopped.read({ $0 }) else { return }
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                while !Task.isCancelled {
+                while !Task.isCancelled && !self.finishing.read({ $0 }) {
                     await self.cycle()
-                    do { try await self.time.sleep(for: self.settings.value.collector.pollInterval) } catch { return }
+                    // The poll interval, cut short by `finish()`.
+                    await withTaskGroup(of: Void.self) { pause in
+                        pause.addTask { try? await self.time.sleep(for: self.settings.value.collector.pollInterval) }
+                        pause.addTask { try? await self.finishing.enter { $0 ? .proceed : .park(()) } }
+                        await pause.next()
+                        pause.cancelAll()
+                    }
                 }
             }
             group.addTask { try? await self.stopped.enter { $0 ? .proceed : .park(()) } }
@@ -112,6 +124,30 @@ final class TenantWorker: Sendable {
     func finished() async {
         guard running.load(ordering: .relaxed) else { return }
         try? await ended.enter { $0 ? .proceed : .park(()) }
+    }
+
+    /// Ends `run()` once the cycle in progress has ended (at once between cycles): no call
+    /// starts from now on, and a POST in flight is answered and its answer recorded, so the
+    /// next owner has nothing to resolve.
+    func finish() {
+        finishing.update { finishing, waiting in
+            finishing = true
+            return Array(waiting.indices)
+        }
+    }
+
+    /// Whether `finish()` was called: no new trigger starts.
+    var isFinishing: Bool { finishing.read { $0 } }
+
+    /// `finished()`, waiting at most `limit`; false when `run()` was still running then.
+    func finished(within limit: Duration) async -> Bool {
+        await withTaskGroup(of: Bool.self) { group in
+            group.addTask { await self.finished(); return !Task.isCancelled }
+            group.addTask { try? await Task.sleep(for: limit); return false }
+            let first = await group.next() ?? false
+            group.cancelAll()
+            return first
+        }
     }
 
     /// Ends `run()`: its calls are cancelled.
@@ -136,7 +172,9 @@ final class TenantWorker: Sendable {
             storeFailed("cannot read open requests", error, ["tenant": "\(tenant.name)"])
             return
         }
-        if open.isEmpty {
+        // Cluster mode: requests tracked or untracked through another replica's API.
+        if lease != nil { metrics.openRequests(tenant.mappings.map { key($0.id) }, open, now: time.now()) }
+        if open.isEmpty && !isFinishing {
             do { try await client.authenticate() } catch { health.failed(error) }
         }
         await withTaskGroup(of: Void.self) { group in

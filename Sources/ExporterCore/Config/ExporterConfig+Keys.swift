@@ -150,6 +150,7 @@ extension ExporterConfig.Cluster {
         ConfigTable([
             .bool("enabled", \.enabled),
             .string("replica_name", \.replicaName),
+            .string("name", \.name),
             .duration("lease_ttl", \.leaseTTL, minimum: .seconds(3)),
         ])
     }

@@ -117,6 +117,8 @@ public struct ExporterConfig: Sendable {
         public var enabled = false
         /// This replica's name in leases and metrics; empty: hostname:port.
         public var replicaName = ""
+        /// The cluster's name, the same on every replica: the `instance` label of every tenant's series.
+        public var name = "acs-ingestion-exporter"
         public var leaseTTL: Duration = .seconds(15)
     }
 

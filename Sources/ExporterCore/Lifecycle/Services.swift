@@ -29,9 +29,21 @@ struct PublisherService: Service {
 /// Triggers and polls until a graceful shutdown, which cancels every upstream call.
 struct CollectorService: Service {
     let collector: Collector
+    /// Cluster mode: how long the workers may take to end their cycle on a graceful shutdown.
+    var finishing: Duration = .seconds(2)
 
     func run() async {
-        await cancelWhenGracefulShutdown { await collector.run() }
+        guard collector.coordinator != nil else {
+            await cancelWhenGracefulShutdown { await collector.run() }
+            return
+        }
+        // Cluster mode: the workers end their cycle (a POST in flight is recorded) before
+        // everything is cancelled and the leases are released.
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await collector.run() }
+            if (try? await gracefulShutdown()) != nil { await collector.finishWorkers(within: finishing) }
+            group.cancelAll()
+        }
     }
 }
 
