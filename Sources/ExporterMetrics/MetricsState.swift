@@ -231,104 +231,96 @@ struct MetricsState {
     /// Writes one slot of the layout in `format`.
     func render(slot: Int, _ format: ExpositionFormat, into w: inout ExpositionWriter) {
         switch layout.describe(slot) {
-        case .mapping(let family, let block):
+        case .mapping(let index, let block):
+            let family = MetricFamily.perMapping[index]
+            if block == 0 { w.header(family, format) }
             let start = block * layout.mappingBlock
-            let range = start..<min(start + layout.mappingBlock, mappings.count)
-            renderMappings(MetricFamily.perMapping[family], header: block == 0, range, format, into: &w)
-        case .tenant(let family, let block):
+            for m in mappings[start..<min(start + layout.mappingBlock, mappings.count)] { renderMapping(family, m, format, into: &w) }
+        case .tenant(let index, let block):
+            let family = MetricFamily.perTenant[index]
+            if block == 0 { w.header(family, format) }
             let start = block * layout.tenantBlock
-            let range = start..<min(start + layout.tenantBlock, tenants.count)
-            renderTenants(MetricFamily.perTenant[family], header: block == 0, range, format, into: &w)
+            for t in tenants[start..<min(start + layout.tenantBlock, tenants.count)] { renderTenant(family, t, format, into: &w) }
         case .global:
             renderGlobal(format, into: &w)
         }
     }
 
-    private func renderMappings(_ f: MetricFamily, header: Bool, _ range: Range<Int>, _ format: ExpositionFormat,
-                                into w: inout ExpositionWriter) {
-        if header { w.header(f, format) }
+    private func renderMapping(_ f: MetricFamily, _ m: Mapping, _ format: ExpositionFormat, into w: inout ExpositionWriter) {
         let om = format == .openMetrics
-        for position in range {
-            let m = mappings[position]
-            switch f.name {
-            case MetricFamily.requests.name:
-                for (i, status) in Self.statusLabels.enumerated() {
-                    w.sample(f.name, m.labels, status, value: m.requests[i])
-                    if om { w.sample(f.openMetricsName, suffix: "_created", m.labels, status, value: m.created) }
-                }
-            case MetricFamily.records.name:
-                w.sample(f.name, m.labels, value: m.records)
-                if om { w.sample(f.openMetricsName, suffix: "_created", m.labels, value: m.created) }
-            case MetricFamily.failures.name:
-                for series in m.failures {
-                    let exemplar = om && !m.failureExemplars.isEmpty ? m.failureExemplars[series.key] : nil
-                    w.sample(f.name, m.labels, series.labels, value: series.count, exemplar: exemplar)
-                    if om { w.sample(f.openMetricsName, suffix: "_created", m.labels, series.labels, value: m.created) }
-                }
-            case MetricFamily.inProgress.name:
-                w.sample(f.name, m.labels, value: m.open.count)
-            case MetricFamily.oldestStart.name:
-                if let oldest = m.open.values.min() { w.sample(f.name, m.labels, value: oldest.timeIntervalSince1970) }
-            case MetricFamily.inProgressAge.name:
-                let age = m.open.values.min().map { max(0, asOf.timeIntervalSince($0)) } ?? 0
-                w.sample(f.name, m.labels, value: age.rounded())
-            case MetricFamily.duration.name:
-                for (i, status) in Self.statusLabels.enumerated() {
-                    m.histograms[i].write(f, labels: m.labels, status, bounds: Self.durationBoundLabels, format: format,
-                                          created: m.created, into: &w)
-                }
-            case MetricFamily.lastSuccess.name:
-                w.sample(f.name, m.labels, value: m.lastSuccess ?? 0)
-            case MetricFamily.lastFailure.name:
-                w.sample(f.name, m.labels, value: m.lastFailure ?? 0)
-            case MetricFamily.lastSuccessRecords.name:
-                w.sample(f.name, m.labels, value: m.lastSuccessRecords)
-            case MetricFamily.triggers.name:
-                for (i, result) in Self.triggerLabels.enumerated() {
-                    w.sample(f.name, m.labels, result, value: m.triggers[i])
-                    if om { w.sample(f.openMetricsName, suffix: "_created", m.labels, result, value: m.created) }
-                }
-            case MetricFamily.mappingInfo.name:
-                w.sample(f.name, m.labels, m.infoLabels, value: 1)
-            case MetricFamily.nextTrigger.name:
-                if let schedule = m.schedule { w.sample(f.name, m.labels, value: schedule.nextTrigger) }
-            case MetricFamily.triggerFailingSince.name:
-                if let schedule = m.schedule { w.sample(f.name, m.labels, value: schedule.failingSince ?? 0) }
-            default:
-                preconditionFailure("no renderer for \(f.name)")
+        switch f.name {
+        case MetricFamily.requests.name:
+            for (i, status) in Self.statusLabels.enumerated() {
+                w.sample(f.name, m.labels, status, value: m.requests[i])
+                if om { w.sample(f.openMetricsName, suffix: "_created", m.labels, status, value: m.created) }
             }
+        case MetricFamily.records.name:
+            w.sample(f.name, m.labels, value: m.records)
+            if om { w.sample(f.openMetricsName, suffix: "_created", m.labels, value: m.created) }
+        case MetricFamily.failures.name:
+            for series in m.failures {
+                let exemplar = om && !m.failureExemplars.isEmpty ? m.failureExemplars[series.key] : nil
+                w.sample(f.name, m.labels, series.labels, value: series.count, exemplar: exemplar)
+                if om { w.sample(f.openMetricsName, suffix: "_created", m.labels, series.labels, value: m.created) }
+            }
+        case MetricFamily.inProgress.name:
+            w.sample(f.name, m.labels, value: m.open.count)
+        case MetricFamily.oldestStart.name:
+            if let oldest = m.open.values.min() { w.sample(f.name, m.labels, value: oldest.timeIntervalSince1970) }
+        case MetricFamily.inProgressAge.name:
+            let age = m.open.values.min().map { max(0, asOf.timeIntervalSince($0)) } ?? 0
+            w.sample(f.name, m.labels, value: age.rounded())
+        case MetricFamily.duration.name:
+            for (i, status) in Self.statusLabels.enumerated() {
+                m.histograms[i].write(f, labels: m.labels, status, bounds: Self.durationBoundLabels, format: format,
+                                      created: m.created, into: &w)
+            }
+        case MetricFamily.lastSuccess.name:
+            w.sample(f.name, m.labels, value: m.lastSuccess ?? 0)
+        case MetricFamily.lastFailure.name:
+            w.sample(f.name, m.labels, value: m.lastFailure ?? 0)
+        case MetricFamily.lastSuccessRecords.name:
+            w.sample(f.name, m.labels, value: m.lastSuccessRecords)
+        case MetricFamily.triggers.name:
+            for (i, result) in Self.triggerLabels.enumerated() {
+                w.sample(f.name, m.labels, result, value: m.triggers[i])
+                if om { w.sample(f.openMetricsName, suffix: "_created", m.labels, result, value: m.created) }
+            }
+        case MetricFamily.mappingInfo.name:
+            w.sample(f.name, m.labels, m.infoLabels, value: 1)
+        case MetricFamily.nextTrigger.name:
+            if let schedule = m.schedule { w.sample(f.name, m.labels, value: schedule.nextTrigger) }
+        case MetricFamily.triggerFailingSince.name:
+            if let schedule = m.schedule { w.sample(f.name, m.labels, value: schedule.failingSince ?? 0) }
+        default:
+            preconditionFailure("no renderer for \(f.name)")
         }
     }
 
-    private func renderTenants(_ f: MetricFamily, header: Bool, _ range: Range<Int>, _ format: ExpositionFormat,
-                               into w: inout ExpositionWriter) {
-        if header { w.header(f, format) }
+    private func renderTenant(_ f: MetricFamily, _ t: Tenant, _ format: ExpositionFormat, into w: inout ExpositionWriter) {
         let om = format == .openMetrics
-        for position in range {
-            let t = tenants[position]
-            switch f.name {
-            case MetricFamily.up.name:
-                w.sample(f.name, t.labels, value: t.up ? 1 : 0)
-            case MetricFamily.lastPoll.name:
-                w.sample(f.name, t.labels, value: t.lastPoll ?? 0)
-            case MetricFamily.apiRequests.name:
-                for key in t.calls.keys.sorted() {
-                    let labels = ",operation=\"\(key.operation)\",code=\"\(ExpositionWriter.escapeLabel(key.code))\""
-                    w.sample(f.name, t.labels, labels, value: t.calls[key]!)
-                    if om { w.sample(f.openMetricsName, suffix: "_created", t.labels, labels, value: started) }
-                }
-            case MetricFamily.apiDuration.name:
-                for operation in t.latency.keys.sorted() {
-                    t.latency[operation]!.write(f, labels: t.labels, ",operation=\"\(operation)\"", bounds: Self.apiBoundLabels,
-                                                format: format, created: started, into: &w)
-                }
-            case MetricFamily.apiBackoffUntil.name:
-                w.sample(f.name, t.labels, value: t.heldUntil ?? 0)
-            case MetricFamily.tokenExpiry.name:
-                w.sample(f.name, t.labels, value: t.tokenExpiry ?? 0)
-            default:
-                preconditionFailure("no renderer for \(f.name)")
+        switch f.name {
+        case MetricFamily.up.name:
+            w.sample(f.name, t.labels, value: t.up ? 1 : 0)
+        case MetricFamily.lastPoll.name:
+            w.sample(f.name, t.labels, value: t.lastPoll ?? 0)
+        case MetricFamily.apiRequests.name:
+            for key in t.calls.keys.sorted() {
+                let labels = ",operation=\"\(key.operation)\",code=\"\(ExpositionWriter.escapeLabel(key.code))\""
+                w.sample(f.name, t.labels, labels, value: t.calls[key]!)
+                if om { w.sample(f.openMetricsName, suffix: "_created", t.labels, labels, value: started) }
             }
+        case MetricFamily.apiDuration.name:
+            for operation in t.latency.keys.sorted() {
+                t.latency[operation]!.write(f, labels: t.labels, ",operation=\"\(operation)\"", bounds: Self.apiBoundLabels,
+                                            format: format, created: started, into: &w)
+            }
+        case MetricFamily.apiBackoffUntil.name:
+            w.sample(f.name, t.labels, value: t.heldUntil ?? 0)
+        case MetricFamily.tokenExpiry.name:
+            w.sample(f.name, t.labels, value: t.tokenExpiry ?? 0)
+        default:
+            preconditionFailure("no renderer for \(f.name)")
         }
     }
 }

@@ -47,7 +47,7 @@ final class WriterLock: @unchecked Sendable {
         guard descriptor >= 0 else {
             throw StoreError(.unavailable, "cannot open lock file \(path): \(String(cString: strerror(errno)))")
         }
-        guard flock(descriptor, LOCK_EX | LOCK_NB) == 0 else {
+        guard Self.lock(descriptor) else {
             let reason = errno
             let holder = Self.readPID(descriptor)
             close(descriptor)
@@ -63,6 +63,18 @@ final class WriterLock: @unchecked Sendable {
     }
 
     deinit { release() }
+
+    /// Takes the lock, trying again for up to 250 ms while it is held: a lock released
+    /// a moment ago can still be held by a child process another thread forked meanwhile
+    /// (its copy of the descriptor lives until it execs).
+    private static func lock(_ descriptor: Int32) -> Bool {
+        for attempt in 0..<26 {
+            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
+            guard errno == EWOULDBLOCK, attempt < 25 else { return false }
+            usleep(10_000)
+        }
+        return false
+    }
 
     func release() {
         guard descriptor >= 0 else { return }

@@ -162,12 +162,19 @@ struct StoreFaultTests {
                        headers: ["Authorization": "Bearer \(Self.apiToken)", "Content-Type": "application/json"])
     }
 
-    @Test func aFullDiskIsSaidAndNothingObservedMeanwhileIsLostOrCountedTwice() async throws {
+    /// The exporter on a database in a 16 MiB tmpfs the test can fill, after one round of requests.
+    func onASmallDisk(_ body: (Setup, SmallFileSystem, ChildProcess, Int) async throws -> Void) async throws {
         try await stopping(Setup()) { setup throws in
             let mount = try SmallFileSystem(at: setup.directory.path("tmpfs"), size: "16m")
             defer { mount.unmount() }
             let (exporter, port) = try await setup.start(config: try setup.config(database: mount.path + "/store.sqlite"), name: "exporter")
             try await setup.round(port)
+            try await body(setup, mount, exporter, port)
+        }
+    }
+
+    @Test func aFullDiskIsSaidAndNothingObservedMeanwhileIsLostOrCountedTwice() async throws {
+        try await onASmallDisk { setup, mount, exporter, port throws in
             try await setup.round(port)
 
             let filler = try mount.fill()
@@ -203,11 +210,7 @@ struct StoreFaultTests {
     }
 
     @Test func aTriggerAnsweredWhileTheDiskIsFullIsStoredOnceItHasSpace() async throws {
-        try await stopping(Setup()) { setup throws in
-            let mount = try SmallFileSystem(at: setup.directory.path("tmpfs"), size: "16m")
-            defer { mount.unmount() }
-            let (_, port) = try await setup.start(config: try setup.config(database: mount.path + "/store.sqlite"), name: "exporter")
-            try await setup.round(port)
+        try await onASmallDisk { setup, mount, _, port throws in
             // The next POST is answered 4 s late: its intent is stored, then the disk fills.
             let posted = setup.simulator.callCount(.trigger)
             setup.simulator.inject(.slow(.seconds(4)), on: .trigger)

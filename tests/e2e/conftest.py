@@ -94,6 +94,21 @@ def wait_until(what: str, condition: Callable[[], bool], timeout: float = 60, in
     pytest.fail(f"timed out after {timeout}s waiting for {what}\n{logs}")
 
 
+class Urls:
+    """The base URLs of a test stack with an exporter and a Prometheus on loopback ports."""
+
+    exporter_port: int
+    prometheus_port: int
+
+    @property
+    def exporter_url(self) -> str:
+        return f"http://{HOST}:{self.exporter_port}"
+
+    @property
+    def prometheus_url(self) -> str:
+        return f"http://{HOST}:{self.prometheus_port}"
+
+
 class Proc:
     """A child process whose output goes to a log file beside its working directory."""
 

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import HOST, Processes, free_port, http_get, require_exporter, tool, wait_until
+from conftest import HOST, Urls, Processes, free_port, http_get, require_exporter, tool, wait_until
 from prometheus_client.openmetrics.parser import text_string_to_metric_families
 
 JOB = "acs-ingestion-exporter"
@@ -46,7 +46,7 @@ def fetch(url: str, headers: dict[str, str] | None = None) -> tuple[int, dict[st
         return response.status, {k.lower(): v for k, v in response.headers.items()}, response.read()
 
 
-class Stack:
+class Stack(Urls):
     def __init__(self, processes: Processes, tmp: Path):
         self.exporter_port = free_port()
         self.prometheus_port = free_port(exclude={self.exporter_port})
@@ -70,14 +70,6 @@ class Stack:
         ])
         wait_until("prometheus /-/ready", lambda: http_get(f"{self.prometheus_url}/-/ready", 2)[0] == 200,
                    timeout=STARTUP_TIMEOUT, watch=[self.prometheus])
-
-    @property
-    def exporter_url(self) -> str:
-        return f"http://{HOST}:{self.exporter_port}"
-
-    @property
-    def prometheus_url(self) -> str:
-        return f"http://{HOST}:{self.prometheus_port}"
 
     def api(self, path: str, **params) -> dict:
         status, body = http_get(f"{self.prometheus_url}{path}?{urllib.parse.urlencode(params)}")

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import pytest
 import yaml
-from conftest import HOST, Proc, Processes, free_port, http_get, port_open, require_exporter, wait_until
+from conftest import HOST, Urls, Proc, Processes, free_port, http_get, port_open, require_exporter, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 RULES_FILE = REPO / "alerts" / "acs-ingestion.rules.yml"
@@ -228,7 +228,7 @@ def make_test_rules(dst: Path) -> None:
 # process / HTTP helpers
 # --------------------------------------------------------------------------
 
-class Stack:
+class Stack(Urls):
     def __init__(self, tmp: Path, exporter: Path, prometheus: str):
         self.tmp = tmp
         self.exporter_bin = exporter
@@ -242,15 +242,7 @@ class Stack:
         self.scraping_since = 0.0
         self.stopped = False
 
-    # -- urls
-    @property
-    def exporter_url(self) -> str:
-        return f"http://{HOST}:{self.exporter_port}"
-
-    @property
-    def prometheus_url(self) -> str:
-        return f"http://{HOST}:{self.prometheus_port}"
-
+    # -- logs
     def logs(self) -> str:
         return "\n".join(p.tail() for p in (self.exporter, self.prometheus) if p)
 
