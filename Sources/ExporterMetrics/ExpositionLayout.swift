@@ -11,7 +11,7 @@ struct ExpositionLayout: Sendable {
     /// `maxBlocksPerFamily` × 20 families chunks, under `PreparedResponse.maxChunks`
     /// (libmicrohttpd copies a response's iovec into each connection's pool).
     static let minimumMappingBlock = 64
-    static let maxBlocksPerFamily = 24
+    static let maxBlocksPerFamily = 12
     static let minimumTenantBlock = 4
 
     enum Slot: Equatable {

@@ -81,17 +81,20 @@ public final class PreparedResponse: @unchecked Sendable {
     /// one request (headers cannot be added to a response other threads may be
     /// sending). It keeps this one, and so the bytes, alive until it is destroyed.
     /// The caller destroys it after queueing.
-    func sharingBody(adding extra: [(name: String, value: String)]) -> OpaquePointer {
+    func sharingBody(adding extra: [(name: String, value: String)]) -> OpaquePointer? {
         let owner = Unmanaged.passRetained(self).toOpaque()
         let release: MHD_ContentReaderFreeCallback = { owner in
             if let owner { Unmanaged<PreparedResponse>.fromOpaque(owner).release() }
         }
-        let shared: OpaquePointer
-        switch body {
+        let created: OpaquePointer? = switch body {
         case .buffer(let buffer):
-            shared = MHD_create_response_from_buffer_with_free_callback_cls(byteCount, buffer, release, owner)!
+            MHD_create_response_from_buffer_with_free_callback_cls(byteCount, buffer, release, owner)
         case .chunks(let vector):
-            shared = vector.withUnsafeBufferPointer { MHD_create_response_from_iovec($0.baseAddress, UInt32($0.count), release, owner) }!
+            vector.withUnsafeBufferPointer { MHD_create_response_from_iovec($0.baseAddress, UInt32($0.count), release, owner) }
+        }
+        guard let shared = created else {
+            Unmanaged<PreparedResponse>.fromOpaque(owner).release()
+            return nil
         }
         for header in headers + extra { MHD_add_response_header(shared, header.name, header.value) }
         return shared

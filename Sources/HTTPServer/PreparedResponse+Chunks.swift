@@ -8,9 +8,10 @@ extension PreparedResponse {
     /// below this size that costs more than the copy and its memory.
     public static let chunkCopyLimit = 1024 * 1024
     /// libmicrohttpd copies a response's iovec (16 bytes a chunk) into each
-    /// connection's memory pool (`Limits.connectionMemoryLimit`, 32 KiB), which
-    /// also holds the request's head: more chunks than this are copied into one buffer instead.
-    public static let maxChunks = 512
+    /// connection's memory pool (`Limits.connectionMemoryLimit`, 32 KiB), which also
+    /// holds the request's head (up to 16 KiB) and the answer's headers: 4 KiB of
+    /// iovec at most. More chunks than this are copied into one buffer instead.
+    public static let maxChunks = 256
 
     /// A response whose body is `chunks`, in order, sent without copying them
     /// (`MHD_create_response_from_iovec`): `owner` keeps the chunks alive and is

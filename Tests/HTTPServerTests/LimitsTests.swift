@@ -170,13 +170,15 @@ struct LimitsTests {
             // 200 half-open connections from 127.0.0.4, each with a head that never completes.
             let slow = try (0..<200).map { _ in try RawConnection(port: server.port, source: "127.0.0.4") }
             slow.forEach { $0.send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n") }
+            // The cap is checked as each server thread accepts, before the connection counts:
+            // each of the two threads can let one more in meanwhile.
             try await eventually("the per-address cap reached") {
-                server.statistics().refusedConnections[.perAddressLimit, default: 0] >= 160
+                server.statistics().refusedConnections[.perAddressLimit, default: 0] >= 200 - 40 - 2
             }
             for _ in 0..<5 {
                 #expect(try await curl(["http://127.0.0.1:\(server.port)/-/healthy"]).status == 200)
             }
-            #expect(server.statistics().openConnections <= 40 + 1)
+            #expect(server.statistics().openConnections <= 40 + 2 + 1)
         }
     }
 
@@ -184,7 +186,7 @@ struct LimitsTests {
         try await withOneSecondDeadline { server throws in
             let slow = try RawConnection(port: server.port, source: "127.0.0.6")
             slow.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 1000\r\n\r\n")
-            try await eventually("the trickling body is cut", timeout: .seconds(8)) {
+            try await eventually("the trickling body is cut", timeout: .seconds(15)) {
                 slow.send("B")
                 return slow.isClosedByPeer
             }

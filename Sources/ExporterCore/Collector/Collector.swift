@@ -45,6 +45,11 @@ public final class Collector: Sendable {
     let leases: (any LeaseStore)?
     /// The leases of the tenants this replica runs, and their fenced stores (cluster mode).
     private let leased = Mutex<[String: (handle: LeaseHandle, store: any IngestionStore)]>([:])
+    /// Cluster mode: tenants handed over whose worker is finishing (still leased, no longer run).
+    private let leaving = Mutex<Set<String>>([])
+    /// One change at a time to which tenants run and show (a take, a hand-over, a reload):
+    /// each reads the others' results whole.
+    private let membership = AsyncLock()
     /// Wakes `run()` when the set of workers changed.
     private let workersChanged: AsyncStream<Void>.Continuation
     private let workerChanges: AsyncStream<Void>
@@ -160,13 +165,16 @@ public final class Collector: Sendable {
     /// stop; the metrics follow (new mappings from their stored totals, removed ones
     /// leave /metrics; their history stays in the store). Returns what changed, in words.
     public func apply(_ new: ExporterConfig) async throws(StoreError) -> String {
+        await membership.lock()
+        defer { membership.unlock() }
         let old = config
         let now = time.now()
         let firstConfigured = try await store.registerMappings(new.mappingKeys, at: now)
         let totals = try await store.totals()
         settings.replace(new)
         // A replica runs, and shows, only the tenants it holds; the others are its peers'.
-        let runs = coordinator == nil ? nil : ownedTenants.intersection(new.tenants.map(\.name))
+        let runs = coordinator == nil ? nil
+            : ownedTenants.subtracting(leaving.withLock { $0 }).intersection(new.tenants.map(\.name))
         metrics.reconfigure(mappings: Self.descriptors(of: new, tenants: runs), totals: totals, created: firstConfigured, now: now)
         showOwnership()
         let workerSettingsChanged = old.collector != new.collector
@@ -208,6 +216,8 @@ public final class Collector: Sendable {
     func own(_ taken: [Taken]) async -> Set<String> {
         let taken = taken.filter { entry in config.tenants.contains { $0.name == entry.tenant } }
         guard !taken.isEmpty else { return [] }
+        await membership.lock()
+        defer { membership.unlock() }
         leased.withLock { leased in for entry in taken { leased[entry.tenant] = (entry.lease, entry.fencedStore) } }
         let started = taken.compactMap { entry in config.tenants.first { $0.name == entry.tenant }.map(makeWorker) }
         do {
@@ -234,7 +244,10 @@ public final class Collector: Sendable {
     /// answered and recorded), for that long at most; without, its calls are cancelled at
     /// once (the lease is lost).
     func disown(_ tenant: String, grace: Duration? = nil) async {
+        await membership.lock()
         let worker = workers.withLock { $0.removeValue(forKey: tenant) }
+        leaving.withLock { _ = $0.insert(tenant) }
+        membership.unlock()
         if let worker {
             if let grace {
                 worker.finish()
@@ -243,7 +256,10 @@ public final class Collector: Sendable {
             worker.stop()
             await worker.finished()
         }
+        await membership.lock()
+        defer { membership.unlock() }
         leased.withLock { _ = $0.removeValue(forKey: tenant) }
+        leaving.withLock { _ = $0.remove(tenant) }
         workersChanged.yield()
         metrics.reconfigure(mappings: Self.descriptors(of: config, tenants: ownedTenants), totals: IngestionTotals(), now: time.now())
         showOwnership()

@@ -65,6 +65,7 @@ extension TenantWorker {
         do {
             intentID = try await store.recordTriggerIntent(key, at: time.now())
             sending.withLock { _ = $0.insert(intentID) }
+            firstOwnIntent.withLock { first in first = min(first ?? intentID, intentID) }
         } catch {
             storeFailed("trigger not sent: the store cannot record it", error, labels)
             return .failure(.storeUnavailable(error))
@@ -125,13 +126,18 @@ extension TenantWorker {
     /// Stores the answers kept while the store could not write. One whose intents are no
     /// longer pending was stored after all (the commit landed, its reply was lost): dropped.
     /// False while the store still cannot write.
-    private func recordKeptAnswers() async -> Bool {
+    func recordKeptAnswers() async -> Bool {
         let kept = unrecorded.withLock { $0 }
         guard !kept.isEmpty else { return true }
         do {
             let pending = Set(try await store.pendingTriggerIntents().map(\.id))
             for attempt in kept {
-                if attempt.intents.contains(where: pending.contains) { try await record(attempt) }
+                if attempt.intents.contains(where: pending.contains) {
+                    // The plan decided since (a retry, the next slot) wins over the one kept with it.
+                    var current = attempt
+                    current.plan = plans.withLock { $0[attempt.key.mapping] } ?? attempt.plan
+                    try await record(current)
+                }
                 unrecorded.withLock { $0.removeAll { $0 == attempt } }
             }
             logger.info("trigger answers kept while the store could not write are stored", metadata: ["tenant": "\(tenant.name)"])
@@ -163,9 +169,13 @@ extension TenantWorker {
         guard await recordKeptAnswers() else { return }
         let intents: [TriggerIntent]
         do {
-            // Not those of POSTs in flight (a trigger-now may run beside this).
-            let inFlight = sending.withLock { $0 }
-            intents = try await store.pendingTriggerIntents().filter { $0.key.tenant == tenant.name && !inFlight.contains($0.id) }
+            // Only those left before this worker's first intent: its own are in flight
+            // (a trigger-now may run beside this), stored, or kept to be stored.
+            let pending = try await store.pendingTriggerIntents()
+            let ownFrom = firstOwnIntent.withLock { $0 }, inFlight = sending.withLock { $0 }
+            intents = pending.filter { intent in
+                intent.key.tenant == tenant.name && !inFlight.contains(intent.id) && ownFrom.map { intent.id < $0 } ?? true
+            }
         } catch {
             storeFailed("cannot read pending trigger intents", error, ["tenant": "\(tenant.name)"])
             return
@@ -192,7 +202,7 @@ extension TenantWorker {
                 logger.warning("lost trigger counted as unknown: what it came to cannot be known", metadata: labels)
             }
         }
-        if !unresolved { intentsToResolve.store(false, ordering: .relaxed) }
+        if !unresolved && unrecorded.withLock({ $0.isEmpty }) { intentsToResolve.store(false, ordering: .relaxed) }
     }
 
     /// Whether an answer to a resolving POST is final: any answer, or a failure a retry would not change.

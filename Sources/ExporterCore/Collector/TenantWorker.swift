@@ -28,6 +28,9 @@ final class TenantWorker: Sendable {
     let intentsToResolve = Atomic<Bool>(true)
     /// Intents of POSTs in flight: not left over, whatever the store says.
     let sending = Mutex<Set<Int64>>([])
+    /// The first intent this worker recorded: those from then on are its own (in flight,
+    /// stored or kept), never left over by a crash or a previous owner.
+    let firstOwnIntent = Mutex<Int64?>(nil)
     /// Trigger answers Adobe gave while the store could not write: recorded, as they
     /// are, once it writes again (asking Adobe again would lose a request that ended meanwhile).
     let unrecorded = Mutex<[TriggerAttempt]>([])
@@ -113,6 +116,9 @@ final class TenantWorker: Sendable {
                         pause.cancelAll()
                     }
                 }
+                // Handed over: answers kept while the store could not write are stored now,
+                // under the lease still held, rather than asked again by the next owner.
+                if !Task.isCancelled { _ = await self.recordKeptAnswers() }
             }
             group.addTask { try? await self.stopped.enter { $0 ? .proceed : .park(()) } }
             await group.next()

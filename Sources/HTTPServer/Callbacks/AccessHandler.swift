@@ -177,12 +177,12 @@ private func queue(_ reply: HTTPReply, on connection: OpaquePointer, head: Reque
     case .prepared(let prepared):
         status = prepared.status
         let additions = extra.filter { header in !prepared.headers.contains { $0.name.lowercased() == header.name.lowercased() } }
-        if additions.isEmpty {
-            result = withExtendedLifetime(prepared) { MHD_queue_response(connection, UInt32(status), prepared.handle) }
-        } else {
-            let handle = prepared.sharingBody(adding: additions)
+        if !additions.isEmpty, let handle = prepared.sharingBody(adding: additions) {
             result = MHD_queue_response(connection, UInt32(status), handle)
             MHD_destroy_response(handle)
+        } else {
+            // No headers to add (or no memory for a copy that has them): the response as prepared.
+            result = withExtendedLifetime(prepared) { MHD_queue_response(connection, UInt32(status), prepared.handle) }
         }
     case .response(var response):
         status = response.status
