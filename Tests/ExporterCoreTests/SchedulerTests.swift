@@ -59,10 +59,16 @@ struct SchedulerTests {
                 await work()
                 done.store(true, ordering: .releasing)
             }
-            while !done.load(ordering: .acquiring) {
+            // The injected clock moves a step at a time, each step giving the work a moment to
+            // react, until the work is done (or a minute of real time has passed).
+            let deadline = ContinuousClock.now + .seconds(60)
+            while !done.load(ordering: .acquiring) && ContinuousClock.now < deadline {
                 time.advance(by: step)
                 try? await Task.sleep(for: .milliseconds(2))
             }
+            let ended = done.load(ordering: .acquiring)
+            #expect(ended, "the work did not end within a minute")
+            task.cancel()
             await task.value
         }
     }
