@@ -75,7 +75,11 @@ for mappings in $SIZES; do
   "$BIN" --config.file "$dir/config.yml" --web.listen-address 127.0.0.1:$EXPORTER_PORT --log.level error 2>"$OUT/exporter.log" &
   epid=$!; pids+=("$epid")
   startup=$(wait_ready http://127.0.0.1:$EXPORTER_PORT/-/ready)
-  sleep 1  # the first poll cycle (connection refused on port 9) changes up/last_poll once
+  # The first poll cycle (connection refused on port 9) changes up/last_poll once: wait for it.
+  for _ in $(seq 1 500); do
+    curl -s http://127.0.0.1:$EXPORTER_PORT/metrics | grep -q '^acs_ingestion_last_poll_timestamp_seconds{.*} 0$' || break
+    sleep 0.02
+  done
   # The reference serves the very bytes the exporter serves in each format (and their
   # gzip -6): text 0.0.4 without an Accept header, OpenMetrics when asked for it.
   curl -s http://127.0.0.1:$EXPORTER_PORT/metrics > "$OUT/body.prom"
