@@ -23,18 +23,14 @@ import os
 import re
 import shutil
 import signal
-import socket
 import subprocess
-import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 
 import pytest
+from conftest import HOST, free_port, http_get, wait_until
 
 REPO = Path(__file__).resolve().parents[2]
 NAME = "acs-ingestion-exporter"
-HOST = "127.0.0.1"
 UNITS = (f"{NAME}.service", f"{NAME}-socket.service", f"{NAME}.socket")
 
 # The layout docs/install.md documents, under PREFIX=/usr/local (and /etc for the config).
@@ -232,32 +228,13 @@ def test_fish_loads_its_completion_and_completes_a_flag(destdir):
 # socket activation and the build stamp
 # --------------------------------------------------------------------------
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind((HOST, 0))
-        return s.getsockname()[1]
-
-
-def get(url: str) -> tuple[int, str]:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as response:
-            return response.status, response.read().decode()
-    except urllib.error.HTTPError as error:
-        return error.code, error.read().decode()
-
-
-def wait_ready(url: str, process: subprocess.Popen, log: Path, seconds: float = 30) -> None:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
+def wait_ready(url: str, process: subprocess.Popen, log: Path) -> None:
+    """Polls `url` until it answers 200; fails at once, with the log, if the process exits."""
+    def ready() -> bool:
         if process.poll() is not None:
             pytest.fail(f"exited with {process.returncode}:\n{log.read_text()}")
-        try:
-            if get(url)[0] == 200:
-                return
-        except OSError:
-            pass
-        time.sleep(0.2)
-    pytest.fail(f"{url} not ready within {seconds} s:\n{log.read_text()}")
+        return http_get(url, 5)[0] == 200
+    wait_until(url, ready, timeout=30)
 
 
 def stop(process: subprocess.Popen) -> None:
@@ -301,7 +278,7 @@ def socket_activated(installed_binary, tmp_path_factory):
 
 def test_socket_activated_exporter_answers_on_the_passed_socket(socket_activated):
     port, process, log = socket_activated
-    status, body = get(f"http://{HOST}:{port}/metrics")
+    status, body = http_get(f"http://{HOST}:{port}/metrics", 5)
     assert status == 200 and "acs_ingestion_up{" in body
     assert process.poll() is None, log.read_text()
 
@@ -334,7 +311,7 @@ def test_version_prints_the_commit_like_prometheus(installed_binary):
 def test_build_info_carries_the_commit(socket_activated):
     head = git_head()
     port, _, _ = socket_activated
-    _, body = get(f"http://{HOST}:{port}/metrics")
+    _, body = http_get(f"http://{HOST}:{port}/metrics", 5)
     series = [line for line in body.splitlines() if line.startswith("acs_ingestion_exporter_build_info{")]
     assert len(series) == 1, series
     labels = dict(re.findall(r'(\w+)="([^"]*)"', series[0]))
