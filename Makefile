@@ -89,7 +89,10 @@ demo: build
 test: setup-test
 	scripts/check-imports.py
 	swift build --build-tests
-	swift test
+	swift test --skip ClusterProcessTests
+	@# Failover's timing bounds (lease TTL + poll interval) are measured with the machine to
+	@# themselves, not beside the other suites that run in parallel.
+	swift test --skip-build --filter ClusterProcessTests
 	alerts/check.sh
 	ACS_EXPORTER_BIN=$(BIN) python3 -m pytest -q tests/e2e
 
