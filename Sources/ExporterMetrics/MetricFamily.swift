@@ -24,10 +24,15 @@ public struct MetricFamily: Sendable {
     }
 }
 
+/// Every value a label takes, as a HELP text lists them: `success, failed, …`.
+private func values<Label: CaseIterable>(of label: KeyPath<Label, String>) -> String {
+    Label.allCases.map { $0[keyPath: label] }.joined(separator: ", ")
+}
+
 extension MetricFamily {
     // Per mapping (labels tenant, mapping).
     static let requests = MetricFamily("acs_ingestion_requests_total", .counter,
-        "Ingestion requests that ended, by final status (\(FinalStatus.allCases.map(\.label).joined(separator: ", "))).")
+        "Ingestion requests that ended, by final status (\(values(of: \FinalStatus.label))).")
     static let records = MetricFamily("acs_ingestion_records_ingested_total", .counter,
         "Records ingested into Adobe Experience Platform by successful requests (numRecords).")
     static let failures = MetricFamily("acs_ingestion_failures_total", .counter,
@@ -47,7 +52,7 @@ extension MetricFamily {
     static let lastSuccessRecords = MetricFamily("acs_ingestion_last_success_records", .gauge,
         "Records ingested by the last successful request of the mapping.")
     static let triggers = MetricFamily("acs_ingestion_triggers_total", .counter,
-        "Ingestion POSTs made by this exporter, by result (\(TriggerResult.allCases.map(\.label).joined(separator: ", "))).")
+        "Ingestion POSTs made by this exporter, by result (\(values(of: \TriggerResult.label))).")
     static let mappingInfo = MetricFamily("acs_ingestion_mapping_info", .gauge,
         "A configured XDM mapping: its display name and whether this exporter triggers it on a schedule.")
     static let nextTrigger = MetricFamily("acs_ingestion_next_trigger_timestamp_seconds", .gauge,
