@@ -37,7 +37,7 @@ struct StorageOptions: ParsableArguments {
     /// The store, read-only: it may be in use by a running exporter.
     func openReadOnly() async -> any IngestionStore {
         let storage = storage()
-        do {
+        return await failOnError {
             switch storage.driver {
             case .sqlite:
                 return try SQLiteIngestionStore(readOnlyPath: storage.path)
@@ -48,8 +48,6 @@ struct StorageOptions: ParsableArguments {
                 }
                 return try await PostgresIngestionStore.connect(configuration, durationBounds: IngestionMetrics.durationBounds)
             }
-        } catch {
-            fail("\(error)")
         }
     }
 }
@@ -71,12 +69,10 @@ struct Backup: AsyncParsableCommand {
 
     func run() async throws {
         let started = ContinuousClock.now
-        do {
+        await failOnError {
             let summary = try SQLiteBackup.backup(database: storage.sqlitePath(for: "backup"), to: output)
             say("backup written to \(summary.path): \(summary.requests) requests, schema version \(summary.schemaVersion), "
                 + "\(summary.sizeBytes) bytes, quick_check ok, in \(DurationText.format(ContinuousClock.now - started))")
-        } catch {
-            fail("\(error)")
         }
     }
 }
@@ -97,12 +93,10 @@ struct Restore: AsyncParsableCommand {
     var input: String
 
     func run() async throws {
-        do {
+        await failOnError {
             let (summary, aside) = try SQLiteBackup.restore(input, into: storage.sqlitePath(for: "restore"), now: Date())
             say("restored \(input) to \(summary.path): \(summary.requests) requests, schema version \(summary.schemaVersion)"
                 + (aside.map { "; the database it replaced was moved to \($0)" } ?? ""))
-        } catch {
-            fail("\(error)")
         }
     }
 }

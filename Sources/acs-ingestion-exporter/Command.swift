@@ -96,3 +96,8 @@ func fail(_ message: String) -> Never {
     FileHandle.standardError.write(Data("acs-ingestion-exporter: error: \(message)\n".utf8))
     exit(1)
 }
+
+/// Runs `body`; an error it throws ends the command, its text as the one line.
+func failOnError<T>(_ body: () async throws -> T) async -> T {
+    do { return try await body() } catch { fail("\(error)") }
+}

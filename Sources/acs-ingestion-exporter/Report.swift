@@ -32,12 +32,10 @@ struct Report: AsyncParsableCommand {
         let from = since.map { time($0, "--since") }
         let to = until.map { time($0, "--until") }
         let store = await storage.openReadOnly()
-        do {
+        await failOnError {
             let report = try await CapacityReport.make(store: store, period: period, from: from, to: to)
             await store.close()
             say(try report.render(output), newline: false)
-        } catch {
-            fail("\(error)")
         }
     }
 
