@@ -11,65 +11,55 @@ import Testing
 struct DaylightSavingTests {
     struct TransitionDay: CustomTestStringConvertible, Sendable {
         let expression: String
-        let zone: String
-        let day: String
+        let day: LocalDay
         /// Every fire of that local day, as `HH:mm±hh:mm`.
         let fires: [String]
-        var testDescription: String { "\"\(expression)\" in \(zone) on \(day)" }
+        var testDescription: String { "\"\(expression)\" in \(day)" }
     }
 
-    // Europe/Paris: 2026-03-29 02:00 CET → 03:00 CEST; 2026-10-25 03:00 CEST → 02:00 CET.
-    // America/New_York: 2026-03-08 02:00 EST → 03:00 EDT; 2026-11-01 02:00 EDT → 01:00 EST.
     static let days: [TransitionDay] = [
-        TransitionDay(expression: "30 2 * * *", zone: "Europe/Paris", day: "2026-03-29", fires: []),
-        TransitionDay(expression: "30 2 * * *", zone: "Europe/Paris", day: "2026-10-25", fires: ["02:30+02:00"]),
-        TransitionDay(expression: "0 3 * * *", zone: "Europe/Paris", day: "2026-03-29", fires: ["03:00+02:00"]),
-        TransitionDay(expression: "0 3 * * *", zone: "Europe/Paris", day: "2026-10-25", fires: ["03:00+01:00"]),
-        TransitionDay(expression: "0 * * * *", zone: "Europe/Paris", day: "2026-03-29",
-                      fires: ["00:00+01:00", "01:00+01:00"] + (3...23).map { "\(twoDigits($0)):00+02:00" }),
-        TransitionDay(expression: "0 * * * *", zone: "Europe/Paris", day: "2026-10-25",
-                      fires: ["00:00+02:00", "01:00+02:00", "02:00+02:00"] + (3...23).map { "\(twoDigits($0)):00+01:00" }),
-        TransitionDay(expression: "30 2 * * *", zone: "America/New_York", day: "2026-03-08", fires: []),
-        TransitionDay(expression: "30 2 * * *", zone: "America/New_York", day: "2026-11-01", fires: ["02:30-05:00"]),
-        TransitionDay(expression: "30 1 * * *", zone: "America/New_York", day: "2026-11-01", fires: ["01:30-04:00"]),
-        TransitionDay(expression: "0 3 * * *", zone: "America/New_York", day: "2026-03-08", fires: ["03:00-04:00"]),
-        TransitionDay(expression: "0 3 * * *", zone: "America/New_York", day: "2026-11-01", fires: ["03:00-05:00"]),
-        TransitionDay(expression: "0 * * * *", zone: "America/New_York", day: "2026-03-08",
-                      fires: ["00:00-05:00", "01:00-05:00"] + (3...23).map { "\(twoDigits($0)):00-04:00" }),
-        TransitionDay(expression: "0 * * * *", zone: "America/New_York", day: "2026-11-01",
-                      fires: ["00:00-04:00", "01:00-04:00"] + (2...23).map { "\(twoDigits($0)):00-05:00" }),
+        TransitionDay(expression: "30 2 * * *", day: .parisSpringForward, fires: []),
+        TransitionDay(expression: "30 2 * * *", day: .parisFallBack, fires: ["02:30+02:00"]),
+        TransitionDay(expression: "0 3 * * *", day: .parisSpringForward, fires: ["03:00+02:00"]),
+        TransitionDay(expression: "0 3 * * *", day: .parisFallBack, fires: ["03:00+01:00"]),
+        TransitionDay(expression: "0 * * * *", day: .parisSpringForward, fires: hours(0...1, "+01:00") + hours(3...23, "+02:00")),
+        TransitionDay(expression: "0 * * * *", day: .parisFallBack, fires: hours(0...2, "+02:00") + hours(3...23, "+01:00")),
+        TransitionDay(expression: "30 2 * * *", day: .newYorkSpringForward, fires: []),
+        TransitionDay(expression: "30 2 * * *", day: .newYorkFallBack, fires: ["02:30-05:00"]),
+        TransitionDay(expression: "30 1 * * *", day: .newYorkFallBack, fires: ["01:30-04:00"]),
+        TransitionDay(expression: "0 3 * * *", day: .newYorkSpringForward, fires: ["03:00-04:00"]),
+        TransitionDay(expression: "0 3 * * *", day: .newYorkFallBack, fires: ["03:00-05:00"]),
+        TransitionDay(expression: "0 * * * *", day: .newYorkSpringForward, fires: hours(0...1, "-05:00") + hours(3...23, "-04:00")),
+        TransitionDay(expression: "0 * * * *", day: .newYorkFallBack, fires: hours(0...1, "-04:00") + hours(2...23, "-05:00")),
     ]
 
     @Test("every fire of a transition day", arguments: days)
     func firesOfTheDay(_ example: TransitionDay) throws {
-        let (actual, _, _) = try fires(of: example.expression, on: example.day, in: example.zone)
-        #expect(actual == example.fires.map { instant("\(example.day)T\($0)") })
+        let (actual, _, _) = try fires(of: example.expression, on: example.day)
+        #expect(actual == example.fires.map { instant("\(example.day.date)T\($0)") })
     }
 
     struct QuarterHours: CustomTestStringConvertible, Sendable {
-        let zone: String
-        let day: String
+        let day: LocalDay
         let count: Int
         /// The quarter-hours (UTC, same date) that do not fire: second occurrences.
         let repeated: [String]
-        var testDescription: String { "\(zone) on \(day)" }
+        var testDescription: String { day.description }
     }
 
     /// `*/15` fires at every quarter-hour of the local day, once: 92 on a 23-hour day,
     /// and 96 (not 100) on a 25-hour day, whose repeated hour does not fire again.
     static let quarterHourDays: [QuarterHours] = [
-        QuarterHours(zone: "Europe/Paris", day: "2026-03-29", count: 92, repeated: []),
-        QuarterHours(zone: "Europe/Paris", day: "2026-10-25", count: 96,
-                     repeated: ["01:00Z", "01:15Z", "01:30Z", "01:45Z"]),
-        QuarterHours(zone: "America/New_York", day: "2026-03-08", count: 92, repeated: []),
-        QuarterHours(zone: "America/New_York", day: "2026-11-01", count: 96,
-                     repeated: ["06:00Z", "06:15Z", "06:30Z", "06:45Z"]),
+        QuarterHours(day: .parisSpringForward, count: 92, repeated: []),
+        QuarterHours(day: .parisFallBack, count: 96, repeated: ["01:00Z", "01:15Z", "01:30Z", "01:45Z"]),
+        QuarterHours(day: .newYorkSpringForward, count: 92, repeated: []),
+        QuarterHours(day: .newYorkFallBack, count: 96, repeated: ["06:00Z", "06:15Z", "06:30Z", "06:45Z"]),
     ]
 
     @Test("every quarter-hour of a transition day fires once", arguments: quarterHourDays)
     func quarterHours(_ example: QuarterHours) throws {
-        let (actual, start, end) = try fires(of: "*/15 * * * *", on: example.day, in: example.zone)
-        let skipped = Set(example.repeated.map { instant("\(example.day)T\($0)") })
+        let (actual, start, end) = try fires(of: "*/15 * * * *", on: example.day)
+        let skipped = Set(example.repeated.map { instant("\(example.day.date)T\($0)") })
         let everyQuarterHour = stride(from: start.timeIntervalSince1970, to: end.timeIntervalSince1970, by: 900)
             .map { Date(timeIntervalSince1970: $0) }
         #expect(actual.count == example.count)
@@ -144,12 +134,17 @@ struct DaylightSavingTests {
 
     @Test("each fire reads the asked wall time, checked with Calendar")
     func firesReadTheirWallTime() throws {
-        let (halfHours, _, _) = try fires(of: "0,30 * * * *", on: "2026-10-25", in: "Europe/Paris")
+        let (halfHours, _, _) = try fires(of: "0,30 * * * *", on: .parisFallBack)
         #expect(halfHours.count == 48)
         #expect(halfHours.map { wallClock($0, in: zone("Europe/Paris")) } == (0..<48).map {
             "2026-10-25 \(twoDigits($0 / 2)):\($0 % 2 == 0 ? "00" : "30"):00"
         })
     }
+}
+
+/// The whole hours of `range` at the UTC offset `offset`, as `HH:mm±hh:mm`.
+func hours(_ range: ClosedRange<Int>, _ offset: String) -> [String] {
+    range.map { "\(twoDigits($0)):00\(offset)" }
 }
 
 func twoDigits(_ value: Int) -> String {

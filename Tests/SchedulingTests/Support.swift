@@ -87,11 +87,26 @@ func fires(of expression: CronExpression, in timeZone: TimeZone, from start: Dat
     return result
 }
 
-/// Every fire of `expression` on the local `day` (`yyyy-MM-dd`) of the zone named
-/// `zoneName`, with the instants at which that day starts and ends.
-func fires(of expression: String, on day: String, in zoneName: String) throws -> (fires: [Date], start: Date, end: Date) {
-    let timeZone = zone(zoneName)
-    let (start, end) = localDay(day, in: timeZone)
+/// A calendar day (`yyyy-MM-dd`) in the zone of that IANA name.
+struct LocalDay: CustomStringConvertible, Sendable {
+    let zone: String
+    let date: String
+
+    var description: String { "\(zone) on \(date)" }
+
+    // Europe/Paris: 2026-03-29 02:00 CET → 03:00 CEST; 2026-10-25 03:00 CEST → 02:00 CET.
+    static let parisSpringForward = LocalDay(zone: "Europe/Paris", date: "2026-03-29")
+    static let parisFallBack = LocalDay(zone: "Europe/Paris", date: "2026-10-25")
+    // America/New_York: 2026-03-08 02:00 EST → 03:00 EDT; 2026-11-01 02:00 EDT → 01:00 EST.
+    static let newYorkSpringForward = LocalDay(zone: "America/New_York", date: "2026-03-08")
+    static let newYorkFallBack = LocalDay(zone: "America/New_York", date: "2026-11-01")
+}
+
+/// Every fire of `expression` on the local `day`, with the instants at which that day
+/// starts and ends.
+func fires(of expression: String, on day: LocalDay) throws -> (fires: [Date], start: Date, end: Date) {
+    let timeZone = zone(day.zone)
+    let (start, end) = localDay(day.date, in: timeZone)
     return (fires(of: try cron(expression), in: timeZone, from: start, to: end), start, end)
 }
 
