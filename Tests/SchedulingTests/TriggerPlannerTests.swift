@@ -21,15 +21,23 @@ private let hourly = Schedule.every(.seconds(3600))
 /// Every planner below uses this mapping jitter.
 private let jitter = Duration.seconds(17)
 
+/// A row of the planner tables, reported by the rule it states.
+protocol PlannerRule: CustomTestStringConvertible, Sendable {
+    var rule: String { get }
+}
+
+extension PlannerRule {
+    var testDescription: String { rule }
+}
+
 @Suite("Trigger planning")
 struct TriggerPlannerTests {
-    struct Start: CustomTestStringConvertible, Sendable {
+    struct Start: PlannerRule {
         let rule: String
         let schedule: Schedule
         let lastAttempt: String?
         let now: String
         let expected: TriggerPlan
-        var testDescription: String { rule }
     }
 
     static let starts: [Start] = [
@@ -67,14 +75,13 @@ struct TriggerPlannerTests {
         #expect(planner.initialPlan(lastAttempt: example.lastAttempt.map(at), now: at(example.now)) == example.expected)
     }
 
-    struct Attempt: CustomTestStringConvertible, Sendable {
+    struct Attempt: PlannerRule {
         let rule: String
         let schedule: Schedule
         let before: TriggerPlan
         let result: TriggerAttemptResult
         let now: String
         let expected: TriggerPlan
-        var testDescription: String { rule }
     }
 
     static let attempts: [Attempt] = [
@@ -183,12 +190,11 @@ struct TriggerPlannerTests {
         #expect(delays == [10, 20, 40, 45, 45])
     }
 
-    struct Resume: CustomTestStringConvertible, Sendable {
+    struct Resume: PlannerRule {
         let rule: String
         let persisted: TriggerPlan
         let now: String
         let expected: TriggerPlan
-        var testDescription: String { rule }
     }
 
     static let resumes: [Resume] = [
