@@ -10,8 +10,6 @@ BUILD_PACKAGES := libmicrohttpd-dev libsqlite3-dev zlib1g-dev pkg-config libgnut
 # cluster of their own (postgresql), with certificates made by openssl.
 TEST_PACKAGES := prometheus prometheus-alertmanager python3-yaml chromium systemd man-db zsh fish postgresql openssl
 BENCH_PACKAGES := wrk gcc bc curl
-# The static-stdlib link of Foundation's URLSession needs libcurl.so (-lcurl).
-DIST_PACKAGES := libcurl4-openssl-dev
 
 # The version is spelled once, in Package.swift.
 VERSION := $(shell sed -n 's/^let version = "\(.*\)"$$/\1/p' Package.swift)
@@ -53,7 +51,7 @@ DIST_BUILD := .build-dist
 DIST_BIN := $(DIST_BUILD)/release/$(NAME)
 DIST_DIR := dist
 
-.PHONY: demo test test-dist build setup setup-test setup-bench setup-dist bench clean man completions install install-files \
+.PHONY: demo test test-dist build setup setup-test setup-bench bench clean man completions install install-files \
 	uninstall dist dist-archive
 
 define apt_install
@@ -73,9 +71,6 @@ setup-test: setup
 
 setup-bench: setup
 	$(call apt_install,$(BENCH_PACKAGES))
-
-setup-dist: setup
-	$(call apt_install,$(DIST_PACKAGES))
 
 build: setup
 	swift build
@@ -162,7 +157,7 @@ uninstall:
 
 ## dist/acs-ingestion-exporter-VERSION.linux-ARCH.tar.gz and its sha256sums.txt: a release
 ## binary with the Swift runtime linked in (it runs without the toolchain).
-dist: setup-dist man completions
+dist: setup man completions
 	swift build -c release --static-swift-stdlib --scratch-path $(DIST_BUILD)
 	@# The platform (linux-amd64…) as the binary itself reports it: one spelling.
 	@$(MAKE) --no-print-directory dist-archive \

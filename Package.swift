@@ -119,6 +119,8 @@ let package = Package(
             "ExporterCore", "ExporterDemo", "ExporterAPI", "ExporterMetrics", "AdobeSimulator", "HTTPServer", "IngestionModel",
             "IngestionStore", "SQLiteStore", "PostgresStore", "WireFormat", "CGlibcExtras", "WebConfig",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
+            .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "NIOCore", package: "swift-nio"),
             .product(name: "Logging", package: "swift-log"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
@@ -150,7 +152,7 @@ let package = Package(
         ]),
         .testTarget(name: "ExporterMetricsTests", dependencies: ["ExporterMetrics", "IngestionModel", "TestSupport"]),
         .testTarget(name: "ExporterCoreTests", dependencies: [
-            "ExporterCore", "ExporterAPI", "AdobeSimulator", "IngestionStore", "SQLiteStore", "IngestionModel", "HTTPServer",
+            "ExporterCore", "ExporterAPI", "ExporterMetrics", "AdobeSimulator", "IngestionStore", "SQLiteStore", "IngestionModel", "HTTPServer",
             "AdobeIngestionClient", "YAMLSupport", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -38,16 +38,7 @@ public struct RequestBody: Codable, Sendable, Equatable {
     }
 
     public init(_ request: TrackedRequest, observations: [Observation]? = nil) {
-        tenant = request.key.tenant
-        mapping = request.key.mapping
-        requestID = request.requestID.rawValue
-        origin = request.origin.rawValue
-        status = request.status.name
-        rawStatus = request.status.rawUnknown
-        numRecords = request.numRecords
-        batchID = request.batchID
-        info = request.info
-        acpCode = request.acpCode?.rawValue
+        (tenant, mapping, requestID, origin, status, rawStatus, numRecords, batchID, info, acpCode) = request.textFields
         firstSeen = Timestamp.rfc3339(request.firstSeen)
         lastPolled = request.lastPolled.map(Timestamp.rfc3339)
         finishedAt = request.finishedAt.map(Timestamp.rfc3339)

@@ -72,6 +72,46 @@ public enum Gzip {
         }
     }
 
+    /// Inflates a sequence of raw deflate segments (as `SegmentCompressor` makes
+    /// them) back into the bytes they hold, a buffer at a time: one zlib state
+    /// (~40 KB) and no copy of the whole. Used by one reader at a time.
+    final class SegmentInflater {
+        private var stream = z_stream()
+        private var ready = false
+        private let segments: [UnsafeRawBufferPointer]
+        private var next = 0
+        private var fed = false
+
+        init(_ segments: [UnsafeRawBufferPointer]) {
+            self.segments = segments
+            ready = inflateInit2_(&stream, -15, ZLIB_VERSION, Int32(MemoryLayout<z_stream>.size)) == Z_OK
+        }
+
+        deinit { if ready { inflateEnd(&stream) } }
+
+        /// Fills `output` with the next bytes; 0 at the end, nil when the bytes are not valid deflate.
+        func read(into output: UnsafeMutableRawBufferPointer) -> Int? {
+            guard ready, let base = output.baseAddress else { return nil }
+            stream.next_out = base.assumingMemoryBound(to: UInt8.self)
+            stream.avail_out = UInt32(clamping: output.count)
+            while stream.avail_out > 0 && next < segments.count {
+                if !fed {
+                    stream.next_in = UnsafeMutablePointer(mutating: segments[next].baseAddress?.assumingMemoryBound(to: UInt8.self))
+                    stream.avail_in = UInt32(segments[next].count)
+                    fed = true
+                }
+                let result = inflate(&stream, Z_SYNC_FLUSH)
+                guard result == Z_OK || result == Z_BUF_ERROR else { return nil }
+                // A segment is done when its input is used up and zlib holds no output back.
+                if stream.avail_in == 0 && stream.avail_out > 0 {
+                    next += 1
+                    fed = false
+                }
+            }
+            return output.count - Int(stream.avail_out)
+        }
+    }
+
     /// Feeds all of `input` to `stream` with `flush`, into one malloc'd buffer trimmed to size.
     private static func run(_ stream: inout z_stream, _ input: UnsafeRawBufferPointer, flush: Int32,
                             expecting done: Int32) -> (UnsafeMutableRawPointer, Int)? {

@@ -12,11 +12,12 @@ import Synchronization
 /// request that ends re-renders ~8 blocks of 40-300 KB instead of the whole body,
 /// and the old and new snapshots together hold one body plus those blocks.
 ///
-/// Both formats are always kept gzip-encoded (what Prometheus asks for). Their
-/// uncompressed bodies are kept while they fit in `plainBudget` together; beyond
-/// it (~65k series), only the format last asked for uncompressed is: at 100k
-/// series the text body is 11 MB and the OpenMetrics one 14.5 MB, and both
-/// would not fit the exporter in 64 MiB.
+/// Both formats are always kept gzip-encoded (what Prometheus asks for). The text
+/// body is also kept uncompressed, and the OpenMetrics one from its first
+/// uncompressed scrape on while both fit in `plainBudget` together; beyond it
+/// (~65k series) an uncompressed OpenMetrics scrape is inflated from the gzip
+/// segments as it is sent. At 100k series the text body is 14 MB and the
+/// OpenMetrics one 18 MB: both would not fit the exporter in 64 MiB.
 public final class SegmentedExposition: Sendable {
     public static let defaultPlainBudget = 16 << 20
 
@@ -139,26 +140,17 @@ public final class SegmentedExposition: Sendable {
     /// Whether `format`'s uncompressed body is kept.
     public func keepsPlain(_ format: ExpositionFormat) -> Bool { table.withLock { $0.plain.contains(format) } }
 
-    /// Starts keeping `format`'s uncompressed body. When both would not fit the
-    /// budget, the other format's is dropped first, and the snapshots without it
-    /// are returned, to be published before `refresh` renders the new one: the
-    /// two bodies never coexist. The next `refresh` renders the missing bytes.
-    public func keepPlain(_ format: ExpositionFormat) -> [ExpositionFormat: ExpositionSnapshot]? {
+    /// Starts keeping `format`'s uncompressed body, from the next `refresh` on, when
+    /// it fits the budget with those already kept; returns whether it is kept. One
+    /// that does not fit is read from its gzip segments by each scrape that asks for
+    /// it uncompressed (`ExpositionSnapshot.plainStream`).
+    public func keepPlain(_ format: ExpositionFormat) -> Bool {
         table.withLock { table in
-            guard !table.plain.contains(format) else { return nil }
-            let needed = table.plainSizes.values.reduce(0, +)
-            var dropped = false
-            if needed > plainBudget {
-                for slot in table.text.indices {
-                    let text = table.text[slot]?.withoutPlain()
-                    table.openMetrics[slot] = table.openMetrics[slot] === table.text[slot] ? text : table.openMetrics[slot]?.withoutPlain()
-                    table.text[slot] = text
-                }
-                table.plain = []
-                dropped = true
-            }
+            guard !table.plain.contains(format) else { return true }
+            let needed = (table.plain.union([format])).reduce(0) { $0 + (table.plainSizes[$1] ?? 0) }
+            guard needed <= plainBudget else { return false }
             table.plain.insert(format)
-            return dropped ? Self.snapshots(&table, endOfFile: endOfFile) : nil
+            return true
         }
     }
 
@@ -226,9 +218,6 @@ final class Segment: Sendable {
         self.init(taking: (pointer, bytes.count), keepingPlain: true, compressor: Gzip.SegmentCompressor())
     }
 
-    /// The same segment with its deflate bytes only.
-    func withoutPlain() -> Segment { Segment(plain: nil, deflated: deflated, crc: crc, plainCount: plainCount) }
-
     /// The same segment with `plain`, rendered again from an unchanged model; nil
     /// unless those are the bytes it holds compressed (same length and CRC-32).
     func with(plain: Bytes) -> Segment? {
@@ -277,6 +266,26 @@ public final class ExpositionSnapshot: Sendable {
     public var gzipChunks: [UnsafeRawBufferPointer]? {
         guard gzipCount != nil else { return nil }
         return [Self.gzipHeader] + segments.map { $0.deflated!.buffer } + [trailer.buffer]
+    }
+
+    /// Reads the plain body by inflating the gzip segments as it goes, for a format
+    /// whose plain bytes are not kept: a buffer in memory at a time instead of the
+    /// body. Nil when a segment could not be compressed. One reader serves one request.
+    public func plainStream() -> (@Sendable (UnsafeMutableRawBufferPointer) -> Int?)? {
+        guard gzipCount != nil else { return nil }
+        let reader = PlainReader(self)
+        return { reader.read(into: $0) }
+    }
+
+    private final class PlainReader: @unchecked Sendable {
+        // @unchecked: libmicrohttpd calls one response's reader from one thread at a time.
+        let snapshot: ExpositionSnapshot
+        let inflater: Gzip.SegmentInflater
+        init(_ snapshot: ExpositionSnapshot) {
+            self.snapshot = snapshot  // keeps the segments alive
+            inflater = Gzip.SegmentInflater(snapshot.segments.map { $0.deflated!.buffer })
+        }
+        func read(into buffer: UnsafeMutableRawBufferPointer) -> Int? { inflater.read(into: buffer) }
     }
 
     /// The whole plain body in one array (for tests and tools).

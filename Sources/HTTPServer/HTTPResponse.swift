@@ -101,10 +101,12 @@ public final class PreparedResponse: @unchecked Sendable {
     }
 }
 
-/// What a handler answers: a response to copy, or a prepared one to share.
+/// What a handler answers: a response to copy, a prepared one to share, or one
+/// whose body is made while it is sent.
 public enum HTTPReply: Sendable {
     case response(HTTPResponse)
     case prepared(PreparedResponse)
+    case streamed(StreamedResponse)
 }
 
 extension HTTPResponse {

@@ -6,7 +6,7 @@ extension PreparedResponse {
     /// iovec body apart from its headers and noticeably slower (a 430 KB gzip body
     /// in 330 chunks: ~6k scrapes/s against ~9k from one buffer, measured here), and
     /// below this size that costs more than the copy and its memory.
-    public static let chunkCopyLimit = 1024 * 1024
+    public static let chunkCopyLimit = 4 * 1024 * 1024
     /// libmicrohttpd copies a response's iovec (16 bytes a chunk) into each
     /// connection's memory pool (`Limits.connectionMemoryLimit`, 32 KiB), which also
     /// holds the request's head (up to 16 KiB) and the answer's headers: 4 KiB of

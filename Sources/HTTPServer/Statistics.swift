@@ -8,11 +8,6 @@ public struct HTTPServerStatistics: Sendable, Equatable {
         /// route takes and requests refused before routing.
         public var handler: String
         public var code: Int
-
-        public init(handler: String, code: Int) {
-            self.handler = handler
-            self.code = code
-        }
     }
 
     /// Why a connection was closed by a limit rather than by its client.
@@ -40,6 +35,9 @@ public struct HTTPServerStatistics: Sendable, Equatable {
     public var requestsInFlight: Int = 0
 
     public init() {}
+
+    /// Answers given on `handler`'s route with `code`.
+    public func requests(handler: String, code: Int) -> UInt64 { requests[RequestKey(handler: handler, code: code)] ?? 0 }
 }
 
 /// The label for requests that match no route.

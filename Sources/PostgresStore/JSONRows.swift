@@ -48,18 +48,9 @@ struct RequestRecord: Codable {
 
     init(_ request: TrackedRequest) {
         id = request.rowID
-        tenant = request.key.tenant
-        mapping = request.key.mapping
-        request_id = request.requestID.rawValue
-        origin = request.origin.rawValue
+        (tenant, mapping, request_id, origin, status, raw_status, num_records, batch_id, info, acp_code) = request.textFields
         first_seen = request.firstSeen.timeIntervalSince1970
         last_polled = request.lastPolled?.timeIntervalSince1970
-        status = request.status.name
-        raw_status = request.status.rawUnknown
-        num_records = request.numRecords
-        batch_id = request.batchID
-        info = request.info
-        acp_code = request.acpCode?.rawValue
         finished_at = request.finishedAt?.timeIntervalSince1970
         not_found_since = request.notFoundSince?.timeIntervalSince1970
         untracked_at = request.untrackedAt?.timeIntervalSince1970

@@ -7,6 +7,10 @@ public enum PercentEncoding {
 
     /// Decodes `%XX` escapes; `plusIsSpace` for query strings.
     public static func decode(_ text: String, plusIsSpace: Bool = false) -> String {
+        // Most paths and values hold nothing to decode: those are answered as they are, without a copy.
+        guard text.utf8.contains(where: { $0 == UInt8(ascii: "%") || (plusIsSpace && $0 == UInt8(ascii: "+")) }) else {
+            return text
+        }
         var bytes: [UInt8] = []
         bytes.reserveCapacity(text.utf8.count)
         var iterator = Array(text.utf8)[...]

@@ -1,11 +1,10 @@
 import ArgumentParser
+import AsyncHTTPClient
 import ExporterAPI
 import ExporterCore
 import Foundation
+import NIOCore
 import WireFormat
-#if canImport(FoundationNetworking)
-import FoundationNetworking
-#endif
 
 /// How the commands reach a running exporter's /api/v1.
 struct RemoteOptions: ParsableArguments {
@@ -53,23 +52,27 @@ struct RemoteOptions: ParsableArguments {
     func call(_ method: String, _ path: String, body: [UInt8]? = nil,
               acceptingErrorsAs errorBody: Bool = false) async -> (status: Int, data: Data) {
         let base = url.hasSuffix("/") ? String(url.dropLast()) : url
-        guard let target = URL(string: base + path) else { fail("invalid --url \"\(url)\"") }
-        var request = URLRequest(url: target)
-        request.httpMethod = method
-        request.timeoutInterval = 90
-        if let authorization { request.setValue(authorization, forHTTPHeaderField: "Authorization") }
+        guard let target = URL(string: base + path), target.scheme == "http" || target.scheme == "https", target.host != nil else {
+            fail("invalid --url \"\(url)\"")
+        }
+        // AsyncHTTPClient, as the daemon's calls to Adobe: the CLI links no second HTTP stack
+        // (Foundation's URLSession loads libcurl and its libraries into the daemon too).
+        var request = HTTPClientRequest(url: target.absoluteString)
+        request.method = .init(rawValue: method)
+        if let authorization { request.headers.add(name: "Authorization", value: authorization) }
         if let body {
-            request.httpBody = Data(body)
-            request.setValue("application/json", forHTTPHeaderField: "Content-Type")
+            request.body = .bytes(ByteBuffer(bytes: body))
+            request.headers.add(name: "Content-Type", value: "application/json")
         }
+        let status: Int
         let data: Data
-        let response: URLResponse
         do {
-            (data, response) = try await URLSession.shared.data(for: request)
+            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(90))
+            status = Int(response.status.code)
+            data = Data(try await response.body.collect(upTo: 64 << 20).readableBytesView)
         } catch {
-            fail("cannot reach the exporter at \(base): \(error.localizedDescription)")
+            fail("cannot reach the exporter at \(base): \(error)")
         }
-        let status = (response as? HTTPURLResponse)?.statusCode ?? 0
         if status >= 400 && !errorBody {
             let message = (try? APIJSON.decode(ErrorBody.self, from: data))?.error ?? String(decoding: data.prefix(200), as: UTF8.self)
             fail("\(method) \(path): HTTP \(status): \(message)")

@@ -19,7 +19,7 @@ struct SegmentedExpositionTests {
     @Test func snapshotsAreTheWholeExposition() {
         let metrics = model()
         let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false)
-        #expect(exposition.keepPlain(.openMetrics) == nil)
+        #expect(exposition.keepPlain(.openMetrics))
         let snapshots = exposition.refresh()
         #expect(snapshots[.text]!.plainBytes == metrics.render(.text))
         #expect(snapshots[.openMetrics]!.plainBytes == metrics.render(.openMetrics))
@@ -91,36 +91,45 @@ struct SegmentedExpositionTests {
         let exposition = SegmentedExposition(metrics: model())
         // Text is kept from the start; OpenMetrics from the first time it is asked for.
         #expect(exposition.refresh()[.openMetrics]!.plainChunks == nil)
-        #expect(exposition.keepPlain(.openMetrics) == nil)
+        #expect(exposition.keepPlain(.openMetrics))
         let snapshots = exposition.refresh()
         #expect(snapshots[.text]!.plainChunks != nil && snapshots[.openMetrics]!.plainChunks != nil)
     }
 
-    @Test func overTheBudgetOnlyTheFormatLastAskedForIsKeptUncompressed() throws {
+    @Test func overTheBudgetAPlainScrapeIsInflatedFromTheGzipSegments() throws {
         let metrics = model()
         let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false, plainBudget: 100_000)
         _ = exposition.refresh()
-        // The text body is dropped before the OpenMetrics one is rendered: never both at once.
         let renders = exposition.renderCounts
-        let between = try #require(exposition.keepPlain(.openMetrics))
-        #expect(between[.text]!.plainChunks == nil && between[.openMetrics]!.plainChunks == nil)
-        #expect(try gunzip(try #require(between[.text]!.gzipBytes)) == metrics.render(.text))
-        let after = exposition.refresh()
-        #expect(after[.text]!.plainChunks == nil)
-        #expect(after[.openMetrics]!.plainBytes == metrics.render(.openMetrics))
-        // Nothing changed: the plain bytes were rendered again, nothing was compressed again.
-        #expect(exposition.renderCounts == renders)
-        #expect(try gunzip(try #require(after[.openMetrics]!.gzipBytes)) == metrics.render(.openMetrics))
-        #expect(exposition.keepsPlain(.openMetrics) && !exposition.keepsPlain(.text))
-        _ = try #require(exposition.keepPlain(.text))
-        #expect(exposition.refresh()[.text]!.plainBytes == metrics.render(.text))
+        // Text and OpenMetrics together are over 100 kB: OpenMetrics is not kept uncompressed.
+        #expect(!exposition.keepPlain(.openMetrics))
+        metrics.requestFinished(MappingKey(tenant: "tenant-3", mapping: "XDM133"), status: .failed, acpCode: nil, records: 0,
+                                duration: 90, requestID: "7", finishedAt: start, batchID: "B7")
+        let snapshots = exposition.refresh()
+        #expect(snapshots[.text]!.plainBytes == metrics.render(.text))
+        #expect(snapshots[.openMetrics]!.plainChunks == nil)
+        // Read in blocks smaller than a segment and than a line: the same bytes as rendered whole.
+        for blockSize in [7, 4096, 1 << 20] {
+            let read = try #require(snapshots[.openMetrics]!.plainStream())
+            var body: [UInt8] = []
+            var block = [UInt8](repeating: 0, count: blockSize)
+            while true {
+                let count = try #require(block.withUnsafeMutableBytes { read($0) })
+                if count == 0 { break }
+                body += block[..<count]
+            }
+            #expect(body == metrics.render(.openMetrics))
+            #expect(body.count == snapshots[.openMetrics]!.plainCount)
+        }
+        // Nothing but the changed slots was rendered again for it.
+        #expect(exposition.renderCounts.indices.filter { exposition.renderCounts[$0] != renders[$0] }.count <= 8)
     }
 
     @Test func aSlotThatChangedMeanwhileIsRenderedWholeWhenItsPlainBytesComeBack() throws {
         let metrics = model()
-        let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false, plainBudget: 100_000)
+        let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false)
         _ = exposition.refresh()
-        _ = try #require(exposition.keepPlain(.openMetrics))
+        #expect(exposition.keepPlain(.openMetrics))
         metrics.triggerCounted(MappingKey(tenant: "tenant-6", mapping: "XDM106"), result: .error, now: start)
         let after = exposition.refresh()
         #expect(after[.openMetrics]!.plainBytes == metrics.render(.openMetrics))

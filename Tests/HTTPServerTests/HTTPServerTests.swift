@@ -61,6 +61,37 @@ struct HTTPServerTests {
         }
     }
 
+    @Test func streamedBodiesAreReadBlockByBlockWithTheirLength() async throws {
+        // 200 KB of numbered lines: more than one of libmicrohttpd's blocks.
+        let body = Array((0..<20_000).map { String(format: "%09d\n", $0) }.joined().utf8)
+        let reads = Atomic<Int>(0)
+        @Sendable func stream(failingAfter limit: Int) -> StreamedResponse {
+            let offset = Mutex(0)
+            return StreamedResponse(status: 200, headers: [("X-Test", "1")], byteCount: body.count) { buffer in
+                offset.withLock { offset in
+                    reads.add(1, ordering: .relaxed)
+                    guard offset < limit else { return nil }
+                    let count = min(buffer.count, body.count - offset)
+                    body.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: count) }
+                    offset += count
+                    return count
+                }
+            }
+        }
+        try await withServer(routes: { router in
+            router.get("/whole") { _ in .streamed(stream(failingAfter: .max)) }
+            router.get("/broken") { _ in .streamed(stream(failingAfter: 64 * 1024)) }
+        }) { server throws in
+            let whole = try await curl(["http://127.0.0.1:\(server.port)/whole"])
+            #expect(whole.status == 200 && Array(whole.body.utf8) == body)
+            #expect(whole.header("Content-Length") == String(body.count) && whole.header("X-Test") == "1")
+            #expect(reads.load(ordering: .relaxed) >= body.count / StreamedResponse.blockSize)
+            // A body that cannot be made further ends the connection short of its length: curl says so.
+            let broken = try await curl(["http://127.0.0.1:\(server.port)/broken"])
+            #expect(broken.exitCode != 0 && broken.body.utf8.count < body.count)
+        }
+    }
+
     @Test func stopWaitsForSuspendedConnectionsAndRefusesNewOnes() async throws {
         let entered = Gate()
         let release = Gate()

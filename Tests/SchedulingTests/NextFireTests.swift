@@ -3,7 +3,7 @@ import IngestionModel
 import Scheduling
 import Testing
 
-@Suite("Next fire time, away from DST transitions")
+@Suite("Next fire time")
 struct NextFireTests {
     static let examples: [NextFireExample] = [
         // Strictly after, to the minute.
@@ -69,9 +69,18 @@ struct NextFireTests {
                         why: "local new year comes before UTC's"),
     ]
 
-    @Test("the first matching wall time strictly after the given instant", arguments: examples)
+    /// These examples and those across DST transitions (`DaylightSavingTests.afterRepeatedTimes`):
+    /// each one's fire, and the one after it, which reads another wall time, so a wall
+    /// time that occurs twice (fall back) is not taken twice.
+    @Test("the first matching wall time strictly after the given instant, then another",
+          arguments: examples + DaylightSavingTests.afterRepeatedTimes)
     func nextFire(_ example: NextFireExample) throws {
-        #expect(try example.fire() == instant(example.expected))
+        let fire = try #require(try example.fire())
+        #expect(fire == instant(example.expected))
+        let timeZone = zone(example.zone)
+        if let next = try cron(example.expression).nextFire(after: fire, in: timeZone) {
+            #expect(wallClock(next, in: timeZone) != wallClock(fire, in: timeZone))
+        }
     }
 
     static let neverFiring = ["0 0 30 2 *", "0 0 31 4,6,9,11 *", "0 0 30,31 FEB *", "* * 31 2 */2"]

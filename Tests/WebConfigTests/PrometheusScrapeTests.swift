@@ -83,9 +83,9 @@ struct PrometheusScrapeTests {
         }) { server throws in
             let up = try await scrape(port: server.port, certificates: certificates, work: work)
             #expect(up == ["good": "1", "bad": "0"])
-            let requests = server.statistics().requests
-            #expect(requests[.init(handler: "/metrics", code: 200), default: 0] >= 1)
-            #expect(requests[.init(handler: "/metrics", code: 401), default: 0] >= 1)
+            let statistics = server.statistics()
+            #expect(statistics.requests(handler: "/metrics", code: 200) >= 1)
+            #expect(statistics.requests(handler: "/metrics", code: 401) >= 1)
         }
     }
 }

@@ -1,5 +1,5 @@
 // Measures the stores side by side for bench/store.sh. Not part of the exporter.
-//   acs-bench-store seed    (--sqlite PATH | --postgres URL --password-file F) --requests N [--mappings M]
+//   acs-bench-store seed    (--sqlite PATH | --postgres URL --password-file F) --requests N [--mappings M] [--tenant-names a,b,…]
 //   acs-bench-store startup (…store…)                    opening + totals(), as the daemon's start-up
 //   acs-bench-store report  (…store…) [--period day]     the capacity report over the whole history
 //   acs-bench-store observe (…store…) [--open 1000] [--rounds 20] [--concurrency 4] [--server-pid PID] [--fenced 1]
@@ -77,7 +77,9 @@ case "seed":
     guard let count = options["requests"].flatMap(Int.init) else { usage() }
     let mappings = Int(options["mappings"] ?? "100") ?? 100
     let store = try await openStore()
-    let keys = (0..<mappings).map { MappingKey(tenant: "bench-tenant-\($0 % 4)", mapping: "XDM\($0)") }
+    // Mapping i is XDM<i / tenants + 1> of tenant i % tenants: with --tenant-names, the mappings of a config.
+    let tenants = options["tenant-names"].map { $0.split(separator: ",").map(String.init) } ?? (0..<4).map { "bench-tenant-\($0)" }
+    let keys = (0..<mappings).map { MappingKey(tenant: tenants[$0 % tenants.count], mapping: "XDM\($0 / tenants.count + 1)") }
     let start = Date().addingTimeInterval(-Double(count) * 30)
     let failures = ["Mapping Id: X. ACP-880056 Failed to fetch the record from the database.",
                     "Mapping Id: X. ACP-880096 Sync Job failed to upload."]

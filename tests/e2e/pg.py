@@ -59,7 +59,9 @@ class PostgresCluster:
     host = "127.0.0.1"
     user = "acs_test"
 
-    def __init__(self):
+    def __init__(self, durable=False):
+        """durable: fsync on, PostgreSQL's default (for benchmarks); tests run with fsync off."""
+        self.durable = durable
         self.directory = tempfile.mkdtemp(prefix="acs-pg-")
         os.chmod(self.directory, 0o755)
         self.password = "pw-" + uuid.uuid4().hex
@@ -96,7 +98,7 @@ class PostgresCluster:
         options = " ".join([
             "-c listen_addresses=127.0.0.1", f"-p {self.port}", f"-k {self.directory}/sockets", "-c max_connections=300",
             "-c ssl=on", f"-c ssl_cert_file={self.directory}/server.crt", f"-c ssl_key_file={self.directory}/server.key",
-            "-c fsync=off"])
+            "-c fsync=" + ("on" if self.durable else "off")])
         _run(_server_command("pg_ctl", "-D", f"{self.directory}/data", "-l", f"{self.directory}/server.log", "-o", options,
                              "-w", "-t", "60", "start"), log=f"{self.directory}/pg_ctl.log")
         # pg_ctl -w waits on the socket; the exporter connects over TCP, so wait for that too.

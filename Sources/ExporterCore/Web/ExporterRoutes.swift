@@ -10,10 +10,8 @@ enum ExporterRoutes {
                         readiness: Readiness, statusPage: StatusPage, now: @escaping @Sendable () -> Date) {
         router.get(telemetryPath) { request in
             let format = ExpositionFormat.negotiate(accept: request.header("accept"))
-            guard let response = publisher.response(format: format, gzip: request.acceptsGzip) else {
-                return HTTPResponse.text("metrics not ready yet\n", status: 503).reply
-            }
-            return .prepared(response)
+            return publisher.reply(format: format, gzip: request.acceptsGzip)
+                ?? HTTPResponse.text("metrics not ready yet\n", status: 503).reply
         }
         router.get("/-/healthy") { _ in HTTPResponse.text("Healthy\n").reply }
         router.get("/-/ready") { _ in

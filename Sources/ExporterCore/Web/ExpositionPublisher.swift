@@ -21,6 +21,8 @@ public final class ExpositionPublisher: Sendable {
         /// By `ExpositionFormat.rawValue`; nil when that format's uncompressed body is not kept.
         let plain: [PreparedResponse?]
         let gzip: [PreparedResponse]
+        /// By `ExpositionFormat.rawValue`: what a plain scrape of a format not kept plain reads.
+        let snapshots: [ExpositionSnapshot]
     }
 
     private let exposition: SegmentedExposition
@@ -35,8 +37,9 @@ public final class ExpositionPublisher: Sendable {
     /// Renders the HTTP server's traffic with the process metrics from now on.
     func observeTraffic(_ read: @escaping @Sendable () -> HTTPTraffic) { exposition.observeTraffic(read) }
 
-    public init(metrics: IngestionMetrics, processRefresh: Duration = .seconds(5)) {
-        exposition = SegmentedExposition(metrics: metrics)
+    public init(metrics: IngestionMetrics, processRefresh: Duration = .seconds(5),
+                plainBudget: Int = SegmentedExposition.defaultPlainBudget) {
+        exposition = SegmentedExposition(metrics: metrics, plainBudget: plainBudget)
         self.processRefresh = processRefresh
         metrics.onChange { [wake] in wake.signal() }
     }
@@ -65,7 +68,7 @@ public final class ExpositionPublisher: Sendable {
         var gzip: [PreparedResponse] = []
         for format in ExpositionFormat.allCases {
             let snapshot = snapshots[format]!
-            let headers: [(name: String, value: String)] = [("Content-Type", format.contentType), ("Vary", Self.vary)]
+            let headers = Self.headers(format)
             // libmicrohttpd copies no body bytes: each response keeps its snapshot
             // (and so the segments) alive until its last connection is done with it.
             var uncompressed: PreparedResponse?
@@ -83,25 +86,30 @@ public final class ExpositionPublisher: Sendable {
                 return  // keep the previous responses
             }
         }
-        current.withLock { $0 = Variants(plain: plain, gzip: gzip) }
+        current.withLock { $0 = Variants(plain: plain, gzip: gzip, snapshots: ExpositionFormat.allCases.map { snapshots[$0]! }) }
     }
 
-    /// The bytes for a scrape, or nil before the first rendering. A format's
-    /// uncompressed body is rendered here, on the scrape's thread, when it is not
-    /// kept (see `SegmentedExposition`): the first such scrape waits for one rendering.
-    public func response(format: ExpositionFormat, gzip: Bool) -> PreparedResponse? {
-        if let found = variant(format, gzip: gzip) { return found }
+    /// The answer to a scrape, or nil before the first rendering. A format's
+    /// uncompressed body not kept yet is rendered here, on the scrape's thread, when
+    /// it fits the budget (the first such scrape waits for one rendering); one that
+    /// does not is inflated from the current gzip segments while it is sent.
+    public func reply(format: ExpositionFormat, gzip: Bool) -> HTTPReply? {
+        if let found = variant(format, gzip: gzip) { return .prepared(found) }
         guard !gzip, isReady else { return nil }
         refreshing.withLock { _ in
-            guard variant(format, gzip: false) == nil else { return }
-            if let withoutOtherPlain = exposition.keepPlain(format) {
-                publish(withoutOtherPlain)
-                releaseFreedPages()
-            }
+            guard variant(format, gzip: false) == nil, exposition.keepPlain(format) else { return }
             publish(exposition.refresh(processMetrics: false))
             releaseFreedPages()
         }
-        return variant(format, gzip: false)
+        if let found = variant(format, gzip: false) { return .prepared(found) }
+        guard let snapshot = current.withLock({ $0?.snapshots[format.rawValue] }), let read = snapshot.plainStream() else {
+            return HTTPResponse.text("the exposition could not be encoded\n", status: 503).reply
+        }
+        return .streamed(StreamedResponse(status: 200, headers: Self.headers(format), byteCount: snapshot.plainCount, read: read))
+    }
+
+    private static func headers(_ format: ExpositionFormat) -> [(name: String, value: String)] {
+        [("Content-Type", format.contentType), ("Vary", vary)]
     }
 
     private func variant(_ format: ExpositionFormat, gzip: Bool) -> PreparedResponse? {

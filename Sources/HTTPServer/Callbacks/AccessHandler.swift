@@ -171,26 +171,40 @@ private struct ConnectionHandle: @unchecked Sendable {
 private func queue(_ reply: HTTPReply, on connection: OpaquePointer, head: RequestState.Head,
                    context: ServerContext) -> MHD_Result {
     let extra = head.routeHeaders + head.settings.responseHeaders
+    func additions(to headers: [(name: String, value: String)]) -> [(name: String, value: String)] {
+        extra.filter { header in !headers.contains { $0.name.lowercased() == header.name.lowercased() } }
+    }
+    func queueAsIs(_ prepared: PreparedResponse) -> MHD_Result {
+        withExtendedLifetime(prepared) { MHD_queue_response(connection, UInt32(prepared.status), prepared.handle) }
+    }
+    func queueOnce(_ handle: OpaquePointer, status: Int) -> MHD_Result {
+        defer { MHD_destroy_response(handle) }
+        return MHD_queue_response(connection, UInt32(status), handle)
+    }
     let status: Int
     let result: MHD_Result
     switch reply {
     case .prepared(let prepared):
         status = prepared.status
-        let additions = extra.filter { header in !prepared.headers.contains { $0.name.lowercased() == header.name.lowercased() } }
-        if !additions.isEmpty, let handle = prepared.sharingBody(adding: additions) {
-            result = MHD_queue_response(connection, UInt32(status), handle)
-            MHD_destroy_response(handle)
+        let added = additions(to: prepared.headers)
+        if !added.isEmpty, let handle = prepared.sharingBody(adding: added) {
+            result = queueOnce(handle, status: status)
         } else {
             // No headers to add (or no memory for a copy that has them): the response as prepared.
-            result = withExtendedLifetime(prepared) { MHD_queue_response(connection, UInt32(status), prepared.handle) }
+            result = queueAsIs(prepared)
+        }
+    case .streamed(let streamed):
+        if let handle = streamed.makeHandle(adding: additions(to: streamed.headers)) {
+            status = streamed.status
+            result = queueOnce(handle, status: status)
+        } else {
+            status = 503
+            result = queueAsIs(PreparedResponse(HTTPResponse.text("out of memory\n", status: status)))
         }
     case .response(var response):
+        response.headers += additions(to: response.headers)
         status = response.status
-        for header in extra where !response.headers.contains(where: { $0.name.lowercased() == header.name.lowercased() }) {
-            response.headers.append(header)
-        }
-        let prepared = PreparedResponse(response)
-        result = withExtendedLifetime(prepared) { MHD_queue_response(connection, UInt32(status), prepared.handle) }
+        result = queueAsIs(PreparedResponse(response))
     }
     context.countRequest(handler: head.handlerLabel, code: status)
     return result

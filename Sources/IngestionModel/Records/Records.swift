@@ -49,6 +49,19 @@ public struct TrackedRequest: Sendable, Equatable {
     }
 }
 
+extension TrackedRequest {
+    /// Its identity and outcome as text and numbers, times apart (each writer has
+    /// its own form of time): the one spelling the API's bodies and PostgreSQL's
+    /// JSON rows share.
+    public typealias TextFields = (tenant: String, mapping: String, requestID: String, origin: String, status: String,
+                                   rawStatus: String?, numRecords: Int, batchID: String?, info: String?, acpCode: String?)
+
+    public var textFields: TextFields {
+        (key.tenant, key.mapping, requestID.rawValue, origin.rawValue, status.name, status.rawUnknown, numRecords, batchID, info,
+         acpCode?.rawValue)
+    }
+}
+
 /// One status observation of a request.
 public struct Observation: Sendable, Equatable {
     public var observedAt: Date
