@@ -78,6 +78,8 @@ public enum Gzip {
     final class SegmentInflater {
         private var stream = z_stream()
         private var ready = false
+        /// False when zlib could not start (no memory).
+        var isReady: Bool { ready }
         private let segments: [UnsafeRawBufferPointer]
         private var next = 0
         private var fed = false

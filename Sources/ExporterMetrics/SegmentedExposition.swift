@@ -14,7 +14,8 @@ import Synchronization
 ///
 /// Both formats are always kept gzip-encoded (what Prometheus asks for). The text
 /// body is also kept uncompressed, and the OpenMetrics one from its first
-/// uncompressed scrape on while both fit in `plainBudget` together; beyond it
+/// uncompressed scrape on while both fit in `plainBudget` together (checked at
+/// every refresh: a reload that grows the model past it lets it go); beyond it
 /// (~65k series) an uncompressed OpenMetrics scrape is inflated from the gzip
 /// segments as it is sent. At 100k series the text body is 14 MB and the
 /// OpenMetrics one 18 MB: both would not fit the exporter in 64 MiB.
@@ -133,7 +134,17 @@ public final class SegmentedExposition: Sendable {
                 table.process = (render(.text), render(.openMetrics))
                 table.processRenders += 1
             }
-            return Self.snapshots(&table, endOfFile: endOfFile)
+            var result = Self.snapshots(&table, endOfFile: endOfFile)
+            if table.plain.contains(.openMetrics), table.plainSizes.values.reduce(0, +) > plainBudget {
+                // The model grew past the budget (a reload): OpenMetrics stops being kept
+                // uncompressed and its bytes are let go; text stays.
+                table.plain.remove(.openMetrics)
+                for slot in table.openMetrics.indices where table.openMetrics[slot] !== table.text[slot] {
+                    table.openMetrics[slot] = table.openMetrics[slot]?.withoutPlain()
+                }
+                result = Self.snapshots(&table, endOfFile: endOfFile)
+            }
+            return result
         }
     }
 
@@ -208,6 +219,9 @@ final class Segment: Sendable {
         }
     }
 
+    /// The same segment with its deflate bytes only.
+    func withoutPlain() -> Segment { Segment(plain: nil, deflated: deflated, crc: crc, plainCount: plainCount) }
+
     private init(plain: Bytes?, deflated: Bytes?, crc: UInt32, plainCount: Int) {
         (self.plain, self.deflated, self.crc, self.plainCount) = (plain, deflated, crc, plainCount)
     }
@@ -274,6 +288,7 @@ public final class ExpositionSnapshot: Sendable {
     public func plainStream() -> (@Sendable (UnsafeMutableRawBufferPointer) -> Int?)? {
         guard gzipCount != nil else { return nil }
         let reader = PlainReader(self)
+        guard reader.inflater.isReady else { return nil }
         return { reader.read(into: $0) }
     }
 

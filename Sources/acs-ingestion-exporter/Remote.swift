@@ -52,8 +52,12 @@ struct RemoteOptions: ParsableArguments {
     func call(_ method: String, _ path: String, body: [UInt8]? = nil,
               acceptingErrorsAs errorBody: Bool = false) async -> (status: Int, data: Data) {
         let base = url.hasSuffix("/") ? String(url.dropLast()) : url
+        // The URL is never quoted: it could hold a password.
         guard let target = URL(string: base + path), target.scheme == "http" || target.scheme == "https", target.host != nil else {
-            fail("invalid --url \"\(url)\"")
+            fail("invalid --url: an http:// or https:// URL of the exporter is expected")
+        }
+        guard target.user == nil && target.password == nil else {
+            fail("--url must not hold credentials: use --web.user and --web.password-file, or --token-file")
         }
         // AsyncHTTPClient, as the daemon's calls to Adobe: the CLI links no second HTTP stack
         // (Foundation's URLSession loads libcurl and its libraries into the daemon too).
@@ -70,6 +74,8 @@ struct RemoteOptions: ParsableArguments {
             let response = try await HTTPClient.shared.execute(request, timeout: .seconds(90))
             status = Int(response.status.code)
             data = Data(try await response.body.collect(upTo: 64 << 20).readableBytesView)
+        } catch is NIOTooManyBytesError {
+            fail("\(method) \(path): the exporter's answer is over 64 MiB")
         } catch {
             fail("cannot reach the exporter at \(base): \(error)")
         }

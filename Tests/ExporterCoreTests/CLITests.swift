@@ -56,6 +56,12 @@ struct CLITests {
             #expect(refusedStatus == 1)
             #expect(refused.contains("HTTP 401: missing or wrong bearer token") && refused.split(separator: "\n").count == 1)
 
+            // Credentials inside --url are refused, and never repeated.
+            let withPassword = url.replacingOccurrences(of: "http://", with: "http://ops:s3cret-pw@")
+            let (credentialsStatus, _, credentials) = try await run(["requests", "--url", withPassword], in: setup.directory)
+            #expect(credentialsStatus == 1 && credentials.contains("--url must not hold credentials"))
+            #expect(!credentials.contains("s3cret-pw"))
+
             await daemon.stop()
             let (downStatus, _, down) = try await run(["requests", "--url", url], in: setup.directory)
             #expect(downStatus == 1 && down.contains("cannot reach the exporter at \(url)"))

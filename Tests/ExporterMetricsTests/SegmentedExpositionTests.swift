@@ -110,19 +110,43 @@ struct SegmentedExpositionTests {
         #expect(snapshots[.openMetrics]!.plainChunks == nil)
         // Read in blocks smaller than a segment and than a line: the same bytes as rendered whole.
         for blockSize in [7, 4096, 1 << 20] {
-            let read = try #require(snapshots[.openMetrics]!.plainStream())
-            var body: [UInt8] = []
-            var block = [UInt8](repeating: 0, count: blockSize)
-            while true {
-                let count = try #require(block.withUnsafeMutableBytes { read($0) })
-                if count == 0 { break }
-                body += block[..<count]
-            }
+            let body = try drain(try #require(snapshots[.openMetrics]!.plainStream()), blockSize: blockSize)
             #expect(body == metrics.render(.openMetrics))
             #expect(body.count == snapshots[.openMetrics]!.plainCount)
         }
         // Nothing but the changed slots was rendered again for it.
         #expect(exposition.renderCounts.indices.filter { exposition.renderCounts[$0] != renders[$0] }.count <= 8)
+    }
+
+    /// All a plain stream yields, read `blockSize` bytes at a time.
+    func drain(_ read: (UnsafeMutableRawBufferPointer) -> Int?, blockSize: Int = 64 * 1024) throws -> [UInt8] {
+        var body: [UInt8] = []
+        var block = [UInt8](repeating: 0, count: blockSize)
+        while true {
+            let count = try #require(block.withUnsafeMutableBytes { read($0) })
+            if count == 0 { return body }
+            body += block[..<count]
+        }
+    }
+
+    @Test func aModelThatGrowsPastTheBudgetLetsTheOpenMetricsBytesGo() throws {
+        let metrics = model()
+        let both = metrics.render(.text).count + metrics.render(.openMetrics).count
+        let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false, plainBudget: both + 10_000)
+        _ = exposition.refresh()
+        #expect(exposition.keepPlain(.openMetrics))
+        #expect(exposition.refresh()[.openMetrics]!.plainBytes == metrics.render(.openMetrics))
+        // A reload doubles the mappings: both bodies no longer fit together.
+        let descriptors = (0..<400).map { index in
+            MappingDescriptor(key: MappingKey(tenant: "tenant-\(index % 10)", mapping: String(format: "XDM%03d", index)),
+                              name: "Mapping \(index)", scheduled: false)
+        }
+        metrics.reconfigure(mappings: descriptors, totals: IngestionTotals(), created: [:], now: start + 10)
+        let snapshots = exposition.refresh()
+        #expect(exposition.keepsPlain(.text) && !exposition.keepsPlain(.openMetrics))
+        #expect(snapshots[.text]!.plainBytes == metrics.render(.text))
+        #expect(snapshots[.openMetrics]!.plainChunks == nil)
+        #expect(try drain(try #require(snapshots[.openMetrics]!.plainStream())) == metrics.render(.openMetrics))
     }
 
     @Test func aSlotThatChangedMeanwhileIsRenderedWholeWhenItsPlainBytesComeBack() throws {

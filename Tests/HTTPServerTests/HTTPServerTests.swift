@@ -65,11 +65,13 @@ struct HTTPServerTests {
         // 200 KB of numbered lines: more than one of libmicrohttpd's blocks.
         let body = Array((0..<20_000).map { String(format: "%09d\n", $0) }.joined().utf8)
         let reads = Atomic<Int>(0)
+        let largestAsked = Atomic<Int>(0)
         @Sendable func stream(failingAfter limit: Int) -> StreamedResponse {
             let offset = Mutex(0)
             return StreamedResponse(status: 200, headers: [("X-Test", "1")], byteCount: body.count) { buffer in
                 offset.withLock { offset in
                     reads.add(1, ordering: .relaxed)
+                    _ = largestAsked.max(buffer.count, ordering: .relaxed)
                     guard offset < limit else { return nil }
                     let count = min(buffer.count, body.count - offset)
                     body.withUnsafeBytes { buffer.baseAddress!.copyMemory(from: $0.baseAddress! + offset, byteCount: count) }
@@ -85,6 +87,8 @@ struct HTTPServerTests {
             let whole = try await curl(["http://127.0.0.1:\(server.port)/whole"])
             #expect(whole.status == 200 && Array(whole.body.utf8) == body)
             #expect(whole.header("Content-Length") == String(body.count) && whole.header("X-Test") == "1")
+            // Asked for a block at a time, never the whole body at once.
+            #expect(largestAsked.load(ordering: .relaxed) <= StreamedResponse.blockSize)
             #expect(reads.load(ordering: .relaxed) >= body.count / StreamedResponse.blockSize)
             // A body that cannot be made further ends the connection short of its length: curl says so.
             let broken = try await curl(["http://127.0.0.1:\(server.port)/broken"])

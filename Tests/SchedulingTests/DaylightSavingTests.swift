@@ -68,6 +68,8 @@ struct DaylightSavingTests {
 
     /// Checked with the others by `NextFireTests.nextFire`.
     static let afterRepeatedTimes: [NextFireExample] = [
+        NextFireExample("30 2 * * *", in: "Europe/Paris", after: "2026-10-25T02:00+02:00", expected: "2026-10-25T02:30+02:00",
+                        why: "the first 02:30 of the repeated hour fires (and the next fire is tomorrow's)"),
         NextFireExample("30 2 * * *", in: "Europe/Paris", after: "2026-10-25T02:30+02:00", expected: "2026-10-26T02:30+01:00",
                         why: "after the first 02:30, the next is tomorrow's, not the second 02:30"),
         NextFireExample("30 2 * * *", in: "Europe/Paris", after: "2026-10-25T02:10+01:00", expected: "2026-10-26T02:30+01:00",

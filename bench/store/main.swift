@@ -79,6 +79,7 @@ case "seed":
     let store = try await openStore()
     // Mapping i is XDM<i / tenants + 1> of tenant i % tenants: with --tenant-names, the mappings of a config.
     let tenants = options["tenant-names"].map { $0.split(separator: ",").map(String.init) } ?? (0..<4).map { "bench-tenant-\($0)" }
+    guard !tenants.isEmpty else { usage() }
     let keys = (0..<mappings).map { MappingKey(tenant: tenants[$0 % tenants.count], mapping: "XDM\($0 / tenants.count + 1)") }
     let start = Date().addingTimeInterval(-Double(count) * 30)
     let failures = ["Mapping Id: X. ACP-880056 Failed to fetch the record from the database.",

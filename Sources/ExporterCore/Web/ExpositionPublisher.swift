@@ -96,12 +96,15 @@ public final class ExpositionPublisher: Sendable {
     public func reply(format: ExpositionFormat, gzip: Bool) -> HTTPReply? {
         if let found = variant(format, gzip: gzip) { return .prepared(found) }
         guard !gzip, isReady else { return nil }
-        refreshing.withLock { _ in
-            guard variant(format, gzip: false) == nil, exposition.keepPlain(format) else { return }
-            publish(exposition.refresh(processMetrics: false))
-            releaseFreedPages()
+        // Only a format that fits the budget waits for a rendering (once); the others never take the lock.
+        if exposition.keepPlain(format) {
+            refreshing.withLock { _ in
+                guard variant(format, gzip: false) == nil else { return }
+                publish(exposition.refresh(processMetrics: false))
+                releaseFreedPages()
+            }
+            if let found = variant(format, gzip: false) { return .prepared(found) }
         }
-        if let found = variant(format, gzip: false) { return .prepared(found) }
         guard let snapshot = current.withLock({ $0?.snapshots[format.rawValue] }), let read = snapshot.plainStream() else {
             return HTTPResponse.text("the exposition could not be encoded\n", status: 503).reply
         }
