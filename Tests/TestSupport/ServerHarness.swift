@@ -23,7 +23,10 @@ public final class RawConnection: @unchecked Sendable {
 
     /// Connects to 127.0.0.1:`port` from `source` (any 127.x address works on loopback).
     public init(port: Int, source: String = "127.0.0.1") throws {
-        fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
+        // A local until connected: an initialiser that throws once every stored property is
+        // set still runs deinit, whose close would then close the number a second time, by
+        // then perhaps another thread's descriptor (a server's connection: libmicrohttpd aborts).
+        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue) | Int32(SOCK_CLOEXEC.rawValue), 0)
         guard fd >= 0 else { throw POSIXError(.EMFILE) }
         var local = sockaddr_in()
         local.sin_family = sa_family_t(AF_INET)
@@ -45,6 +48,7 @@ public final class RawConnection: @unchecked Sendable {
         }
         var timeout = timeval(tv_sec: 10, tv_usec: 0)
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        self.fd = fd
     }
 
     deinit { close(fd) }
