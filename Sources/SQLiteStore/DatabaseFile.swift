@@ -50,7 +50,9 @@ final class WriterLock: @unchecked Sendable {
         guard Self.lock(descriptor) else {
             let reason = errno
             let holder = Self.readPID(descriptor)
-            close(descriptor)
+            // Through release(): this initialiser throws with every property set, so deinit
+            // runs too, and must not close the number again (another thread's descriptor by then).
+            release()
             guard reason == EWOULDBLOCK else {
                 throw StoreError(.unavailable, "cannot lock \(path): \(String(cString: strerror(reason)))")
             }
