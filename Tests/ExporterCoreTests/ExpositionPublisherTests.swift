@@ -3,6 +3,7 @@ import Foundation
 import HTTPServer
 import IngestionModel
 import Testing
+import TestSupport
 @testable import ExporterCore
 
 @Suite("Exposition publisher")
@@ -14,14 +15,6 @@ struct ExpositionPublisherTests {
                               name: "Mapping \(index)", scheduled: false)
         }
         return IngestionMetrics(mappings: descriptors, version: "1.0", revision: "abc", now: Date(timeIntervalSince1970: 1_700_000_000))
-    }
-
-    /// Everything a streamed reply yields, read in 64 KiB blocks as libmicrohttpd does.
-    func drain(_ streamed: StreamedResponse) throws -> [UInt8] {
-        var body: [UInt8] = []
-        var block = [UInt8](repeating: 0, count: 64 * 1024)
-        while let count = block.withUnsafeMutableBytes({ streamed.read($0) }), count > 0 { body += block[..<count] }
-        return body
     }
 
     @Test func overTheBudgetAPlainOpenMetricsScrapeIsStreamedAndTextStaysPrepared() throws {
@@ -37,7 +30,7 @@ struct ExpositionPublisherTests {
             return
         }
         #expect(streamed.status == 200 && streamed.headers.contains { $0.name == "Content-Type" && $0.value == ExpositionFormat.openMetrics.contentType })
-        let body = try drain(streamed)
+        let body = try #require(readAll(streamed.read))
         #expect(body.count == streamed.byteCount)
         let text = String(decoding: body, as: UTF8.self)
         // The model's families, then the process metrics, then the end marker.

@@ -1,6 +1,7 @@
 import Foundation
 import IngestionModel
 import Testing
+import TestSupport
 @testable import ExporterMetrics
 
 @Suite("Segmented exposition")
@@ -110,23 +111,13 @@ struct SegmentedExpositionTests {
         #expect(snapshots[.openMetrics]!.plainChunks == nil)
         // Read in blocks smaller than a segment and than a line: the same bytes as rendered whole.
         for blockSize in [7, 4096, 1 << 20] {
-            let body = try drain(try #require(snapshots[.openMetrics]!.plainStream()), blockSize: blockSize)
+            let read = try #require(snapshots[.openMetrics]!.plainStream())
+            let body = try #require(readAll(read, blockSize: blockSize))
             #expect(body == metrics.render(.openMetrics))
             #expect(body.count == snapshots[.openMetrics]!.plainCount)
         }
         // Nothing but the changed slots was rendered again for it.
         #expect(exposition.renderCounts.indices.filter { exposition.renderCounts[$0] != renders[$0] }.count <= 8)
-    }
-
-    /// All a plain stream yields, read `blockSize` bytes at a time.
-    func drain(_ read: (UnsafeMutableRawBufferPointer) -> Int?, blockSize: Int = 64 * 1024) throws -> [UInt8] {
-        var body: [UInt8] = []
-        var block = [UInt8](repeating: 0, count: blockSize)
-        while true {
-            let count = try #require(block.withUnsafeMutableBytes { read($0) })
-            if count == 0 { return body }
-            body += block[..<count]
-        }
     }
 
     @Test func aModelThatGrowsPastTheBudgetLetsTheOpenMetricsBytesGo() throws {
@@ -146,7 +137,7 @@ struct SegmentedExpositionTests {
         #expect(exposition.keepsPlain(.text) && !exposition.keepsPlain(.openMetrics))
         #expect(snapshots[.text]!.plainBytes == metrics.render(.text))
         #expect(snapshots[.openMetrics]!.plainChunks == nil)
-        #expect(try drain(try #require(snapshots[.openMetrics]!.plainStream())) == metrics.render(.openMetrics))
+        #expect(readAll(try #require(snapshots[.openMetrics]!.plainStream())) == metrics.render(.openMetrics))
     }
 
     @Test func aSlotThatChangedMeanwhileIsRenderedWholeWhenItsPlainBytesComeBack() throws {
