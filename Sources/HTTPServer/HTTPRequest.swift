@@ -27,12 +27,27 @@ public struct HTTPRequest: Sendable {
         self.pathSegments = PercentEncoding.segments(of: rawPath)
         self.pathParameters = [:]
         self.query = query
-        self.headers = Dictionary(headers.map { ($0.key.lowercased(), $0.value) }, uniquingKeysWith: { $1 })
+        self.headers = Dictionary(headers.map { (Self.headerKey($0.key), $0.value) }, uniquingKeysWith: { $1 })
         self.body = body
     }
 
-    public func header(_ name: String) -> String? { headers[name.lowercased()] }
+    public func header(_ name: String) -> String? { headers[Self.headerKey(name)] }
 
+    /// A header name as `headers` keys it: ASCII letters lower-cased (names are
+    /// ASCII tokens); a name already in lower case is used as it is.
+    static func headerKey(_ name: String) -> String {
+        guard name.utf8.contains(where: { lowercasedASCII($0) != $0 }) else { return name }
+        return String(decoding: name.utf8.map(lowercasedASCII), as: UTF8.self)
+    }
+}
+
+/// `byte`, lower-cased if it is an ASCII capital letter.
+@inline(__always)
+func lowercasedASCII(_ byte: UInt8) -> UInt8 {
+    (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) ? byte | 0x20 : byte
+}
+
+extension HTTPRequest {
     /// Whether the client accepts a gzip-encoded answer.
     public var acceptsGzip: Bool { AcceptEncoding.acceptsGzip(header("accept-encoding")) }
 

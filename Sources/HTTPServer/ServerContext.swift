@@ -90,13 +90,27 @@ final class ServerContext: Sendable {
 /// (headers complete) decided, the body as it arrives, then the reply a
 /// deferred handler produced.
 final class RequestState: Sendable {
-    struct Head: Sendable {
-        var request: HTTPRequest
-        var resolution: Router.Resolution
-        var handlerLabel: String
-        var routeHeaders: [(name: String, value: String)]
-        var settings: SecuritySettings
-        var pendingAuthentication: (@Sendable () async -> AuthenticationDecision)?
+    /// What the first call decided, fixed from then on (a class: it is read on
+    /// each later call, and a copy of the request would cost on every scrape).
+    final class Head: Sendable {
+        let request: HTTPRequest
+        let resolution: Router.Resolution
+        /// The route's pattern, the request counter's `handler` label.
+        let handlerLabel: String
+        /// The route's headers, then the configuration's, added to the answer
+        /// where it does not set them itself.
+        let extraHeaders: [(name: String, value: String)]
+        let pendingAuthentication: (@Sendable () async -> AuthenticationDecision)?
+
+        init(request: HTTPRequest, resolution: Router.Resolution, handlerLabel: String,
+             extraHeaders: [(name: String, value: String)],
+             pendingAuthentication: (@Sendable () async -> AuthenticationDecision)?) {
+            self.request = request
+            self.resolution = resolution
+            self.handlerLabel = handlerLabel
+            self.extraHeaders = extraHeaders
+            self.pendingAuthentication = pendingAuthentication
+        }
     }
     private struct Contents {
         var head: Head?

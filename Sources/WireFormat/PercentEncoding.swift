@@ -1,8 +1,13 @@
 /// Percent-encoding as URLs use it: the server decodes paths and queries with it,
 /// the Adobe client and the command line encode path segments and form fields.
 public enum PercentEncoding {
+    /// The path's non-empty segments between `/`, each decoded. Split over the
+    /// UTF-8 bytes: every request's path goes through here.
     public static func segments(of rawPath: String) -> [String] {
-        rawPath.split(separator: "/", omittingEmptySubsequences: true).map { decode(String($0)) }
+        var path = rawPath
+        return path.withUTF8 { bytes in
+            bytes.split(separator: UInt8(ascii: "/")).map { decode(String(decoding: $0, as: UTF8.self)) }
+        }
     }
 
     /// Decodes `%XX` escapes; `plusIsSpace` for query strings.

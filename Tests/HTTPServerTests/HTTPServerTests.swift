@@ -166,6 +166,16 @@ struct HTTPServerTests {
         #expect(PercentEncoding.decode(encoded) == "XDM/44 é?&")
     }
 
+    @Test(arguments: [
+        ("gzip", true), ("GZip", true), ("x-gzip", true), (" deflate , gzip ", true), ("deflate, br", false),
+        ("", false), ("gzip;q=0", false), ("gzip ; q = 0.000", false), ("gzip;Q=0.5", true), ("gzip;q=junk", true),
+        ("*", true), ("*;q=0", false), ("*, gzip;q=0", false), ("gzip;q=0, *", false), ("identity, *;q=0.1", true),
+        ("\tgzip\t;\tq=1", true), ("gzipx", false), ("gzip;level=1", true), (",,gzip", true),
+    ])
+    func acceptEncodingDecidesGzip(header: String, accepted: Bool) {
+        #expect(AcceptEncoding.acceptsGzip(header) == accepted)
+    }
+
     /// Regression: a failed start used to close the listening descriptor again
     /// after libmicrohttpd had closed it, which could close a file another
     /// thread had just opened under the same number.

@@ -49,10 +49,14 @@ private func readHead(of connection: OpaquePointer, url: UnsafePointer<CChar>, m
         }
     request.clientAddress = connectionRecord(connection)?.address
 
-    var head = RequestState.Head(request: request, resolution: .notFound, handlerLabel: HTTPServerStatistics.unmatchedHandler,
-                                 routeHeaders: [], settings: settings)
+    // What a refusal answers with before the route is known.
+    var label = HTTPServerStatistics.unmatchedHandler
+    var extraHeaders = settings.responseHeaders
+    func refuse(_ reply: HTTPReply) -> MHD_Result {
+        queue(reply, on: connection, label: label, extraHeaders: extraHeaders, context: context)
+    }
     func refuse(_ status: Int, _ text: String) -> MHD_Result {
-        queue(HTTPResponse.text(text + "\n", status: status).reply, on: connection, head: head, context: context)
+        refuse(HTTPResponse.text(text + "\n", status: status).reply)
     }
     if strlen(url) > limits.maxURLBytes { return refuse(414, "request target over \(limits.maxURLBytes) bytes") }
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400 (libmicrohttpd
@@ -69,31 +73,30 @@ private func readHead(of connection: OpaquePointer, url: UnsafePointer<CChar>, m
     }
     if let declared = request.header("content-length") {
         guard let length = Int(declared), length >= 0 else { return refuse(400, "invalid Content-Length") }
-        if length > limits.maxBodyBytes {
-            return queue(context.router.payloadTooLarge(request, limits.maxBodyBytes), on: connection, head: head,
-                         context: context)
-        }
+        if length > limits.maxBodyBytes { return refuse(context.router.payloadTooLarge(request, limits.maxBodyBytes)) }
     }
 
-    head.resolution = context.router.resolve(method: request.method, segments: request.pathSegments)
-    switch head.resolution {
+    let resolution = context.router.resolve(method: request.method, segments: request.pathSegments)
+    switch resolution {
     case .found(let match):
-        head.handlerLabel = match.pattern
-        head.routeHeaders = match.headers
-        head.request.pathParameters = match.parameters
+        label = match.pattern
+        extraHeaders = match.headers + extraHeaders
+        request.pathParameters = match.parameters
     case .methodNotAllowed(_, let pattern):
-        head.handlerLabel = pattern
+        label = pattern
     case .notFound:
         break
     }
-    if let authenticator = settings.authenticator, !context.unauthenticatedRoutes.contains(head.handlerLabel) {
-        switch authenticator.authenticate(head.request) {
-        case .allowed(let user): head.request.authenticatedUser = user
-        case .refused(let reply): return queue(reply, on: connection, head: head, context: context)
-        case .pending(let decide): head.pendingAuthentication = decide
+    var pendingAuthentication: (@Sendable () async -> AuthenticationDecision)?
+    if let authenticator = settings.authenticator, !context.unauthenticatedRoutes.contains(label) {
+        switch authenticator.authenticate(request) {
+        case .allowed(let user): request.authenticatedUser = user
+        case .refused(let reply): return refuse(reply)
+        case .pending(let decide): pendingAuthentication = decide
         }
     }
-    state.setHead(head)
+    state.setHead(RequestState.Head(request: request, resolution: resolution, handlerLabel: label,
+                                    extraHeaders: extraHeaders, pendingAuthentication: pendingAuthentication))
     return MHD_Result.YES
 }
 
@@ -166,11 +169,16 @@ private struct ConnectionHandle: @unchecked Sendable {
     let pointer: OpaquePointer
 }
 
-/// Queues `reply` with the route's and the configuration's headers (those the
-/// reply does not set itself), and counts it by route pattern and status.
 private func queue(_ reply: HTTPReply, on connection: OpaquePointer, head: RequestState.Head,
                    context: ServerContext) -> MHD_Result {
-    let extra = head.routeHeaders + head.settings.responseHeaders
+    queue(reply, on: connection, label: head.handlerLabel, extraHeaders: head.extraHeaders, context: context)
+}
+
+/// Queues `reply` with `extraHeaders` (the route's and the configuration's)
+/// that the reply does not set itself, and counts it under `label` (the route
+/// pattern) and its status.
+private func queue(_ reply: HTTPReply, on connection: OpaquePointer, label: String,
+                   extraHeaders extra: [(name: String, value: String)], context: ServerContext) -> MHD_Result {
     func additions(to headers: [(name: String, value: String)]) -> [(name: String, value: String)] {
         extra.filter { header in !headers.contains { $0.name.lowercased() == header.name.lowercased() } }
     }
@@ -206,14 +214,29 @@ private func queue(_ reply: HTTPReply, on connection: OpaquePointer, head: Reque
         status = response.status
         result = queueAsIs(PreparedResponse(response))
     }
-    context.countRequest(handler: head.handlerLabel, code: status)
+    context.countRequest(handler: label, code: status)
     return result
 }
 
 private final class ValueCollector {
-    var values: [String: String] = [:]
+    var values: [String: String]
     let lowercasingKeys: Bool
-    init(lowercasingKeys: Bool) { self.lowercasingKeys = lowercasingKeys }
+    init(lowercasingKeys: Bool) {
+        self.lowercasingKeys = lowercasingKeys
+        values = Dictionary(minimumCapacity: lowercasingKeys ? 8 : 0)
+    }
+}
+
+/// A header name from C as `HTTPRequest.headers` keys it, in one copy (names
+/// of up to 15 bytes, as most are, need no allocation).
+private func headerKey(_ text: UnsafePointer<CChar>) -> String {
+    let count = strlen(text)
+    return String(unsafeUninitializedCapacity: count) { buffer in
+        text.withMemoryRebound(to: UInt8.self, capacity: count) { source in
+            for index in 0..<count { buffer[index] = lowercasedASCII(source[index]) }
+        }
+        return count
+    }
 }
 
 private func values(of connection: OpaquePointer, kind: MHD_ValueKind, lowercasingKeys: Bool) -> [String: String] {
@@ -222,8 +245,7 @@ private func values(of connection: OpaquePointer, kind: MHD_ValueKind, lowercasi
         _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
             guard let cls, let key else { return MHD_Result.YES }
             let collector = Unmanaged<ValueCollector>.fromOpaque(cls).takeUnretainedValue()
-            var name = String(cString: key)
-            if collector.lowercasingKeys { name = name.lowercased() }
+            let name = collector.lowercasingKeys ? headerKey(key) : String(cString: key)
             let text = value.map { String(cString: $0) } ?? ""
             if let existing = collector.values[name], collector.lowercasingKeys {
                 collector.values[name] = existing + ", " + text
