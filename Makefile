@@ -51,7 +51,7 @@ DIST_BUILD := .build-dist
 DIST_BIN := $(DIST_BUILD)/release/$(NAME)
 DIST_DIR := dist
 
-.PHONY: demo test test-dist build setup setup-test setup-bench bench clean man completions install install-files \
+.PHONY: demo test test-dist build setup setup-test setup-bench bench bench-compare clean man completions install install-files \
 	uninstall dist dist-archive
 
 define apt_install
@@ -185,8 +185,21 @@ bench: setup-bench
 	swift build -c release
 	bench/run.sh
 
+## This build against the first version (BASE_REV), each as a ratio to the reference.
+BASE_REV ?= 8c22705
+BASE_DIR := .build-base
+bench-compare: setup-bench
+	swift build -c release
+	@rev=$$(git rev-parse --verify "$(BASE_REV)^{commit}") && \
+	if [ "$$(cat $(BASE_DIR)/src.rev 2>/dev/null)" != "$$rev" ]; then \
+	  rm -rf $(BASE_DIR)/src && mkdir -p $(BASE_DIR)/src && \
+	  git archive "$$rev" > $(BASE_DIR)/src.tar && tar -xf $(BASE_DIR)/src.tar -C $(BASE_DIR)/src && \
+	  rm $(BASE_DIR)/src.tar && echo "$$rev" > $(BASE_DIR)/src.rev; fi
+	swift build -c release --package-path $(BASE_DIR)/src --scratch-path $(BASE_DIR)/build
+	bench/compare.sh
+
 clean:
-	rm -rf .build $(DIST_BUILD) $(DIST_DIR) data bench/out
+	rm -rf .build $(DIST_BUILD) $(DIST_DIR) $(BASE_DIR) data bench/out
 
 ## libFuzzer targets (fuzz/), each run for FUZZ_SECONDS (default 60, about 9 min in all, build included);
 ## fails on the first crash. Separate from `make test`; results in README.md.

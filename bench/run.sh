@@ -16,6 +16,7 @@
 # Results: bench/out/results.md. Only loopback addresses are used.
 set -euo pipefail
 cd "$(dirname "$0")/.."
+. bench/lib.sh
 DURATION=${DURATION:-8}
 REPS=${REPS:-3}
 SIZES=${SIZES:-"15 157 1580"}          # mappings; ~63 series each, plus per-tenant series
@@ -29,37 +30,16 @@ mkdir -p "$OUT"
 EXPORTER_PORT=19191
 REF_PORT=19093          # the reference serving the text body
 REF_OM_PORT=19094       # the reference serving the OpenMetrics body
-OPENMETRICS="application/openmetrics-text; version=1.0.0"
 
 [ -x "$BIN" ] && [ -x "$SEED" ] || { echo "run: swift build -c release" >&2; exit 1; }
 gcc -O2 -o "$OUT/mhdserve" "$REF_SRC" $(pkg-config --cflags --libs libmicrohttpd)
 
-pids=()
-cleanup() { for p in "${pids[@]:-}"; do kill "$p" 2>/dev/null || true; done; }
+pids=(); dirs=()
+cleanup() {
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  for d in "${dirs[@]:-}"; do [ -n "$d" ] && rm -rf "$d"; done
+}
 trap cleanup EXIT
-
-wait_ready() {  # url, then prints seconds waited
-  local start=$(date +%s.%N)
-  for _ in $(seq 1 2000); do
-    curl -sf -o /dev/null "$1" && { echo "$(date +%s.%N) - $start" | bc; return 0; }
-    sleep 0.005
-  done
-  echo "not ready: $1" >&2; return 1
-}
-
-# wrk once; prints "req_per_s p99_ms"
-measure() {  # url, gzip(0|1), connections, openmetrics(0|1)
-  local header=()
-  [ "$2" = 1 ] && header=(-H "Accept-Encoding: gzip")
-  [ "${4:-0}" = 1 ] && header+=(-H "Accept: $OPENMETRICS")
-  wrk -t1 -c"$3" -d"${DURATION}s" --timeout 10s --latency "${header[@]}" "$1" > "$OUT/wrk.txt"
-  local rps p99
-  rps=$(awk '/Requests\/sec/ {print $2}' "$OUT/wrk.txt")
-  p99=$(awk '$1=="99%" {v=$2; if (v ~ /us$/) {sub(/us/,"",v); v=v/1000} else if (v ~ /ms$/) {sub(/ms/,"",v)} else if (v ~ /s$/) {sub(/s/,"",v); v=v*1000}; print v}' "$OUT/wrk.txt")
-  echo "$rps $p99"
-}
-
-median() { sort -g | awk '{a[NR]=$1} END {print a[int((NR+1)/2)]}'; }
 
 results="$OUT/results.md"
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
@@ -70,29 +50,15 @@ echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
 : > "$results.startup"
 
 for mappings in $SIZES; do
-  dir=$(mktemp -d)
-  "$SEED" --dir "$dir" --mappings "$mappings" --history $((mappings * 20)) --api-url http://127.0.0.1:9 >/dev/null
-  "$BIN" --config.file "$dir/config.yml" --web.listen-address 127.0.0.1:$EXPORTER_PORT --log.level error 2>"$OUT/exporter.log" &
-  epid=$!; pids+=("$epid")
-  startup=$(wait_ready http://127.0.0.1:$EXPORTER_PORT/-/ready)
-  # The first poll cycle (connection refused on port 9) changes up/last_poll once: wait for it.
-  for _ in $(seq 1 500); do
-    curl -s http://127.0.0.1:$EXPORTER_PORT/metrics | grep -q '^acs_ingestion_last_poll_timestamp_seconds{.*} 0$' || break
-    sleep 0.02
-  done
+  start_exporter "$BIN" "$SEED" "$mappings" $EXPORTER_PORT "$OUT/exporter.log"
+  epid=$STARTED_PID; dir=$STARTED_DIR; startup=$STARTUP_SECONDS
   # The reference serves the very bytes the exporter serves in each format (and their
   # gzip -6): text 0.0.4 without an Accept header, OpenMetrics when asked for it.
   curl -s http://127.0.0.1:$EXPORTER_PORT/metrics > "$OUT/body.prom"
   curl -s -H "Accept: $OPENMETRICS" http://127.0.0.1:$EXPORTER_PORT/metrics > "$OUT/body.om"
-  gzip -6 -kf "$OUT/body.prom"
-  gzip -6 -kf "$OUT/body.om"
   series=$(grep -vc '^#' "$OUT/body.prom")
-  "$OUT/mhdserve" $REF_PORT "$OUT/body.prom" "$OUT/body.prom.gz" pool 2 > /dev/null &
-  rpid=$!; pids+=("$rpid")
-  "$OUT/mhdserve" $REF_OM_PORT "$OUT/body.om" "$OUT/body.om.gz" pool 2 > /dev/null &
-  rompid=$!; pids+=("$rompid")
-  wait_ready http://127.0.0.1:$REF_PORT/metrics > /dev/null
-  wait_ready http://127.0.0.1:$REF_OM_PORT/metrics > /dev/null
+  start_reference "$OUT/mhdserve" $REF_PORT "$OUT/body.prom"; rpid=$STARTED_PID
+  start_reference "$OUT/mhdserve" $REF_OM_PORT "$OUT/body.om"; rompid=$STARTED_PID
   conns=4
   [ "$mappings" = "$(echo $SIZES | awk '{print $2}')" ] && conns=$CONNS
   for c in $conns; do
@@ -121,11 +87,8 @@ for mappings in $SIZES; do
 done
 
 # Start-up with a large history.
-dir=$(mktemp -d)
-"$SEED" --dir "$dir" --mappings 100 --history "$BIG_HISTORY" --api-url http://127.0.0.1:9 >/dev/null
-"$BIN" --config.file "$dir/config.yml" --web.listen-address 127.0.0.1:$EXPORTER_PORT --log.level error 2>"$OUT/exporter.log" &
-epid=$!; pids+=("$epid")
-startup=$(wait_ready http://127.0.0.1:$EXPORTER_PORT/-/ready)
+start_exporter "$BIN" "$SEED" 100 $EXPORTER_PORT "$OUT/exporter.log" "$BIG_HISTORY"
+epid=$STARTED_PID; dir=$STARTED_DIR; startup=$STARTUP_SECONDS
 series=$(curl -s http://127.0.0.1:$EXPORTER_PORT/metrics | grep -vc '^#')
 rss_kib=$(awk '/VmRSS/ {print $2}' /proc/$epid/status)
 hwm_kib=$(awk '/VmHWM/ {print $2}' /proc/$epid/status)
