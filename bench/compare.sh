@@ -18,7 +18,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 DURATION=${DURATION:-5}
 REPS=${REPS:-7}
-SIZES=${SIZES:-"15 157 1580"}
+SIZES=${SIZES:-"15 157 1580"}   # mappings: the first version writes ~64 series each (~100k at 1,580), this build ~80
 BIN=${BIN:-.build/release/acs-ingestion-exporter}
 SEED=${SEED:-.build/release/acs-bench-seed}
 BASE_BIN=${BASE_BIN:-.build-base/build/release/acs-ingestion-exporter}
@@ -31,14 +31,8 @@ PORT=19191; BASE_PORT=19192; REF_PORT=19093; BASE_REF_PORT=19095
 for binary in "$BIN" "$SEED" "$BASE_BIN" "$BASE_SEED"; do
   [ -x "$binary" ] || { echo "missing $binary (swift build -c release; make bench-compare builds the other one)" >&2; exit 1; }
 done
-gcc -O2 -o "$OUT/mhdserve" "$REF_SRC" $(pkg-config --cflags --libs libmicrohttpd)
+build_reference
 
-pids=(); dirs=()
-cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  for d in "${dirs[@]:-}"; do [ -n "$d" ] && rm -rf "$d"; done
-}
-trap cleanup EXIT
 
 ratio_stats() {  # column of ratios.txt: prints "median (lowest–highest)"
   awk -v c="$1" '{print $c}' "$OUT/ratios.txt" | sort -g |

@@ -1,8 +1,20 @@
 # Shared by the bench scripts (sourced): readiness, one wrk run, medians, and an
-# exporter started on a seeded store. Only loopback addresses are used. A script that
-# starts servers declares `pids=()` and `dirs=()` and cleans them up in an exit trap.
+# exporter started on a seeded store. Only loopback addresses are used. Every server
+# and directory started here is in `pids` and `dirs`, removed when the script exits.
 
 OPENMETRICS="application/openmetrics-text; version=1.0.0"
+
+pids=(); dirs=()
+cleanup() {
+  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
+  for d in "${dirs[@]:-}"; do [ -n "$d" ] && rm -rf "$d"; done
+}
+trap cleanup EXIT
+
+# The reference server (REF_SRC) built into $OUT/mhdserve.
+build_reference() {
+  gcc -O2 -o "$OUT/mhdserve" "$REF_SRC" $(pkg-config --cflags --libs libmicrohttpd)
+}
 
 wait_ready() {  # url, then prints seconds waited
   local start=$(date +%s.%N)

@@ -19,7 +19,7 @@ cd "$(dirname "$0")/.."
 . bench/lib.sh
 DURATION=${DURATION:-8}
 REPS=${REPS:-3}
-SIZES=${SIZES:-"15 157 1580"}          # mappings; ~63 series each, plus per-tenant series
+SIZES=${SIZES:-"15 157 1250"}          # mappings: ~1k, ~10k and ~100k series (~80 each, plus per-tenant series)
 CONNS=${CONNS:-"4 128 256"}            # connection counts measured at the middle size
 BIG_HISTORY=${BIG_HISTORY:-1000000}
 BIN=${BIN:-.build/release/acs-ingestion-exporter}
@@ -32,14 +32,8 @@ REF_PORT=19093          # the reference serving the text body
 REF_OM_PORT=19094       # the reference serving the OpenMetrics body
 
 [ -x "$BIN" ] && [ -x "$SEED" ] || { echo "run: swift build -c release" >&2; exit 1; }
-gcc -O2 -o "$OUT/mhdserve" "$REF_SRC" $(pkg-config --cflags --libs libmicrohttpd)
+build_reference
 
-pids=(); dirs=()
-cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  for d in "${dirs[@]:-}"; do [ -n "$d" ] && rm -rf "$d"; done
-}
-trap cleanup EXIT
 
 results="$OUT/results.md"
 echo "load average at the start: $(cut -d' ' -f1-3 /proc/loadavg)" >&2
