@@ -5,9 +5,11 @@
 OPENMETRICS="application/openmetrics-text; version=1.0.0"
 
 pids=(); dirs=()
-cleanup() {
-  for p in "${pids[@]:-}"; do [ -n "$p" ] && kill "$p" 2>/dev/null || true; done
-  for d in "${dirs[@]:-}"; do [ -n "$d" ] && rm -rf "$d"; done
+cleanup() {  # under set -e its status would become the script's: it always returns 0
+  local p d
+  for p in "${pids[@]:-}"; do if [ -n "$p" ]; then kill "$p" 2>/dev/null || true; fi; done
+  for d in "${dirs[@]:-}"; do if [ -n "$d" ]; then rm -rf "$d"; fi; done
+  return 0
 }
 trap cleanup EXIT
 
