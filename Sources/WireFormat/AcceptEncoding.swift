@@ -5,7 +5,9 @@ public enum AcceptEncoding {
     /// (or `*`) is listed with a non-zero quality. An explicit `gzip;q=0` wins over `*`.
     ///
     /// Read byte by byte without a copy: every scrape asks this, and splitting
-    /// and trimming strings cost a tenth of a small scrape's CPU.
+    /// and trimming strings cost a tenth of a small scrape's CPU. Codings and
+    /// parameters are ASCII tokens and whitespace is space or tab (RFC 9110's
+    /// OWS), so Unicode spaces or an empty coding before `;` match nothing.
     public static func acceptsGzip(_ header: String?) -> Bool {
         guard var header else { return false }
         return header.withUTF8 { acceptsGzip(bytes: $0) }
