@@ -177,7 +177,7 @@ try:
     load_db = pg.create_database()
     print(f"seeding {HISTORY} requests of {N * LOAD_MAPPINGS} mappings", flush=True)
     seeded = run([os.environ["STORE_BENCH"], "seed", "--postgres", pg.url(load_db), "--password-file", f"{work}/pw",
-                             "--requests", str(HISTORY), "--mappings", str(N * LOAD_MAPPINGS), "--tenant-names", ",".join(TENANTS)]).split()
+                  "--requests", str(HISTORY), "--mappings", str(N * LOAD_MAPPINGS), "--tenant-names", ",".join(TENANTS)]).split()
     seeded = dict(field.split("=") for field in seeded)
     pg.psql("VACUUM ANALYZE", database=load_db)
     write_config(f"{work}/load.yml", load_db, LOAD_MAPPINGS, "5s")

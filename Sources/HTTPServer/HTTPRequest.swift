@@ -1,3 +1,6 @@
+#if canImport(Glibc)
+import Glibc
+#endif
 import WireFormat
 
 /// One HTTP request, fully read (headers and body) before a handler sees it.
@@ -38,6 +41,18 @@ public struct HTTPRequest: Sendable {
     static func headerKey(_ name: String) -> String {
         guard name.utf8.contains(where: { lowercasedASCII($0) != $0 }) else { return name }
         return String(decoding: name.utf8.map(lowercasedASCII), as: UTF8.self)
+    }
+
+    /// The same for a name from libmicrohttpd, in one copy (names of up to 15
+    /// bytes, as most are, need no allocation).
+    static func headerKey(_ name: UnsafePointer<CChar>) -> String {
+        let count = strlen(name)
+        return String(unsafeUninitializedCapacity: count) { buffer in
+            name.withMemoryRebound(to: UInt8.self, capacity: count) { source in
+                for index in 0..<count { buffer[index] = lowercasedASCII(source[index]) }
+            }
+            return count
+        }
     }
 }
 

@@ -227,25 +227,13 @@ private final class ValueCollector {
     }
 }
 
-/// A header name from C as `HTTPRequest.headers` keys it, in one copy (names
-/// of up to 15 bytes, as most are, need no allocation).
-private func headerKey(_ text: UnsafePointer<CChar>) -> String {
-    let count = strlen(text)
-    return String(unsafeUninitializedCapacity: count) { buffer in
-        text.withMemoryRebound(to: UInt8.self, capacity: count) { source in
-            for index in 0..<count { buffer[index] = lowercasedASCII(source[index]) }
-        }
-        return count
-    }
-}
-
 private func values(of connection: OpaquePointer, kind: MHD_ValueKind, lowercasingKeys: Bool) -> [String: String] {
     let collector = ValueCollector(lowercasingKeys: lowercasingKeys)
     withExtendedLifetime(collector) {
         _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
             guard let cls, let key else { return MHD_Result.YES }
             let collector = Unmanaged<ValueCollector>.fromOpaque(cls).takeUnretainedValue()
-            let name = collector.lowercasingKeys ? headerKey(key) : String(cString: key)
+            let name = collector.lowercasingKeys ? HTTPRequest.headerKey(key) : String(cString: key)
             let text = value.map { String(cString: $0) } ?? ""
             if let existing = collector.values[name], collector.lowercasingKeys {
                 collector.values[name] = existing + ", " + text
