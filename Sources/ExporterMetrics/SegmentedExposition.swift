@@ -1,16 +1,18 @@
 import Foundation
 import Synchronization
 
-/// The exposition kept as immutable segments, ready to be sent without copies
-/// in either format, plain or gzip-encoded.
+/// The exposition kept as immutable gzip segments and, per format kept
+/// uncompressed, one buffer: ready to be sent without copies in either encoding.
 ///
 /// Each slot of the layout (a family × a block of 64 mappings or 4 tenants,
 /// build info, the process metrics) has a segment per format; a model change
 /// marks the slots it touched, `refresh` re-renders only those, and every other
 /// segment is shared, by reference, between the previous snapshot (which
 /// scrapes in flight may still be sending) and the new one. At 100k series a
-/// request that ends re-renders ~8 blocks of 40-300 KB instead of the whole body,
-/// and the old and new snapshots together hold one body plus those blocks.
+/// request that ends re-renders ~8 blocks of 40-300 KB instead of the whole body.
+/// A segment keeps its deflate bytes; the plain bytes of a format kept
+/// uncompressed are spliced into its `PlainBody`, in place, when no scrape is
+/// sending it, so that memory holds that body once.
 ///
 /// Both formats are always kept gzip-encoded (what Prometheus asks for). The text
 /// body is also kept uncompressed, and the OpenMetrics one from its first
@@ -31,8 +33,9 @@ public final class SegmentedExposition: Sendable {
         var text: [Segment?]
         var openMetrics: [Segment?]
         var process: (text: Segment, openMetrics: Segment)?
-        /// Formats whose uncompressed bytes are kept.
+        /// Formats whose uncompressed bytes are kept, each in one buffer.
         var plain: Set<ExpositionFormat> = [.text]
+        var bodies: [ExpositionFormat: PlainBody] = [:]
         /// Each format's uncompressed size at the last refresh.
         var plainSizes: [ExpositionFormat: Int] = [:]
         /// How many times each slot was rendered (both formats count once): tests
@@ -42,21 +45,37 @@ public final class SegmentedExposition: Sendable {
         /// The model's layout these slots follow (`IngestionMetrics.generation`).
         var generation: Int
 
-        mutating func follow(_ layout: (number: Int, slots: Int)) {
-            guard layout.number != generation else { return }
+        /// Whether the layout changed.
+        mutating func follow(_ layout: (number: Int, slots: Int)) -> Bool {
+            guard layout.number != generation else { return false }
             text = Array(repeating: nil, count: layout.slots)
             openMetrics = text
             renders = Array(repeating: 0, count: layout.slots)
             generation = layout.number
+            return true
+        }
+
+        /// A format's segments in the order of its body.
+        func segments(_ format: ExpositionFormat, endOfFile: Segment) -> [Segment] {
+            var segments = (format == .text ? text : openMetrics).map { $0! }
+            if let process { segments.append(format == .text ? process.text : process.openMetrics) }
+            if format == .openMetrics { segments.append(endOfFile) }
+            return segments
         }
     }
     private let table: Mutex<Table>
     private let endOfFile = Segment(copying: Array("# EOF\n".utf8))
     /// Reads the HTTP server's traffic, rendered with the process metrics (set once the server exists).
     private let traffic = Mutex<(@Sendable () -> HTTPTraffic)?>(nil)
+    /// Told when a body no scrape could be brought up to date is free (see `PlainBody`).
+    private let bodyDrained = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// Renders `read()` with the process metrics from now on.
     public func observeTraffic(_ read: @escaping @Sendable () -> HTTPTraffic) { traffic.withLock { $0 = read } }
+
+    /// Calls `wake` when an uncompressed body that a refresh left behind, because
+    /// scrapes were sending it, is no longer sent: the next `refresh` updates it.
+    public func onBodyDrained(_ wake: @escaping @Sendable () -> Void) { bodyDrained.withLock { $0 = wake } }
 
     public init(metrics: IngestionMetrics, includeProcessMetrics: Bool = true, plainBudget: Int = defaultPlainBudget) {
         self.metrics = metrics
@@ -68,80 +87,101 @@ public final class SegmentedExposition: Sendable {
     }
 
     /// Re-renders what changed (and the process metrics when `processMetrics`, or
-    /// when they were never rendered), then returns the current body in each format.
-    public func refresh(processMetrics: Bool = true) -> [ExpositionFormat: ExpositionSnapshot] {
+    /// when they were never rendered), brings each uncompressed body no scrape is
+    /// sending up to date when `updatingPlain` (otherwise a changed body falls
+    /// behind, and costs nothing until asked for), then returns the current body in
+    /// each format.
+    public func refresh(processMetrics: Bool = true, updatingPlain: Bool = true) -> [ExpositionFormat: ExpositionSnapshot] {
         table.withLock { table in
             // Rendering holds the model's lock; compressing, which takes longer, does not.
             let compressor = Gzip.SegmentCompressor()
-            let keepText = table.plain.contains(.text), keepOpenMetrics = table.plain.contains(.openMetrics)
-            var plainMissing = false
+            for format in table.plain where table.bodies[format] == nil {
+                table.bodies[format] = PlainBody { [weak self] in self?.bodyDrained.withLock { $0 }?() }
+            }
+            let writable = updatingPlain ? table.plain.filter { table.bodies[$0]!.beginWrite() } : []
+            // A changed slot's plain bytes are kept until its bodies take them, up to a
+            // quarter of the body; beyond (many slots at once, or a new layout, where the
+            // body is written whole) they are rendered again, one slot at a time, when
+            // the body is written, so that memory never holds a second body.
+            var stashRoom = writable.map { format in
+                let pieces = table.text.count + (table.process == nil ? 0 : 1) + (format == .openMetrics ? 1 : 0)
+                let body = table.bodies[format]!
+                return body.held.count == pieces ? body.count / 4 : 0
+            }.max() ?? 0
+            var stash: [ObjectIdentifier: (segment: Segment, bytes: Bytes)] = [:]
+            func segment(_ rendered: (pointer: UnsafeMutableRawPointer, count: Int)) -> Segment {
+                let segment = Segment(compressing: UnsafeRawBufferPointer(start: rendered.pointer, count: rendered.count),
+                                      compressor: compressor)
+                let bytes = Bytes(taking: rendered.pointer, count: rendered.count)
+                if rendered.count <= stashRoom {
+                    stash[ObjectIdentifier(segment)] = (segment, bytes)
+                    stashRoom -= rendered.count
+                }
+                return segment
+            }
+            var again: Bool
             repeat {
+                again = false
                 // A reload (or a lease taken or given up) changes the layout: every slot is rendered anew.
-                table.follow(metrics.generation)
+                if table.follow(metrics.generation) {
+                    stashRoom = 0
+                    stash = [:]
+                }
                 let generation = table.generation
                 guard metrics.renderChanged(generation: generation, { slot in
                     if let openMetrics = slot.openMetrics {
-                        table.text[slot.slot] = Segment(taking: slot.text, keepingPlain: keepText, compressor: compressor)
-                        table.openMetrics[slot.slot] = Segment(taking: openMetrics, keepingPlain: keepOpenMetrics,
-                                                               compressor: compressor)
+                        table.text[slot.slot] = segment(slot.text)
+                        table.openMetrics[slot.slot] = segment(openMetrics)
                     } else {
-                        let shared = Segment(taking: slot.text, keepingPlain: keepText || keepOpenMetrics, compressor: compressor)
+                        let shared = segment(slot.text)
                         (table.text[slot.slot], table.openMetrics[slot.slot]) = (shared, shared)
                     }
                     table.renders[slot.slot] += 1
                 }) else {
-                    plainMissing = true
+                    again = true
                     continue
                 }
-                // A format newly kept uncompressed (`keepPlain`): its unchanged slots get their
-                // plain bytes back without being compressed again; changed ones go round once more.
-                plainMissing = false
-                for slot in table.text.indices {
-                    for format in table.plain {
-                        let segment = format == .text ? table.text[slot]! : table.openMetrics[slot]!
-                        guard segment.plain == nil else { continue }
-                        guard let bytes = metrics.renderIfUnchanged(slot, generation: generation, format) else {
-                            plainMissing = true
-                            continue
+                if includeProcessMetrics && (processMetrics || table.process == nil) {
+                    let reading = ProcessMetrics.read()
+                    let trafficReading = traffic.withLock { $0 }?()
+                    func render(_ format: ExpositionFormat) -> Segment {
+                        var writer = ExpositionWriter(capacity: 1024)
+                        ProcessMetrics.write(reading, format, into: &writer)
+                        trafficReading?.write(format, into: &writer)
+                        return Segment(taking: writer.takeBuffer(), keepingPlain: true, compressor: compressor)
+                    }
+                    table.process = (render(.text), render(.openMetrics))
+                    table.processRenders += 1
+                }
+                for format in writable {
+                    let segments = table.segments(format, endOfFile: endOfFile)
+                    let slots = table.text.count
+                    _ = table.bodies[format]!.update(to: segments) { index in
+                        let segment = segments[index]
+                        if let kept = segment.plain { return kept }
+                        if let stashed = stash[ObjectIdentifier(segment)], stashed.segment === segment { return stashed.bytes }
+                        guard index < slots, let bytes = metrics.renderIfUnchanged(index, generation: generation, format) else {
+                            return nil  // changed meanwhile: the change's own refresh comes next
                         }
                         let plain = Bytes(taking: bytes.pointer, count: bytes.count)
-                        guard let filled = segment.with(plain: plain) else {
+                        guard segment.compressed(plain) else {
                             // Not the bytes compressed earlier (a model change that marked no slot
                             // would do that): render the slot again, both formats.
-                            metrics.markChanged(slot: slot, generation: generation)
-                            plainMissing = true
-                            continue
+                            metrics.markChanged(slot: index, generation: generation)
+                            again = true
+                            return nil
                         }
-                        if table.text[slot] === table.openMetrics[slot] {
-                            (table.text[slot], table.openMetrics[slot]) = (filled, filled)
-                        } else if format == .text {
-                            table.text[slot] = filled
-                        } else {
-                            table.openMetrics[slot] = filled
-                        }
+                        return plain
                     }
                 }
-            } while plainMissing
-            if includeProcessMetrics && (processMetrics || table.process == nil) {
-                let reading = ProcessMetrics.read()
-                let trafficReading = traffic.withLock { $0 }?()
-                func render(_ format: ExpositionFormat) -> Segment {
-                    var writer = ExpositionWriter(capacity: 1024)
-                    ProcessMetrics.write(reading, format, into: &writer)
-                    trafficReading?.write(format, into: &writer)
-                    return Segment(taking: writer.takeBuffer(), keepingPlain: true, compressor: compressor)
-                }
-                table.process = (render(.text), render(.openMetrics))
-                table.processRenders += 1
-            }
+            } while again
+            stash = [:]
             var result = Self.snapshots(&table, endOfFile: endOfFile)
             if table.plain.contains(.openMetrics), table.plainSizes.values.reduce(0, +) > plainBudget {
                 // The model grew past the budget (a reload): OpenMetrics stops being kept
-                // uncompressed and its bytes are let go; text stays.
+                // uncompressed and its body is let go (when its last scrape ends); text stays.
                 table.plain.remove(.openMetrics)
-                for slot in table.openMetrics.indices where table.openMetrics[slot] !== table.text[slot] {
-                    table.openMetrics[slot] = table.openMetrics[slot]?.withoutPlain()
-                }
+                table.bodies[.openMetrics] = nil
                 result = Self.snapshots(&table, endOfFile: endOfFile)
             }
             return result
@@ -166,16 +206,16 @@ public final class SegmentedExposition: Sendable {
     }
 
     private static func snapshots(_ table: inout Table, endOfFile: Segment) -> [ExpositionFormat: ExpositionSnapshot] {
-        var text = table.text.map { $0! }
-        var openMetrics = table.openMetrics.map { $0! }
-        if let process = table.process {
-            text.append(process.text)
-            openMetrics.append(process.openMetrics)
+        var result: [ExpositionFormat: ExpositionSnapshot] = [:]
+        for format in ExpositionFormat.allCases {
+            let segments = table.segments(format, endOfFile: endOfFile)
+            let body = table.plain.contains(format) ? table.bodies[format] : nil
+            let version = body?.version(holding: segments)
+            if let body, version == nil { body.fallBehind() }
+            let snapshot = ExpositionSnapshot(format, segments, body: version.map { (body!, $0) })
+            table.plainSizes[format] = snapshot.plainCount
+            result[format] = snapshot
         }
-        openMetrics.append(endOfFile)
-        let result = [ExpositionFormat.text: ExpositionSnapshot(.text, text, plain: table.plain.contains(.text)),
-                      .openMetrics: ExpositionSnapshot(.openMetrics, openMetrics, plain: table.plain.contains(.openMetrics))]
-        for (format, snapshot) in result { table.plainSizes[format] = snapshot.plainCount }
         return result
     }
 
@@ -199,7 +239,8 @@ final class Bytes: @unchecked Sendable {
 /// One slot's rendered bytes in one format (or both, when they are the same)
 /// and their deflate stream; immutable, freed when the last snapshot holding it goes.
 final class Segment: Sendable {
-    /// Nil when no format this segment serves keeps its uncompressed body.
+    /// The uncompressed bytes of the small segments that keep them (the process
+    /// metrics, `# EOF`); nil for a slot's, which live in its formats' `PlainBody`.
     let plain: Bytes?
     /// Raw deflate ended by a sync flush; nil when zlib failed.
     let deflated: Bytes?
@@ -219,11 +260,12 @@ final class Segment: Sendable {
         }
     }
 
-    /// The same segment with its deflate bytes only.
-    func withoutPlain() -> Segment { Segment(plain: nil, deflated: deflated, crc: crc, plainCount: plainCount) }
-
-    private init(plain: Bytes?, deflated: Bytes?, crc: UInt32, plainCount: Int) {
-        (self.plain, self.deflated, self.crc, self.plainCount) = (plain, deflated, crc, plainCount)
+    /// A segment of `bytes`' deflate stream only; the caller keeps the bytes.
+    init(compressing bytes: UnsafeRawBufferPointer, compressor: Gzip.SegmentCompressor) {
+        deflated = compressor.compress(bytes).map { Bytes(taking: $0.0, count: $0.1) }
+        crc = Gzip.crc32(bytes)
+        plainCount = bytes.count
+        plain = nil
     }
 
     convenience init(copying bytes: [UInt8]) {
@@ -232,11 +274,9 @@ final class Segment: Sendable {
         self.init(taking: (pointer, bytes.count), keepingPlain: true, compressor: Gzip.SegmentCompressor())
     }
 
-    /// The same segment with `plain`, rendered again from an unchanged model; nil
-    /// unless those are the bytes it holds compressed (same length and CRC-32).
-    func with(plain: Bytes) -> Segment? {
-        guard plain.buffer.count == plainCount, Gzip.crc32(plain.buffer) == crc else { return nil }
-        return Segment(plain: plain, deflated: deflated, crc: crc, plainCount: plainCount)
+    /// Whether `plain` are the bytes this segment holds compressed (same length and CRC-32).
+    func compressed(_ plain: Bytes) -> Bool {
+        plain.buffer.count == plainCount && Gzip.crc32(plain.buffer) == crc
     }
 }
 
@@ -250,11 +290,13 @@ public final class ExpositionSnapshot: Sendable {
     public let plainCount: Int
     /// Nil when a segment could not be compressed.
     public let gzipCount: Int?
-    private let hasPlain: Bool
+    /// The format's uncompressed body, at the version that holds these segments.
+    private let body: (body: PlainBody, version: Int)?
 
-    init(_ format: ExpositionFormat, _ segments: [Segment], plain: Bool) {
+    init(_ format: ExpositionFormat, _ segments: [Segment], body: (PlainBody, Int)?) {
         self.format = format
         self.segments = segments
+        self.body = body
         var crc: UInt32 = 0
         var length = 0
         var deflated = 0
@@ -270,11 +312,11 @@ public final class ExpositionSnapshot: Sendable {
         trailer = Bytes(taking: pointer, count: trailerBytes.count)
         plainCount = length
         gzipCount = complete ? Gzip.header.count + deflated + trailerBytes.count : nil
-        hasPlain = plain && segments.allSatisfy { $0.plain != nil }
     }
 
-    /// The plain body, segment by segment; nil when this format's is not kept (see `SegmentedExposition`).
-    public var plainChunks: [UnsafeRawBufferPointer]? { hasPlain ? segments.map { $0.plain!.buffer } : nil }
+    /// The plain body in one buffer, held unchanged until the lease goes; nil when
+    /// this format's is not kept, or has changed since (see `SegmentedExposition`).
+    public func plainLease() -> PlainBody.Lease? { body.flatMap { $0.body.lease(version: $0.version) } }
 
     /// One gzip member: header, each segment's deflate bytes, final block and trailer; nil when unavailable.
     public var gzipChunks: [UnsafeRawBufferPointer]? {
@@ -304,7 +346,7 @@ public final class ExpositionSnapshot: Sendable {
     }
 
     /// The whole plain body in one array (for tests and tools).
-    public var plainBytes: [UInt8]? { plainChunks.map { $0.flatMap { Array($0) } } }
+    public var plainBytes: [UInt8]? { plainLease().map { Array($0.bytes) } }
 
     /// The whole gzip body in one array (for tests and tools).
     public var gzipBytes: [UInt8]? { gzipChunks.map { $0.flatMap { Array($0) } } }

@@ -101,12 +101,15 @@ public final class PreparedResponse: @unchecked Sendable {
     }
 }
 
-/// What a handler answers: a response to copy, a prepared one to share, or one
-/// whose body is made while it is sent.
+/// What a handler answers: a response to copy, a prepared one to share, one
+/// whose body is made while it is sent, or one not ready yet.
 public enum HTTPReply: Sendable {
     case response(HTTPResponse)
     case prepared(PreparedResponse)
     case streamed(StreamedResponse)
+    /// An answer that waits (for a resource being updated, say): the connection is
+    /// suspended meanwhile, holding no server thread, as for a deferred route.
+    case later(@Sendable () async -> HTTPReply)
 }
 
 extension HTTPResponse {

@@ -1,5 +1,6 @@
 import Foundation
 import IngestionModel
+import Synchronization
 import Testing
 import TestSupport
 @testable import ExporterMetrics
@@ -91,10 +92,10 @@ struct SegmentedExpositionTests {
     @Test func bothUncompressedBodiesAreKeptWithinTheBudget() {
         let exposition = SegmentedExposition(metrics: model())
         // Text is kept from the start; OpenMetrics from the first time it is asked for.
-        #expect(exposition.refresh()[.openMetrics]!.plainChunks == nil)
+        #expect(exposition.refresh()[.openMetrics]!.plainLease() == nil)
         #expect(exposition.keepPlain(.openMetrics))
         let snapshots = exposition.refresh()
-        #expect(snapshots[.text]!.plainChunks != nil && snapshots[.openMetrics]!.plainChunks != nil)
+        #expect(snapshots[.text]!.plainLease() != nil && snapshots[.openMetrics]!.plainLease() != nil)
     }
 
     @Test func overTheBudgetAPlainScrapeIsInflatedFromTheGzipSegments() throws {
@@ -108,7 +109,7 @@ struct SegmentedExpositionTests {
                                 duration: 90, requestID: "7", finishedAt: start, batchID: "B7")
         let snapshots = exposition.refresh()
         #expect(snapshots[.text]!.plainBytes == metrics.render(.text))
-        #expect(snapshots[.openMetrics]!.plainChunks == nil)
+        #expect(snapshots[.openMetrics]!.plainLease() == nil)
         // Read in blocks smaller than a segment and than a line: the same bytes as rendered whole.
         for blockSize in [7, 4096, 1 << 20] {
             let read = try #require(snapshots[.openMetrics]!.plainStream())
@@ -136,7 +137,7 @@ struct SegmentedExpositionTests {
         let snapshots = exposition.refresh()
         #expect(exposition.keepsPlain(.text) && !exposition.keepsPlain(.openMetrics))
         #expect(snapshots[.text]!.plainBytes == metrics.render(.text))
-        #expect(snapshots[.openMetrics]!.plainChunks == nil)
+        #expect(snapshots[.openMetrics]!.plainLease() == nil)
         #expect(readAll(try #require(snapshots[.openMetrics]!.plainStream())) == metrics.render(.openMetrics))
     }
 
@@ -237,6 +238,87 @@ struct SegmentedExpositionTests {
         #expect(exposition.processRenderCount == 1)
         _ = exposition.refresh(processMetrics: true)
         #expect(exposition.processRenderCount == 2)
+    }
+
+    @Test func aBodyBeingSentStaysAsItWasAndIsUpdatedInPlaceWhenItsScrapesEnd() throws {
+        let metrics = model()
+        let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false)
+        let drained = Atomic<Int>(0)
+        exposition.onBodyDrained { drained.add(1, ordering: .relaxed) }
+        let before = metrics.render(.text)
+        var scrape: PlainBody.Lease? = try #require(exposition.refresh()[.text]!.plainLease())
+        let buffer = try #require(scrape?.bytes.baseAddress)
+
+        // A change while a scrape sends the body: the scrape's bytes stay as they were,
+        // the new snapshot offers no uncompressed body, its gzip one is current.
+        metrics.triggerCounted(MappingKey(tenant: "tenant-6", mapping: "XDM106"), result: .error, now: start)
+        let during = exposition.refresh()[.text]!
+        #expect(during.plainLease() == nil)
+        #expect(scrape.map { Array($0.bytes) } == before)
+        #expect(try gunzip(try #require(during.gzipBytes)) == metrics.render(.text))
+        #expect(drained.load(ordering: .relaxed) == 0)
+
+        // The scrape ends, which is told; the next refresh brings the same buffer up to
+        // date, with the slot's bytes rendered again (the change was rendered once while held).
+        scrape = nil
+        #expect(drained.load(ordering: .relaxed) == 1)
+        var after: PlainBody.Lease? = try #require(exposition.refresh()[.text]!.plainLease())
+        #expect(after.map { Array($0.bytes) } == metrics.render(.text))
+        #expect(after?.bytes.baseAddress == buffer)
+        #expect(after.map { Array($0.bytes) } != before)
+        // A body up to date asks for nothing when its last scrape ends.
+        after = nil
+        #expect(drained.load(ordering: .relaxed) == 1)
+    }
+
+    @Test func changesWhileNoScrapeSendsTheBodyAreSplicedIntoIt() throws {
+        let metrics = model()
+        let exposition = SegmentedExposition(metrics: metrics)
+        _ = exposition.keepPlain(.openMetrics)
+        _ = exposition.refresh()
+        var random = SeededRandom(seed: 7)
+        for round in 0..<40 {
+            // Values that lengthen and shorten lines in several blocks at once.
+            for _ in 0..<Int(random.next() % 5) {
+                let index = Int(random.next() % 200)
+                let key = MappingKey(tenant: "tenant-\(index % 10)", mapping: String(format: "XDM%03d", index))
+                metrics.requestFinished(key, status: round % 3 == 0 ? .failed : .success, acpCode: nil,
+                                        records: Int(random.next() % 1_000_000_000), duration: Double(random.next() % 100_000) / 7,
+                                        requestID: RequestID(round), finishedAt: start.addingTimeInterval(Double(round)))
+            }
+            let snapshots = exposition.refresh(processMetrics: round % 4 == 0)
+            for format in ExpositionFormat.allCases {
+                let lease = try #require(snapshots[format]!.plainLease())
+                // The body is the whole exposition (the process metrics included) and its gzip form.
+                #expect(try gunzip(try #require(snapshots[format]!.gzipBytes)) == Array(lease.bytes))
+                let modelPart = metrics.render(format)
+                let withoutEOF = format == .openMetrics ? Array(modelPart.dropLast(6)) : modelPart
+                #expect(Array(lease.bytes.prefix(withoutEOF.count)) == withoutEOF)
+            }
+        }
+    }
+
+    @Test func aSpliceMovesEveryPieceToItsPlaceWhetherItGrowsOrShrinks() {
+        var random = SeededRandom(seed: 11)
+        func piece(_ tag: Int) -> Segment {
+            let length = Int(random.next() % 300)
+            return Segment(copying: (0..<length).map { UInt8(truncatingIfNeeded: tag &* 31 &+ $0) })
+        }
+        let body = PlainBody {}
+        var segments = (0..<24).map(piece)
+        #expect(body.beginWrite())
+        #expect(body.update(to: segments) { segments[$0].plain })
+        for round in 0..<300 {
+            // Any pieces, the first and last included, grow, shrink or empty.
+            for _ in 0..<Int(random.next() % 6) + 1 {
+                let index = Int(random.next() % UInt64(segments.count))
+                segments[index] = piece(round &* 100 &+ index)
+            }
+            #expect(body.beginWrite())
+            #expect(body.update(to: segments) { segments[$0].plain })
+            let lease = body.lease(version: body.version(holding: segments)!)!
+            #expect(Array(lease.bytes) == segments.flatMap { Array($0.plain!.buffer) })
+        }
     }
 
     func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {

@@ -3,9 +3,10 @@ import Foundation
 import IngestionModel
 
 /// `acs-bench-seed render --mappings M --changes N`: the CPU one model change
-/// costs the renderer, segmented (what the exporter does) and whole (one text
-/// body rendered and gzip-compressed again, as before segments), on a model
-/// shaped like the seeded configuration. Prints one Markdown table row.
+/// costs the renderer, segmented (what the exporter does: the gzip segments, and
+/// with uncompressed scrapes the text body spliced too) and whole (one text body
+/// rendered and gzip-compressed again, as before segments), on a model shaped
+/// like the seeded configuration. Prints one Markdown table row.
 func renderBench(mappings count: Int, changes: Int) {
     let tenants = max(1, min(20, count / 50))
     let descriptors = (0..<count).map { index in
@@ -20,17 +21,24 @@ func renderBench(mappings count: Int, changes: Int) {
     }
     let exposition = SegmentedExposition(metrics: metrics, includeProcessMetrics: false)
     var first: [ExpositionFormat: ExpositionSnapshot] = [:]
-    let full = cpuSeconds { first = exposition.refresh() }
+    let full = cpuSeconds { first = exposition.refresh(updatingPlain: false) }  // as at start-up
 
     var generator = SystemRandomNumberGenerator()
-    let segmented = cpuSeconds {
-        for change in 0..<changes {
-            let key = descriptors[Int.random(in: 0..<count, using: &generator)].key
-            metrics.requestFinished(key, status: .success, acpCode: nil, records: 10, duration: 60,
-                                    requestID: RequestID(count + change), finishedAt: start.addingTimeInterval(Double(change)))
-            _ = exposition.refresh(processMetrics: false)
-        }
-    } / Double(changes)
+    var requests = count
+    func segmented(updatingPlain: Bool) -> Double {
+        cpuSeconds {
+            for _ in 0..<changes {
+                let key = descriptors[Int.random(in: 0..<count, using: &generator)].key
+                requests += 1
+                metrics.requestFinished(key, status: .success, acpCode: nil, records: 10, duration: 60, requestID: RequestID(requests),
+                                        finishedAt: start.addingTimeInterval(Double(requests)))
+                _ = exposition.refresh(processMetrics: false, updatingPlain: updatingPlain)
+            }
+        } / Double(changes)
+    }
+    let gzipOnly = segmented(updatingPlain: false)
+    _ = exposition.refresh(processMetrics: false)  // the body brought up to date once
+    let withPlain = segmented(updatingPlain: true)
 
     let wholeRuns = max(1, min(changes, 10))
     let whole = cpuSeconds {
@@ -42,8 +50,8 @@ func renderBench(mappings count: Int, changes: Int) {
 
     let text = first[.text]!, openMetrics = first[.openMetrics]!
     func mib(_ bytes: Int) -> String { String(format: "%.1f", Double(bytes) / 1_048_576) }
-    print(String(format: "| %d | %@ / %@ | %@ / %@ | %.1f | %.2f | %.1f |", count, mib(text.plainCount), mib(openMetrics.plainCount),
-                 mib(text.gzipCount ?? 0), mib(openMetrics.gzipCount ?? 0), full * 1000, segmented * 1000, whole * 1000))
+    print(String(format: "| %d | %@ / %@ | %@ / %@ | %.1f | %.2f | %.2f | %.1f |", count, mib(text.plainCount), mib(openMetrics.plainCount),
+                 mib(text.gzipCount ?? 0), mib(openMetrics.gzipCount ?? 0), full * 1000, gzipOnly * 1000, withPlain * 1000, whole * 1000))
 }
 
 /// CPU time of this thread while `body` runs, in seconds.

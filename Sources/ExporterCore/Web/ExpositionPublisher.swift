@@ -7,12 +7,16 @@ import Synchronization
 
 /// Keeps the exposition ready for scrapes in both formats, plain and gzip: a
 /// scrape only takes the current prepared response, whose body is the current
-/// segments sent without copies. A renderer thread of its own refreshes the
-/// segments when the metric model signals a change, and the process metrics
-/// every `processRefresh`; it runs at a lower priority, so under CPU pressure
-/// scrapes go first. A scrape never waits on SQLite or Adobe, nor on the
-/// renderer, but for the first uncompressed scrape of a format whose
-/// uncompressed body is not kept (see `SegmentedExposition`).
+/// gzip segments, or the uncompressed body's one buffer, sent without copies. A
+/// renderer thread of its own refreshes them when the metric model signals a
+/// change, and the process metrics every `processRefresh`; it runs at a lower
+/// priority, so under CPU pressure scrapes go first. A scrape never waits on
+/// SQLite or Adobe. An uncompressed one waits for the refresh under way, if any
+/// (a refresh retracts the uncompressed responses so that their bodies can be
+/// updated in place, see `PlainBody`), and the first uncompressed scrape of a
+/// format not kept yet waits for one rendering; while a body is still sent by
+/// scrapes that began before a change, uncompressed scrapes are inflated from
+/// the gzip segments (see `SegmentedExposition`).
 public final class ExpositionPublisher: Sendable {
     /// Both formats and both encodings: a cache keyed by Accept and Accept-Encoding.
     static let vary = "Accept, Accept-Encoding"
@@ -33,24 +37,53 @@ public final class ExpositionPublisher: Sendable {
     /// Signalled by every model change; the renderer drains it and refreshes once.
     private let wake = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
+    /// Whether an uncompressed scrape came since the last refresh: only then does a
+    /// refresh bring the uncompressed bodies up to date (Prometheus asks for gzip,
+    /// and splicing a 10 MB body costs a change ~5 ms more).
+    private let plainAsked = Atomic<Bool>(false)
+    /// Counts publications, for uncompressed scrapes that wait for their body.
+    let publications = PublicationSignal()
+    /// How long an uncompressed scrape waits for its body to be brought up to date
+    /// before it is inflated from the gzip segments instead.
+    private let plainWait: Duration
 
     /// Renders the HTTP server's traffic with the process metrics from now on.
     func observeTraffic(_ read: @escaping @Sendable () -> HTTPTraffic) { exposition.observeTraffic(read) }
 
     public init(metrics: IngestionMetrics, processRefresh: Duration = .seconds(5),
-                plainBudget: Int = SegmentedExposition.defaultPlainBudget) {
+                plainBudget: Int = SegmentedExposition.defaultPlainBudget, plainWait: Duration = .seconds(1)) {
         exposition = SegmentedExposition(metrics: metrics, plainBudget: plainBudget)
         self.processRefresh = processRefresh
+        self.plainWait = plainWait
         metrics.onChange { [wake] in wake.signal() }
+        // A body left behind because scrapes were sending it: update it now they are done.
+        exposition.onBodyDrained { [weak self] in
+            self?.plainAsked.store(true, ordering: .relaxed)
+            self?.wake.signal()
+        }
     }
 
     /// Re-renders what changed and, with `processMetrics`, the process metrics,
     /// on the caller's thread; then publishes the new responses.
     public func refresh(processMetrics: Bool = true) {
         refreshing.withLock { _ in
-            publish(exposition.refresh(processMetrics: processMetrics))
+            let updatingPlain = plainAsked.exchange(false, ordering: .relaxed)
+            if updatingPlain { retractPlain() }
+            publish(exposition.refresh(processMetrics: processMetrics, updatingPlain: updatingPlain))
             releaseFreedPages()
         }
+    }
+
+    /// Lets go of the uncompressed responses, so that their bodies can be updated
+    /// in place once the scrapes sending them end (see `PlainBody`). Until the next
+    /// publication an uncompressed scrape waits for the refresh under way (`reply`).
+    private func retractPlain() {
+        let retracted = current.withLock { variants -> Variants? in
+            guard let old = variants else { return nil }
+            variants = Variants(plain: old.plain.map { _ in nil }, gzip: old.gzip, snapshots: old.snapshots)
+            return old
+        }
+        _ = retracted  // released here, outside the lock
     }
 
     /// Publishing released the segments the new snapshots replaced (those no scrape
@@ -64,6 +97,7 @@ public final class ExpositionPublisher: Sendable {
     }
 
     private func publish(_ snapshots: [ExpositionFormat: ExpositionSnapshot]) {
+        defer { publications.signal() }
         var plain: [PreparedResponse?] = []
         var gzip: [PreparedResponse] = []
         for format in ExpositionFormat.allCases {
@@ -72,8 +106,10 @@ public final class ExpositionPublisher: Sendable {
             // libmicrohttpd copies no body bytes: each response keeps its snapshot
             // (and so the segments) alive until its last connection is done with it.
             var uncompressed: PreparedResponse?
-            if let chunks = snapshot.plainChunks {
-                uncompressed = PreparedResponse(status: 200, headers: headers, chunks: chunks, owner: snapshot)
+            if let lease = snapshot.plainLease() {
+                // One buffer (libmicrohttpd sends it faster than an iovec); the lease keeps
+                // the body unchanged until the last connection sending it is done.
+                uncompressed = PreparedResponse(status: 200, headers: headers, chunks: [lease.bytes], owner: lease)
             }
             plain.append(uncompressed)
             if let chunks = snapshot.gzipChunks,
@@ -89,22 +125,34 @@ public final class ExpositionPublisher: Sendable {
         current.withLock { $0 = Variants(plain: plain, gzip: gzip, snapshots: ExpositionFormat.allCases.map { snapshots[$0]! }) }
     }
 
-    /// The answer to a scrape, or nil before the first rendering. A format's
-    /// uncompressed body not kept yet is rendered here, on the scrape's thread, when
-    /// it fits the budget (the first such scrape waits for one rendering); one that
-    /// does not is inflated from the current gzip segments while it is sent.
+    /// The answer to a scrape, or nil before the first rendering. An uncompressed
+    /// body that is kept (or newly kept, within the budget) but behind the model is
+    /// brought up to date by the renderer, once no scrape sends it; meanwhile the
+    /// scrape waits, its connection suspended, up to `plainWait`. A body over the
+    /// budget, or one that stays behind past that, is inflated from the current
+    /// gzip segments while it is sent.
     public func reply(format: ExpositionFormat, gzip: Bool) -> HTTPReply? {
+        if !gzip { plainAsked.store(true, ordering: .relaxed) }
         if let found = variant(format, gzip: gzip) { return .prepared(found) }
         guard !gzip, isReady else { return nil }
-        // Only a format that fits the budget waits for a rendering (once); the others never take the lock.
-        if exposition.keepPlain(format) {
-            refreshing.withLock { _ in
-                guard variant(format, gzip: false) == nil else { return }
-                publish(exposition.refresh(processMetrics: false))
-                releaseFreedPages()
+        guard exposition.keepPlain(format) else { return inflated(format) }
+        wake.signal()
+        let deadline = ContinuousClock.now + plainWait
+        return .later { [self] in
+            while !Task.isCancelled {
+                let seen = publications.count
+                if let found = variant(format, gzip: false) { return .prepared(found) }
+                plainAsked.store(true, ordering: .relaxed)  // for whichever refresh comes next
+                let left = deadline - ContinuousClock.now
+                guard left > .zero else { break }
+                await publications.wait(after: seen, timeout: left)
             }
-            if let found = variant(format, gzip: false) { return .prepared(found) }
+            return inflated(format)
         }
+    }
+
+    /// `format`'s current body, inflated from its gzip segments while it is sent.
+    private func inflated(_ format: ExpositionFormat) -> HTTPReply {
         guard let snapshot = current.withLock({ $0?.snapshots[format.rawValue] }), let read = snapshot.plainStream() else {
             return HTTPResponse.text("the exposition could not be encoded\n", status: 503).reply
         }
@@ -180,5 +228,64 @@ enum RendererThread {
             return
         }
         pthread_detach(thread)
+    }
+}
+
+/// Counts publications; a waiter returns at the first one after the count it saw.
+final class PublicationSignal: Sendable {
+    private struct State {
+        var count = 0
+        var nextWaiter = 0
+        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
+        /// Waiters cancelled before they were registered.
+        var cancelled: Set<Int> = []
+    }
+    private let state = Mutex(State())
+
+    var count: Int { state.withLock { $0.count } }
+
+    func signal() {
+        let waiters = state.withLock { state in
+            state.count += 1
+            defer { state.waiters = [:] }
+            return Array(state.waiters.values)
+        }
+        for waiter in waiters { waiter.resume() }
+    }
+
+    /// Returns after the publication that follows count `seen`, after `timeout`, or when cancelled.
+    func wait(after seen: Int, timeout: Duration) async {
+        await withTaskGroup(of: Void.self) { group in
+            group.addTask { await self.next(after: seen) }
+            group.addTask { try? await Task.sleep(for: timeout) }
+            await group.next()
+            group.cancelAll()
+        }
+    }
+
+    private func next(after seen: Int) async {
+        let id = state.withLock { state in
+            state.nextWaiter += 1
+            return state.nextWaiter
+        }
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
+                let now = state.withLock { state -> Bool in
+                    if state.cancelled.remove(id) != nil || state.count != seen { return true }
+                    state.waiters[id] = continuation
+                    return false
+                }
+                if now { continuation.resume() }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state in
+                guard let waiter = state.waiters.removeValue(forKey: id) else {
+                    state.cancelled.insert(id)
+                    return CheckedContinuation<Void, Never>?.none
+                }
+                return waiter
+            }
+            waiter?.resume()
+        }
     }
 }

@@ -123,19 +123,22 @@ private func dispatch(_ head: RequestState.Head, state: RequestState, connection
     request.body = body
     let router = context.router
 
-    let route: Router.Handler
+    var chosen: Router.Handler
     switch head.resolution {
     case .notFound:
-        route = .immediate(router.notFound)
+        chosen = .immediate(router.notFound)
     case .methodNotAllowed(let allowed, _):
-        route = .immediate { router.methodNotAllowed($0, allowed) }
+        chosen = .immediate { router.methodNotAllowed($0, allowed) }
     case .found(let match):
-        route = match.handler
+        chosen = match.handler
     }
 
-    if head.pendingAuthentication == nil, case .immediate(let respond) = route {
-        return queue(respond(request), on: connection, head: head, context: context)
+    if head.pendingAuthentication == nil, case .immediate(let respond) = chosen {
+        let reply = respond(request)
+        guard case .later(let answer) = reply else { return queue(reply, on: connection, head: head, context: context) }
+        chosen = .deferred { _ in await answer() }  // an answer not ready: suspended as a deferred route is
     }
+    let route = chosen
     let handle = ConnectionHandle(pointer: connection)
     let pending = head.pendingAuthentication
     let finalRequest = request
@@ -155,13 +158,20 @@ private func dispatch(_ head: RequestState.Head, state: RequestState, connection
             }
         }
         switch route {
-        case .immediate(let respond): state.setReply(respond(request))
-        case .deferred(let respond): state.setReply(await respond(request))
+        case .immediate(let respond): state.setReply(await settled(respond(request)))
+        case .deferred(let respond): state.setReply(await settled(await respond(request)))
         }
         MHD_resume_connection(handle.pointer)
     }
     if started { return MHD_Result.YES }
     return queue(HTTPResponse.text("shutting down\n", status: 503).reply, on: connection, head: head, context: context)
+}
+
+/// `reply`, once an answer that was not ready is.
+private func settled(_ reply: HTTPReply) async -> HTTPReply {
+    var reply = reply
+    while case .later(let answer) = reply { reply = await answer() }
+    return reply
 }
 
 /// A raw pointer that crosses into the Task that resumes its connection.
@@ -213,6 +223,10 @@ private func queue(_ reply: HTTPReply, on connection: OpaquePointer, label: Stri
         response.headers += additions(to: response.headers)
         status = response.status
         result = queueAsIs(PreparedResponse(response))
+    case .later:
+        // `dispatch` awaits these: never here.
+        status = 500
+        result = queueAsIs(PreparedResponse(HTTPResponse.text("an answer was not awaited\n", status: status)))
     }
     context.countRequest(handler: label, code: status)
     return result
