@@ -228,8 +228,9 @@ public final class IngestionMetrics: Sendable {
     }
 
     /// `slot` of layout `generation` in `format`, when it did not change since it was
-    /// last rendered: the same bytes as then, for a format whose uncompressed body was
-    /// not kept. Nil when it changed (`renderChanged` renders it again, in both formats).
+    /// last rendered: the same bytes as then, for an uncompressed body that did not
+    /// take them when they were rendered. Nil when it changed (`renderChanged`
+    /// renders it again, in both formats).
     func renderIfUnchanged(_ slot: Int, generation: Int, _ format: ExpositionFormat)
         -> (pointer: UnsafeMutableRawPointer, count: Int)? {
         state.withLock { state in

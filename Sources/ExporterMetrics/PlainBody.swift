@@ -23,8 +23,9 @@ public final class PlainBody: @unchecked Sendable {
     private var capacity = 0
     /// Start of each piece; `offsets[held.count]` is the body's length.
     private var offsets: [Int] = [0]
-    /// The segment whose plain bytes each piece holds.
-    private(set) var held: [Segment] = []
+    /// The segment whose plain bytes each piece holds; nil for a piece whose bytes
+    /// could not be had when it was written (filled by a later write).
+    private(set) var held: [Segment?] = []
 
     private struct State {
         var leases = 0
@@ -55,70 +56,70 @@ public final class PlainBody: @unchecked Sendable {
     }
 
     /// Makes the body writable when no lease is held (and no lease of an earlier
-    /// version can be taken from now on); false while one is.
+    /// version can be taken from now on); false while one is, and then the body is
+    /// behind: the last lease's release calls `onDrained`.
     func beginWrite() -> Bool {
         state.withLock { state in
-            guard state.leases == 0 else { return false }
+            guard state.leases == 0 else {
+                state.behind = true
+                return false
+            }
             state.version += 1
             state.behind = false
             return true
         }
     }
 
-    /// Brings the body to `segments` where it can, after a successful `beginWrite`:
-    /// each piece whose segment changed takes `plain(i)` (nil leaves it behind).
+    /// Brings the body to `segments`, after a successful `beginWrite`: each piece
+    /// whose segment changed takes `plain(i)`, which must be that segment's bytes.
     /// When the pieces' count changed every piece is written again, in order, into
-    /// the same buffer. Returns whether the body now holds `segments`.
+    /// the same buffer. Pieces are fetched and written one at a time, so memory
+    /// never holds more than one of them besides the body. A piece whose bytes
+    /// cannot be had (nil: its slot changed meanwhile) is left for a later write,
+    /// which its change brings. Returns whether the body now holds `segments`.
     func update(to segments: [Segment], plain: (Int) -> Bytes?) -> Bool {
         if held.count != segments.count {
-            held = []
             offsets = [0]
+            held = []
             for index in segments.indices {
-                guard let bytes = plain(index) else {
-                    // The rest stays empty: the next refresh writes the whole body again.
-                    held = []
-                    offsets = [0]
-                    return false
-                }
-                reserve(offsets[index] + bytes.buffer.count)
-                write(bytes.buffer, at: offsets[index])
-                offsets.append(offsets[index] + bytes.buffer.count)
-                held.append(segments[index])
+                let bytes = plain(index)
+                let length = bytes?.buffer.count ?? 0
+                reserve(offsets[index] + length)
+                if let bytes { write(bytes.buffer, at: offsets[index]) }
+                offsets.append(offsets[index] + length)
+                held.append(bytes == nil ? nil : segments[index])
             }
-            return true
+            return holds(segments)
         }
-        var replacements: [Int: Bytes] = [:]
-        for index in segments.indices where held[index] !== segments[index] {
-            if let bytes = plain(index) { replacements[index] = bytes }
-        }
-        splice(replacements, segments)
-        return holds(segments)
-    }
-
-    /// Replaces the pieces in `replacements` with their bytes and moves the others
-    /// to their new places, in place.
-    private func splice(_ replacements: [Int: Bytes], _ segments: [Segment]) {
-        guard !replacements.isEmpty else { return }
+        let changed = segments.indices.filter { held[$0] !== segments[$0] }
+        guard !changed.isEmpty else { return true }
+        // Each piece's new place follows from the segments' lengths: kept pieces move
+        // first, then the changed ones are written.
         var newOffsets = [0]
         newOffsets.reserveCapacity(offsets.count)
         for index in held.indices {
-            let length = replacements[index]?.buffer.count ?? (offsets[index + 1] - offsets[index])
+            let length = held[index] === segments[index] ? offsets[index + 1] - offsets[index] : segments[index].plainCount
             newOffsets.append(newOffsets[index] + length)
         }
         reserve(max(count, newOffsets[held.count]))
         // Kept pieces moving towards the start first, in order, then those moving
         // towards the end, from the last: no move overwrites bytes not yet moved.
-        for index in held.indices where replacements[index] == nil && newOffsets[index] < offsets[index] {
+        for index in held.indices where held[index] === segments[index] && newOffsets[index] < offsets[index] {
             move(index, to: newOffsets[index])
         }
-        for index in held.indices.reversed() where replacements[index] == nil && newOffsets[index] > offsets[index] {
+        for index in held.indices.reversed() where held[index] === segments[index] && newOffsets[index] > offsets[index] {
             move(index, to: newOffsets[index])
-        }
-        for (index, bytes) in replacements {
-            write(bytes.buffer, at: newOffsets[index])
-            held[index] = segments[index]
         }
         offsets = newOffsets
+        for index in changed {
+            guard let bytes = plain(index), bytes.buffer.count == segments[index].plainCount else {
+                held[index] = nil  // its place is kept, its bytes are not these
+                continue
+            }
+            write(bytes.buffer, at: offsets[index])
+            held[index] = segments[index]
+        }
+        return holds(segments)
     }
 
     private func move(_ index: Int, to offset: Int) {

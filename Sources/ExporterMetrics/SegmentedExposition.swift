@@ -67,15 +67,16 @@ public final class SegmentedExposition: Sendable {
     private let endOfFile = Segment(copying: Array("# EOF\n".utf8))
     /// Reads the HTTP server's traffic, rendered with the process metrics (set once the server exists).
     private let traffic = Mutex<(@Sendable () -> HTTPTraffic)?>(nil)
-    /// Told when a body no scrape could be brought up to date is free (see `PlainBody`).
+    /// Told when an uncompressed body that a refresh could not write (see `PlainBody`) is free.
     private let bodyDrained = Mutex<(@Sendable () -> Void)?>(nil)
 
     /// Renders `read()` with the process metrics from now on.
     public func observeTraffic(_ read: @escaping @Sendable () -> HTTPTraffic) { traffic.withLock { $0 = read } }
 
-    /// Calls `wake` when an uncompressed body that a refresh left behind, because
-    /// scrapes were sending it, is no longer sent: the next `refresh` updates it.
-    public func onBodyDrained(_ wake: @escaping @Sendable () -> Void) { bodyDrained.withLock { $0 = wake } }
+    /// Calls `drained` when an uncompressed body that is behind its segments (a
+    /// refresh could not write it, or did not try) is no longer leased by any
+    /// response: a refresh with `updatingPlain` can update it now.
+    public func onBodyDrained(_ drained: @escaping @Sendable () -> Void) { bodyDrained.withLock { $0 = drained } }
 
     public init(metrics: IngestionMetrics, includeProcessMetrics: Bool = true, plainBudget: Int = defaultPlainBudget) {
         self.metrics = metrics
@@ -87,23 +88,25 @@ public final class SegmentedExposition: Sendable {
     }
 
     /// Re-renders what changed (and the process metrics when `processMetrics`, or
-    /// when they were never rendered), brings each uncompressed body no scrape is
-    /// sending up to date when `updatingPlain` (otherwise a changed body falls
-    /// behind, and costs nothing until asked for), then returns the current body in
-    /// each format.
-    public func refresh(processMetrics: Bool = true, updatingPlain: Bool = true) -> [ExpositionFormat: ExpositionSnapshot] {
+    /// when they were never rendered), then returns the current body in each format.
+    /// With `updatingPlain`, each uncompressed body behind its segments is brought up
+    /// to date, in place, when no response leases it: `beforeWriting` is called
+    /// first, once, to let go of the responses that do (scrapes still sending one
+    /// keep it as it is). Without, a changed body falls behind and costs nothing
+    /// until an uncompressed scrape asks for it.
+    public func refresh(processMetrics: Bool = true, updatingPlain: Bool = true,
+                        beforeWriting: () -> Void = {}) -> [ExpositionFormat: ExpositionSnapshot] {
         table.withLock { table in
             // Rendering holds the model's lock; compressing, which takes longer, does not.
             let compressor = Gzip.SegmentCompressor()
             for format in table.plain where table.bodies[format] == nil {
                 table.bodies[format] = PlainBody { [weak self] in self?.bodyDrained.withLock { $0 }?() }
             }
-            let writable = updatingPlain ? table.plain.filter { table.bodies[$0]!.beginWrite() } : []
             // A changed slot's plain bytes are kept until its bodies take them, up to a
             // quarter of the body; beyond (many slots at once, or a new layout, where the
-            // body is written whole) they are rendered again, one slot at a time, when
-            // the body is written, so that memory never holds a second body.
-            var stashRoom = writable.map { format in
+            // body is written whole) they are rendered again when the body is written,
+            // one slot at a time.
+            var stashRoom = !updatingPlain ? 0 : table.plain.map { format in
                 let pieces = table.text.count + (table.process == nil ? 0 : 1) + (format == .openMetrics ? 1 : 0)
                 let body = table.bodies[format]!
                 return body.held.count == pieces ? body.count / 4 : 0
@@ -119,6 +122,7 @@ public final class SegmentedExposition: Sendable {
                 }
                 return segment
             }
+            var letGo = false
             var again: Bool
             repeat {
                 again = false
@@ -153,10 +157,25 @@ public final class SegmentedExposition: Sendable {
                     table.process = (render(.text), render(.openMetrics))
                     table.processRenders += 1
                 }
-                for format in writable {
+                let sizes = ExpositionFormat.allCases.map { table.segments($0, endOfFile: endOfFile).reduce(0) { $0 + $1.plainCount } }
+                if table.plain.contains(.openMetrics), sizes.reduce(0, +) > plainBudget {
+                    // The model grew past the budget (a reload): OpenMetrics stops being kept
+                    // uncompressed and its body is let go (when its last scrape ends); text stays.
+                    table.plain.remove(.openMetrics)
+                    table.bodies[.openMetrics] = nil
+                }
+                guard updatingPlain else { continue }
+                for format in table.plain {
                     let segments = table.segments(format, endOfFile: endOfFile)
+                    let body = table.bodies[format]!
+                    guard !body.holds(segments) else { continue }
+                    if !letGo {
+                        beforeWriting()
+                        letGo = true
+                    }
+                    guard body.beginWrite() else { continue }
                     let slots = table.text.count
-                    _ = table.bodies[format]!.update(to: segments) { index in
+                    _ = body.update(to: segments) { index in
                         let segment = segments[index]
                         if let kept = segment.plain { return kept }
                         if let stashed = stash[ObjectIdentifier(segment)], stashed.segment === segment { return stashed.bytes }
@@ -176,15 +195,7 @@ public final class SegmentedExposition: Sendable {
                 }
             } while again
             stash = [:]
-            var result = Self.snapshots(&table, endOfFile: endOfFile)
-            if table.plain.contains(.openMetrics), table.plainSizes.values.reduce(0, +) > plainBudget {
-                // The model grew past the budget (a reload): OpenMetrics stops being kept
-                // uncompressed and its body is let go (when its last scrape ends); text stays.
-                table.plain.remove(.openMetrics)
-                table.bodies[.openMetrics] = nil
-                result = Self.snapshots(&table, endOfFile: endOfFile)
-            }
-            return result
+            return Self.snapshots(&table, endOfFile: endOfFile)
         }
     }
 
@@ -280,8 +291,9 @@ final class Segment: Sendable {
     }
 }
 
-/// The body of one format at one moment: its segments in order, as chunks to
-/// send plain or as one gzip member. Holding a snapshot keeps its segments alive.
+/// The body of one format at one moment: its segments in order, sent as one gzip
+/// member, and the format's uncompressed body when it holds these segments.
+/// Holding a snapshot keeps its segments alive (not the body: see `plainLease`).
 public final class ExpositionSnapshot: Sendable {
     public let format: ExpositionFormat
     private let segments: [Segment]
@@ -325,8 +337,9 @@ public final class ExpositionSnapshot: Sendable {
     }
 
     /// Reads the plain body by inflating the gzip segments as it goes, for a format
-    /// whose plain bytes are not kept: a buffer in memory at a time instead of the
-    /// body. Nil when a segment could not be compressed. One reader serves one request.
+    /// whose plain bytes are not kept (or whose body stayed behind past the wait):
+    /// a buffer in memory at a time instead of the body. Nil when a segment could
+    /// not be compressed. One reader serves one request.
     public func plainStream() -> (@Sendable (UnsafeMutableRawBufferPointer) -> Int?)? {
         guard gzipCount != nil else { return nil }
         let reader = PlainReader(self)

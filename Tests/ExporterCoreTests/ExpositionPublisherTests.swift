@@ -99,6 +99,7 @@ struct ExpositionPublisherTests {
             metrics.requestFinished(MappingKey(tenant: "tenant-3", mapping: "XDM003"), status: .success, acpCode: nil,
                                     records: 123_456, duration: 42, requestID: RequestID(1), finishedAt: Date(timeIntervalSince1970: 1_700_000_100))
             try await eventually("the change published") { publisher.publications.count > published }
+            let asked = publisher.publications.count
             guard case .later(let answer) = try #require(publisher.reply(format: .text, gzip: false)) else {
                 Issue.record("a body being sent is not updated: the scrape waits")
                 return
@@ -117,7 +118,6 @@ struct ExpositionPublisherTests {
                 #expect(streamed.byteCount > firstBytes)
             } else {
                 // The refresh the waiting scrape asked for leaves the body behind: it is being sent.
-                let asked = publisher.publications.count
                 try await eventually("the refresh the scrape asked for") { publisher.publications.count > asked }
                 let answeredEarly = answered.load(ordering: .relaxed)
                 #expect(!answeredEarly)

@@ -309,16 +309,33 @@ struct SegmentedExpositionTests {
         #expect(body.beginWrite())
         #expect(body.update(to: segments) { segments[$0].plain })
         for round in 0..<300 {
-            // Any pieces, the first and last included, grow, shrink or empty.
-            for _ in 0..<Int(random.next() % 6) + 1 {
+            // Any pieces, the first and last included, grow, shrink or empty; every
+            // 25th round all of them (a new layout with as many slots).
+            for _ in 0..<(round % 25 == 24 ? segments.count : Int(random.next() % 6) + 1) {
                 let index = Int(random.next() % UInt64(segments.count))
                 segments[index] = piece(round &* 100 &+ index)
             }
+            // Now and then a piece's bytes cannot be had (its slot changed meanwhile): the
+            // body is not offered until a later write fills it.
+            let missing = round % 7 == 3 ? segments.indices.filter { body.held[$0] !== segments[$0] }.first : nil
             #expect(body.beginWrite())
-            #expect(body.update(to: segments) { segments[$0].plain })
+            #expect(body.update(to: segments) { $0 == missing ? nil : segments[$0].plain } == (missing == nil))
+            if missing != nil {
+                #expect(body.version(holding: segments) == nil)
+                #expect(body.beginWrite())
+                #expect(body.update(to: segments) { segments[$0].plain })
+            }
             let lease = body.lease(version: body.version(holding: segments)!)!
             #expect(Array(lease.bytes) == segments.flatMap { Array($0.plain!.buffer) })
         }
+        // With the pieces' count changed, and one missing, the body is written whole, then filled.
+        segments = (0..<30).map(piece)
+        #expect(body.beginWrite())
+        #expect(!body.update(to: segments) { $0 == 12 ? nil : segments[$0].plain })
+        #expect(body.beginWrite())
+        #expect(body.update(to: segments) { segments[$0].plain })
+        let lease = body.lease(version: body.version(holding: segments)!)!
+        #expect(Array(lease.bytes) == segments.flatMap { Array($0.plain!.buffer) })
     }
 
     func gunzip(_ bytes: [UInt8]) throws -> [UInt8] {

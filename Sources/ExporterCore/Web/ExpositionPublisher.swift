@@ -22,7 +22,8 @@ public final class ExpositionPublisher: Sendable {
     static let vary = "Accept, Accept-Encoding"
 
     private struct Variants {
-        /// By `ExpositionFormat.rawValue`; nil when that format's uncompressed body is not kept.
+        /// By `ExpositionFormat.rawValue`; nil when that format's uncompressed body is
+        /// not kept, or is behind the model, or is being updated.
         let plain: [PreparedResponse?]
         let gzip: [PreparedResponse]
         /// By `ExpositionFormat.rawValue`: what a plain scrape of a format not kept plain reads.
@@ -37,10 +38,12 @@ public final class ExpositionPublisher: Sendable {
     /// Signalled by every model change; the renderer drains it and refreshes once.
     private let wake = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
-    /// Whether an uncompressed scrape came since the last refresh: only then does a
-    /// refresh bring the uncompressed bodies up to date (Prometheus asks for gzip,
-    /// and splicing a 10 MB body costs a change ~5 ms more).
+    /// Whether an uncompressed scrape came since the last refresh: only then (or
+    /// while one waits) does a refresh bring the uncompressed bodies up to date
+    /// (Prometheus asks for gzip, and splicing a 10 MB body costs a change ~2 ms more).
     private let plainAsked = Atomic<Bool>(false)
+    /// Uncompressed scrapes waiting for their body.
+    private let plainWaiters = Atomic<Int>(0)
     /// Counts publications, for uncompressed scrapes that wait for their body.
     let publications = PublicationSignal()
     /// How long an uncompressed scrape waits for its body to be brought up to date
@@ -56,10 +59,10 @@ public final class ExpositionPublisher: Sendable {
         self.processRefresh = processRefresh
         self.plainWait = plainWait
         metrics.onChange { [wake] in wake.signal() }
-        // A body left behind because scrapes were sending it: update it now they are done.
+        // A body behind the model is free: update it now if a scrape waits for it.
         exposition.onBodyDrained { [weak self] in
-            self?.plainAsked.store(true, ordering: .relaxed)
-            self?.wake.signal()
+            guard let self, plainWaiters.load(ordering: .relaxed) > 0 else { return }
+            wake.signal()
         }
     }
 
@@ -67,20 +70,21 @@ public final class ExpositionPublisher: Sendable {
     /// on the caller's thread; then publishes the new responses.
     public func refresh(processMetrics: Bool = true) {
         refreshing.withLock { _ in
-            let updatingPlain = plainAsked.exchange(false, ordering: .relaxed)
-            if updatingPlain { retractPlain() }
-            publish(exposition.refresh(processMetrics: processMetrics, updatingPlain: updatingPlain))
+            let updatingPlain = plainAsked.exchange(false, ordering: .relaxed) || plainWaiters.load(ordering: .relaxed) > 0
+            publish(exposition.refresh(processMetrics: processMetrics, updatingPlain: updatingPlain, beforeWriting: retractPlain))
             releaseFreedPages()
         }
     }
 
-    /// Lets go of the uncompressed responses, so that their bodies can be updated
-    /// in place once the scrapes sending them end (see `PlainBody`). Until the next
-    /// publication an uncompressed scrape waits for the refresh under way (`reply`).
+    /// Lets go of the uncompressed responses that send their body where it lies
+    /// (those over `PreparedResponse.chunkCopyLimit`; smaller ones are copies), so
+    /// that the bodies can be updated in place once the scrapes sending them end
+    /// (see `PlainBody`). Until the next publication an uncompressed scrape waits (`reply`).
     private func retractPlain() {
         let retracted = current.withLock { variants -> Variants? in
             guard let old = variants else { return nil }
-            variants = Variants(plain: old.plain.map { _ in nil }, gzip: old.gzip, snapshots: old.snapshots)
+            let kept = old.plain.map { $0.flatMap { $0.byteCount <= PreparedResponse.chunkCopyLimit ? $0 : nil } }
+            variants = Variants(plain: kept, gzip: old.gzip, snapshots: old.snapshots)
             return old
         }
         _ = retracted  // released here, outside the lock
@@ -103,8 +107,9 @@ public final class ExpositionPublisher: Sendable {
         for format in ExpositionFormat.allCases {
             let snapshot = snapshots[format]!
             let headers = Self.headers(format)
-            // libmicrohttpd copies no body bytes: each response keeps its snapshot
-            // (and so the segments) alive until its last connection is done with it.
+            // libmicrohttpd copies no body bytes: a gzip response keeps its snapshot (and
+            // so the segments) alive, an uncompressed one its lease on the body, until its
+            // last connection is done with it (bodies up to 4 MiB are copied instead).
             var uncompressed: PreparedResponse?
             if let lease = snapshot.plainLease() {
                 // One buffer (libmicrohttpd sends it faster than an iovec); the lease keeps
@@ -117,7 +122,10 @@ public final class ExpositionPublisher: Sendable {
                                                  chunks: chunks, owner: snapshot) {
                 gzip.append(compressed)
             } else if let uncompressed {
-                gzip.append(uncompressed)  // zlib failed: answer uncompressed rather than not at all
+                // zlib failed: answer uncompressed rather than not at all, from a copy (a
+                // response holding the body's lease would keep it from being updated).
+                let lease = snapshot.plainLease()
+                gzip.append(lease.map { PreparedResponse(HTTPResponse(status: 200, headers: headers, body: Array($0.bytes))) } ?? uncompressed)
             } else {
                 return  // keep the previous responses
             }
@@ -139,10 +147,11 @@ public final class ExpositionPublisher: Sendable {
         wake.signal()
         let deadline = ContinuousClock.now + plainWait
         return .later { [self] in
+            plainWaiters.add(1, ordering: .relaxed)
+            defer { plainWaiters.subtract(1, ordering: .relaxed) }
             while !Task.isCancelled {
                 let seen = publications.count
                 if let found = variant(format, gzip: false) { return .prepared(found) }
-                plainAsked.store(true, ordering: .relaxed)  // for whichever refresh comes next
                 let left = deadline - ContinuousClock.now
                 guard left > .zero else { break }
                 await publications.wait(after: seen, timeout: left)
@@ -233,24 +242,29 @@ enum RendererThread {
 
 /// Counts publications; a waiter returns at the first one after the count it saw.
 final class PublicationSignal: Sendable {
+    /// One waiting task; guarded by the signal's lock.
+    private final class Waiter: @unchecked Sendable {
+        var continuation: CheckedContinuation<Void, Never>?
+        var cancelled = false
+    }
     private struct State {
         var count = 0
-        var nextWaiter = 0
-        var waiters: [Int: CheckedContinuation<Void, Never>] = [:]
-        /// Waiters cancelled before they were registered.
-        var cancelled: Set<Int> = []
+        var waiters: [ObjectIdentifier: Waiter] = [:]
     }
     private let state = Mutex(State())
 
     var count: Int { state.withLock { $0.count } }
 
     func signal() {
-        let waiters = state.withLock { state in
+        let continuations = state.withLock { state in
             state.count += 1
             defer { state.waiters = [:] }
-            return Array(state.waiters.values)
+            return state.waiters.values.compactMap { waiter in
+                defer { waiter.continuation = nil }
+                return waiter.continuation
+            }
         }
-        for waiter in waiters { waiter.resume() }
+        for continuation in continuations { continuation.resume() }
     }
 
     /// Returns after the publication that follows count `seen`, after `timeout`, or when cancelled.
@@ -264,28 +278,25 @@ final class PublicationSignal: Sendable {
     }
 
     private func next(after seen: Int) async {
-        let id = state.withLock { state in
-            state.nextWaiter += 1
-            return state.nextWaiter
-        }
+        let waiter = Waiter()
         await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
                 let now = state.withLock { state -> Bool in
-                    if state.cancelled.remove(id) != nil || state.count != seen { return true }
-                    state.waiters[id] = continuation
+                    if waiter.cancelled || state.count != seen { return true }
+                    waiter.continuation = continuation
+                    state.waiters[ObjectIdentifier(waiter)] = waiter
                     return false
                 }
                 if now { continuation.resume() }
             }
         } onCancel: {
-            let waiter = state.withLock { state in
-                guard let waiter = state.waiters.removeValue(forKey: id) else {
-                    state.cancelled.insert(id)
-                    return CheckedContinuation<Void, Never>?.none
-                }
-                return waiter
+            let continuation = state.withLock { state in
+                waiter.cancelled = true
+                state.waiters[ObjectIdentifier(waiter)] = nil
+                defer { waiter.continuation = nil }
+                return waiter.continuation
             }
-            waiter?.resume()
+            continuation?.resume()
         }
     }
 }
