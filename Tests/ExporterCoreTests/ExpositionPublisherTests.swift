@@ -37,7 +37,7 @@ struct ExpositionPublisherTests {
 
     @Test func overTheBudgetAPlainOpenMetricsScrapeIsStreamedAndTextStaysPrepared() async throws {
         let metrics = model()
-        let publisher = ExpositionPublisher(metrics: metrics, plainBudget: 100_000)
+        let publisher = ExpositionPublisher(metrics: metrics, plainBudget: 100_000, plainWait: .seconds(60))
         publisher.refresh()
         // The text body is built at its first uncompressed scrape, which waits for it.
         guard case .prepared = try await running(publisher, { try await settled(publisher.reply(format: .text, gzip: false)) }) else {
@@ -60,7 +60,7 @@ struct ExpositionPublisherTests {
         #expect(text.hasPrefix(String(decoding: metrics.render(.openMetrics).prefix(2000), as: UTF8.self)))
         #expect(text.contains("# TYPE process_cpu_seconds counter") && text.hasSuffix("# EOF\n"))
         // Within the budget, the same scrape gets the prepared bytes.
-        let roomy = ExpositionPublisher(metrics: model())  // a model has one exposition
+        let roomy = ExpositionPublisher(metrics: model(), plainWait: .seconds(60))  // a model has one exposition
         roomy.refresh()
         guard case .prepared = try await running(roomy, { try await settled(roomy.reply(format: .openMetrics, gzip: false)) }) else {
             Issue.record("OpenMetrics within the budget is prepared")
