@@ -55,6 +55,9 @@ public final class PlainBody: @unchecked Sendable {
         holds(segments) ? state.withLock { $0.version } : nil
     }
 
+    /// Whether no lease is held: a refresh can write the body now.
+    var isFree: Bool { state.withLock { $0.leases == 0 } }
+
     /// Makes the body writable when no lease is held (and no lease of an earlier
     /// version can be taken from now on); false while one is, and then the body is
     /// behind: the last lease's release calls `onDrained`.

@@ -202,6 +202,9 @@ public final class SegmentedExposition: Sendable {
     /// Whether `format`'s uncompressed body is kept.
     public func keepsPlain(_ format: ExpositionFormat) -> Bool { table.withLock { $0.plain.contains(format) } }
 
+    /// Whether a refresh could write `format`'s uncompressed body now (no response leases it).
+    public func plainIsFree(_ format: ExpositionFormat) -> Bool { table.withLock { $0.bodies[format]?.isFree ?? true } }
+
     /// Starts keeping `format`'s uncompressed body, from the next `refresh` on, when
     /// it fits the budget with those already kept; returns whether it is kept. One
     /// that does not fit is read from its gzip segments by each scrape that asks for

@@ -89,7 +89,10 @@ struct ExpositionPublisherTests {
                 guard case .prepared(let response) = publisher.reply(format: .text, gzip: false) else { return nil }
                 return response
             }
-            try await eventually("the body built") { prepared() != nil }
+            guard case .prepared = try await settled(publisher.reply(format: .text, gzip: false)) else {
+                Issue.record("the first scrape waits for the body to be built, then gets it")
+                return
+            }
             // What libmicrohttpd holds while it sends a scrape's answer (the only reference).
             var sending = prepared()
             let firstBytes = try #require(sending?.byteCount)
@@ -99,7 +102,6 @@ struct ExpositionPublisherTests {
             metrics.requestFinished(MappingKey(tenant: "tenant-3", mapping: "XDM003"), status: .success, acpCode: nil,
                                     records: 123_456, duration: 42, requestID: RequestID(1), finishedAt: Date(timeIntervalSince1970: 1_700_000_100))
             try await eventually("the change published") { publisher.publications.count > published }
-            let asked = publisher.publications.count
             guard case .later(let answer) = try #require(publisher.reply(format: .text, gzip: false)) else {
                 Issue.record("a body being sent is not updated: the scrape waits")
                 return
@@ -117,8 +119,8 @@ struct ExpositionPublisherTests {
                 }
                 #expect(streamed.byteCount > firstBytes)
             } else {
-                // The refresh the waiting scrape asked for leaves the body behind: it is being sent.
-                try await eventually("the refresh the scrape asked for") { publisher.publications.count > asked }
+                // The scrape waits: the body is being sent.
+                try await eventually("the scrape waiting") { publisher.plainWaiters.load(ordering: .relaxed) > 0 }
                 let answeredEarly = answered.load(ordering: .relaxed)
                 #expect(!answeredEarly)
                 sending = nil  // the first scrape ends

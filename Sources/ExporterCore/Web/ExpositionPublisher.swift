@@ -43,8 +43,8 @@ public final class ExpositionPublisher: Sendable {
     /// (Prometheus asks for gzip, and splicing a 10 MB body costs a change ~2 ms more).
     private let plainAsked = Atomic<Bool>(false)
     /// Uncompressed scrapes waiting for their body.
-    private let plainWaiters = Atomic<Int>(0)
-    /// Counts publications, for uncompressed scrapes that wait for their body.
+    let plainWaiters = Atomic<Int>(0)
+    /// Counts publications and freed bodies, for uncompressed scrapes that wait for their body.
     let publications = PublicationSignal()
     /// How long an uncompressed scrape waits for its body to be brought up to date
     /// before it is inflated from the gzip segments instead.
@@ -59,10 +59,10 @@ public final class ExpositionPublisher: Sendable {
         self.processRefresh = processRefresh
         self.plainWait = plainWait
         metrics.onChange { [wake] in wake.signal() }
-        // A body behind the model is free: update it now if a scrape waits for it.
+        // A body behind the model is free: the scrapes waiting for it update it now.
         exposition.onBodyDrained { [weak self] in
             guard let self, plainWaiters.load(ordering: .relaxed) > 0 else { return }
-            wake.signal()
+            publications.signal()
         }
     }
 
@@ -72,6 +72,16 @@ public final class ExpositionPublisher: Sendable {
         refreshing.withLock { _ in
             let updatingPlain = plainAsked.exchange(false, ordering: .relaxed) || plainWaiters.load(ordering: .relaxed) > 0
             publish(exposition.refresh(processMetrics: processMetrics, updatingPlain: updatingPlain, beforeWriting: retractPlain))
+            releaseFreedPages()
+        }
+    }
+
+    /// Brings `format`'s uncompressed body up to date on the caller's thread, for a
+    /// scrape waiting for it, unless a refresh did meanwhile.
+    private func updatePlain(_ format: ExpositionFormat) {
+        refreshing.withLock { _ in
+            guard variant(format, gzip: false) == nil else { return }
+            publish(exposition.refresh(processMetrics: false, beforeWriting: retractPlain))
             releaseFreedPages()
         }
     }
@@ -135,23 +145,31 @@ public final class ExpositionPublisher: Sendable {
 
     /// The answer to a scrape, or nil before the first rendering. An uncompressed
     /// body that is kept (or newly kept, within the budget) but behind the model is
-    /// brought up to date by the renderer, once no scrape sends it; meanwhile the
-    /// scrape waits, its connection suspended, up to `plainWait`. A body over the
-    /// budget, or one that stays behind past that, is inflated from the current
-    /// gzip segments while it is sent.
+    /// brought up to date by the scrape that finds it so, once no scrape sends it
+    /// (the scrape waits meanwhile, its connection suspended, up to `plainWait`), at
+    /// the scrape's priority rather than the renderer's. A body over the budget, or
+    /// one that stays behind past that wait, is inflated from the current gzip
+    /// segments while it is sent.
     public func reply(format: ExpositionFormat, gzip: Bool) -> HTTPReply? {
         if !gzip { plainAsked.store(true, ordering: .relaxed) }
         if let found = variant(format, gzip: gzip) { return .prepared(found) }
         guard !gzip, isReady else { return nil }
         guard exposition.keepPlain(format) else { return inflated(format) }
-        wake.signal()
         let deadline = ContinuousClock.now + plainWait
         return .later { [self] in
             plainWaiters.add(1, ordering: .relaxed)
             defer { plainWaiters.subtract(1, ordering: .relaxed) }
+            var tried: Int?
             while !Task.isCancelled {
                 let seen = publications.count
                 if let found = variant(format, gzip: false) { return .prepared(found) }
+                // One attempt per publication or freed body: a slot that changed while the body
+                // was written leaves it behind until that change is rendered and published.
+                if tried != seen, exposition.plainIsFree(format) {
+                    tried = seen
+                    updatePlain(format)
+                    continue
+                }
                 let left = deadline - ContinuousClock.now
                 guard left > .zero else { break }
                 await publications.wait(after: seen, timeout: left)
@@ -240,7 +258,7 @@ enum RendererThread {
     }
 }
 
-/// Counts publications; a waiter returns at the first one after the count it saw.
+/// Counts events (publications, bodies freed); a waiter returns at the first one after the count it saw.
 final class PublicationSignal: Sendable {
     /// One waiting task; guarded by the signal's lock.
     private final class Waiter: @unchecked Sendable {
