@@ -163,6 +163,8 @@ public final class ExpositionPublisher: Sendable {
             while !Task.isCancelled {
                 let seen = publications.count
                 if let found = variant(format, gzip: false) { return .prepared(found) }
+                let left = deadline - ContinuousClock.now
+                guard left > .zero else { break }
                 // One attempt per publication or freed body: a slot that changed while the body
                 // was written leaves it behind until that change is rendered and published.
                 if tried != seen, exposition.plainIsFree(format) {
@@ -170,8 +172,6 @@ public final class ExpositionPublisher: Sendable {
                     updatePlain(format)
                     continue
                 }
-                let left = deadline - ContinuousClock.now
-                guard left > .zero else { break }
                 await publications.wait(after: seen, timeout: left)
             }
             return inflated(format)
