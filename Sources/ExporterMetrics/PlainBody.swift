@@ -7,13 +7,14 @@ import Synchronization
 /// of segments (a 14 MB body: ~9 % less CPU per scrape, measured with the
 /// reference server; any iovec of two entries or more costs it, while one entry is
 /// sent as a buffer), and a second copy of the 10 MB body of 100k series does not
-/// fit the exporter in 64 MiB. So the body is kept once and changed where it lies: piece `i` holds
-/// the plain bytes of segment `i` of the format's snapshot, and a refresh splices
-/// the pieces whose segment changed. Bytes are never written while a scrape may
-/// send them: a scrape sends through a `Lease`, and the body is written only when
-/// no lease is held. One that is held when a change comes stays as it was (its
-/// leases keep sending the bytes they started with) and is brought up to date by
-/// a later refresh, which its last lease asks for as it goes (`onDrained`).
+/// fit the exporter in 64 MiB. So the body is kept once and changed where it
+/// lies: piece `i` holds the plain bytes of segment `i` of the format's snapshot,
+/// and a refresh splices the pieces whose segment changed. Bytes are never
+/// written while a scrape may send them: a response sends through a `Lease`, and
+/// the body is written only when no lease is held. One that is held when a change
+/// comes stays as it was (its leases keep sending the bytes they started with)
+/// and falls behind; its last lease tells so as it goes (`onDrained`), and a
+/// later refresh brings it up to date.
 public final class PlainBody: @unchecked Sendable {
     // @unchecked: `buffer`, `capacity`, `offsets` and `held` are written only by
     // `SegmentedExposition.refresh` (under its table's lock) after `beginWrite`
@@ -36,7 +37,7 @@ public final class PlainBody: @unchecked Sendable {
         var behind = false
     }
     private let state = Mutex(State())
-    /// Called, on whichever thread releases it, when the last lease goes.
+    /// Called, on whichever thread releases it, when the last lease of a body behind its segments goes.
     private let onDrained: @Sendable () -> Void
 
     init(onDrained: @escaping @Sendable () -> Void) { self.onDrained = onDrained }

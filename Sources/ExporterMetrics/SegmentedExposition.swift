@@ -123,6 +123,7 @@ public final class SegmentedExposition: Sendable {
                 return segment
             }
             var letGo = false
+            var processRendered = false
             var again: Bool
             repeat {
                 again = false
@@ -145,7 +146,8 @@ public final class SegmentedExposition: Sendable {
                     again = true
                     continue
                 }
-                if includeProcessMetrics && (processMetrics || table.process == nil) {
+                if includeProcessMetrics && !processRendered && (processMetrics || table.process == nil) {
+                    processRendered = true
                     let reading = ProcessMetrics.read()
                     let trafficReading = traffic.withLock { $0 }?()
                     func render(_ format: ExpositionFormat) -> Segment {

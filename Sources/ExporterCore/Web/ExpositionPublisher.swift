@@ -11,12 +11,11 @@ import Synchronization
 /// renderer thread of its own refreshes them when the metric model signals a
 /// change, and the process metrics every `processRefresh`; it runs at a lower
 /// priority, so under CPU pressure scrapes go first. A scrape never waits on
-/// SQLite or Adobe. An uncompressed one waits for the refresh under way, if any
-/// (a refresh retracts the uncompressed responses so that their bodies can be
-/// updated in place, see `PlainBody`), and the first uncompressed scrape of a
-/// format not kept yet waits for one rendering; while a body is still sent by
-/// scrapes that began before a change, uncompressed scrapes are inflated from
-/// the gzip segments (see `SegmentedExposition`).
+/// SQLite or Adobe. An uncompressed body is updated in place (see `PlainBody`),
+/// so an uncompressed scrape that finds it behind the model (or retracted by the
+/// refresh under way) waits, its connection suspended, until the scrapes sending
+/// it end, and brings it up to date itself; past `plainWait` it is inflated from
+/// the gzip segments (see `reply`).
 public final class ExpositionPublisher: Sendable {
     /// Both formats and both encodings: a cache keyed by Accept and Accept-Encoding.
     static let vary = "Accept, Accept-Encoding"
@@ -42,9 +41,9 @@ public final class ExpositionPublisher: Sendable {
     /// while one waits) does a refresh bring the uncompressed bodies up to date
     /// (Prometheus asks for gzip, and splicing a 10 MB body costs a change ~2 ms more).
     private let plainAsked = Atomic<Bool>(false)
-    /// Uncompressed scrapes waiting for their body.
+    /// Uncompressed scrapes waiting for their body (read by tests).
     let plainWaiters = Atomic<Int>(0)
-    /// Counts publications and freed bodies, for uncompressed scrapes that wait for their body.
+    /// Counts publications and freed bodies, for uncompressed scrapes that wait for their body (read by tests).
     let publications = PublicationSignal()
     /// How long an uncompressed scrape waits for its body to be brought up to date
     /// before it is inflated from the gzip segments instead.
