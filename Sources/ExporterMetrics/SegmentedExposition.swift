@@ -92,9 +92,10 @@ public final class SegmentedExposition: Sendable {
     /// With `updatingPlain`, each uncompressed body behind its segments is brought up
     /// to date, in place, when no response leases it: `beforeWriting` is called
     /// first, once, to let go of the responses that do (scrapes still sending one
-    /// keep it as it is). Without, a changed body falls behind and costs nothing
-    /// until an uncompressed scrape asks for it.
-    public func refresh(processMetrics: Bool = true, updatingPlain: Bool = true,
+    /// keep it as it is). Without, a changed body over `eagerPlainLimit` bytes falls
+    /// behind and costs nothing until an uncompressed scrape asks for it; smaller
+    /// ones are updated all the same.
+    public func refresh(processMetrics: Bool = true, updatingPlain: Bool = true, eagerPlainLimit: Int = 0,
                         beforeWriting: () -> Void = {}) -> [ExpositionFormat: ExpositionSnapshot] {
         table.withLock { table in
             // Rendering holds the model's lock; compressing, which takes longer, does not.
@@ -106,9 +107,10 @@ public final class SegmentedExposition: Sendable {
             // quarter of the body; beyond (many slots at once, or a new layout, where the
             // body is written whole) they are rendered again when the body is written,
             // one slot at a time.
-            var stashRoom = !updatingPlain ? 0 : table.plain.map { format in
+            var stashRoom = table.plain.map { format in
                 let pieces = table.text.count + (table.process == nil ? 0 : 1) + (format == .openMetrics ? 1 : 0)
                 let body = table.bodies[format]!
+                guard updatingPlain || body.count <= eagerPlainLimit else { return 0 }
                 return body.held.count == pieces ? body.count / 4 : 0
             }.max() ?? 0
             var stash: [ObjectIdentifier: (segment: Segment, bytes: Bytes)] = [:]
@@ -166,8 +168,7 @@ public final class SegmentedExposition: Sendable {
                     table.plain.remove(.openMetrics)
                     table.bodies[.openMetrics] = nil
                 }
-                guard updatingPlain else { continue }
-                for format in table.plain {
+                for format in table.plain where updatingPlain || sizes[format.rawValue] <= eagerPlainLimit {
                     let segments = table.segments(format, endOfFile: endOfFile)
                     let body = table.bodies[format]!
                     guard !body.holds(segments) else { continue }

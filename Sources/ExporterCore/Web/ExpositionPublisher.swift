@@ -38,8 +38,10 @@ public final class ExpositionPublisher: Sendable {
     private let wake = DispatchSemaphore(value: 0)
     private let stopping = Atomic<Bool>(false)
     /// Whether an uncompressed scrape came since the last refresh: only then (or
-    /// while one waits) does a refresh bring the uncompressed bodies up to date
-    /// (Prometheus asks for gzip, and splicing a 10 MB body costs a change ~2 ms more).
+    /// while one waits) does a refresh bring the uncompressed bodies over 4 MiB up
+    /// to date (Prometheus asks for gzip, and splicing a 10 MB body costs a change
+    /// ~2 ms more); smaller ones are kept up to date, so that a burst of uncompressed
+    /// scrapes after a quiet spell does not wait.
     private let plainAsked = Atomic<Bool>(false)
     /// Uncompressed scrapes waiting for their body (read by tests).
     let plainWaiters = Atomic<Int>(0)
@@ -70,7 +72,8 @@ public final class ExpositionPublisher: Sendable {
     public func refresh(processMetrics: Bool = true) {
         refreshing.withLock { _ in
             let updatingPlain = plainAsked.exchange(false, ordering: .relaxed) || plainWaiters.load(ordering: .relaxed) > 0
-            publish(exposition.refresh(processMetrics: processMetrics, updatingPlain: updatingPlain, beforeWriting: retractPlain))
+            publish(exposition.refresh(processMetrics: processMetrics, updatingPlain: updatingPlain,
+                                       eagerPlainLimit: PreparedResponse.chunkCopyLimit, beforeWriting: retractPlain))
             releaseFreedPages()
         }
     }
