@@ -45,6 +45,8 @@ public final class ExpositionPublisher: Sendable {
     private let plainAsked = Atomic<Bool>(false)
     /// Uncompressed scrapes waiting for their body (read by tests).
     let plainWaiters = Atomic<Int>(0)
+    /// Whether a waiting scrape is updating a body (one at a time, off the cooperative pool).
+    private let plainUpdating = Atomic<Bool>(false)
     /// Counts publications and freed bodies, for uncompressed scrapes that wait for their body (read by tests).
     let publications = PublicationSignal()
     /// How long an uncompressed scrape waits for its body to be brought up to date
@@ -169,9 +171,18 @@ public final class ExpositionPublisher: Sendable {
                 guard left > .zero else { break }
                 // One attempt per publication or freed body: a slot that changed while the body
                 // was written leaves it behind until that change is rendered and published.
-                if tried != seen, exposition.plainIsFree(format) {
+                if tried != seen, exposition.plainIsFree(format),
+                   plainUpdating.compareExchange(expected: false, desired: true, ordering: .acquiringAndReleasing).exchanged {
                     tried = seen
-                    updatePlain(format)
+                    // On a thread of Dispatch's, not the cooperative pool: the update takes the
+                    // refresh lock and may render (another waiter waits for its publication).
+                    await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+                        DispatchQueue.global(qos: .userInitiated).async { [self] in
+                            updatePlain(format)
+                            plainUpdating.store(false, ordering: .releasing)
+                            done.resume()
+                        }
+                    }
                     continue
                 }
                 await publications.wait(after: seen, timeout: left)
