@@ -3,6 +3,7 @@ import Dispatch
 import ExporterMetrics
 import Foundation
 import HTTPServer
+import IngestionModel
 import Synchronization
 
 /// Keeps the exposition ready for scrapes in both formats, plain and gzip: a
@@ -273,61 +274,24 @@ enum RendererThread {
 
 /// Counts events (publications, bodies freed); a waiter returns at the first one after the count it saw.
 final class PublicationSignal: Sendable {
-    /// One waiting task; guarded by the signal's lock.
-    private final class Waiter: @unchecked Sendable {
-        var continuation: CheckedContinuation<Void, Never>?
-        var cancelled = false
-    }
-    private struct State {
-        var count = 0
-        var waiters: [ObjectIdentifier: Waiter] = [:]
-    }
-    private let state = Mutex(State())
+    private let room = WaitingRoom<Int, Void>(0)
 
-    var count: Int { state.withLock { $0.count } }
+    var count: Int { room.read { $0 } }
 
     func signal() {
-        let continuations = state.withLock { state in
-            state.count += 1
-            defer { state.waiters = [:] }
-            return state.waiters.values.compactMap { waiter in
-                defer { waiter.continuation = nil }
-                return waiter.continuation
-            }
+        room.update { count, parked in
+            count += 1
+            return Array(parked.indices)
         }
-        for continuation in continuations { continuation.resume() }
     }
 
-    /// Returns after the publication that follows count `seen`, after `timeout`, or when cancelled.
+    /// Returns after the event that follows count `seen`, after `timeout`, or when cancelled.
     func wait(after seen: Int, timeout: Duration) async {
         await withTaskGroup(of: Void.self) { group in
-            group.addTask { await self.next(after: seen) }
+            group.addTask { try? await self.room.enter { $0 != seen ? .proceed : .park(()) } }
             group.addTask { try? await Task.sleep(for: timeout) }
             await group.next()
             group.cancelAll()
-        }
-    }
-
-    private func next(after seen: Int) async {
-        let waiter = Waiter()
-        await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let now = state.withLock { state -> Bool in
-                    if waiter.cancelled || state.count != seen { return true }
-                    waiter.continuation = continuation
-                    state.waiters[ObjectIdentifier(waiter)] = waiter
-                    return false
-                }
-                if now { continuation.resume() }
-            }
-        } onCancel: {
-            let continuation = state.withLock { state in
-                waiter.cancelled = true
-                state.waiters[ObjectIdentifier(waiter)] = nil
-                defer { waiter.continuation = nil }
-                return waiter.continuation
-            }
-            continuation?.resume()
         }
     }
 }
