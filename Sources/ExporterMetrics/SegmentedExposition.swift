@@ -156,7 +156,7 @@ public final class SegmentedExposition: Sendable {
                         var writer = ExpositionWriter(capacity: 1024)
                         ProcessMetrics.write(reading, format, into: &writer)
                         trafficReading?.write(format, into: &writer)
-                        return Segment(taking: writer.takeBuffer(), keepingPlain: true, compressor: compressor)
+                        return Segment(taking: writer.takeBuffer(), compressor: compressor)
                     }
                     table.process = (render(.text), render(.openMetrics))
                     table.processRenders += 1
@@ -264,17 +264,13 @@ final class Segment: Sendable {
     let crc: UInt32
     let plainCount: Int
 
-    init(taking buffer: (pointer: UnsafeMutableRawPointer, count: Int), keepingPlain: Bool, compressor: Gzip.SegmentCompressor) {
+    /// A small segment that keeps its plain bytes too (the process metrics, `# EOF`).
+    init(taking buffer: (pointer: UnsafeMutableRawPointer, count: Int), compressor: Gzip.SegmentCompressor) {
         let bytes = UnsafeRawBufferPointer(start: buffer.pointer, count: buffer.count)
         deflated = compressor.compress(bytes).map { Bytes(taking: $0.0, count: $0.1) }
         crc = Gzip.crc32(bytes)
         plainCount = buffer.count
-        if keepingPlain {
-            plain = Bytes(taking: buffer.pointer, count: buffer.count)
-        } else {
-            free(buffer.pointer)
-            plain = nil
-        }
+        plain = Bytes(taking: buffer.pointer, count: buffer.count)
     }
 
     /// A segment of `bytes`' deflate stream only; the caller keeps the bytes.
@@ -288,7 +284,7 @@ final class Segment: Sendable {
     convenience init(copying bytes: [UInt8]) {
         let pointer = malloc(max(bytes.count, 1))!
         bytes.withUnsafeBytes { pointer.copyMemory(from: $0.baseAddress!, byteCount: bytes.count) }
-        self.init(taking: (pointer, bytes.count), keepingPlain: true, compressor: Gzip.SegmentCompressor())
+        self.init(taking: (pointer, bytes.count), compressor: Gzip.SegmentCompressor())
     }
 
     /// Whether `plain` are the bytes this segment holds compressed (same length and CRC-32).
