@@ -63,12 +63,16 @@ final class ServerContext: Sendable {
     /// Suspends the connection and runs `work` in a task, unless the server is
     /// stopping (then returns false and nothing is suspended). The check and the
     /// suspension happen under one lock, so `beginStopping` cannot miss a task.
+    ///
+    /// The task runs at high priority: a request is answered before background
+    /// work (polls, store writes), and Dispatch on Linux runs each priority on
+    /// threads of its own, so a pool busy with that work does not hold requests.
     func startDeferred(suspending connection: OpaquePointer, _ work: @escaping @Sendable () async -> Void) -> Bool {
         let id = nextID.add(1, ordering: .relaxed).newValue
         return deferred.withLock { state in
             guard !state.stopping else { return false }
             MHD_suspend_connection(connection)
-            state.tasks[id] = Task { [weak self] in
+            state.tasks[id] = Task(priority: .high) { [weak self] in
                 await work()
                 _ = self?.deferred.withLock { $0.tasks.removeValue(forKey: id) }
             }

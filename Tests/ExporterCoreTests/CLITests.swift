@@ -202,8 +202,8 @@ struct CLITests {
             _ = try await store.recordTriggerIntent(key, at: start.addingTimeInterval(7200.5))
             await store.close()
         }
-        let server = try PostgresServer.shared()
-        let target = try server.createDatabase()
+        let server = try await PostgresServer.shared()
+        let target = try await server.createDatabase()
         let url = server.url(database: target, sslMode: "verify-full", sslRootCert: server.caCertificate, host: "localhost")
         let passwordFile = try directory.write("pg-password", server.password + "\n")
         let arguments = ["migrate", "--from", "sqlite:" + database, "--to", url, "--password-file", passwordFile]
@@ -213,8 +213,8 @@ struct CLITests {
         #expect(output.contains("copying sqlite:\(database) to postgres://localhost:\(server.port)/\(target)"))
         #expect(output.contains("the target holds the same history as the source: 51 requests, 50 observations, 0 pruned keys, "
                                 + "1 mappings, 1 trigger plans, 1 trigger intents"), "\(output)")
-        #expect(try server.psql("SELECT count(*) FROM requests WHERE finished_at IS NULL", database: target) == "1")
-        #expect(try server.psql("SELECT max(version) FROM schema_migrations", database: target) == "6")
+        #expect(try await server.psql("SELECT count(*) FROM requests WHERE finished_at IS NULL", database: target) == "1")
+        #expect(try await server.psql("SELECT max(version) FROM schema_migrations", database: target) == "6")
 
         let (againStatus, again, _) = try await run(arguments, in: directory)
         #expect(againStatus == 0 && again.contains("nothing to copy: the target already holds this history"), "\(again)")

@@ -61,29 +61,28 @@ struct ClusterProcessTests {
             })
             scenario.credentials = ["a", "b", "c"].map { .init(clientID: "ha-client-\($0)", clientSecret: secret) }
                 + [.init(clientID: outsider, clientSecret: secret)]
-            let server = try PostgresServer()
+            let server = try await PostgresServer.started()
             let directory: TemporaryDirectory, simulator: AdobeSimulator
             do {
                 directory = try TemporaryDirectory()
                 simulator = try AdobeSimulator(scenario: scenario)
             } catch {
-                server.destroy()
+                await server.destroy()
                 throw error
             }
             do {
-                return try Cluster(simulator: simulator, server: server, directory: directory)
+                return try Cluster(simulator: simulator, server: server, database: try await server.createDatabase(), directory: directory)
             } catch {
                 await simulator.stop()
-                server.destroy()
+                await server.destroy()
                 directory.cleanUp()
                 throw error
             }
         }
 
-        private init(simulator: AdobeSimulator, server: PostgresServer, directory: TemporaryDirectory) throws {
+        private init(simulator: AdobeSimulator, server: PostgresServer, database: String, directory: TemporaryDirectory) throws {
             (self.simulator, self.server, self.directory) = (simulator, server, directory)
             processes = ChildProcesses(directory: directory)
-            let database = try server.createDatabase()
             let passwordFile = try directory.write("pg-password", server.password + "\n")
             let secretFile = try directory.write("secret", secret + "\n")
             let tokenFile = try directory.write("api-token", apiToken + "\n")
@@ -155,7 +154,7 @@ struct ClusterProcessTests {
                     try? FileManager.default.copyItem(atPath: directory.path(file), toPath: keep + "/" + file)
                 }
             }
-            server.destroy()
+            await server.destroy()
             directory.cleanUp()
         }
     }

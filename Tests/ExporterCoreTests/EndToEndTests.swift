@@ -201,7 +201,7 @@ struct EndToEndTests {
             let gzipped = try rawHTTP(port: daemon.port, path: "/metrics", headers: ["Accept-Encoding": "gzip"])
             #expect(gzipped.headers["content-type"] == "text/plain; version=0.0.4; charset=utf-8")
             #expect(gzipped.headers["content-encoding"] == "gzip" && gzipped.body.starts(with: [0x1f, 0x8b]))
-            let inflated = String(decoding: try gunzip(gzipped.body, in: setup.directory), as: UTF8.self)
+            let inflated = String(decoding: try await gunzip(gzipped.body), as: UTF8.self)
             let plain = try rawHTTP(port: daemon.port, path: "/metrics")
             #expect(plain.headers["content-encoding"] == nil)
             #expect(Exposition(inflated).persistent == Exposition(String(decoding: plain.body, as: UTF8.self)).persistent)

@@ -15,9 +15,9 @@ struct PostgresProcessTests {
     }
 
     @Test func exactCountersAcrossKillMinus9AndRestart() async throws {
-        let server = try PostgresServer.shared()
+        let server = try await PostgresServer.shared()
         try await stopping(Setup()) { setup throws in
-            let config = try setup.config(postgres: server, database: try server.createDatabase())
+            let config = try setup.config(postgres: server, database: try await server.createDatabase())
             var (exporter, port) = try await setup.start(config: config, name: "first")
             try await setup.round(port)
             try await setup.round(port)
@@ -37,40 +37,40 @@ struct PostgresProcessTests {
     }
 
     @Test func theDatabaseStoppedMidRunIsSaidAndNothingIsLostOrCountedTwice() async throws {
-        let server = try PostgresServer()
-        defer { server.destroy() }
-        try await stopping(Setup()) { setup throws in
-            let config = try setup.config(postgres: server, database: try server.createDatabase())
-            let (exporter, port) = try await setup.start(config: config, name: "exporter")
-            try await setup.round(port)
-            #expect(try await http("http://127.0.0.1:\(port)/").status == 200)
+        try await withPostgresServer { server in
+            try await stopping(Setup()) { setup throws in
+                let config = try setup.config(postgres: server, database: try await server.createDatabase())
+                let (exporter, port) = try await setup.start(config: config, name: "exporter")
+                try await setup.round(port)
+                #expect(try await http("http://127.0.0.1:\(port)/").status == 200)
 
-            try server.stop()
-            setup.time.advance(by: .seconds(10))   // requests end at Adobe while nothing can be written
-            try await eventually("store_up 0", timeout: .seconds(30)) { await StoreFaultTests.storeUp(port) == 0 }
-            let ready = try await http("http://127.0.0.1:\(port)/-/ready")
-            #expect(ready.status == 503 && ready.text.contains("the store cannot write"), "\(ready.text)")
-            #expect(!ready.text.contains(server.password))
-            let tracked = try await StoreFaultTests.track(port, "888001")
-            #expect(tracked.status == 503 && tracked.header("Retry-After") == "30", "\(tracked.status) \(tracked.text)")
-            // No POST without a place to write its answer: triggers are refused before sending.
-            let posts = setup.simulator.callCount(.trigger)
-            let refused = await StoreFaultTests.storeErrors(port, "trigger_intent")
-            try await eventually("two more refused triggers", timeout: .seconds(30)) {
-                await StoreFaultTests.storeErrors(port, "trigger_intent") >= refused + 2
+                try await server.stop()
+                setup.time.advance(by: .seconds(10))   // requests end at Adobe while nothing can be written
+                try await eventually("store_up 0", timeout: .seconds(30)) { await StoreFaultTests.storeUp(port) == 0 }
+                let ready = try await http("http://127.0.0.1:\(port)/-/ready")
+                #expect(ready.status == 503 && ready.text.contains("the store cannot write"), "\(ready.text)")
+                #expect(!ready.text.contains(server.password))
+                let tracked = try await StoreFaultTests.track(port, "888001")
+                #expect(tracked.status == 503 && tracked.header("Retry-After") == "30", "\(tracked.status) \(tracked.text)")
+                // No POST without a place to write its answer: triggers are refused before sending.
+                let posts = setup.simulator.callCount(.trigger)
+                let refused = await StoreFaultTests.storeErrors(port, "trigger_intent")
+                try await eventually("two more refused triggers", timeout: .seconds(30)) {
+                    await StoreFaultTests.storeErrors(port, "trigger_intent") >= refused + 2
+                }
+                #expect(setup.simulator.callCount(.trigger) == posts)
+                // Still serving the last metrics and pages.
+                let page = try await http("http://127.0.0.1:\(port)/")
+                #expect(page.status == 200 && page.text.contains("The store cannot be read"), "\(page.status)")
+                #expect(try await scrape(port)["acs_ingestion_up{tenant=\"\(StoreFaultTests.tenant)\"}"] == 1)
+
+                try await server.start()
+                try await eventually("store_up 1", timeout: .seconds(90)) { await StoreFaultTests.storeUp(port) == 1 }
+                #expect(try await http("http://127.0.0.1:\(port)/-/ready").status == 200)
+                try await setup.round(port)
+                try await StoreFaultTests.expectGroundTruth(setup, port)
+                #expect(!exporter.stderr.contains(server.password))
             }
-            #expect(setup.simulator.callCount(.trigger) == posts)
-            // Still serving the last metrics and pages.
-            let page = try await http("http://127.0.0.1:\(port)/")
-            #expect(page.status == 200 && page.text.contains("The store cannot be read"), "\(page.status)")
-            #expect(try await scrape(port)["acs_ingestion_up{tenant=\"\(StoreFaultTests.tenant)\"}"] == 1)
-
-            try server.start()
-            try await eventually("store_up 1", timeout: .seconds(90)) { await StoreFaultTests.storeUp(port) == 1 }
-            #expect(try await http("http://127.0.0.1:\(port)/-/ready").status == 200)
-            try await setup.round(port)
-            try await StoreFaultTests.expectGroundTruth(setup, port)
-            #expect(!exporter.stderr.contains(server.password))
         }
     }
 }

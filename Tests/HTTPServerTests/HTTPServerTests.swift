@@ -40,9 +40,10 @@ struct HTTPServerTests {
             })
             router.get("/fast") { _ in HTTPResponse.text("fast").reply }
         }) { server throws in
+            defer { release.open() }  // never leave the handler (and stop) waiting when an expectation throws
             async let slow = curl(["http://127.0.0.1:\(server.port)/slow"])
             // The slow request is inside its handler (so it reached the server) before the fast one is sent.
-            await entered.wait()
+            try await eventually("the slow request inside its handler") { entered.isOpen }
             #expect(try await curl(["http://127.0.0.1:\(server.port)/fast"]).body == "fast")
             #expect(!release.isOpen)
             release.open()
@@ -115,7 +116,7 @@ struct HTTPServerTests {
         let port = server.port
         defer { release.open() }  // never leave the handler (and stop) waiting when an expectation throws
         async let waiting = curl(["http://127.0.0.1:\(port)/wait"])
-        await entered.wait()
+        try await eventually("the request inside its handler") { entered.isOpen }
         let stopping = Task { await server.stop() }
         // While stop() waits for the suspended handler, a new connection is refused…
         try await eventually("new connections refused during stop") { connectionRefused(port: port) }

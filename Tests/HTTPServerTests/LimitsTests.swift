@@ -97,6 +97,7 @@ struct LimitsTests {
                 return HTTPResponse.text("slow").reply
             })
         }) { server throws in
+            defer { release.open() }  // never leave the handlers (and stop) waiting when an expectation throws
             let url = "http://127.0.0.1:\(server.port)/slow"
             async let first = curl([url])
             async let second = curl([url])

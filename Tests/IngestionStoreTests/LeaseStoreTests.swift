@@ -125,7 +125,7 @@ struct LeaseStoreTests {
 
             // Now each of a's fenced writes is refused, on one line naming the tenant, the replica
             // and the epoch, and writes nothing.
-            let before = try tablesDigest(fixture)
+            let before = try await tablesDigest(fixture)
             let writes: [(String, @Sendable () async throws -> Void)] = [
                 ("intent", { _ = try await fenced.recordTriggerIntent(key, at: start + 60) }),
                 ("attempt", { _ = try await fenced.recordTriggerAttempt(
@@ -144,7 +144,7 @@ struct LeaseStoreTests {
                     #expect(!error.isOutage)
                 }
             }
-            #expect(try tablesDigest(fixture) == before)
+            #expect(try await tablesDigest(fixture) == before)
 
             // Writes that are not fenced still work through the same store.
             #expect(try await fenced.untrack(key, "4", at: start + 70)?.untrackedAt == start + 70)
@@ -169,13 +169,13 @@ struct LeaseStoreTests {
             let lease = try #require(try await a.acquireLease(tenant: "t1", replica: "a", ttl: .seconds(30)))
             let row = try await a.track(key, requestID: "1", origin: .external, at: start).request.rowID
             let tight = a.fenced(by: lease, margin: .seconds(60))
-            let before = try tablesDigest(fixture)
+            let before = try await tablesDigest(fixture)
             await expectFenced { _ = try await tight.recordTriggerIntent(key, at: start) }
             await expectFenced { _ = try await tight.recordObservation(
                 row, report: StatusReport(requestID: "1", status: .inProgress, numRecords: 1), at: start + 1) }
             await expectFenced { _ = try await tight.recordNotFound(row, at: start + 1) }
             await expectFenced { _ = try await tight.abandon(row, reason: "gone", at: start + 1) }
-            #expect(try tablesDigest(fixture) == before)
+            #expect(try await tablesDigest(fixture) == before)
             // With a margin the lease still has, the same writes land.
             let loose = a.fenced(by: lease, margin: .seconds(5))
             _ = try await loose.recordTriggerIntent(key, at: start)
@@ -189,7 +189,7 @@ struct LeaseStoreTests {
             let otherKey = MappingKey(tenant: "t2", mapping: "XDM44")
             let otherRow = try await a.track(otherKey, requestID: "1", origin: .external, at: start).request.rowID
             let fenced = a.fenced(by: lease, margin: .seconds(1))
-            let before = try tablesDigest(fixture)
+            let before = try await tablesDigest(fixture)
             await expectFenced { _ = try await fenced.recordTriggerIntent(otherKey, at: start) }
             await expectFenced { _ = try await fenced.recordTriggerAttempt(TriggerAttempt(key: otherKey, at: start, result: .submitted)) }
             // A row of another tenant is not one this lease knows.
@@ -202,7 +202,7 @@ struct LeaseStoreTests {
                     #expect(error.kind == .failed && error.description.contains("row id \(otherRow) of tenant t1"))
                 }
             }
-            #expect(try tablesDigest(fixture) == before)
+            #expect(try await tablesDigest(fixture) == before)
 
             // An attempt of its tenant resolves that tenant's intents only.
             let otherIntent = try await a.recordTriggerIntent(otherKey, at: start + 2)
@@ -234,13 +234,13 @@ struct LeaseStoreTests {
                 'seen in the open transaction', NULL, NULL, 't1', 'a', \(lease.epoch), 0);
                 """)
             try await eventually("the psql session to hold its transaction open") {
-                try server.psql("""
+                try await server.psql("""
                     SELECT state FROM pg_stat_activity WHERE application_name = 'acs-fenced-write' AND query LIKE 'EXECUTE poll%'
                     """) == "idle in transaction"
             }
             // The lease lapses while the fenced transaction is open.
             try await eventually("the lease to lapse by the database's clock", timeout: .seconds(20)) {
-                try server.psql("SELECT expires_at <= clock_timestamp() FROM tenant_leases WHERE tenant = 't1'",
+                try await server.psql("SELECT expires_at <= clock_timestamp() FROM tenant_leases WHERE tenant = 't1'",
                                 database: fixture.database) == "t"
             }
             let done = Flag()
@@ -249,7 +249,7 @@ struct LeaseStoreTests {
                 return try await b.acquireLease(tenant: "t1", replica: "b", ttl: .seconds(30))
             }
             try await eventually("b's takeover to wait on the lease's row lock") {
-                try server.psql("""
+                try await server.psql("""
                     SELECT count(*) FROM pg_stat_activity WHERE datname = '\(fixture.database)' AND wait_event_type = 'Lock'
                         AND query LIKE 'INSERT INTO tenant_leases%'
                     """) == "1"
@@ -289,9 +289,9 @@ struct LeaseStoreTests {
             #expect(taken == [QueuedTrigger(id: first, key: key, requestedAt: start),
                               QueuedTrigger(id: second, key: MappingKey(tenant: "t1", mapping: "XDM45"), requestedAt: start + 1.25)])
             #expect(try await b.takeQueuedTriggers(by: leaseB).isEmpty)
-            #expect(try fixture.column("SELECT taken_by || ' ' || taken_epoch FROM trigger_queue WHERE id = \(first)")
+            #expect(try await fixture.column("SELECT taken_by || ' ' || taken_epoch FROM trigger_queue WHERE id = \(first)")
                     == ["b \(leaseB.epoch)"])
-            #expect(try fixture.column("SELECT count(*) FROM trigger_queue WHERE taken_by IS NULL") == ["1"])
+            #expect(try await fixture.column("SELECT count(*) FROM trigger_queue WHERE taken_by IS NULL") == ["1"])
 
             // The answer reaches the replica that queued it, once there is one.
             #expect(try await a.queuedTriggerAnswer(first) == nil)
@@ -361,7 +361,7 @@ struct LeaseStoreTests {
     /// Two replicas: two stores, each with its own pool, on one new database.
     private func withReplicas(_ body: (PostgresIngestionStore, PostgresIngestionStore, StoreFixture) async throws -> Void)
         async throws {
-        let fixture = try StoreFixture(.postgres)
+        let fixture = try await StoreFixture(.postgres)
         let a = try await PostgresIngestionStore.connect(try fixture.postgresConfiguration, durationBounds: StoreFixture.durationBounds)
         let b: PostgresIngestionStore
         do {
@@ -402,13 +402,14 @@ struct LeaseStoreTests {
     }
 
     /// A checksum of every table a fenced write could touch: equal before and after, nothing was written.
-    private func tablesDigest(_ fixture: StoreFixture) throws -> [String] {
-        let tables = ["requests", "observations", "trigger_intents", "trigger_plans", "outcome_totals", "duration_buckets",
-                      "trigger_totals", "mapping_latest", "mappings", "pruned_requests"]
-        return try tables.map { table in
+    private func tablesDigest(_ fixture: StoreFixture) async throws -> [String] {
+        var digest: [String] = []
+        for table in ["requests", "observations", "trigger_intents", "trigger_plans", "outcome_totals", "duration_buckets",
+                      "trigger_totals", "mapping_latest", "mappings", "pruned_requests"] {
             let rows = "SELECT count(*) || ' ' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM \(table) t"
-            return table + " " + (try fixture.column(rows).joined())
+            digest.append(table + " " + (try await fixture.column(rows).joined()))
         }
+        return digest
     }
 
     /// Runs `call`, which must fail with a `StoreError`, for `check` to look at; one

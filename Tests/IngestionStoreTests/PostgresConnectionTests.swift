@@ -15,16 +15,18 @@ struct PostgresConnectionTests {
 
     @Test func aStoppedServerIsUnavailableAndTheStoreResumesWhenItReturns() async throws {
         try await withPostgresServer { server in
-            let fixture = try StoreFixture(.postgres, server: server)
-            let store = try await PostgresIngestionStore.connect(try fixture.postgresConfiguration,
-                                                                 durationBounds: StoreFixture.durationBounds)
+            let fixture = try await StoreFixture(.postgres, server: server)
+            // A short wait: this test meets the stopped server several times.
+            var configuration = try fixture.postgresConfiguration
+            configuration.connectTimeout = .seconds(2)
+            let store = try await PostgresIngestionStore.connect(configuration, durationBounds: StoreFixture.durationBounds)
             let first = try await store.recordTriggerAttempt(TriggerAttempt(key: key, at: start, result: .submitted, requestID: "1"))!
             let second = try await store.track(key, requestID: "2", origin: .triggered, at: start)
             _ = try await store.recordObservation(first.request.rowID, report: StatusReport(requestID: "1", status: .success, numRecords: 7),
                                                   at: start.addingTimeInterval(40))
             let success = StatusReport(requestID: "2", status: .success, numRecords: 5)
 
-            try server.stop()
+            try await server.stop()
             for attempt in 0..<2 { // a pooled connection the server closed, then no connection at all
                 do throws(StoreError) {
                     _ = try await store.recordObservation(second.request.rowID, report: success, at: start.addingTimeInterval(50))
@@ -48,11 +50,11 @@ struct PostgresConnectionTests {
                 }
             }
 
-            try server.start()
+            try await server.start()
             // The health check is what notices the server is back.
             let probe = try await eventually(within: .seconds(120)) { try await store.probe(write: true, at: start.addingTimeInterval(58)) }
             #expect((probe.sizeBytes ?? 0) > 0)
-            #expect(Double(try server.psql("SELECT at FROM store_probe", database: fixture.database)) == start.timeIntervalSince1970 + 58)
+            #expect(Double(try await server.psql("SELECT at FROM store_probe", database: fixture.database)) == start.timeIntervalSince1970 + 58)
             let result = try await eventually(within: .seconds(120)) {
                 try await store.recordObservation(second.request.rowID, report: success, at: start.addingTimeInterval(60))
             }
@@ -72,26 +74,26 @@ struct PostgresConnectionTests {
 
     @Test(arguments: ["localhost", "127.0.0.1"])
     func verifyFullAgainstTheTestCAConnectsOverTLS(host: String) async throws {
-        let server = try PostgresServer.shared()
-        let database = try server.createDatabase()
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase()
         let url = server.url(database: database, sslMode: "verify-full", sslRootCert: server.caCertificate, host: host)
         let store = try await PostgresIngestionStore.connect(try PostgresConfiguration(url: url, password: server.password),
                                                              durationBounds: [])
         _ = try await store.track(key, requestID: "1", origin: .external, at: start)
         #expect(try await store.request(key, "1") != nil)
         // The pool keeps its connection open: the server sees it encrypted.
-        #expect(try server.psql("""
+        #expect(try await server.psql("""
             SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE datname = '\(database)' AND NOT ssl
             """) == "0")
-        #expect(try Int(server.psql("""
+        #expect(try await Int(server.psql("""
             SELECT count(*) FROM pg_stat_ssl JOIN pg_stat_activity USING (pid) WHERE datname = '\(database)' AND ssl
             """))! >= 1)
         await store.close()
     }
 
     @Test func aServerCertificateFromAnotherCAIsRefusedOnOneLine() async throws {
-        let server = try PostgresServer.shared()
-        let database = try server.createDatabase()
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase()
         let url = server.url(database: database, sslMode: "verify-full", sslRootCert: server.otherCACertificate, host: "localhost")
         let configuration = try PostgresConfiguration(url: url, password: server.password, connectTimeout: .seconds(5))
         let error = try #require(await connectionError(configuration), "connected to a server whose certificate the CA did not sign")
@@ -102,8 +104,8 @@ struct PostgresConnectionTests {
     }
 
     @Test func thePasswordReachesNoLogLine() async throws {
-        let server = try PostgresServer.shared()
-        let database = try server.createDatabase()
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase()
         let log = CapturedLog()
         let store = try await PostgresIngestionStore.connect(
             try PostgresConfiguration(url: server.url(database: database, sslMode: "require"), password: server.password),
@@ -119,8 +121,8 @@ struct PostgresConnectionTests {
     }
 
     @Test func requireEncryptsWithoutVerifying() async throws {
-        let server = try PostgresServer.shared()
-        let database = try server.createDatabase()
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase()
         let store = try await PostgresIngestionStore.connect(
             try PostgresConfiguration(url: server.url(database: database, sslMode: "require"), password: server.password),
             durationBounds: [])
@@ -129,8 +131,8 @@ struct PostgresConnectionTests {
     }
 
     @Test func aReadOnlyStoreReadsAndRefusesWrites() async throws {
-        let server = try PostgresServer.shared()
-        let database = try server.createDatabase()
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase()
         let writer = try await PostgresIngestionStore.connect(
             try PostgresConfiguration(url: server.url(database: database), password: server.password), durationBounds: [])
         _ = try await writer.track(key, requestID: "1", origin: .external, at: start)

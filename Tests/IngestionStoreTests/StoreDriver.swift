@@ -24,24 +24,24 @@ struct StoreFixture: Sendable {
     let server: PostgresServer?
     let database: String
 
-    init(_ driver: StoreDriver, server: PostgresServer? = nil) throws {
+    init(_ driver: StoreDriver, server: PostgresServer? = nil) async throws {
         self.driver = driver
         switch driver {
         case .sqlite:
             self.server = nil
             database = ""
         case .postgres:
-            let server = try server ?? PostgresServer.shared()
+            let server = if let server { server } else { try await PostgresServer.shared() }
             self.server = server
-            database = try server.createDatabase()
+            database = try await server.createDatabase()
         }
     }
 
     var postgresConfiguration: PostgresConfiguration {
         get throws {
-            // Short waits: a test that meets a stopped server should not sit out the default 10 s.
-            try PostgresConfiguration(url: server!.url(database: database), password: server!.password, poolSize: 4,
-                                      connectTimeout: .seconds(2))
+            // The default wait (10 s): the test process runs many suites at once on two
+            // cores, and a shorter one fails a healthy store whose work waits for a thread.
+            try PostgresConfiguration(url: server!.url(database: database), password: server!.password, poolSize: 4)
         }
     }
 
@@ -54,22 +54,22 @@ struct StoreFixture: Sendable {
     }
 
     /// Runs SQL straight on the database, around the store (a migration from the future, say).
-    func execute(_ sql: String) throws {
+    func execute(_ sql: String) async throws {
         switch driver {
         case .sqlite: try SQLiteConnection(path: sqlitePath).execute(sql)
-        case .postgres: try server!.psql(sql, database: database)
+        case .postgres: _ = try await server!.psql(sql, database: database)
         }
     }
 
     /// The first column of each row of a query, as text.
-    func column(_ sql: String) throws -> [String] {
+    func column(_ sql: String) async throws -> [String] {
         switch driver {
         case .sqlite:
             var values: [String] = []
             try SQLiteConnection(path: sqlitePath).prepare(sql).run { row in values.append(row.string(0)) }
             return values
         case .postgres:
-            return try server!.psql(sql, database: database).split(separator: "\n").map(String.init)
+            return try await server!.psql(sql, database: database).split(separator: "\n").map(String.init)
         }
     }
 
@@ -80,7 +80,7 @@ struct StoreFixture: Sendable {
 
 /// Runs `body` on a fresh store of `driver`, closed and removed afterwards whatever happens.
 func withStore(_ driver: StoreDriver, _ body: (any StoreTransfer, StoreFixture) async throws -> Void) async throws {
-    let fixture = try StoreFixture(driver)
+    let fixture = try await StoreFixture(driver)
     defer { fixture.remove() }
     let store = try await fixture.open()
     do {

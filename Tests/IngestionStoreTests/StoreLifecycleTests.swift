@@ -215,12 +215,12 @@ struct StoreLifecycleTests {
         try await withStore(driver) { store, fixture in
             let read = try await store.probe(write: false, at: at(0))
             #expect((read.sizeBytes ?? 0) > 0)
-            #expect(try fixture.column("SELECT count(*) FROM store_probe") == ["0"])
+            #expect(try await fixture.column("SELECT count(*) FROM store_probe") == ["0"])
             for seconds in [10.5, 20.25] {
                 let written = try await store.probe(write: true, at: at(seconds))
                 #expect((written.sizeBytes ?? 0) > 0)
-                #expect(try fixture.column("SELECT count(*) FROM store_probe") == ["1"])
-                #expect(try fixture.column("SELECT at FROM store_probe").compactMap(Double.init) == [at(seconds).timeIntervalSince1970])
+                #expect(try await fixture.column("SELECT count(*) FROM store_probe") == ["1"])
+                #expect(try await fixture.column("SELECT at FROM store_probe").compactMap(Double.init) == [at(seconds).timeIntervalSince1970])
             }
         }
     }

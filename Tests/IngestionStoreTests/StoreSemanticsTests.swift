@@ -14,17 +14,17 @@ struct StoreSemanticsTests {
 
     @Test(arguments: StoreDriver.allCases)
     func migrationsRunOnceAndAreRecorded(_ driver: StoreDriver) async throws {
-        let fixture = try StoreFixture(driver)
+        let fixture = try await StoreFixture(driver)
         defer { fixture.remove() }
         for _ in 0..<2 {
             let store = try await fixture.open()
             #expect(try await store.schemaVersion() == newestSchemaVersion(driver))
             await store.close()
         }
-        #expect(try fixture.column("SELECT version FROM schema_migrations ORDER BY version") == ["1", "2", "3", "4", "5", "6"])
-        #expect(try fixture.column("SELECT name FROM schema_migrations WHERE version = 2") == ["keys of requests removed by retention"])
+        #expect(try await fixture.column("SELECT version FROM schema_migrations ORDER BY version") == ["1", "2", "3", "4", "5", "6"])
+        #expect(try await fixture.column("SELECT name FROM schema_migrations WHERE version = 2") == ["keys of requests removed by retention"])
         // A version means one schema on both engines: the same steps under the same names.
-        #expect(try fixture.column("SELECT version || ' ' || name FROM schema_migrations ORDER BY version") == migrationSteps(driver))
+        #expect(try await fixture.column("SELECT version || ' ' || name FROM schema_migrations ORDER BY version") == migrationSteps(driver))
         #expect(migrationSteps(driver) == migrationSteps(.sqlite))
     }
 
@@ -32,7 +32,7 @@ struct StoreSemanticsTests {
     /// start, its requests kept, and what the new columns and tables hold starts empty.
     @Test(arguments: StoreDriver.allCases)
     func aVersion3DatabaseIsUpgradedKeepingItsRows(_ driver: StoreDriver) async throws {
-        let fixture = try StoreFixture(driver)
+        let fixture = try await StoreFixture(driver)
         defer { fixture.remove() }
         let store = try await fixture.open()
         let row = try await store.track(key, requestID: "1", origin: .external, at: start).request
@@ -44,7 +44,7 @@ struct StoreSemanticsTests {
                           "DROP TABLE store_probe", "DROP TABLE trigger_intents", "DROP TABLE trigger_plans",
                           "ALTER TABLE requests DROP COLUMN not_found_since", "ALTER TABLE requests DROP COLUMN untracked_at",
                           "DELETE FROM schema_migrations WHERE version > 3"] {
-            try fixture.execute(statement)
+            try await fixture.execute(statement)
         }
         let upgraded = try await fixture.open()
         #expect(try await upgraded.schemaVersion() == newestSchemaVersion(driver))
@@ -59,11 +59,11 @@ struct StoreSemanticsTests {
 
     @Test(arguments: StoreDriver.allCases)
     func aNewerSchemaIsRefused(_ driver: StoreDriver) async throws {
-        let fixture = try StoreFixture(driver)
+        let fixture = try await StoreFixture(driver)
         defer { fixture.remove() }
         let store = try await fixture.open()
         await store.close()
-        try fixture.execute("INSERT INTO schema_migrations VALUES (999, 'future', 0)")
+        try await fixture.execute("INSERT INTO schema_migrations VALUES (999, 'future', 0)")
         await #expect(throws: StoreError.self) { try await fixture.open() }
         do {
             _ = try await fixture.open()
@@ -264,7 +264,7 @@ struct StoreSemanticsTests {
     @Test(arguments: StoreDriver.allCases)
     func writesSurviveReopening(_ driver: StoreDriver) async throws {
         let plan = TriggerPlan(slot: start.addingTimeInterval(3600), dueAt: start.addingTimeInterval(3612.5))
-        let fixture = try StoreFixture(driver)
+        let fixture = try await StoreFixture(driver)
         defer { fixture.remove() }
         do {
             let store = try await fixture.open()
@@ -301,8 +301,8 @@ struct StoreSemanticsTests {
     }
 
     @Test func aWrongPasswordIsUnavailableAndNeverQuoted() async throws {
-        let server = try PostgresServer.shared()
-        let database = try server.createDatabase()
+        let server = try await PostgresServer.shared()
+        let database = try await server.createDatabase()
         let configuration = try PostgresConfiguration(url: server.url(database: database), password: "wrong-pw-123",
                                                       connectTimeout: .seconds(2))
         let error = try #require(await connectionError(configuration), "connected with a wrong password")

@@ -3,13 +3,17 @@ import Foundation
 /// What a finished command printed and how it exited.
 public struct CommandResult: Sendable {
     public var exitCode: Int32
-    public var output: String
+    /// Standard output as it came, bytes.
+    public var outputBytes: [UInt8]
     public var errorOutput: String
+
+    /// Standard output as text.
+    public var output: String { String(decoding: outputBytes, as: UTF8.self) }
 }
 
-/// Runs a real program (curl, openssl) with its output captured. The blocking
-/// reads and the wait happen on a thread of their own, never on Swift's
-/// cooperative pool, which the server under test needs for deferred handlers.
+/// Runs a real program (curl, openssl, gzip) with its output captured. The
+/// blocking writes, reads and the wait happen on threads of their own, never on
+/// Swift's cooperative pool, which the server under test needs for deferred handlers.
 public func runCommand(_ executable: String, _ arguments: [String], input: Data? = nil) async throws -> CommandResult {
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/" + executable)
@@ -23,9 +27,11 @@ public func runCommand(_ executable: String, _ arguments: [String], input: Data?
     try process.run()
     return await withCheckedContinuation { continuation in
         Thread.detachNewThread {
-            if let input { stdin.fileHandleForWriting.write(input) }
-            try? stdin.fileHandleForWriting.close()
-            // Read both pipes to their end before waiting, so a full pipe cannot block the child.
+            // Input, both pipes read to their end, then the wait: a full pipe can block neither side.
+            Thread.detachNewThread {
+                if let input { stdin.fileHandleForWriting.write(input) }
+                try? stdin.fileHandleForWriting.close()
+            }
             let errorData = Locked(Data())
             let done = DispatchSemaphore(value: 0)
             Thread.detachNewThread {
@@ -35,11 +41,26 @@ public func runCommand(_ executable: String, _ arguments: [String], input: Data?
             let outputData = output.fileHandleForReading.readDataToEndOfFile()
             done.wait()
             process.waitUntilExit()
-            continuation.resume(returning: CommandResult(exitCode: process.terminationStatus,
-                                                         output: String(decoding: outputData, as: UTF8.self),
+            continuation.resume(returning: CommandResult(exitCode: process.terminationStatus, outputBytes: Array(outputData),
                                                          errorOutput: String(decoding: errorData.get(), as: UTF8.self)))
         }
     }
+}
+
+/// Runs blocking work (a child process waited for, say) on a thread of its own,
+/// never on Swift's cooperative pool, which the servers under test need.
+public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
+    }
+}
+
+/// `gzip -dc` of `bytes`, through the system's gzip (an implementation independent
+/// of ours), off the cooperative pool.
+public func gunzip(_ bytes: [UInt8]) async throws -> [UInt8] {
+    let result = try await runCommand("/bin/gzip", ["-dc"], input: Data(bytes))
+    guard result.exitCode == 0 else { throw POSIXError(.EBADMSG) }
+    return result.outputBytes
 }
 
 /// A value shared between two threads of a helper.
@@ -64,12 +85,14 @@ public struct CurlResponse: Sendable {
     public func header(_ name: String) -> String? { headers[name.lowercased()] }
 }
 
-/// Runs curl against the test server: `-sS`, at most 10 s, the status and headers read back.
+/// Runs curl against the test server: `-sS`, the status and headers read back. At
+/// most 30 s: a bound against a hang, well over any answer's time even when the
+/// test process's many suites keep both cores busy.
 public func curl(_ arguments: [String]) async throws -> CurlResponse {
     let directory = try TemporaryDirectory()
     let headerFile = directory.url.appendingPathComponent("headers").path
     let bodyFile = directory.url.appendingPathComponent("body").path
-    let result = try await runCommand("curl", ["-sS", "--max-time", "10", "-D", headerFile, "-o", bodyFile,
+    let result = try await runCommand("curl", ["-sS", "--max-time", "30", "-D", headerFile, "-o", bodyFile,
                                                "-w", "%{http_code}"] + arguments)
     let headerText = (try? String(contentsOfFile: headerFile, encoding: .utf8)) ?? ""
     // Only the last header block: an interim 100 Continue comes first.

@@ -3,11 +3,14 @@ import Synchronization
 
 public struct TimedOut: Error, CustomStringConvertible {
     public let what: String
+    public init(what: String) { self.what = what }
     public var description: String { "timed out waiting for \(what)" }
 }
 
 /// `eventually(timeout:_:)` for a test that cannot go on without it: throws, naming `what`.
-public func eventually(_ what: String, timeout: Duration = .seconds(10),
+/// The default bound is a guard against a hang, not a figure under test: the test
+/// process runs many suites at once on two cores, and a moment's wait can take seconds.
+public func eventually(_ what: String, timeout: Duration = .seconds(30),
                        _ condition: () async throws -> Bool) async throws {
     guard try await eventually(timeout: timeout, condition) else { throw TimedOut(what: what) }
 }

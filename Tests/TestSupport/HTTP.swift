@@ -90,19 +90,3 @@ public func rawHTTP(port: Int, path: String, headers: [String: String] = [:]) th
     }
     return RawHTTPAnswer(statusLine: lines.first ?? "", headers: fields, body: Array(received[(end + 4)...]))
 }
-
-/// `gzip -dc` of `bytes`, through the system's gzip (an implementation independent of ours).
-public func gunzip(_ bytes: [UInt8], in directory: TemporaryDirectory) throws -> [UInt8] {
-    let file = directory.path("body-\(UUID().uuidString).gz")
-    try Data(bytes).write(to: URL(fileURLWithPath: file))
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: "/bin/gzip")
-    process.arguments = ["-dc", file]
-    let output = Pipe()
-    process.standardOutput = output
-    try process.run()
-    let data = output.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    guard process.terminationStatus == 0 else { throw POSIXError(.EBADMSG) }
-    return Array(data)
-}

@@ -9,6 +9,10 @@ import Synchronization
 /// The server refuses to run as root, and CI runs as root: then every server
 /// command runs as Debian's `postgres` user (`runuser`), which owns the directory.
 ///
+/// Every command runs on a thread of its own (`offPool`), never on Swift's
+/// cooperative pool: `initdb` takes seconds, and a pool thread blocked meanwhile
+/// stalls every other test of the process (their servers' handlers run there).
+///
 /// Stopping: `stop()`/`destroy()` for a cluster a test starts itself (do it in a
 /// `defer`-like path: `withPostgresServer`). Behind that, a watchdog process
 /// started with each cluster waits for the test process to end (the end of a pipe
@@ -29,11 +33,13 @@ public final class PostgresServer: Sendable {
     private let databases = Counter()
 
     /// One cluster for the whole test process, started by the first test that asks.
-    public static func shared() throws -> PostgresServer { try sharedServer.get() }
-    private static let sharedServer = Result { try PostgresServer() }
+    public static func shared() async throws -> PostgresServer { try await sharedServer.value }
+    private static let sharedServer = Task { try await started() }
 
     /// Starts a cluster of its own (for a test that stops and starts it).
-    public init() throws {
+    public static func started() async throws -> PostgresServer { try await offPool { try PostgresServer() } }
+
+    private init() throws {
         guard FileManager.default.isExecutableFile(atPath: Self.binDirectory + "/initdb") else {
             throw HarnessError("PostgreSQL 15 is not installed (\(Self.binDirectory)/initdb): apt-get install postgresql, "
                                + "as `make test` does")
@@ -58,9 +64,9 @@ public final class PostgresServer: Sendable {
     }
 
     /// A new, empty database owned by the test role; returns its name.
-    public func createDatabase() throws -> String {
+    public func createDatabase() async throws -> String {
         let name = "acs_test_\(databases.next())"
-        try psql("CREATE DATABASE \(name) OWNER \(user)")
+        try await psql("CREATE DATABASE \(name) OWNER \(user)")
         return name
     }
 
@@ -72,23 +78,31 @@ public final class PostgresServer: Sendable {
 
     /// Runs SQL as the superuser over the Unix socket; returns what psql printed (unaligned, tuples only).
     @discardableResult
-    public func psql(_ sql: String, database: String = "postgres") throws -> String {
+    public func psql(_ sql: String, database: String = "postgres") async throws -> String {
+        try await offPool { try self.psqlHere(sql, database: database) }
+    }
+
+    private func psqlHere(_ sql: String, database: String = "postgres") throws -> String {
         try Self.capture(Self.binDirectory + "/psql", ["-X", "-q", "-A", "-t", "-v", "ON_ERROR_STOP=1", "-h", directory + "/sockets",
                                                        "-p", String(port), "-U", "postgres", "-d", database, "-c", sql])
     }
 
     /// Stops the server (`pg_ctl stop -m fast`: connections are closed at once); `start()` brings it back on the same port.
-    public func stop() throws {
+    public func stop() async throws {
+        try await offPool { try self.stopHere() }
+    }
+
+    private func stopHere() throws {
         try Self.runAsServerUser("pg_ctl", ["-D", directory + "/data", "stop", "-m", "fast", "-w"], log: directory + "/pg_ctl.log")
     }
 
-    public func start() throws {
-        try Self.startServer(directory: directory, port: port)
+    public func start() async throws {
+        try await offPool { try Self.startServer(directory: self.directory, port: self.port) }
     }
 
     /// Stops the server and removes its directory.
-    public func destroy() {
-        try? stop()
+    public func destroy() async {
+        try? await stop()
         try? FileManager.default.removeItem(atPath: directory)
         try? watchdogLine.close()
     }
@@ -97,7 +111,7 @@ public final class PostgresServer: Sendable {
 
     private func createRole() throws {
         // The password is a literal here only: psql runs locally, over the socket, and prints nothing of it.
-        try psql("CREATE ROLE \(user) LOGIN PASSWORD '\(password)'")
+        _ = try psqlHere("CREATE ROLE \(user) LOGIN PASSWORD '\(password)'")
     }
 
     private static func startOnFreePort(directory: String) throws -> Int {
@@ -246,13 +260,13 @@ public final class PostgresServer: Sendable {
 
 /// Runs `body` with a cluster of its own, destroyed afterwards whether `body` succeeds or not.
 public func withPostgresServer<T>(_ body: (PostgresServer) async throws -> T) async throws -> T {
-    let server = try PostgresServer()
+    let server = try await PostgresServer.started()
     do {
         let result = try await body(server)
-        server.destroy()
+        await server.destroy()
         return result
     } catch {
-        server.destroy()
+        await server.destroy()
         throw error
     }
 }
