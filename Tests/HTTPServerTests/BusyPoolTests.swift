@@ -21,10 +21,12 @@ struct BusyPoolTests {
             let (answer, whileFull) = try await offPool { () throws -> (RawHTTPAnswer, Bool) in
                 let width = ProcessInfo.processInfo.activeProcessorCount
                 let spinners = Spinners()
+                let started = DispatchSemaphore(value: 0)
                 let ended = DispatchSemaphore(value: 0)
                 for _ in 0..<width {
                     Task(priority: .medium) {
                         spinners.spinning.add(1, ordering: .relaxed)
+                        started.signal()
                         // Busy until released, or 8 s: then a starved handler would run, too late.
                         let deadline = ContinuousClock.now + .seconds(8)
                         while !spinners.released.load(ordering: .relaxed) && ContinuousClock.now < deadline {}
@@ -36,10 +38,9 @@ struct BusyPoolTests {
                     spinners.released.store(true, ordering: .relaxed)
                     for _ in 0..<width { ended.wait() }
                 }
-                let start = ContinuousClock.now
-                while spinners.spinning.load(ordering: .relaxed) < width {
-                    guard ContinuousClock.now - start < .seconds(30) else { throw TimedOut(what: "every default-priority thread busy") }
-                    usleep(1_000)
+                let deadline = DispatchTime.now() + .seconds(30)
+                for _ in 0..<width where started.wait(timeout: deadline) == .timedOut {
+                    throw TimedOut(what: "every default-priority thread busy")
                 }
                 let answer = try rawHTTP(port: port, path: "/deferred")
                 return (answer, spinners.spinning.load(ordering: .relaxed) == width)
