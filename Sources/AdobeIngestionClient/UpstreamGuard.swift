@@ -80,7 +80,7 @@ public final class UpstreamGuard: Sendable {
     public func admit() async throws(AdobeAPIError) -> Admission {
         while true {
             let now = time.now()
-            var wait: Duration?
+            var pausedUntil: Date?
             var refusal: AdobeAPIError?
             var becameProbe = false
             do {
@@ -89,7 +89,7 @@ public final class UpstreamGuard: Sendable {
                     case .normal:
                         return .proceed
                     case .paused(let until) where now < until:
-                        wait = .milliseconds(Int64((until.timeIntervalSince(now) * 1000).rounded(.up)))
+                        pausedUntil = until
                         return .proceed
                     case .broken(let until, _) where now < until:
                         refusal = .circuitOpen(until: until)
@@ -117,8 +117,8 @@ public final class UpstreamGuard: Sendable {
                 changed(hold)
                 return .probe
             }
-            guard let wait else { return .regular }
-            do { try await time.sleep(for: wait) } catch { throw .cancelled }
+            guard let pausedUntil else { return .regular }
+            do { try await time.sleep(until: pausedUntil) } catch { throw .cancelled }
         }
     }
 

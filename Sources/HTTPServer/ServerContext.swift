@@ -64,9 +64,9 @@ final class ServerContext: Sendable {
     /// stopping (then returns false and nothing is suspended). The check and the
     /// suspension happen under one lock, so `beginStopping` cannot miss a task.
     ///
-    /// The task runs at high priority: a request is answered before background
-    /// work (polls, store writes), and Dispatch on Linux runs each priority on
-    /// threads of its own, so a pool busy with that work does not hold requests.
+    /// The task runs at high priority. Dispatch on Linux runs each priority on
+    /// threads of its own, so a request is not queued behind background work
+    /// (polls, store writes) that keeps the default priority's threads busy.
     func startDeferred(suspending connection: OpaquePointer, _ work: @escaping @Sendable () async -> Void) -> Bool {
         let id = nextID.add(1, ordering: .relaxed).newValue
         return deferred.withLock { state in

@@ -40,8 +40,8 @@ struct HTTPServerTests {
             })
             router.get("/fast") { _ in HTTPResponse.text("fast").reply }
         }) { server throws in
-            defer { release.open() }  // never leave the handler (and stop) waiting when an expectation throws
             async let slow = curl(["http://127.0.0.1:\(server.port)/slow"])
+            defer { release.open() }  // after the requests: it runs before they are awaited, so a throw holds nothing
             // The slow request is inside its handler (so it reached the server) before the fast one is sent.
             try await eventually("the slow request inside its handler") { entered.isOpen }
             #expect(try await curl(["http://127.0.0.1:\(server.port)/fast"]).body == "fast")
@@ -114,8 +114,8 @@ struct HTTPServerTests {
         let server = try HTTPServer(configuration: .init(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
                                     router: router)
         let port = server.port
-        defer { release.open() }  // never leave the handler (and stop) waiting when an expectation throws
         async let waiting = curl(["http://127.0.0.1:\(port)/wait"])
+        defer { release.open() }  // after the requests: it runs before they are awaited, so a throw holds nothing
         try await eventually("the request inside its handler") { entered.isOpen }
         let stopping = Task { await server.stop() }
         // While stop() waits for the suspended handler, a new connection is refused…

@@ -97,10 +97,10 @@ struct LimitsTests {
                 return HTTPResponse.text("slow").reply
             })
         }) { server throws in
-            defer { release.open() }  // never leave the handlers (and stop) waiting when an expectation throws
             let url = "http://127.0.0.1:\(server.port)/slow"
             async let first = curl([url])
             async let second = curl([url])
+            defer { release.open() }  // after the requests: it runs before they are awaited, so a throw holds nothing
             try await eventually("two requests in flight") { server.statistics().requestsInFlight == 2 }
             let refused = try await curl([url])
             #expect(refused.status == 503)
@@ -206,8 +206,8 @@ struct LimitsTests {
                 return HTTPResponse.text("slow").reply
             })
         }) { server throws in
-            defer { release.open() }
             async let answer = curl(["http://127.0.0.1:\(server.port)/slow"])
+            defer { release.open() }  // after the requests: it runs before they are awaited, so a throw holds nothing
             try await eventually("the request is in flight") { server.statistics().requestsInFlight == 1 }
             // A connection opened now that sends nothing is cut: the deadline has passed for
             // it, and the sweep ran, while the busy connection is left alone.

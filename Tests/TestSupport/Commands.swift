@@ -14,7 +14,11 @@ public struct CommandResult: Sendable {
 /// Runs a real program (curl, openssl, gzip) with its output captured. The
 /// blocking writes, reads and the wait happen on threads of their own, never on
 /// Swift's cooperative pool, which the server under test needs for deferred handlers.
-public func runCommand(_ executable: String, _ arguments: [String], input: Data? = nil) async throws -> CommandResult {
+/// A program still running after `limit` is killed (a bound against a hang; its
+/// error output says so).
+public func runCommand(_ executable: String, _ arguments: [String], input: Data? = nil,
+                       limit: Duration = .seconds(120)) async throws -> CommandResult {
+    _ = brokenPipesIgnored
     let process = Process()
     process.executableURL = URL(fileURLWithPath: executable.hasPrefix("/") ? executable : "/usr/bin/" + executable)
     process.arguments = arguments
@@ -25,11 +29,21 @@ public func runCommand(_ executable: String, _ arguments: [String], input: Data?
     process.standardError = errors
     process.standardInput = stdin
     try process.run()
+    let finished = Locked(false)
+    let killed = Locked(false)
+    DispatchQueue.global().asyncAfter(deadline: .now() + .nanoseconds(Int(limit.components.seconds * 1_000_000_000))) {
+        finished.withValue { done in
+            guard !done, process.isRunning else { return }
+            kill(process.processIdentifier, SIGKILL)
+            killed.set(true)
+        }
+    }
     return await withCheckedContinuation { continuation in
         Thread.detachNewThread {
             // Input, both pipes read to their end, then the wait: a full pipe can block neither side.
             Thread.detachNewThread {
-                if let input { stdin.fileHandleForWriting.write(input) }
+                // A program that exits without reading it all: the write fails (EPIPE), harmlessly.
+                if let input { try? stdin.fileHandleForWriting.write(contentsOf: input) }
                 try? stdin.fileHandleForWriting.close()
             }
             let errorData = Locked(Data())
@@ -41,11 +55,17 @@ public func runCommand(_ executable: String, _ arguments: [String], input: Data?
             let outputData = output.fileHandleForReading.readDataToEndOfFile()
             done.wait()
             process.waitUntilExit()
+            finished.set(true)
+            let note = killed.get() ? "\n(killed after \(limit))" : ""
             continuation.resume(returning: CommandResult(exitCode: process.terminationStatus, outputBytes: Array(outputData),
-                                                         errorOutput: String(decoding: errorData.get(), as: UTF8.self)))
+                                                         errorOutput: String(decoding: errorData.get(), as: UTF8.self) + note))
         }
     }
 }
+
+/// A write to a pipe whose reader has gone returns EPIPE instead of killing the
+/// test process (SIGPIPE's default action).
+private let brokenPipesIgnored: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
 
 /// Runs blocking work (a child process waited for, say) on a thread of its own,
 /// never on Swift's cooperative pool, which the servers under test need.
@@ -59,7 +79,7 @@ public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) asy
 /// of ours), off the cooperative pool.
 public func gunzip(_ bytes: [UInt8]) async throws -> [UInt8] {
     let result = try await runCommand("/bin/gzip", ["-dc"], input: Data(bytes))
-    guard result.exitCode == 0 else { throw POSIXError(.EBADMSG) }
+    guard result.exitCode == 0 else { throw HarnessError("gzip -dc exited with \(result.exitCode): \(result.errorOutput)") }
     return result.outputBytes
 }
 
@@ -70,6 +90,7 @@ final class Locked<Value>: @unchecked Sendable {
     init(_ value: Value) { self.value = value }
     func set(_ newValue: Value) { lock.withLock { value = newValue } }
     func get() -> Value { lock.withLock { value } }
+    func withValue<T>(_ body: (inout Value) -> T) -> T { lock.withLock { body(&value) } }
 }
 
 /// An answer as curl saw it.

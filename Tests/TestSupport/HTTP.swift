@@ -36,7 +36,7 @@ public func freePort() async throws -> Int {
 
 /// Polls `condition` every 20 ms until it holds or `timeout` passes: the way a test
 /// waits for something to happen (never a fixed sleep).
-public func eventually(timeout: Duration = .seconds(20), _ condition: () async throws -> Bool) async rethrows -> Bool {
+public func eventually(timeout: Duration = .seconds(30), _ condition: () async throws -> Bool) async rethrows -> Bool {
     let deadline = ContinuousClock.now + timeout
     while ContinuousClock.now < deadline {
         if try await condition() { return true }

@@ -45,6 +45,10 @@ public final class ManualTimeSource: TimeSource {
         }
     }
 
+    public func sleep(until deadline: Date) async throws {
+        try await clock.enter { now in deadline <= now ? .proceed : .park(deadline) }
+    }
+
     /// Moves time forward and wakes every sleeper whose deadline has passed.
     public func advance(by duration: Duration) {
         clock.update { now, deadlines in

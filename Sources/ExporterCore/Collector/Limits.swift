@@ -97,18 +97,18 @@ final class RateLimiter: Sendable {
 
     func acquire() async throws {
         while true {
-            let wait = bucket.withLock { bucket -> Double in
+            let next = bucket.withLock { bucket -> Date? in
                 let now = time.now()
                 bucket.tokens = min(capacity, bucket.tokens + max(0, now.timeIntervalSince(bucket.updated)) * rate)
                 bucket.updated = now
                 if bucket.tokens >= 1 {
                     bucket.tokens -= 1
-                    return 0
+                    return nil
                 }
-                return (1 - bucket.tokens) / rate
+                return now.addingTimeInterval((1 - bucket.tokens) / rate)  // when the next token is due
             }
-            if wait == 0 { return }
-            try await time.sleep(for: .milliseconds(Int64((wait * 1000).rounded(.up))))
+            guard let next else { return }
+            try await time.sleep(until: next)
         }
     }
 }

@@ -5,6 +5,17 @@ import Foundation
 public protocol TimeSource: Sendable {
     func now() -> Date
     func sleep(for duration: Duration) async throws
+    /// Returns at `deadline`, at once if it has passed: a wait measured from the
+    /// clock's time when the sleep begins, not from an earlier reading of it.
+    func sleep(until deadline: Date) async throws
+}
+
+extension TimeSource {
+    public func sleep(until deadline: Date) async throws {
+        let left = deadline.timeIntervalSince(now())
+        guard left > 0 else { return try Task.checkCancellation() }
+        try await sleep(for: .milliseconds(Int64((left * 1000).rounded(.up))))
+    }
 }
 
 /// The real clock.
