@@ -51,7 +51,7 @@ DIST_BUILD := .build-dist
 DIST_BIN := $(DIST_BUILD)/release/$(NAME)
 DIST_DIR := dist
 
-.PHONY: demo test test-dist build setup setup-test setup-bench bench bench-compare clean man completions install install-files \
+.PHONY: demo test test-dist soak build setup setup-test setup-bench bench bench-compare clean man completions install install-files \
 	uninstall dist dist-archive
 
 define apt_install
@@ -84,14 +84,20 @@ demo: build
 test: setup-test
 	scripts/check-imports.py
 	swift build --build-tests
-	swift test --skip ClusterProcessTests --skip BusyPoolTests
+	swift test --skip ClusterProcessTests --skip BusyPoolTests --skip SoakTests
 	@# Failover's timing bounds (lease TTL + poll interval) are measured with the machine to
 	@# themselves, not beside the other suites that run in parallel; so is a server beside
-	@# a pool filled on purpose, on its own too.
+	@# a pool filled on purpose, and the soak's bound on the age of the last poll.
 	swift test --skip-build --filter ClusterProcessTests
 	swift test --skip-build --filter BusyPoolTests
+	ACS_SOAK_SECONDS=45 swift test --skip-build --filter SoakTests
 	alerts/check.sh
 	ACS_EXPORTER_BIN=$(BIN) python3 -m pytest -q tests/e2e
+
+## Ten tenants under mixed upstream faults for five minutes (make test runs 45 s of it).
+soak: setup-test
+	swift build --build-tests
+	ACS_SOAK_SECONDS=$(or $(SOAK_SECONDS),300) swift test --skip-build --filter SoakTests
 
 ## The release tarball, checked on its own (many minutes: a static release build).
 test-dist: setup-test dist

@@ -133,7 +133,9 @@ let package = Package(
 
         // What the test targets share: the seed's bodies as fixtures, injectable
         // clocks, temporary directories, HTTP and process helpers.
-        .target(name: "TestSupport", dependencies: ["IngestionModel", "HTTPServer"], path: "Tests/TestSupport"),
+        .target(name: "TestSupport", dependencies: [
+            "IngestionModel", "HTTPServer", .product(name: "Logging", package: "swift-log"),
+        ], path: "Tests/TestSupport"),
         // Real clients for the HTTP tests: curl, openssl and certificates made with it, raw sockets.
         .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "WireFormat", "TestSupport"]),
         .testTarget(name: "WebConfigTests", dependencies: ["WebConfig", "HTTPServer", "WireFormat", "TestSupport"]),

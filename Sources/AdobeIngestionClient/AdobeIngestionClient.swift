@@ -198,21 +198,22 @@ struct CallContext: Sendable {
             let failure: AdobeAPIError
             var retryAfter: Duration?
             do {
-                let response = try await gate.withPermit(for: operation) { () async throws(AdobeAPIError) -> RawResponse in
+                let response = try await gate.withPermit(for: operation, judge: { [time] in AttemptOutcome($0, now: time.now()) }) {
+                    () async throws(AdobeAPIError) -> RawResponse in
                     try await transport.send(build())
                 }
                 observe(APICallRecord(tenant: tenant, operation: operation, code: String(response.status),
                                       duration: clock.now - started))
                 // 503s (and 429s) may say when to come back.
                 retryAfter = RetryAfter.parse(response.headers.first(name: "retry-after"), now: time.now())
-                gate.attempted(Self.outcome(of: response.status, retryAfter: retryAfter))
                 try classify(response)
                 return response
             } catch {
-                if case .cancelled = error { throw error }
-                if case .timeout = error { observe(record(operation, error, since: started, clock)); gate.attempted(.failed) }
-                if case .connectionFailed = error { observe(record(operation, error, since: started, clock)); gate.attempted(.failed) }
-                if case .bodyTooLarge = error { observe(record(operation, error, since: started, clock)) }
+                switch error {
+                case .cancelled: throw error
+                case .timeout, .connectionFailed, .bodyTooLarge: observe(record(operation, error, since: started, clock))
+                default: break
+                }
                 failure = error
             }
             guard failure.isTransient, attempt < retry.maxAttempts else { throw failure }
@@ -227,20 +228,12 @@ struct CallContext: Sendable {
                 "operation": "\(operation.rawValue)", "attempt": "\(attempt)",
                 "error": "\(failure)", "delay_seconds": "\(delay.seconds)",
             ])
+            gate.backingOff(until: time.now().adding(delay))
             do {
                 try await time.sleep(for: delay)
             } catch {
                 throw .cancelled
             }
-        }
-    }
-
-    /// How an answer's status reads for the tenant's guard.
-    static func outcome(of status: Int, retryAfter: Duration?) -> AttemptOutcome {
-        switch status {
-        case 429: return .throttled(retryAfter: retryAfter)
-        case 500..<600: return .failed
-        default: return .answered
         }
     }
 
@@ -321,25 +314,29 @@ struct TokenFetcher: Sendable {
 /// caller can bound concurrency and rate per attempt and hold a tenant's calls
 /// (see `UpstreamGuard`); back-off waits outside it.
 public protocol RequestGate: Sendable {
-    /// Runs `body` (one HTTP attempt of `operation`) once the gate lets it through.
+    /// Runs `body` (one HTTP attempt of `operation`) once the gate lets it through, and
+    /// learns from `judge` what the attempt came to (nil: nothing that speaks of the
+    /// API), however it ended: an answer, an error, or no attempt at all.
     func withPermit<T: Sendable>(for operation: APICallRecord.Operation,
+                                 judge: (Result<T, AdobeAPIError>) -> AttemptOutcome?,
                                  _ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T
-    /// What each attempt came to.
-    func attempted(_ outcome: AttemptOutcome)
     /// Whether the gate holds every call of the tenant for a 429's Retry-After, so the
     /// retrying call need not wait on its own.
     var holdsThrottledCalls: Bool { get }
+    /// A call waits until `until` before its next attempt (back-off or Retry-After).
+    func backingOff(until: Date)
 }
 
 extension RequestGate {
-    public func attempted(_ outcome: AttemptOutcome) {}
     public var holdsThrottledCalls: Bool { false }
+    public func backingOff(until: Date) {}
 }
 
 /// No limit.
 public struct OpenGate: RequestGate {
     public init() {}
     public func withPermit<T: Sendable>(for operation: APICallRecord.Operation,
+                                        judge: (Result<T, AdobeAPIError>) -> AttemptOutcome?,
                                         _ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T {
         try await body()
     }

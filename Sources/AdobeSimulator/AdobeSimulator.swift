@@ -91,6 +91,14 @@ public final class AdobeSimulator: Sendable {
         handlers.state.withLock { $0.throttles[tenant] = (until, retryAfter) }
     }
 
+    /// The requests started by a POST whose answer the simulator cut short or delayed (a
+    /// `truncated` or `slow` fault): a client may never have learned of them.
+    public func requestsStartedUnanswered() -> [SimulatedRequest] {
+        handlers.state.withLock { state in
+            state.startedUnanswered.compactMap { state.requests[$0.tenant]?[$0.requestID] }
+        }
+    }
+
     /// When each ingestion call (trigger or status) of `tenant` arrived, oldest first.
     public func calls(tenant: String) -> [Date] {
         handlers.state.withLock { $0.tenantCalls[tenant] ?? [] }
@@ -174,7 +182,11 @@ final class SimulatorHandlers: Sendable {
                 return json(404, SeedBodies.notFound)
             }
             if operation == .trigger {
-                return json(200, Self.trigger(&state, tenant: tenant, mapping: mapping, now: time.now()))
+                let (body, created) = Self.trigger(&state, tenant: tenant, mapping: mapping, now: time.now())
+                if let created, fault == .truncated || fault.map({ if case .slow = $0 { true } else { false } }) == true {
+                    state.startedUnanswered.append((tenant, created.requestID))
+                }
+                return json(200, body)
             }
             guard let id = Self.requestID(of: request) else {
                 return json(400, "{\"code\":400,\"message\":\"requestId is required\"}")
@@ -187,15 +199,17 @@ final class SimulatorHandlers: Sendable {
         return await finish(fault, reply)
     }
 
-    private static func trigger(_ state: inout SimulatorState, tenant: String, mapping: String, now: Date) -> String {
+    /// The POST's answer, and the request it started, if it started one.
+    private static func trigger(_ state: inout SimulatorState, tenant: String, mapping: String, now: Date)
+        -> (body: String, created: SimulatedRequest?) {
         let config = state.tenants[tenant]!.mappings[mapping]!.config
-        guard config.published else { return SeedBodies.notPublished(mapping: mapping) }
-        guard config.stopped else { return SeedBodies.notStopped(mapping: mapping) }
+        guard config.published else { return (SeedBodies.notPublished(mapping: mapping), nil) }
+        guard config.stopped else { return (SeedBodies.notStopped(mapping: mapping), nil) }
         if let running = state.running(tenant: tenant, mapping: mapping, now: now) {
-            return SeedBodies.alreadyInProgress(requestID: String(running.requestID), mapping: mapping)
+            return (SeedBodies.alreadyInProgress(requestID: String(running.requestID), mapping: mapping), nil)
         }
         let created = state.submit(tenant: tenant, mapping: mapping, now: now)
-        return SeedBodies.submitted(requestID: String(created.requestID), mapping: mapping)
+        return (SeedBodies.submitted(requestID: String(created.requestID), mapping: mapping), created)
     }
 
     /// `?requestId=` or, for tenants set up so, `{"requestId": …}` in the body.

@@ -97,6 +97,8 @@ struct SimulatorState {
     var tenantCalls: [String: [Date]] = [:]
     /// Each POST of a mapping (`tenant/mapping`), whatever it was answered.
     var posts: [String: [SimulatedPost]] = [:]
+    /// Requests started by a POST whose answer was cut short or delayed (tenant, request id).
+    var startedUnanswered: [(tenant: String, requestID: Int)] = []
     /// Tenants answering 429 to every ingestion call until a time, with this Retry-After.
     var throttles: [String: (until: Date, retryAfter: Duration)] = [:]
     /// When the simulator started (scenario throttles are relative to it).

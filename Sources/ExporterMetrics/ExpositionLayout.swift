@@ -8,10 +8,13 @@
 struct ExpositionLayout: Sendable {
     /// 64 mappings: ~300 KB for the largest family (the duration histogram).
     /// Larger configurations get larger blocks, so that a body stays within
-    /// `maxBlocksPerFamily` × 20 families chunks, under `PreparedResponse.maxChunks`
+    /// `maxBlocksPerFamily` chunks per family, under `PreparedResponse.maxChunks`
     /// (libmicrohttpd copies a response's iovec into each connection's pool).
     static let minimumMappingBlock = 64
-    static let maxBlocksPerFamily = 12
+    /// `PreparedResponse.maxChunks` (256) less the global slot, the process metrics,
+    /// EOF, and a gzip body's header and trailer.
+    static let chunksForFamilies = 251
+    static let maxBlocksPerFamily = chunksForFamilies / (MetricFamily.perMapping.count + MetricFamily.perTenant.count)
     static let minimumTenantBlock = 4
 
     enum Slot: Equatable {

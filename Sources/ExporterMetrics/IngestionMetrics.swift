@@ -135,6 +135,16 @@ public final class IngestionMetrics: Sendable {
         }
     }
 
+    /// Whether the tenant's collector is stalled (`acs_ingestion_collector_stalled`,
+    /// and `acs_ingestion_up` 0 meanwhile).
+    public func collectorStalled(tenant: String, _ stalled: Bool, at time: Date) {
+        update { state in
+            guard let position = state.tenantIndex[tenant] else { return }
+            state.updateTenant(position, marking: [.up, .collectorStalled]) { $0.stalled = stalled }
+            state.changed(at: time)
+        }
+    }
+
     /// Serves exactly these mappings from now on (a configuration reload, a lease
     /// taken or given up): new ones start from their stored `totals`, removed ones
     /// leave /metrics. `created` adds to when mappings were first configured.

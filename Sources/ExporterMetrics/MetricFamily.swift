@@ -62,7 +62,9 @@ extension MetricFamily {
 
     // Per tenant (label tenant).
     static let up = MetricFamily("acs_ingestion_up", .gauge,
-        "1 when the tenant's last poll cycle obtained a token and reached the ingestion API, else 0.")
+        "1 when the tenant's last poll cycle obtained a token and reached the ingestion API, else 0 (0 too while its collector is stalled).")
+    static let collectorStalled = MetricFamily("acs_ingestion_collector_stalled", .gauge,
+        "1 when the tenant's collector has made no progress (no poll cycle, no API call ended) within its liveness deadline, else 0.")
     static let lastPoll = MetricFamily("acs_ingestion_last_poll_timestamp_seconds", .gauge,
         "When the tenant's last poll cycle ended (Unix time), 0 if none yet.")
     static let apiRequests = MetricFamily("acs_ingestion_api_requests_total", .counter,
@@ -117,5 +119,5 @@ extension MetricFamily {
                                              lastSuccess, lastFailure, lastSuccessRecords, triggers, mappingInfo, nextTrigger,
                                              triggerFailingSince]
     /// The per-tenant families, in exposition order (after the per-mapping ones).
-    static let perTenant: [MetricFamily] = [up, lastPoll, apiRequests, apiDuration, apiBackoffUntil, tokenExpiry]
+    static let perTenant: [MetricFamily] = [up, collectorStalled, lastPoll, apiRequests, apiDuration, apiBackoffUntil, tokenExpiry]
 }

@@ -49,6 +49,7 @@ struct MetricsState {
         let name: String
         let labels: String
         var up = false
+        var stalled = false
         var lastPoll: Double?
         var calls: [APICallKey: Int] = [:]
         var latency: [String: Histogram] = [:]
@@ -301,7 +302,9 @@ struct MetricsState {
         let om = format == .openMetrics
         switch f.name {
         case MetricFamily.up.name:
-            w.sample(f.name, t.labels, value: t.up ? 1 : 0)
+            w.sample(f.name, t.labels, value: t.up && !t.stalled ? 1 : 0)
+        case MetricFamily.collectorStalled.name:
+            w.sample(f.name, t.labels, value: t.stalled ? 1 : 0)
         case MetricFamily.lastPoll.name:
             w.sample(f.name, t.labels, value: t.lastPoll ?? 0)
         case MetricFamily.apiRequests.name:

@@ -79,29 +79,6 @@ struct Harness: AsyncStoppable {
     }
 }
 
-/// Keeps every log line (message and metadata) a client writes.
-final class LogCapture: LogHandler, Sendable {
-    private let lines = Mutex<[String]>([])
-    var logLevel: Logger.Level {
-        get { .trace }
-        set {}
-    }
-    var metadata: Logger.Metadata {
-        get { [:] }
-        set {}
-    }
-    subscript(metadataKey key: String) -> Logger.Metadata.Value? {
-        get { nil }
-        set {}
-    }
-
-    func log(event: LogEvent) {
-        lines.withLock { $0.append("\(event.level) \(event.message) \(event.metadata ?? [:]) \(event.error.map { "\($0)" } ?? "")") }
-    }
-
-    var all: [String] { lines.withLock { $0 } }
-}
-
 /// Records every API call the client reports.
 final class CallLog: Sendable {
     private let records = Mutex<[APICallRecord]>([])

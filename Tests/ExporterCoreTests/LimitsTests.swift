@@ -48,7 +48,7 @@ struct LimitsTests {
 
     /// One attempt through `gate`: `send` stands for the HTTP exchange.
     static func send(through gate: TenantGate, _ send: @escaping @Sendable () -> Void) async throws(AdobeAPIError) {
-        try await gate.withPermit(for: .status) { () async throws(AdobeAPIError) -> Bool in
+        try await gate.withPermit(for: .status, judge: { _ in nil }) { () async throws(AdobeAPIError) -> Bool in
             send()
             return true
         }

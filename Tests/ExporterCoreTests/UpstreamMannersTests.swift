@@ -15,22 +15,12 @@ import Testing
 struct UpstreamMannersTests {
     static let minutes = 10.0
 
-    /// Counts the log lines of each level.
-    final class LineCounter: LogHandler, Sendable {
-        private let counts = Mutex<[Logger.Level: Int]>([:])
-        var logLevel: Logger.Level { get { .debug } set {} }
-        var metadata: Logger.Metadata { get { [:] } set {} }
-        subscript(metadataKey key: String) -> Logger.Metadata.Value? { get { nil } set {} }
-        func log(event: LogEvent) { counts.withLock { $0[event.level, default: 0] += 1 } }
-        func count(_ level: Logger.Level) -> Int { counts.withLock { $0[level] ?? 0 } }
-    }
-
     /// Tenant t-a with 37 requests open, run for ten minutes of injected time.
     func run(secret: String = "s", refuse: (SchedulerTests.Setup) -> Void) async throws
         -> (ingestionCalls: [Date], tokenCalls: Int, warnings: Int, start: Date) {
         let setup = try SchedulerTests.Setup(secret: secret, scheduled: false) { $0.collector.pollInterval = .seconds(30) }
         return try await stopping(setup) { setup throws in
-            let lines = LineCounter()
+            let lines = LogCapture()
             var logger = Logger(label: "test") { _ in lines }
             logger.logLevel = .debug
             var config = setup.config

@@ -37,6 +37,7 @@ public final class Collector: Sendable {
     private let logger: Logger
     private let httpClient: HTTPClient
     private let concurrency: ConcurrencyLimit
+    private let watchdog: Watchdog
     private let workers: Mutex<[String: TenantWorker]>
     /// With replicas sharing a PostgreSQL database: which tenants this one runs (nil: all of them).
     var coordinator: ClusterCoordinator? { clusterCoordinator.value }
@@ -66,6 +67,7 @@ public final class Collector: Sendable {
         self.leases = cluster == nil ? nil : leases
         settings = LiveConfiguration(config)
         concurrency = ConcurrencyLimit(config.collector.maxConcurrentRequests)
+        watchdog = Watchdog(metrics: metrics, readiness: readiness, logger: logger)
         (workerChanges, workersChanged) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         workers = Mutex([:])
         if let cluster, let leases {
@@ -126,14 +128,21 @@ public final class Collector: Sendable {
         for worker in workers { worker.loadPlans(stored: stored, lastTriggers: lastTriggers) }
     }
 
-    /// How often the store's health is checked: each poll interval, at least every 10 s.
-    var storeCheckInterval: Duration { min(settings.value.collector.pollInterval, .seconds(10)) }
+    /// How often the store's health and the workers' liveness are checked: each poll
+    /// interval, at least every 10 s.
+    var checkInterval: Duration { min(settings.value.collector.pollInterval, .seconds(10)) }
 
-    /// Runs every tenant's worker, the store's health check, and retention hourly,
-    /// until cancelled; starts the workers a reload adds.
+    /// Runs every tenant's worker, the store's health check, the workers' watchdog, and
+    /// retention hourly, until cancelled; starts the workers a reload adds.
     public func run() async {
         await withDiscardingTaskGroup { group in
-            group.addTask { await self.storeMonitor.run(self.store, interval: { self.storeCheckInterval }) }
+            group.addTask { await self.storeMonitor.run(self.store, interval: { self.checkInterval }) }
+            group.addTask {
+                while !Task.isCancelled {
+                    do { try await self.time.sleep(for: self.checkInterval) } catch { return }
+                    self.checkLiveness()
+                }
+            }
             if let coordinator {
                 group.addTask { await coordinator.run() }
                 group.addTask { await self.serveQueuedTriggers() }
@@ -280,6 +289,11 @@ public final class Collector: Sendable {
         let running = workers.withLock { Array($0.values) }
         for worker in running { worker.finish() }
         for worker in running { _ = await worker.finished(within: max(.zero, deadline - ContinuousClock.now)) }
+    }
+
+    /// Judges every running worker's liveness now (what `run()` does each check interval).
+    func checkLiveness() {
+        watchdog.check(workers.withLock { Array($0.values) }, now: time.now(), allowance: Watchdog.allowance(config.collector))
     }
 
     /// One poll cycle of a tenant (what `run()` does each poll interval).

@@ -32,13 +32,17 @@ final class ConcurrencyLimit: Sendable {
 /// upstream guard (a 429's pause, the breaker), a token of the tenant's rate, then a
 /// slot of the global concurrency limit. The rate token comes before the slot so that
 /// a throttled tenant waits without holding a slot the other tenants need; a
-/// cancelled caller sends nothing.
+/// cancelled caller sends nothing. Every admission the guard gives is ended here,
+/// whatever becomes of the call: answered, failed, cancelled while it waits for its
+/// turn, refused before sending, or held again by a pause that began meanwhile.
 struct TenantGate: RequestGate {
     let concurrency: ConcurrencyLimit
     let rate: RateLimiter
     var upstream: UpstreamGuard?
     /// Told of every answer that shows the API works or asks to wait.
     var answered: @Sendable () -> Void = {}
+    /// Told when an attempt ended, however it ended, and when a call backs off until a time.
+    var liveness: WorkerLiveness?
     /// Asked right before each attempt: false once the tenant's worker is finishing
     /// (hand-over, shutdown), which starts no call (the attempt ends as cancelled).
     var mayAttempt: @Sendable () -> Bool = { true }
@@ -48,31 +52,43 @@ struct TenantGate: RequestGate {
 
     var holdsThrottledCalls: Bool { upstream != nil }
 
+    func backingOff(until: Date) { liveness?.quiet(until: until) }
+
     func withPermit<T: Sendable>(for operation: APICallRecord.Operation,
+                                 judge: (Result<T, AdobeAPIError>) -> AttemptOutcome?,
                                  _ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T {
         while true {
             let admission = try await upstream?.admit()
-            do {
-                try await rate.acquire()
-                try await concurrency.acquire()
+            // nil: held again before sending (the admission is ended, and the call asks anew).
+            let result: Result<T, AdobeAPIError>?
+            do throws(AdobeAPIError) {
+                result = try await attempt(operation, admitted: admission, body).map { .success($0) }
             } catch {
-                throw .cancelled
+                result = .failure(error)
             }
-            // A 429 or the breaker may have come while this call waited for its turn.
-            if let upstream, let admission, !upstream.stillAdmits(admission) {
-                concurrency.release()
-                continue
-            }
-            break
+            let outcome = result.flatMap(judge)
+            if let admission { upstream?.finish(admission, outcome) }
+            if let outcome, outcome != .failed { answered() }
+            if result != nil { liveness?.progressed() }
+            guard let result else { continue }
+            return try result.get()
         }
-        defer { concurrency.release() }
-        if Task.isCancelled || !mayAttempt() || (operation == .trigger && !maySendTrigger()) { throw .cancelled }
-        return try await body()
     }
 
-    func attempted(_ outcome: AttemptOutcome) {
-        upstream?.record(outcome)
-        if outcome != .failed { answered() }
+    /// Waits for a rate token and a slot, then runs `body`; nil when a pause or the
+    /// breaker began while this call waited for its turn.
+    private func attempt<T: Sendable>(_ operation: APICallRecord.Operation, admitted admission: UpstreamGuard.Admission?,
+                                      _ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T? {
+        do {
+            try await rate.acquire()
+            try await concurrency.acquire()
+        } catch {
+            throw .cancelled
+        }
+        defer { concurrency.release() }
+        if let upstream, let admission, !upstream.stillAdmits(admission) { return nil }
+        if Task.isCancelled || !mayAttempt() || (operation == .trigger && !maySendTrigger()) { throw .cancelled }
+        return try await body()
     }
 }
 

@@ -17,6 +17,8 @@ final class TenantWorker: Sendable {
     let client: AdobeIngestionClient
     let upstream: UpstreamGuard
     let health: TenantHealth
+    /// Whether the worker still makes progress (judged by the collector's `Watchdog`).
+    let liveness: WorkerLiveness
     let store: any IngestionStore
     let metrics: IngestionMetrics
     let time: any TimeSource
@@ -52,17 +54,15 @@ final class TenantWorker: Sendable {
         client.timeout = collector.requestTimeout
         let name = tenant.name
         let health = TenantHealth(tenant: name, metrics: metrics, logger: logger, time: time)
+        let liveness = WorkerLiveness(time: time)
         let upstream = UpstreamGuard(time: time) { [metrics] hold in
-            metrics.upstreamHeld(tenant: name, until: hold.map { hold in
-                switch hold {
-                case .throttled(let until), .breakerOpen(let until): return until
-                }
-            })
+            if let hold { liveness.quiet(until: hold.until) }
+            metrics.upstreamHeld(tenant: name, until: hold?.until)
         }
         let finishing = WaitingRoom<Bool, Void>(false)
         let gate = TenantGate(concurrency: concurrency,
                               rate: RateLimiter(ratePerSecond: collector.maxRequestsPerSecond, time: time),
-                              upstream: upstream, answered: { health.reached() },
+                              upstream: upstream, answered: { health.reached() }, liveness: liveness,
                               mayAttempt: { !finishing.read { $0 } },
                               maySendTrigger: { lease?.isValid ?? true })
         self.finishing = finishing
@@ -80,7 +80,8 @@ final class TenantWorker: Sendable {
             let jitter = TriggerPlanner.jitter(for: key, schedule: schedule, maximum: collector.triggerJitter)
             planners[mapping.id] = TriggerPlanner(schedule: schedule, jitter: jitter)
         }
-        (self.tenant, self.upstream, self.health, self.store, self.metrics) = (tenant, upstream, health, store, metrics)
+        (self.tenant, self.upstream, self.health, self.liveness) = (tenant, upstream, health, liveness)
+        (self.store, self.metrics) = (store, metrics)
         (self.time, self.logger, self.settings, self.planners, self.lease) = (time, logger, settings, planners, lease)
     }
 
@@ -108,6 +109,8 @@ final class TenantWorker: Sendable {
             group.addTask {
                 while !Task.isCancelled && !self.finishing.read({ $0 }) {
                     await self.cycle()
+                    self.liveness.progressed()
+                    self.liveness.stage("the poll interval")
                     // The poll interval, cut short by `finish()`.
                     await withTaskGroup(of: Void.self) { pause in
                         pause.addTask { try? await self.time.sleep(for: self.settings.value.collector.pollInterval) }
@@ -166,11 +169,16 @@ final class TenantWorker: Sendable {
 
     /// One poll cycle: left-over intents (the first time), due triggers, then one GET per open request.
     func cycle() async {
-        if intentsToResolve.load(ordering: .relaxed) { await resolveIntents() }
+        if intentsToResolve.load(ordering: .relaxed) {
+            liveness.stage("the trigger intents a crash left")
+            await resolveIntents()
+        }
         for mapping in dueMappings() {
             if Task.isCancelled { return }
+            liveness.stage("the scheduled trigger of mapping \(mapping)")
             await triggerOnSchedule(mapping)
         }
+        liveness.stage("the open requests from the store")
         let open: [TrackedRequest]
         do {
             open = try await store.openRequests(tenant: tenant.name)
@@ -181,8 +189,10 @@ final class TenantWorker: Sendable {
         // Cluster mode: requests tracked or untracked through another replica's API.
         if lease != nil { metrics.openRequests(tenant.mappings.map { key($0.id) }, open, now: time.now()) }
         if open.isEmpty && !isFinishing {
+            liveness.stage("an access token")
             do { try await client.authenticate() } catch { health.failed(error) }
         }
+        liveness.stage("the status of \(open.count) open requests")
         await withTaskGroup(of: Void.self) { group in
             for request in open { group.addTask { await self.poll(request) } }
         }
