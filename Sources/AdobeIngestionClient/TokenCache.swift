@@ -37,11 +37,10 @@ actor TokenCache {
         }
         if Task.isCancelled { throw .cancelled }
         let fetch: PendingFetch
-        if let pending {
+        if let pending, !pending.isAbandoned {
             fetch = pending
         } else {
-            let request = self.fetch
-            fetch = PendingFetch(Task { try await request() })
+            fetch = PendingFetch(self.fetch)
             pending = fetch
         }
         do {
@@ -53,6 +52,8 @@ actor TokenCache {
             }
             return token
         } catch {
+            // A caller that left (cancelled) says nothing of the fetch, which may go on for the others.
+            if Task.isCancelled { throw .cancelled }
             if pending === fetch {
                 pending = nil
                 if case .authenticationFailed = error as? AdobeAPIError {
@@ -72,25 +73,78 @@ actor TokenCache {
     }
 }
 
-/// One IMS request shared by every caller that found no valid token. It is
-/// cancelled when the last of them is (the exporter stopping), so shutdown never
-/// waits on a token request nobody wants any more.
+/// One IMS request shared by every caller that found no valid token. Each caller
+/// leaves as soon as it is cancelled, whoever else still waits (the request may wait
+/// out a 429's pause); the request itself is cancelled when the last caller leaves
+/// (the exporter stopping), so shutdown never waits on a token nobody wants any more.
 final class PendingFetch: Sendable {
-    private let task: Task<AccessToken, Error>
-    private let waiters = Mutex(0)
+    private struct State {
+        var result: Result<AccessToken, any Error>?
+        /// Callers that joined and neither left nor got the result.
+        var joined = 0
+        var parked: [UInt64: CheckedContinuation<AccessToken, any Error>] = [:]
+        var nextID: UInt64 = 0
+        var abandoned = false
+    }
 
-    init(_ task: Task<AccessToken, Error>) { self.task = task }
+    /// Shared with the request's task, which delivers its result here.
+    private final class Waiters: Sendable {
+        let state = Mutex(State())
+
+        func deliver(_ result: Result<AccessToken, any Error>) {
+            let parked = state.withLock { state -> [CheckedContinuation<AccessToken, any Error>] in
+                state.result = result
+                defer { state.parked = [:] }
+                return Array(state.parked.values)
+            }
+            for continuation in parked { continuation.resume(with: result) }
+        }
+    }
+
+    private let waiters = Waiters()
+    private let task: Task<Void, Never>
+
+    init(_ fetch: @escaping @Sendable () async throws(AdobeAPIError) -> AccessToken) {
+        let waiters = waiters
+        task = Task {
+            do throws(AdobeAPIError) {
+                waiters.deliver(.success(try await fetch()))
+            } catch {
+                waiters.deliver(.failure(error))
+            }
+        }
+    }
+
+    /// True once every caller left before the result: the request was cancelled.
+    var isAbandoned: Bool { waiters.state.withLock { $0.abandoned } }
 
     func wait() async throws -> AccessToken {
-        waiters.withLock { $0 += 1 }
+        let id = waiters.state.withLock { state -> UInt64 in
+            state.joined += 1
+            state.nextID += 1
+            return state.nextID
+        }
         return try await withTaskCancellationHandler {
-            try await task.value
-        } onCancel: {
-            let remaining = waiters.withLock { count -> Int in
-                count -= 1
-                return count
+            try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<AccessToken, any Error>) in
+                let ready = waiters.state.withLock { state -> Result<AccessToken, any Error>? in
+                    if let result = state.result { return result }
+                    // Cancelled before parking: the cancellation handler found nothing to resume.
+                    if Task.isCancelled { return .failure(CancellationError()) }
+                    state.parked[id] = continuation
+                    return nil
+                }
+                if let ready { continuation.resume(with: ready) }
             }
-            if remaining == 0 { task.cancel() }
+        } onCancel: {
+            let (left, last) = waiters.state.withLock { state -> (CheckedContinuation<AccessToken, any Error>?, Bool) in
+                guard state.result == nil else { return (nil, false) }
+                state.joined -= 1
+                let left = state.parked.removeValue(forKey: id)
+                if state.joined == 0 { state.abandoned = true }
+                return (left, state.joined == 0)
+            }
+            left?.resume(throwing: CancellationError())
+            if last { task.cancel() }
         }
     }
 }

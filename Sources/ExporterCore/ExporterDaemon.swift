@@ -168,12 +168,22 @@ public final class ExporterDaemon: Sendable {
     /// it whole, or not at all: the last good configuration stays, and the reason is
     /// logged and returned. Settings only a restart can change are refused.
     public func reload() async -> Result<String, ReloadError> {
-        try? await reloading.enter { busy in
-            guard !busy else { return .park(()) }
-            busy = true
-            return .proceed
+        // One reload at a time: a finished reload hands its turn to the next waiter (still busy).
+        do {
+            try await reloading.enter { busy in
+                guard !busy else { return .park(()) }
+                busy = true
+                return .proceed
+            }
+        } catch {
+            return .failure(ReloadError("the exporter is stopping"))
         }
-        defer { reloading.update { busy, waiting in busy = false; return waiting.isEmpty ? [] : [0] } }
+        defer {
+            reloading.update { busy, waiting in
+                if waiting.isEmpty { busy = false }
+                return waiting.isEmpty ? [] : [0]
+            }
+        }
         let result = await loadAndApply()
         metrics.reloaded(successfully: (try? result.get()) != nil, at: Date())
         switch result {

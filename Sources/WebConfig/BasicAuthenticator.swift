@@ -44,12 +44,15 @@ public final class BasicAuthenticator: RequestAuthenticator, Sendable {
         }
         let digest = self.digest(user: credentials.user, password: credentials.password)
         if isCached(user: credentials.user, digest: digest) { return .allowed(user: credentials.user) }
-        if waiting.add(1, ordering: .relaxed).newValue > maxWaiting {
-            waiting.subtract(1, ordering: .relaxed)
-            return .refused(HTTPResponse(status: 503, headers: [("Retry-After", "1")],
-                                         body: Array("too many authentication attempts in progress\n".utf8)).reply)
-        }
+        // Counted while the check runs, not from here: a request refused or dropped before its
+        // check starts (a limit, a closed connection) must not hold a place for good.
         return .pending { [self] in
+            if waiting.add(1, ordering: .relaxed).newValue > maxWaiting {
+                waiting.subtract(1, ordering: .relaxed)
+                return .refused(HTTPResponse(status: 503, headers: [("Retry-After", "1")],
+                                             body: Array("too many authentication attempts in progress\n".utf8)).reply)
+            }
+            defer { waiting.subtract(1, ordering: .relaxed) }
             let matched = await withCheckedContinuation { continuation in
                 queue.async {
                     self.uncachedChecks.add(1, ordering: .relaxed)
@@ -58,7 +61,6 @@ public final class BasicAuthenticator: RequestAuthenticator, Sendable {
                     continuation.resume(returning: matched)
                 }
             }
-            waiting.subtract(1, ordering: .relaxed)
             guard matched else { return .refused(challenge()) }
             remember(user: credentials.user, digest: digest)
             return .allowed(user: credentials.user)

@@ -21,6 +21,31 @@ struct TokenTests {
         }
     }
 
+    /// A caller cancelled while a token request it shares with another is under way
+    /// leaves at once (the request may be waiting out a pause); the other still gets the
+    /// token. Before, it waited for the request to end, holding up whoever awaited it
+    /// (a replica handing over a tenant).
+    @Test func aCancelledCallerLeavesASharedTokenRequestAtOnce() async throws {
+        let h = try Harness()
+        try await stopping(h) { h throws in
+            let client = h.client()
+            h.simulator.inject(.slow(.seconds(8)), on: .token)
+            let clock = ContinuousClock()
+            let started = clock.now
+            let leaving = Task { () -> AdobeAPIError? in
+                do throws(AdobeAPIError) { try await client.authenticate(); return nil } catch { return error }
+            }
+            let staying = Task { try await client.authenticate() }
+            try await eventually("the token request reached IMS") { h.simulator.callCount(.token) == 1 }
+            leaving.cancel()
+            #expect(await leaving.value == .cancelled)
+            let left = clock.now - started
+            #expect(left < .seconds(4), "the cancelled caller left after \(left), with the token request")
+            try await staying.value
+            #expect(h.simulator.callCount(.token) == 1, "the request went on for the caller that stayed")
+        }
+    }
+
     /// One clock for both sides, so the client's view of expiry is the simulator's.
     static func sharedClock(tokenLifetime: Duration) throws -> (Harness, ManualTimeSource) {
         var scenario = Harness.scenario()

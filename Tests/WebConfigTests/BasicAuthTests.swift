@@ -70,16 +70,32 @@ struct BasicAuthTests {
         }
     }
 
-    @Test func tooManyWaitingChecksAre503RatherThanAQueue() {
+    @Test func tooManyWaitingChecksAre503RatherThanAQueue() async {
         let authenticator = BasicAuthenticator(users: Self.users, maxWaiting: 0)
         let request = HTTPRequest(method: "GET", rawPath: "/metrics",
                                   headers: ["Authorization": "Basic " + Data("alice:guess".utf8).base64EncodedString()])
-        guard case .refused(.response(let response)) = authenticator.authenticate(request) else {
+        guard case .pending(let check) = authenticator.authenticate(request),
+              case .refused(.response(let response)) = await check() else {
             Issue.record("expected a refusal")
             return
         }
         #expect(response.status == 503)
         #expect(response.headers.contains { $0.name == "Retry-After" })
+    }
+
+    /// Checks decided but never run (the request refused by a limit, or its client gone
+    /// before the body came) hold no place: a later check still runs.
+    @Test func checksThatNeverRunHoldNoPlace() async {
+        let authenticator = BasicAuthenticator(users: Self.users, maxWaiting: 2)
+        let guess = HTTPRequest(method: "GET", rawPath: "/metrics",
+                                headers: ["Authorization": "Basic " + Data("alice:guess".utf8).base64EncodedString()])
+        for _ in 0..<40 { _ = authenticator.authenticate(guess) }
+        let right = HTTPRequest(method: "GET", rawPath: "/metrics",
+                                headers: ["Authorization": "Basic " + Data("alice:correct horse".utf8).base64EncodedString()])
+        guard case .pending(let check) = authenticator.authenticate(right), case .allowed(user: "alice") = await check() else {
+            Issue.record("a check was refused after 40 that never ran")
+            return
+        }
     }
 
     @Test func cachedChecksAreFarCheaperThanBcrypt() async throws {
