@@ -7,8 +7,9 @@ BIN := .build/debug/$(NAME)
 BUILD_PACKAGES := libmicrohttpd-dev libsqlite3-dev zlib1g-dev pkg-config libgnutls28-dev libcrypt-dev
 # For tests/e2e/test_install.py: systemd (systemd-analyze, systemd-socket-activate),
 # man-db (man -l), zsh and fish (their completion scripts). The store tests start a PostgreSQL
-# cluster of their own (postgresql), with certificates made by openssl.
-TEST_PACKAGES := prometheus prometheus-alertmanager python3-yaml chromium systemd man-db zsh fish postgresql openssl
+# cluster of their own (postgresql), with certificates made by openssl. jsonnet renders the
+# monitoring mixin (mixin/) and the Kubernetes manifests (deploy/kubernetes/).
+TEST_PACKAGES := prometheus prometheus-alertmanager python3-yaml chromium systemd man-db zsh fish postgresql openssl jsonnet
 BENCH_PACKAGES := wrk gcc bc curl
 
 # The version is spelled once, in Package.swift.
@@ -51,7 +52,7 @@ DIST_BUILD := .build-dist
 DIST_BIN := $(DIST_BUILD)/release/$(NAME)
 DIST_DIR := dist
 
-.PHONY: demo test test-dist build setup setup-test setup-bench bench bench-compare clean man completions install install-files \
+.PHONY: demo test test-dist mixin build setup setup-test setup-bench bench bench-compare clean man completions install install-files \
 	uninstall dist dist-archive
 
 define apt_install
@@ -68,6 +69,7 @@ setup:
 setup-test: setup
 	$(call apt_install,$(TEST_PACKAGES))
 	@python3 -c 'import pytest, prometheus_client' 2>/dev/null || python3 -m pip install -q pytest prometheus_client
+	@command -v kubernetes-validate >/dev/null || python3 -m pip install -q kubernetes-validate
 
 setup-bench: setup
 	$(call apt_install,$(BENCH_PACKAGES))
@@ -83,6 +85,9 @@ demo: build
 ## checks, the end-to-end run with a real Prometheus, and the installed tree.
 test: setup-test
 	scripts/check-imports.py
+	@# The shipped rules, dashboards and manifests are the mixin's output (first: no build needed).
+	scripts/render-mixin.py --check
+	python3 -m pytest -q tests/deploy
 	swift build --build-tests
 	swift test --skip ClusterProcessTests --skip BusyPoolTests
 	@# Failover's timing bounds (lease TTL + poll interval) are measured with the machine to
@@ -92,6 +97,12 @@ test: setup-test
 	swift test --skip-build --filter BusyPoolTests
 	alerts/check.sh
 	ACS_EXPORTER_BIN=$(BIN) python3 -m pytest -q tests/e2e
+
+## The rules file, the dashboards and the Kubernetes manifests, rendered from mixin/ and
+## deploy/kubernetes/manifests.jsonnet (the committed files are this output).
+mixin:
+	$(call apt_install,jsonnet python3-yaml)
+	scripts/render-mixin.py
 
 ## The release tarball, checked on its own (many minutes: a static release build).
 test-dist: setup-test dist
