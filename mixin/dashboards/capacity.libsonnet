@@ -301,7 +301,7 @@ function(c) {
     {
       type: 'table',
       title: 'Records per mapping: day / week / month',
-      description: 'Records ingested per tenant and mapping during the last 24 hours, 7 days and 30 days (fixed windows), with the mapping\'s name.',
+      description: "Records ingested per tenant and mapping during the last 24 hours, 7 days and 30 days (fixed windows), with the mapping's name.",
       datasource: c.datasource,
       fieldConfig: {
         defaults: {

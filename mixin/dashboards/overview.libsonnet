@@ -48,28 +48,28 @@ function(c) {
   ],
   templating: {
     list: c.variables + [
-        {
-          name: 'exporter_url',
-          label: 'Exporter URL',
-          description: 'Base URL of the exporter\'s HTTP API, for the links from exemplars\' request_id to GET /api/v1/requests/{tenant}/{mapping}/{id}.',
-          type: 'textbox',
-          query: 'http://localhost:10193',
-          current: {
-            selected: false,
+      {
+        name: 'exporter_url',
+        label: 'Exporter URL',
+        description: "Base URL of the exporter's HTTP API, for the links from exemplars' request_id to GET /api/v1/requests/{tenant}/{mapping}/{id}.",
+        type: 'textbox',
+        query: 'http://localhost:10193',
+        current: {
+          selected: false,
+          text: 'http://localhost:10193',
+          value: 'http://localhost:10193',
+        },
+        options: [
+          {
+            selected: true,
             text: 'http://localhost:10193',
             value: 'http://localhost:10193',
           },
-          options: [
-            {
-              selected: true,
-              text: 'http://localhost:10193',
-              value: 'http://localhost:10193',
-            },
-          ],
-          hide: 0,
-          skipUrlSync: false,
-        },
-      ],
+        ],
+        hide: 0,
+        skipUrlSync: false,
+      },
+    ],
   },
   panels: [
     {
@@ -159,7 +159,7 @@ function(c) {
     {
       type: 'stat',
       title: 'Adobe API reachable',
-      description: 'acs_ingestion_up per tenant: 1 when the exporter\'s last poll cycle authenticated and reached the Campaign API. DOWN for 10 minutes fires AcsIngestionApiUnreachable.',
+      description: "acs_ingestion_up per tenant: 1 when the exporter's last poll cycle authenticated and reached the Campaign API. DOWN for 10 minutes fires AcsIngestionApiUnreachable.",
       datasource: c.datasource,
       fieldConfig: {
         defaults: {
@@ -769,7 +769,7 @@ function(c) {
     {
       type: 'timeseries',
       title: 'Trigger results (per hour)',
-      description: 'Results of the exporter\'s ingestion triggers per hour: submitted, already_in_progress (previous run not finished), not_stopped / not_published (mapping state refused by Campaign), error.',
+      description: "Results of the exporter's ingestion triggers per hour: submitted, already_in_progress (previous run not finished), not_stopped / not_published (mapping state refused by Campaign), error.",
       datasource: c.datasource,
       fieldConfig: {
         defaults: {
@@ -1041,7 +1041,7 @@ function(c) {
     {
       type: 'timeseries',
       title: 'Request duration percentiles',
-      description: 'p50 / p90 / p99 of the duration (trigger to final status) of requests that completed within each interval, all statuses. Gaps mean no request completed in that interval. Dots are exemplars: the latest request in each bucket; its request_id links to the exporter\'s record of it (the exporter_url variable).',
+      description: "p50 / p90 / p99 of the duration (trigger to final status) of requests that completed within each interval, all statuses. Gaps mean no request completed in that interval. Dots are exemplars: the latest request in each bucket; its request_id links to the exporter's record of it (the exporter_url variable).",
       datasource: c.datasource,
       fieldConfig: {
         defaults: {
@@ -1795,7 +1795,7 @@ function(c) {
     {
       type: 'stat',
       title: 'Time since last poll',
-      description: 'Time since each tenant\'s last completed poll cycle. Red above the default AcsIngestionPollStale threshold (900 s).',
+      description: "Time since each tenant's last completed poll cycle. Red above the default AcsIngestionPollStale threshold (900 s).",
       datasource: c.datasource,
       fieldConfig: {
         defaults: {
@@ -2273,7 +2273,7 @@ function(c) {
     {
       type: 'table',
       title: 'Next trigger',
-      description: 'Scheduled mappings only: when the exporter next POSTs an ingestion (acs_ingestion_next_trigger_timestamp_seconds), its slot plus jitter, or the retry time after a failed trigger (back-off 1 min doubling to 1 h, never past the next slot), and how long until then. A trigger runs at the first poll cycle after it is due, so \'Due in\' may be a little negative; red when overdue by more than 5 minutes: the tenant\'s calls are held, or the store cannot record a POST.',
+      description: "Scheduled mappings only: when the exporter next POSTs an ingestion (acs_ingestion_next_trigger_timestamp_seconds), its slot plus jitter, or the retry time after a failed trigger (back-off 1 min doubling to 1 h, never past the next slot), and how long until then. A trigger runs at the first poll cycle after it is due, so 'Due in' may be a little negative; red when overdue by more than 5 minutes: the tenant's calls are held, or the store cannot record a POST.",
       datasource: c.datasource,
       fieldConfig: {
         defaults: {
@@ -2403,7 +2403,7 @@ function(c) {
     {
       type: 'timeseries',
       title: 'Triggers failing for',
-      description: 'Scheduled mappings only: how long the mapping\'s triggers have not started an ingestion (time since acs_ingestion_trigger_failing_since_timestamp_seconds; 0 while the last trigger started one, \'already in progress\' included). Causes: Adobe errors or throttling, Campaign refusing (not stopped / not published), the store unable to record the POST; see Trigger results. The dashed line is the AcsIngestionTriggerFailing threshold (acs_ingestion:threshold_trigger_failing_seconds, needs the rules loaded).',
+      description: "Scheduled mappings only: how long the mapping's triggers have not started an ingestion (time since acs_ingestion_trigger_failing_since_timestamp_seconds; 0 while the last trigger started one, 'already in progress' included). Causes: Adobe errors or throttling, Campaign refusing (not stopped / not published), the store unable to record the POST; see Trigger results. The dashed line is the AcsIngestionTriggerFailing threshold (acs_ingestion:threshold_trigger_failing_seconds, needs the rules loaded).",
       datasource: c.datasource,
       fieldConfig: {
         defaults: {
@@ -2513,7 +2513,7 @@ function(c) {
     {
       type: 'timeseries',
       title: 'API calls held',
-      description: 'How much longer each tenant\'s Adobe API calls are held (acs_ingestion_api_backoff_until_timestamp_seconds - now; 0 when not held). A 429 pauses every call of the tenant until its Retry-After (at most 1 h); repeated 5xx or time-outs open a breaker (30 s doubling to 10 min, then one probe call). The dashed line is the AcsIngestionApiHeld threshold (acs_ingestion:threshold_api_held_seconds, needs the rules loaded): above it only a Retry-After holds the calls.',
+      description: "How much longer each tenant's Adobe API calls are held (acs_ingestion_api_backoff_until_timestamp_seconds - now; 0 when not held). A 429 pauses every call of the tenant until its Retry-After (at most 1 h); repeated 5xx or time-outs open a breaker (30 s doubling to 10 min, then one probe call). The dashed line is the AcsIngestionApiHeld threshold (acs_ingestion:threshold_api_held_seconds, needs the rules loaded): above it only a Retry-After holds the calls.",
       datasource: c.datasource,
       fieldConfig: {
         defaults: {
@@ -2623,7 +2623,7 @@ function(c) {
     {
       type: 'stat',
       title: 'IMS token time left',
-      description: 'Time until each tenant\'s current IMS access token expires (24 h tokens, renewed 8 h before expiry, so normally between 8 h and 24 h). Orange: renewal overdue (IMS refuses or cannot be reached; the current token keeps working). Red below 2 h, the AcsIngestionTokenRenewalFailing threshold; negative once expired. Tenants without a token yet are not shown.',
+      description: "Time until each tenant's current IMS access token expires (24 h tokens, renewed 8 h before expiry, so normally between 8 h and 24 h). Orange: renewal overdue (IMS refuses or cannot be reached; the current token keeps working). Red below 2 h, the AcsIngestionTokenRenewalFailing threshold; negative once expired. Tenants without a token yet are not shown.",
       datasource: c.datasource,
       fieldConfig: {
         defaults: {
@@ -2757,7 +2757,7 @@ function(c) {
     {
       type: 'stat',
       title: 'Store size',
-      description: 'Size of each exporter\'s SQLite store, database plus write-ahead log (acs_ingestion_store_size_bytes). It grows with the history kept (storage.retention); watch it against the free space of the volume.',
+      description: "Size of each exporter's SQLite store, database plus write-ahead log (acs_ingestion_store_size_bytes). It grows with the history kept (storage.retention); watch it against the free space of the volume.",
       datasource: c.datasource,
       fieldConfig: {
         defaults: {
@@ -2886,7 +2886,7 @@ function(c) {
     {
       type: 'timeseries',
       title: 'HTTP answers by code',
-      description: 'Requests the exporter\'s HTTP server answered per second, by route (handler; \'unmatched\' for unknown paths) and status code: scrapes of /metrics, the API, the status page. 401/403 mean clients without valid credentials; 503 on /-/ready means not ready (e.g. the store cannot write), elsewhere --web.max-requests reached.',
+      description: "Requests the exporter's HTTP server answered per second, by route (handler; 'unmatched' for unknown paths) and status code: scrapes of /metrics, the API, the status page. 401/403 mean clients without valid credentials; 503 on /-/ready means not ready (e.g. the store cannot write), elsewhere --web.max-requests reached.",
       datasource: c.datasource,
       fieldConfig: {
         defaults: {
