@@ -1,6 +1,7 @@
 # Two entry points: `make demo` and `make test`. Both install what is missing first
 # (Debian packages via apt-get, as root or through sudo).
 SHELL := /bin/bash
+comma := ,
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 NAME := acs-ingestion-exporter
 BIN := .build/debug/$(NAME)
@@ -52,7 +53,7 @@ DIST_BUILD := .build-dist
 DIST_BIN := $(DIST_BUILD)/release/$(NAME)
 DIST_DIR := dist
 
-.PHONY: demo test test-dist mixin build setup setup-test setup-bench bench bench-compare clean man completions install install-files \
+.PHONY: demo test test-dist test-image mixin image release build setup setup-test setup-bench bench bench-compare clean man completions install install-files \
 	uninstall dist dist-archive
 
 define apt_install
@@ -170,11 +171,14 @@ uninstall:
 
 ## dist/acs-ingestion-exporter-VERSION.linux-ARCH.tar.gz and its sha256sums.txt: a release
 ## binary with the Swift runtime linked in (it runs without the toolchain).
-dist: setup man completions
-	swift build -c release --static-swift-stdlib --scratch-path $(DIST_BUILD)
+dist: setup man completions release
 	@# The platform (linux-amd64…) as the binary itself reports it: one spelling.
 	@$(MAKE) --no-print-directory dist-archive \
 	  DIST_PLATFORM=$$($(DIST_BIN) --version | sed -n 's|^ *platform: *||p' | tr / -)
+
+## The release binary alone (static Swift runtime), shared by dist and image.
+release: setup
+	swift build -c release --static-swift-stdlib --scratch-path $(DIST_BUILD)
 
 DIST_STAGE = $(DIST_DIR)/$(NAME)-$(VERSION).$(DIST_PLATFORM)
 # The archive's times: the commit's date when known (and gzip -n), so it is reproducible too.
@@ -194,6 +198,43 @@ dist-archive:
 	cd $(DIST_DIR) && sha256sum $(notdir $(DIST_STAGE)).tar.gz > sha256sums.txt
 	@echo "dist: $(DIST_STAGE).tar.gz"
 
+# --- OCI image -----------------------------------------------------------------------
+# The runtime packages of the release binary (README's ldd list) and the two data sets it
+# reads. mmdebstrap installs them from Debian 12 into a build tree, through this host's apt
+# configuration and sources; build-image.py copies out exactly the files the binary loads.
+IMAGE_PACKAGES := libmicrohttpd12 libgnutls30 libcrypt1 libsqlite3-0 zlib1g libstdc++6 libgcc-s1 \
+	ca-certificates tzdata
+IMAGE_BUILD := .build-image
+# The host's architecture: an image is built on a host of its own architecture.
+IMAGE_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+IMAGE_ROOTFS := $(IMAGE_BUILD)/rootfs-$(IMAGE_ARCH)
+IMAGE := $(DIST_DIR)/$(NAME)-$(VERSION).linux-$(IMAGE_ARCH).oci.tar
+# The commit's date (the build date the binary carries), RFC 3339.
+IMAGE_CREATED := $(if $(ACS_BUILD_DATE),$(shell d='$(ACS_BUILD_DATE)'; echo "$${d:0:4}-$${d:4:2}-$${d:6:2}T$${d:9}Z"))
+APT_SOURCES := $(wildcard /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources)
+
+## dist/acs-ingestion-exporter-VERSION.linux-ARCH.oci.tar: `podman load` / `docker load` it.
+image: release $(IMAGE_ROOTFS)/.done
+	@test -n "$(IMAGE_CREATED)" || { echo "image: no build date (not a git checkout: set SOURCE_DATE_EPOCH)" >&2; exit 1; }
+	@platform=$$($(DIST_BIN) --version | sed -n 's|^ *platform: *||p'); \
+	test "$$platform" = "linux/$(IMAGE_ARCH)" || { echo "image: the binary is $$platform, the host $(IMAGE_ARCH)" >&2; exit 1; }
+	packaging/container/build-image.py --binary $(DIST_BIN) --chroot $(IMAGE_ROOTFS) \
+	  --config examples/$(NAME).yml --license LICENSE --version $(VERSION) --revision "$(ACS_BUILD_REVISION)" \
+	  --created $(IMAGE_CREATED) --arch $(IMAGE_ARCH) --output $(IMAGE)
+
+# The Debian tree, made once per architecture (minutes: it downloads ~30 packages).
+$(IMAGE_ROOTFS)/.done:
+	$(call apt_install,mmdebstrap binutils)
+	rm -rf $(IMAGE_ROOTFS)
+	mmdebstrap --variant=essential --architectures=$(IMAGE_ARCH) --include=$(subst $(eval) ,$(comma),$(IMAGE_PACKAGES)) \
+	  $(foreach f,$(wildcard /etc/apt/apt.conf.d/*),--aptopt=$(f)) bookworm $(IMAGE_ROOTFS) $(APT_SOURCES)
+	touch $@
+
+## The image in podman: read-only root, a data volume, the simulator, restart, stop.
+test-image: setup-test image
+	$(call apt_install,podman runc)
+	ACS_IMAGE=$(IMAGE) python3 -m pytest -q tests/image
+
 bench: setup-bench
 	swift build -c release
 	bench/run.sh
@@ -212,7 +253,7 @@ bench-compare: setup-bench
 	bench/compare.sh
 
 clean:
-	rm -rf .build $(DIST_BUILD) $(DIST_DIR) $(BASE_DIR) data bench/out
+	rm -rf .build $(DIST_BUILD) $(DIST_DIR) $(BASE_DIR) $(IMAGE_BUILD) data bench/out
 
 ## libFuzzer targets (fuzz/), each run for FUZZ_SECONDS (default 60, about 9 min in all, build included);
 ## fails on the first crash. Separate from `make test`; results in README.md.
