@@ -211,6 +211,8 @@ IMAGE_ROOTFS := $(IMAGE_BUILD)/rootfs-$(IMAGE_ARCH)
 IMAGE := $(DIST_DIR)/$(NAME)-$(VERSION).linux-$(IMAGE_ARCH).oci.tar
 # The commit's date (the build date the binary carries), RFC 3339.
 IMAGE_CREATED := $(if $(ACS_BUILD_DATE),$(shell d='$(ACS_BUILD_DATE)'; echo "$${d:0:4}-$${d:4:2}-$${d:6:2}T$${d:9}Z"))
+IMAGE_BUILD_ARGS = --binary $(DIST_BIN) --chroot $(IMAGE_ROOTFS) --config examples/$(NAME).yml --license LICENSE \
+	--version $(VERSION) --revision "$(ACS_BUILD_REVISION)" --created $(IMAGE_CREATED) --arch $(IMAGE_ARCH)
 APT_SOURCES := $(wildcard /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources)
 
 ## dist/acs-ingestion-exporter-VERSION.linux-ARCH.oci.tar: `podman load` / `docker load` it.
@@ -218,9 +220,7 @@ image: release $(IMAGE_ROOTFS)/.done
 	@test -n "$(IMAGE_CREATED)" || { echo "image: no build date (not a git checkout: set SOURCE_DATE_EPOCH)" >&2; exit 1; }
 	@platform=$$($(DIST_BIN) --version | sed -n 's|^ *platform: *||p'); \
 	test "$$platform" = "linux/$(IMAGE_ARCH)" || { echo "image: the binary is $$platform, the host $(IMAGE_ARCH)" >&2; exit 1; }
-	packaging/container/build-image.py --binary $(DIST_BIN) --chroot $(IMAGE_ROOTFS) \
-	  --config examples/$(NAME).yml --license LICENSE --version $(VERSION) --revision "$(ACS_BUILD_REVISION)" \
-	  --created $(IMAGE_CREATED) --arch $(IMAGE_ARCH) --output $(IMAGE)
+	packaging/container/build-image.py $(IMAGE_BUILD_ARGS) --output $(IMAGE)
 
 # The Debian tree, made once per architecture (minutes: it downloads ~30 packages).
 $(IMAGE_ROOTFS)/.done:
@@ -233,6 +233,9 @@ $(IMAGE_ROOTFS)/.done:
 ## The image in podman: read-only root, a data volume, the simulator, restart, stop.
 test-image: setup-test image
 	$(call apt_install,podman runc)
+	@# Reproducible: a second build of the same commit is the same bytes.
+	packaging/container/build-image.py $(IMAGE_BUILD_ARGS) --output $(IMAGE_BUILD)/again.oci.tar
+	cmp $(IMAGE) $(IMAGE_BUILD)/again.oci.tar
 	ACS_IMAGE=$(IMAGE) python3 -m pytest -q tests/image
 
 bench: setup-bench

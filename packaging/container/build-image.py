@@ -139,7 +139,7 @@ class Layer:
 
     def parents(self, path: str) -> None:
         for parent in reversed(PurePosixPath(path).parents):
-            if str(parent) != "/" and str(parent).lstrip("/") not in self.entries:
+            if str(parent) not in ("/", ".") and str(parent).lstrip("/") not in self.entries:
                 self.directory(str(parent))
 
     def data(self, path: str, content: bytes, mode: int = 0o644) -> None:
@@ -193,6 +193,7 @@ def main() -> int:
     p.add_argument("--arch", required=True, help="amd64 or arm64 (the binary's platform)")
     p.add_argument("--output", type=Path, required=True)
     args = p.parse_args()
+    args.chroot = args.chroot.resolve()
 
     created = datetime.fromisoformat(args.created.replace("Z", "+00:00")).astimezone(timezone.utc)
     created_text = created.strftime("%Y-%m-%dT%H:%M:%SZ")
@@ -216,7 +217,7 @@ def main() -> int:
         base.copy(args.chroot, CA_BUNDLE)
         base.tree(args.chroot, ZONEINFO)
         # lib64 -> usr/lib64 style merged-/usr links the interpreter path goes through
-        for link in ("/lib", "/lib64", "/bin", "/sbin"):
+        for link in ("/lib", "/lib64", "/bin"):
             if (args.chroot / link.lstrip("/")).is_symlink():
                 base.copy(args.chroot, link)
         base.data("/etc/passwd", f"root:x:0:0:root:/root:/usr/sbin/nologin\n"
