@@ -238,3 +238,40 @@ def test_runs_read_only_as_non_root_stops_cleanly_and_keeps_its_counters(contain
     podman("stop", "-t", "30", second)
     assert podman("inspect", "-f", "{{.State.ExitCode}}", second).stdout.strip() == "0"
     assert podman("inspect", "-f", "{{.State.Running}}", simulator).stdout.strip() == "true"
+
+
+@pytest.mark.parametrize("variant", ["single", "ha"])
+def test_kubernetes_configs_pass_check_config_in_the_image(image, tmp_path, variant):
+    """Each Deployment's config, with its Secrets' files and variables as the pod has them."""
+    import yaml  # the manifests' reader; only this test needs it
+
+    deploy = REPO / "deploy" / "kubernetes" / variant
+    config_map = yaml.safe_load((deploy / "configmap.yaml").read_text())
+    deployment = yaml.safe_load((deploy / "deployment.yaml").read_text())
+    spec = deployment["spec"]["template"]["spec"]
+    container = spec["containers"][0]
+    (tmp_path / "config").mkdir()
+    for name, text in config_map["data"].items():
+        (tmp_path / "config" / name).write_text(text)
+    mounts = []
+    for mount in container["volumeMounts"]:
+        volume = next(v for v in spec["volumes"] if v["name"] == mount["name"])
+        if "configMap" in volume:
+            mounts.append(f"{tmp_path / 'config'}:{mount['mountPath']}:ro")
+        elif "secret" in volume:  # placeholder files under the keys the docs create
+            secret_dir = tmp_path / mount["name"]
+            secret_dir.mkdir()
+            for key in ("client-secret", "password"):
+                (secret_dir / key).write_text("placeholder\n")
+            os.chmod(secret_dir, 0o755)
+            mounts.append(f"{secret_dir}:{mount['mountPath']}:ro")
+    env = []
+    for variable in container.get("env", []):
+        value = "postgres://acs@db.example:5432/acs?sslmode=require" if variable["name"] == "ACS_DB_URL" else "x"
+        env += ["-e", f"{variable['name']}={value}"]
+    config_file = next(a for a in container["args"] if a.startswith("--config.file="))
+    volumes = [a for m in mounts for a in ("-v", m)]
+    result = podman("run", "--rm", *ULIMITS, "--read-only", "--read-only-tmpfs=false", *env, *volumes,
+                    image, "check-config", config_file, check=False)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "OK" in result.stdout + result.stderr
