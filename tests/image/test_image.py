@@ -185,7 +185,7 @@ class Containers:
 
     def cleanup(self) -> None:
         for name in self.names:
-            podman("rm", "-f", "-t", "0", name, check=False)
+            podman("rm", "-f", "-v", "-t", "0", name, check=False)  # -v: the image VOLUME's anonymous one
         podman("volume", "rm", "-f", self.volume, check=False)
 
 
