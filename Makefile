@@ -1,14 +1,16 @@
 # Two entry points: `make demo` and `make test`. Both install what is missing first
 # (Debian packages via apt-get, as root or through sudo).
 SHELL := /bin/bash
+comma := ,
 SUDO := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 NAME := acs-ingestion-exporter
 BIN := .build/debug/$(NAME)
 BUILD_PACKAGES := libmicrohttpd-dev libsqlite3-dev zlib1g-dev pkg-config libgnutls28-dev libcrypt-dev
 # For tests/e2e/test_install.py: systemd (systemd-analyze, systemd-socket-activate),
 # man-db (man -l), zsh and fish (their completion scripts). The store tests start a PostgreSQL
-# cluster of their own (postgresql), with certificates made by openssl.
-TEST_PACKAGES := prometheus prometheus-alertmanager python3-yaml chromium systemd man-db zsh fish postgresql openssl
+# cluster of their own (postgresql), with certificates made by openssl. jsonnet renders the
+# monitoring mixin (mixin/) and the Kubernetes manifests (deploy/kubernetes/).
+TEST_PACKAGES := prometheus prometheus-alertmanager python3-yaml chromium systemd man-db zsh fish postgresql openssl jsonnet
 BENCH_PACKAGES := wrk gcc bc curl
 
 # The version is spelled once, in Package.swift.
@@ -51,7 +53,8 @@ DIST_BUILD := .build-dist
 DIST_BIN := $(DIST_BUILD)/release/$(NAME)
 DIST_DIR := dist
 
-.PHONY: demo test test-dist soak build setup setup-test setup-bench bench bench-compare clean man completions install install-files \
+.PHONY: demo test test-dist test-image soak mixin image release build setup setup-test setup-bench bench bench-compare clean man \
+	completions install install-files \
 	uninstall dist dist-archive
 
 define apt_install
@@ -68,6 +71,7 @@ setup:
 setup-test: setup
 	$(call apt_install,$(TEST_PACKAGES))
 	@python3 -c 'import pytest, prometheus_client' 2>/dev/null || python3 -m pip install -q pytest prometheus_client
+	@command -v kubernetes-validate >/dev/null || python3 -m pip install -q kubernetes-validate
 
 setup-bench: setup
 	$(call apt_install,$(BENCH_PACKAGES))
@@ -83,6 +87,9 @@ demo: build
 ## checks, the end-to-end run with a real Prometheus, and the installed tree.
 test: setup-test
 	scripts/check-imports.py
+	@# The shipped rules, dashboards and manifests are the mixin's output (first: no build needed).
+	scripts/render-mixin.py --check
+	python3 -m pytest -q tests/deploy
 	swift build --build-tests
 	swift test --skip ClusterProcessTests --skip BusyPoolTests --skip SoakTests
 	@# Failover's timing bounds (lease TTL + poll interval) are measured with the machine to
@@ -98,6 +105,12 @@ test: setup-test
 soak: setup-test
 	swift build --build-tests
 	ACS_SOAK_SECONDS=$(or $(SOAK_SECONDS),300) swift test --skip-build --filter SoakTests
+
+## The rules file, the dashboards and the Kubernetes manifests, rendered from mixin/ and
+## deploy/kubernetes/manifests.jsonnet (the committed files are this output).
+mixin:
+	$(call apt_install,jsonnet python3-yaml)
+	scripts/render-mixin.py
 
 ## The release tarball, checked on its own (many minutes: a static release build).
 test-dist: setup-test dist
@@ -165,11 +178,14 @@ uninstall:
 
 ## dist/acs-ingestion-exporter-VERSION.linux-ARCH.tar.gz and its sha256sums.txt: a release
 ## binary with the Swift runtime linked in (it runs without the toolchain).
-dist: setup man completions
-	swift build -c release --static-swift-stdlib --scratch-path $(DIST_BUILD)
+dist: setup man completions release
 	@# The platform (linux-amd64…) as the binary itself reports it: one spelling.
 	@$(MAKE) --no-print-directory dist-archive \
 	  DIST_PLATFORM=$$($(DIST_BIN) --version | sed -n 's|^ *platform: *||p' | tr / -)
+
+## The release binary alone (static Swift runtime), shared by dist and image.
+release: setup
+	swift build -c release --static-swift-stdlib --scratch-path $(DIST_BUILD)
 
 DIST_STAGE = $(DIST_DIR)/$(NAME)-$(VERSION).$(DIST_PLATFORM)
 # The archive's times: the commit's date when known (and gzip -n), so it is reproducible too.
@@ -189,6 +205,46 @@ dist-archive:
 	cd $(DIST_DIR) && sha256sum $(notdir $(DIST_STAGE)).tar.gz > sha256sums.txt
 	@echo "dist: $(DIST_STAGE).tar.gz"
 
+# --- OCI image -----------------------------------------------------------------------
+# The runtime packages of the release binary (README's ldd list) and the two data sets it
+# reads. mmdebstrap installs them from Debian 12 into a build tree, through this host's apt
+# configuration and sources; build-image.py copies out exactly the files the binary loads.
+IMAGE_PACKAGES := libmicrohttpd12 libgnutls30 libcrypt1 libsqlite3-0 zlib1g libstdc++6 libgcc-s1 \
+	ca-certificates tzdata
+IMAGE_BUILD := .build-image
+# The host's architecture: an image is built on a host of its own architecture.
+IMAGE_ARCH := $(shell dpkg --print-architecture 2>/dev/null)
+IMAGE_ROOTFS := $(IMAGE_BUILD)/rootfs-$(IMAGE_ARCH)
+IMAGE := $(DIST_DIR)/$(NAME)-$(VERSION).linux-$(IMAGE_ARCH).oci.tar
+# The commit's date (the build date the binary carries), RFC 3339.
+IMAGE_CREATED := $(if $(ACS_BUILD_DATE),$(shell d='$(ACS_BUILD_DATE)'; echo "$${d:0:4}-$${d:4:2}-$${d:6:2}T$${d:9}Z"))
+IMAGE_BUILD_ARGS = --binary $(DIST_BIN) --chroot $(IMAGE_ROOTFS) --config examples/$(NAME).yml --license LICENSE \
+	--version $(VERSION) --revision "$(ACS_BUILD_REVISION)" --created $(IMAGE_CREATED) --arch $(IMAGE_ARCH)
+APT_SOURCES := $(wildcard /etc/apt/sources.list /etc/apt/sources.list.d/*.list /etc/apt/sources.list.d/*.sources)
+
+## dist/acs-ingestion-exporter-VERSION.linux-ARCH.oci.tar: `podman load` / `docker load` it.
+image: release $(IMAGE_ROOTFS)/.done
+	@test -n "$(IMAGE_CREATED)" || { echo "image: no build date (not a git checkout: set SOURCE_DATE_EPOCH)" >&2; exit 1; }
+	@platform=$$($(DIST_BIN) --version | sed -n 's|^ *platform: *||p'); \
+	test "$$platform" = "linux/$(IMAGE_ARCH)" || { echo "image: the binary is $$platform, the host $(IMAGE_ARCH)" >&2; exit 1; }
+	packaging/container/build-image.py $(IMAGE_BUILD_ARGS) --output $(IMAGE)
+
+# The Debian tree, made once per architecture (minutes: it downloads ~30 packages).
+$(IMAGE_ROOTFS)/.done:
+	$(call apt_install,mmdebstrap binutils)
+	rm -rf $(IMAGE_ROOTFS)
+	mmdebstrap --variant=essential --architectures=$(IMAGE_ARCH) --include=$(subst $(eval) ,$(comma),$(IMAGE_PACKAGES)) \
+	  $(foreach f,$(wildcard /etc/apt/apt.conf.d/*),--aptopt=$(f)) bookworm $(IMAGE_ROOTFS) $(APT_SOURCES)
+	touch $@
+
+## The image in podman: read-only root, a data volume, the simulator, restart, stop.
+test-image: setup-test image
+	$(call apt_install,podman runc)
+	@# Reproducible: a second build of the same commit is the same bytes.
+	packaging/container/build-image.py $(IMAGE_BUILD_ARGS) --output $(IMAGE_BUILD)/again.oci.tar
+	cmp $(IMAGE) $(IMAGE_BUILD)/again.oci.tar
+	ACS_IMAGE=$(IMAGE) python3 -m pytest -q tests/image
+
 bench: setup-bench
 	swift build -c release
 	bench/run.sh
@@ -207,7 +263,7 @@ bench-compare: setup-bench
 	bench/compare.sh
 
 clean:
-	rm -rf .build $(DIST_BUILD) $(DIST_DIR) $(BASE_DIR) data bench/out
+	rm -rf .build $(DIST_BUILD) $(DIST_DIR) $(BASE_DIR) $(IMAGE_BUILD) data bench/out
 
 ## libFuzzer targets (fuzz/), each run for FUZZ_SECONDS (default 60, about 9 min in all, build included);
 ## fails on the first crash. Separate from `make test`; results in README.md.
