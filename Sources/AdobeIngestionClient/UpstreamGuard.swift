@@ -119,6 +119,9 @@ public final class UpstreamGuard: Sendable {
     /// The guard's state, for a log line or a test.
     public var state: State { room.read { $0 } }
 
+    /// Calls parked until the probe's answer.
+    public var parkedCalls: Int { room.parkedCount }
+
     /// Whether a call admitted earlier may still go now: a pause or a breaker that
     /// began while it waited for its turn (rate, concurrency) holds it again; a probe
     /// goes while it is still the one out.
@@ -187,7 +190,7 @@ public final class UpstreamGuard: Sendable {
     /// | paused, ended | sends as the probe: probing(after: pause) | | | | |
     /// | broken, before its end | refused: circuit open | | | | |
     /// | broken, ended | sends as the probe: probing(after: breaker) | | | | |
-    /// | probing after a pause | parks | normal | paused anew | paused as long again; breaker at `failuresToOpen` | paused, ended: the next caller probes |
+    /// | probing after a pause | parks | normal | paused anew | paused as long again (at most `breakerInitial`); breaker at `failuresToOpen` | paused, ended: the next caller probes |
     /// | probing after the breaker | refused: circuit open | normal | paused | broken, back-off doubled | broken, ended: the next caller probes |
     ///
     /// A regular call that ends while a probe is out: answered makes the mode normal
@@ -249,9 +252,12 @@ public final class UpstreamGuard: Sendable {
                     let next = min(backoff * 2, policy.breakerMaximum)
                     state.mode = .broken(until: now + next, backoff: next)
                 case .pause(let length)?:
+                    // As long again, but no longer than the breaker's first back-off: a failure is
+                    // not a 429, and an hour's Retry-After is not to be repeated for a 503.
+                    let again = min(length, policy.breakerInitial)
                     state.mode = state.consecutiveFailures >= policy.failuresToOpen
                         ? .broken(until: now + policy.breakerInitial, backoff: policy.breakerInitial)
-                        : .paused(until: now + length, length: length)
+                        : .paused(until: now + again, length: again)
                 case nil:
                     if case .normal = state.mode, state.consecutiveFailures >= policy.failuresToOpen {
                         state.mode = .broken(until: now + policy.breakerInitial, backoff: policy.breakerInitial)

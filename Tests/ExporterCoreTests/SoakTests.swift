@@ -36,6 +36,7 @@ struct SoakTests {
         let simulator: AdobeSimulator
         let directory: TemporaryDirectory
         var config: ExporterConfig
+        let daemons = Registry<ExporterDaemon>()
 
         init() throws {
             var scenario = Scenario(tenants: SoakTests.tenants.enumerated().map { index, name in
@@ -78,6 +79,7 @@ struct SoakTests {
         }
 
         func stop() async {
+            for daemon in daemons.all { await daemon.stop() }
             await simulator.stop()
             directory.cleanUp()
         }
@@ -88,6 +90,7 @@ struct SoakTests {
             let daemon = try await ExporterDaemon(config: setup.config,
                                                   options: .init(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
                                                   logger: silentLogger)
+            setup.daemons.add(daemon)
             let loop = Task { await daemon.collector.run() }
             defer { loop.cancel() }
             let started = Date()
@@ -128,7 +131,6 @@ struct SoakTests {
                 #expect(age <= Self.pollAgeBound, "\(tenant)'s last poll was \(age) s old")
             }
             try await Self.expectExactCounters(metrics, store: daemon.collector.store, simulator: setup.simulator)
-            await daemon.stop()
         }
     }
 

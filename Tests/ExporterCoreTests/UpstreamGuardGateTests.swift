@@ -79,7 +79,7 @@ struct UpstreamGuardGateTests {
         try await eventually("the first call is the probe") { setup.probeOut(1) }
         let parked = Task { try await setup.send(.answered) }
         defer { parked.cancel() }  // a test that fails leaves no call parked
-        // Parked behind the probe: nothing sent yet.
+        try await eventually("the second call parked behind the probe") { setup.upstream.parkedCalls == 1 }
         try await end(setup, probe)
         try await eventually("the parked call becomes the next probe") { setup.upstream.state.probes == 2 }
         setup.releaseSlot()
@@ -136,6 +136,7 @@ struct UpstreamGuardGateTests {
         try await eventually("the first call is the probe") { setup.probeOut(1) }
         let parked = Task { try await setup.send(.answered) }
         defer { parked.cancel() }
+        try await eventually("the second call parked behind the probe") { setup.upstream.parkedCalls == 1 }
         setup.releaseSlot()
         #expect(try await probe.value == .failed)
         let pausedAgain = UpstreamGuard.Mode.paused(until: setup.time.now().addingTimeInterval(1), length: .seconds(1))

@@ -351,10 +351,11 @@
               |||,
             },
           },
-          // A tenant's worker that has not completed a poll cycle within its liveness
-          // deadline (a few poll intervals, or the longest hold the tenant's upstream
-          // guard announced plus a poll interval): it is waiting for something that
-          // does not come. The exporter sets acs_ingestion_up 0 for the tenant too,
+          // A tenant's worker that made no progress (no poll cycle and no API call of
+          // its own ended) within its liveness deadline: three poll intervals and one
+          // request time-out past the end of any wait it announced (a 429's pause, an
+          // open breaker, a back-off, its turn for a slot). It is waiting for something
+          // that does not come. The exporter sets acs_ingestion_up 0 for the tenant too,
           // and /-/ready answers 503 with the reason.
           {
             alert: 'AcsIngestionCollectorStalled',
@@ -366,10 +367,9 @@
             annotations: {
               summary: 'acs-ingestion-exporter stopped collecting tenant {{ $labels.tenant }}',
               description: |||
-                The collector of exporter {{ $labels.instance }} for tenant {{ $labels.tenant }} has not
-                completed a poll cycle within its liveness deadline for at least 2 minutes: no request of the
-                tenant is polled and no scheduled ingestion is triggered. The exporter's log says once what the
-                worker waits for.
+                The collector of exporter {{ $labels.instance }} for tenant {{ $labels.tenant }} has made no
+                progress within its liveness deadline for at least 2 minutes: no request of the tenant is polled
+                and no scheduled ingestion is triggered. The exporter's log says once what the worker waits for.
               |||,
             },
           },

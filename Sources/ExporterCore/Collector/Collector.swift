@@ -204,8 +204,10 @@ public final class Collector: Sendable {
             }
         }
         for worker in stopped { worker.stop() }
+        // The new workers start even when their plans cannot be read (they poll; plans come
+        // with the next reload or restart): without this they would never run.
+        defer { workersChanged.yield() }
         try await loadPlans(for: created, totals: totals)
-        workersChanged.yield()
         let oldNames = Set(old.tenants.map(\.name)), newNames = Set(wanted.keys)
         return "tenants added \(newNames.subtracting(oldNames).sorted()), removed \(oldNames.subtracting(newNames).sorted()), "
             + "restarted \(created.map(\.tenant.name).filter(oldNames.contains).sorted())"

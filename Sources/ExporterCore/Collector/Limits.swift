@@ -8,8 +8,12 @@ import Synchronization
 final class ConcurrencyLimit: Sendable {
     /// Free slots; waiters are let in in arrival order.
     private let slots: WaitingRoom<Int, Void>
+    private let limit: Int
 
-    init(_ limit: Int) { slots = WaitingRoom(max(1, limit)) }
+    init(_ limit: Int) {
+        self.limit = max(1, limit)
+        slots = WaitingRoom(self.limit)
+    }
 
     func acquire() async throws(CancellationError) {
         try await slots.enter { free in
@@ -17,6 +21,12 @@ final class ConcurrencyLimit: Sendable {
             free -= 1
             return .proceed
         }
+    }
+
+    /// The longest a call that joins the queue now waits for a slot, when each attempt
+    /// ahead of it (and in flight) takes `attempt`.
+    func worstWait(attempt: Duration) -> Duration {
+        attempt * ((slots.parkedCount + limit) / limit)
     }
 
     func release() {
@@ -41,8 +51,11 @@ struct TenantGate: RequestGate {
     var upstream: UpstreamGuard?
     /// Told of every answer that shows the API works or asks to wait.
     var answered: @Sendable () -> Void = {}
-    /// Told when an attempt ended, however it ended, and when a call backs off until a time.
+    /// Told when an attempt of the worker's own cycle ended, however it ended, and when a
+    /// call of it waits a known time (a back-off, its turn for a slot).
     var liveness: WorkerLiveness?
+    /// The request time-out: how long an attempt ahead in the queue for a slot may take.
+    var attemptTimeout: Duration = .seconds(60)
     /// Asked right before each attempt: false once the tenant's worker is finishing
     /// (hand-over, shutdown), which starts no call (the attempt ends as cancelled).
     var mayAttempt: @Sendable () -> Bool = { true }
@@ -52,7 +65,13 @@ struct TenantGate: RequestGate {
 
     var holdsThrottledCalls: Bool { upstream != nil }
 
-    func backingOff(until: Date) { liveness?.quiet(until: until) }
+    func backingOff(until: Date) { ownLiveness?.quiet(until: until) }
+
+    /// `liveness`, when this call is one of the worker's own cycle.
+    private var ownLiveness: WorkerLiveness? {
+        guard let liveness, WorkerLiveness.ofCurrentCycle === liveness else { return nil }
+        return liveness
+    }
 
     func withPermit<T: Sendable>(for operation: APICallRecord.Operation,
                                  judge: (Result<T, AdobeAPIError>) -> AttemptOutcome?,
@@ -69,7 +88,7 @@ struct TenantGate: RequestGate {
             let outcome = result.flatMap(judge)
             if let admission { upstream?.finish(admission, outcome) }
             if let outcome, outcome != .failed { answered() }
-            if result != nil { liveness?.progressed() }
+            if result != nil { ownLiveness?.progressed() }
             guard let result else { continue }
             return try result.get()
         }
@@ -81,6 +100,8 @@ struct TenantGate: RequestGate {
                                       _ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T? {
         do {
             try await rate.acquire()
+            // Behind the other tenants' calls, each of which may take its time-out.
+            ownLiveness?.quiet(for: concurrency.worstWait(attempt: attemptTimeout))
             try await concurrency.acquire()
         } catch {
             throw .cancelled

@@ -63,6 +63,7 @@ final class TenantWorker: Sendable {
         let gate = TenantGate(concurrency: concurrency,
                               rate: RateLimiter(ratePerSecond: collector.maxRequestsPerSecond, time: time),
                               upstream: upstream, answered: { health.reached() }, liveness: liveness,
+                              attemptTimeout: collector.requestTimeout,
                               mayAttempt: { !finishing.read { $0 } },
                               maySendTrigger: { lease?.isValid ?? true })
         self.finishing = finishing
@@ -105,6 +106,12 @@ final class TenantWorker: Sendable {
         running.store(true, ordering: .relaxed)
         defer { ended.update { ended, waiting in ended = true; return Array(waiting.indices) } }
         guard !stopped.read({ $0 }) else { return }
+        liveness.progressed()  // the deadline counts from here, not from when the worker was made
+        await WorkerLiveness.$ofCurrentCycle.withValue(liveness) { await cycles() }
+    }
+
+    /// The cycles of `run()`, until `stop()`, `finish()` or cancellation.
+    private func cycles() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
                 while !Task.isCancelled && !self.finishing.read({ $0 }) {

@@ -27,6 +27,11 @@ final class WorkerLiveness: Sendable {
     private let state: Mutex<State>
     private let time: any TimeSource
 
+    /// The liveness of the worker whose cycle this task runs in (its polls and triggers,
+    /// and their token requests), nil elsewhere: an API trigger or a peer's queued trigger
+    /// that goes through the tenant's gate says nothing of the worker's own progress.
+    @TaskLocal static var ofCurrentCycle: WorkerLiveness?
+
     init(time: any TimeSource) {
         self.time = time
         state = Mutex(State(lastProgress: time.now()))
@@ -35,7 +40,7 @@ final class WorkerLiveness: Sendable {
     func progressed() {
         let now = time.now()
         state.withLock { state in
-            state.lastProgress = max(state.lastProgress, now)
+            state.lastProgress = now
             state.progressSinceCheck = true
         }
     }
@@ -44,6 +49,9 @@ final class WorkerLiveness: Sendable {
     func quiet(until: Date) {
         state.withLock { state in state.quietUntil = max(state.quietUntil ?? until, until) }
     }
+
+    /// The worker waits at most `duration` from now.
+    func quiet(for duration: Duration) { quiet(until: time.now().adding(duration)) }
 
     /// What the worker does now, for the log line a stall writes.
     func stage(_ what: String) {
@@ -119,7 +127,8 @@ final class Watchdog: Sendable {
             guard case .stalled(let since, let waitingFor, let lastProgress) = verdict else { continue }
             let name = worker.tenant.name
             metrics.collectorStalled(tenant: name, true, at: now)
-            readiness?.set(Self.condition(name), "tenant \(name) stalled: waiting for \(waitingFor) since \(Timestamp.rfc3339(lastProgress))")
+            readiness?.set(Self.condition(name),
+                           "tenant \(name) stalled: waiting for \(waitingFor) (no progress since \(Timestamp.rfc3339(lastProgress)))")
             logger.warning("tenant's collector stalled", metadata: [
                 "tenant": "\(name)", "waiting_for": "\(waitingFor)", "upstream": "\(worker.upstream.state.description)",
                 "no_progress_since": "\(Timestamp.rfc3339(lastProgress))", "stalled_at": "\(Timestamp.rfc3339(since))",

@@ -29,6 +29,9 @@ public final class WaitingRoom<State: Sendable, Ticket: Sendable>: Sendable {
     /// The owner's state, read under the lock.
     public func read<T>(_ body: (State) -> T) -> T { room.withLock { body($0.state) } }
 
+    /// How many tasks are parked now.
+    public var parkedCount: Int { room.withLock { $0.parked.count } }
+
     /// Proceeds at once when `admit` says so (it may change the state), else waits,
     /// holding the ticket it gave, until `update` lets this task in.
     public func enter(_ admit: (inout State) -> Admission) async throws(CancellationError) {
