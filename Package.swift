@@ -137,7 +137,7 @@ let package = Package(
             "IngestionModel", "HTTPServer", .product(name: "Logging", package: "swift-log"),
         ], path: "Tests/TestSupport"),
         // Real clients for the HTTP tests: curl, openssl and certificates made with it, raw sockets.
-        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "WireFormat", "TestSupport"]),
+        .testTarget(name: "HTTPServerTests", dependencies: ["HTTPServer", "WireFormat", "IngestionModel", "TestSupport"]),
         .testTarget(name: "WebConfigTests", dependencies: ["WebConfig", "HTTPServer", "WireFormat", "TestSupport"]),
         .testTarget(name: "IngestionModelTests", dependencies: ["IngestionModel", "TestSupport"]),
         .testTarget(name: "SchedulingTests", dependencies: ["Scheduling", "IngestionModel"]),

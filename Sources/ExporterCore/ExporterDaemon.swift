@@ -118,6 +118,7 @@ public final class ExporterDaemon: Sendable {
         do {
             var serverConfiguration = HTTPServer.Configuration(listenAddress: options.listenAddress)
             serverConfiguration.listeningSocket = options.listeningSocket
+            serverConfiguration.unauthenticatedRoutes = ExporterRoutes.probes
             serverConfiguration.limits.maxConcurrentRequests = options.maxRequests
             if let web = options.webConfig { serverConfiguration.security = web.settings }
             serverConfiguration.libraryLog = { [logger] line in logger.warning("libmicrohttpd", metadata: ["message": "\(line)"]) }

@@ -25,12 +25,17 @@ enum StoreOpening {
     static func open(_ storage: ExporterConfig.Storage, initialize: Bool, logger: Logger) async throws(StartupError) -> OpenedStore {
         switch storage.driver {
         case .sqlite:
+            // Off the cooperative pool: the integrity check of a large file takes a while.
             do {
-                let store = try SQLiteIngestionStore(path: storage.path, durationBounds: IngestionMetrics.durationBounds,
-                                                     options: .init(initialize: initialize))
+                let store = try await offPool { () throws -> SQLiteIngestionStore in
+                    try SQLiteIngestionStore(path: storage.path, durationBounds: IngestionMetrics.durationBounds,
+                                             options: .init(initialize: initialize))
+                }
                 return OpenedStore(store: store, leases: nil, created: store.created)
-            } catch {
+            } catch let error as StoreError {
                 throw StartupError(description: error.description)
+            } catch {
+                throw StartupError(description: "\(error)")
             }
         case .postgres:
             let configuration: PostgresConfiguration

@@ -23,9 +23,9 @@ public final class HTTPServer: Sendable {
         public var limits = Limits()
         /// TLS, authentication and response headers; replaceable while running with `apply(_:)`.
         public var security = SecuritySettings()
-        /// Route patterns answered without authentication: orchestrators probe
-        /// them, and they reveal nothing.
-        public var unauthenticatedRoutes: Set<String> = ["/-/healthy", "/-/ready"]
+        /// Route patterns answered without authentication (the application's health
+        /// and readiness probes, which orchestrators call without credentials).
+        public var unauthenticatedRoutes: Set<String> = []
         /// Serve on this inherited, already listening socket (systemd socket activation)
         /// instead of binding `listenAddress`.
         public var listeningSocket: ListeningSocket?

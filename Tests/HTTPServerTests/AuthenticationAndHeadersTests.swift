@@ -32,7 +32,10 @@ struct AuthenticationAndHeadersTests {
     }
 
     private func withAuthenticatedServer(_ body: (HTTPServer) async throws -> Void) async throws {
-        try await withServer({ $0.security.authenticator = StubAuthenticator() }, routes: routes, body)
+        try await withServer({
+            $0.security.authenticator = StubAuthenticator()
+            $0.unauthenticatedRoutes = ["/-/healthy", "/-/ready"]
+        }, routes: routes, body)
     }
 
     @Test func theAuthenticatedUserReachesTheHandler() async throws {

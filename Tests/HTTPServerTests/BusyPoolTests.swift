@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import IngestionModel
 import Synchronization
 import Testing
 import TestSupport

@@ -1,4 +1,5 @@
 import Foundation
+import IngestionModel
 
 /// What a finished command printed and how it exited.
 public struct CommandResult: Sendable {
@@ -66,14 +67,6 @@ public func runCommand(_ executable: String, _ arguments: [String], input: Data?
 /// A write to a pipe whose reader has gone returns EPIPE instead of killing the
 /// test process (SIGPIPE's default action).
 private let brokenPipesIgnored: Void = { _ = signal(SIGPIPE, SIG_IGN) }()
-
-/// Runs blocking work (a child process waited for, say) on a thread of its own,
-/// never on Swift's cooperative pool, which the servers under test need.
-public func offPool<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread.detachNewThread { continuation.resume(with: Result { try body() }) }
-    }
-}
 
 /// `gzip -dc` of `bytes`, through the system's gzip (an implementation independent
 /// of ours), off the cooperative pool.

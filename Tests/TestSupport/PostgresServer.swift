@@ -1,4 +1,5 @@
 import Foundation
+import IngestionModel
 import Synchronization
 
 /// A throwaway PostgreSQL 15 cluster for tests: `initdb` in a temporary directory,

@@ -6,6 +6,9 @@ import IngestionStore
 /// The exporter's HTTP surface besides the API: landing page, metrics, health
 /// and readiness, and the error shapes of unknown paths (JSON under /api).
 enum ExporterRoutes {
+    /// Health and readiness: orchestrators probe them without credentials, and they reveal nothing.
+    static let probes: Set<String> = ["/-/healthy", "/-/ready"]
+
     static func install(into router: inout Router, telemetryPath: String, publisher: ExpositionPublisher,
                         readiness: Readiness, statusPage: StatusPage, now: @escaping @Sendable () -> Date) {
         router.get(telemetryPath) { request in
