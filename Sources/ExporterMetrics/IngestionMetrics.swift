@@ -59,28 +59,35 @@ public final class IngestionMetrics: Sendable {
                                 duration: TimeInterval, requestID: RequestID, finishedAt: Date, batchID: String? = nil) {
         update { state in
             guard let position = state.index[key], let status = status.finalStatus else { return }
+            // What it adds, as the stores count it.
+            let added = IngestionTotals.Addition(key: key, status: status, acpCode: acpCode, numRecords: records,
+                                                 duration: duration, finishedAt: finishedAt, bounds: Self.durationBounds)
             let statusIndex = MetricsState.statuses.firstIndex(of: status)!
             let at = finishedAt.timeIntervalSince1970
-            let seconds = max(0, duration)
             var touched: [MetricFamily] = [.requests, .inProgress, .oldestStart, .inProgressAge, .duration]
-            if status == .success { touched += [.records, .lastSuccess, .lastSuccessRecords] }
-            if status.isFailure { touched += [.failures, .lastFailure] }
+            switch added.latest {
+            case .success?: touched += [.records, .lastSuccess, .lastSuccessRecords]
+            case .failure?: touched += [.failures, .lastFailure]
+            case nil: break
+            }
             state.updateMapping(position, marking: touched) { mapping in
                 mapping.open.removeValue(forKey: requestID)
                 mapping.requests[statusIndex] += 1
+                mapping.records += added.records
                 mapping.histograms[statusIndex].observe(
-                    seconds, bounds: Self.durationBounds,
-                    exemplar: Exemplar(requestID: requestID.rawValue, batchID: batchID, value: seconds, timestamp: at))
-                if status == .success {
-                    mapping.records += records
+                    added.duration, bounds: Self.durationBounds,
+                    exemplar: Exemplar(requestID: requestID.rawValue, batchID: batchID, value: added.duration, timestamp: at))
+                switch added.latest {
+                case .success(_, let records)?:
                     mapping.lastSuccess = at
                     mapping.lastSuccessRecords = records
-                }
-                if status.isFailure {
-                    let key = FailureKey(status: status, acpCode: acpCode.labelValue)
+                case .failure?:
+                    let key = FailureKey(status: status, acpCode: added.acpCode)
                     mapping.failures[mapping.failureSeries(key)].count += 1
                     mapping.failureExemplars[key] = Exemplar(requestID: requestID.rawValue, batchID: batchID, value: 1, timestamp: at)
                     mapping.lastFailure = at
+                case nil:
+                    break
                 }
             }
             state.changed(at: finishedAt)

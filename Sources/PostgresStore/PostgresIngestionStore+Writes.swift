@@ -293,38 +293,39 @@ extension PostgresIngestionStore {
         StoreError(.failed, "database \(location): no tracked request with row id \(rowID)" + (tenant.map { " of tenant \($0)" } ?? ""))
     }
 
-    /// Counts one ended request, in the same statements (and float additions) as SQLite.
+    /// Counts one ended request, in the same statements (and float additions) as SQLite
+    /// (`IngestionTotals.Addition` says what it adds).
     private func countOutcome(_ connection: PostgresConnection, _ request: TrackedRequest) async throws {
-        guard let status = request.status.finalStatus else { return }
-        let key = request.key
-        let records = status == .success ? request.numRecords : 0
-        let duration = max(0, request.duration ?? 0)
-        let acp = status == .success ? ACPCode.noneLabel : request.acpCode.labelValue
+        guard let added = IngestionTotals.Addition(request, bounds: durationBounds) else { return }
+        let (key, status, records, duration, acp) = (added.key, added.status, added.records, added.duration, added.acpCode)
         try await connection.query("""
             INSERT INTO outcome_totals AS t (tenant, mapping, status, acp_code, requests, records, duration_sum)
             VALUES (\(key.tenant), \(key.mapping), \(status.label), \(acp), 1, \(records), \(duration))
             ON CONFLICT (tenant, mapping, status, acp_code) DO UPDATE SET requests = t.requests + 1,
                 records = t.records + excluded.records, duration_sum = t.duration_sum + excluded.duration_sum
             """, logger: logger)
-        let bound = durationBounds.first { duration <= $0 } ?? Double.infinity
         try await connection.query("""
             INSERT INTO duration_buckets AS b (tenant, mapping, status, upper_bound, count)
-            VALUES (\(key.tenant), \(key.mapping), \(status.label), \(bound), 1)
+            VALUES (\(key.tenant), \(key.mapping), \(status.label), \(added.upperBound), 1)
             ON CONFLICT (tenant, mapping, status, upper_bound) DO UPDATE SET count = b.count + 1
             """, logger: logger)
-        let finished = request.finishedAt?.timeIntervalSince1970
-        if status == .success {
+        switch added.latest {
+        case .success(let at, let records)?:
+            let finished = at?.timeIntervalSince1970
             try await connection.query("""
                 INSERT INTO mapping_latest (tenant, mapping, last_success_at, last_success_records)
                 VALUES (\(key.tenant), \(key.mapping), \(finished), \(records))
                 ON CONFLICT (tenant, mapping) DO UPDATE SET last_success_at = excluded.last_success_at,
                     last_success_records = excluded.last_success_records
                 """, logger: logger)
-        } else if status.isFailure {
+        case .failure(let at)?:
+            let finished = at?.timeIntervalSince1970
             try await connection.query("""
                 INSERT INTO mapping_latest (tenant, mapping, last_failure_at) VALUES (\(key.tenant), \(key.mapping), \(finished))
                 ON CONFLICT (tenant, mapping) DO UPDATE SET last_failure_at = excluded.last_failure_at
                 """, logger: logger)
+        case nil:
+            break
         }
     }
 

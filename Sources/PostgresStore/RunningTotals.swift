@@ -31,13 +31,10 @@ struct RunningTotals {
         self.bounds = bounds
     }
 
-    /// Counts one ended request.
+    /// Counts one ended request (`IngestionTotals.Addition` says what it adds).
     mutating func count(_ request: TrackedRequest) {
-        guard let status = request.status.finalStatus else { return }
-        let key = request.key
-        let records = status == .success ? request.numRecords : 0
-        let duration = max(0, request.duration ?? 0)
-        let acp = status == .success ? ACPCode.noneLabel : request.acpCode.labelValue
+        guard let added = IngestionTotals.Addition(request, bounds: bounds) else { return }
+        let (key, status, records, duration, acp) = (added.key, added.status, added.records, added.duration, added.acpCode)
         let outcomeKey = OutcomeKey(key: key, status: status, acpCode: acp)
         if var outcome = outcomes[outcomeKey] {
             outcome.requests += 1
@@ -47,15 +44,16 @@ struct RunningTotals {
         } else {
             outcomes[outcomeKey] = .init(key: key, status: status, acpCode: acp, requests: 1, records: records, durationSum: duration)
         }
-        let bound = bounds.first { duration <= $0 } ?? Double.infinity
-        let bucketKey = BucketKey(key: key, status: status, upperBound: bound)
-        buckets[bucketKey, default: .init(key: key, status: status, upperBound: bound, count: 0)].count += 1
-        // Abandoned requests are neither a success nor a failure: no latest event.
-        if status == .success {
-            latest[key, default: .init()].lastSuccessAt = request.finishedAt
+        let bucketKey = BucketKey(key: key, status: status, upperBound: added.upperBound)
+        buckets[bucketKey, default: .init(key: key, status: status, upperBound: added.upperBound, count: 0)].count += 1
+        switch added.latest {
+        case .success(let at, let records)?:
+            latest[key, default: .init()].lastSuccessAt = at
             latest[key, default: .init()].lastSuccessRecords = records
-        } else if status.isFailure {
-            latest[key, default: .init()].lastFailureAt = request.finishedAt
+        case .failure(let at)?:
+            latest[key, default: .init()].lastFailureAt = at
+        case nil:
+            break
         }
     }
 

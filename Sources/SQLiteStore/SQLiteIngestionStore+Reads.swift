@@ -16,7 +16,7 @@ extension SQLiteIngestionStore {
             try db.prepare("SELECT tenant, mapping, status, upper_bound, count FROM duration_buckets ORDER BY 1, 2, 3, 4").run { row in
                 guard let status = FinalStatus(rawValue: row.string(2)) else { return }
                 totals.buckets.append(.init(key: MappingKey(tenant: row.string(0), mapping: row.string(1)), status: status,
-                                            upperBound: row.double(3) >= 1e308 ? .infinity : row.double(3), count: row.int(4)))
+                                            upperBound: SQLiteBound.read(row.double(3)), count: row.int(4)))
             }
             try db.prepare("SELECT tenant, mapping, result, count FROM trigger_totals").run { row in
                 guard let result = TriggerResult(rawValue: row.string(2)) else { return }

@@ -163,7 +163,7 @@ extension SQLiteIngestionStore: StoreTransfer {
                 ON CONFLICT DO UPDATE SET count = excluded.count WHERE duration_buckets.count IS NOT excluded.count
                 """, for: totals.buckets) { bucket in
                 [.text(bucket.key.tenant), .text(bucket.key.mapping), .text(bucket.status.label),
-                 .real(bucket.upperBound.isFinite ? bucket.upperBound : 1e308), SQLValue(bucket.count)]
+                 .real(SQLiteBound.stored(bucket.upperBound)), SQLValue(bucket.count)]
             }
             let triggers = try db.changes(running: """
                 INSERT INTO trigger_totals (tenant, mapping, result, count) VALUES (?, ?, ?, ?)

@@ -329,35 +329,34 @@ public actor SQLiteIngestionStore: IngestionStore {
                       SQLValue(request.numRecords), SQLValue(request.batchID), SQLValue(request.info)])
     }
 
+    /// Counts one ended request (`IngestionTotals.Addition` says what it adds).
     private static func countOutcome(_ db: SQLiteConnection, _ request: TrackedRequest, bounds: [Double]) throws(StoreError) {
-        guard let status = request.status.finalStatus else { return }
-        let key = request.key
-        let records = status == .success ? request.numRecords : 0
-        let duration = max(0, request.duration ?? 0)
-        let acp = status == .success ? ACPCode.noneLabel : request.acpCode.labelValue
+        guard let added = IngestionTotals.Addition(request, bounds: bounds) else { return }
+        let (key, status, records, duration, acp) = (added.key, added.status, added.records, added.duration, added.acpCode)
         try db.prepare("""
             INSERT INTO outcome_totals (tenant, mapping, status, acp_code, requests, records, duration_sum)
             VALUES (?, ?, ?, ?, 1, ?, ?)
             ON CONFLICT DO UPDATE SET requests = requests + 1, records = records + excluded.records,
                 duration_sum = duration_sum + excluded.duration_sum
             """).run([.text(key.tenant), .text(key.mapping), .text(status.label), .text(acp), SQLValue(records), .real(duration)])
-        let bound = bounds.first { duration <= $0 } ?? Double.infinity
         try db.prepare("""
             INSERT INTO duration_buckets (tenant, mapping, status, upper_bound, count) VALUES (?, ?, ?, ?, 1)
             ON CONFLICT DO UPDATE SET count = count + 1
-            """).run([.text(key.tenant), .text(key.mapping), .text(status.label), .real(bound.isFinite ? bound : 1e308)])
-        let finished = SQLValue(request.finishedAt)
-        if status == .success {
+            """).run([.text(key.tenant), .text(key.mapping), .text(status.label), .real(SQLiteBound.stored(added.upperBound))])
+        switch added.latest {
+        case .success(let at, let records)?:
             try db.prepare("""
                 INSERT INTO mapping_latest (tenant, mapping, last_success_at, last_success_records) VALUES (?, ?, ?, ?)
                 ON CONFLICT DO UPDATE SET last_success_at = excluded.last_success_at,
                     last_success_records = excluded.last_success_records
-                """).run([.text(key.tenant), .text(key.mapping), finished, SQLValue(records)])
-        } else if status.isFailure {
+                """).run([.text(key.tenant), .text(key.mapping), SQLValue(at), SQLValue(records)])
+        case .failure(let at)?:
             try db.prepare("""
                 INSERT INTO mapping_latest (tenant, mapping, last_failure_at) VALUES (?, ?, ?)
                 ON CONFLICT DO UPDATE SET last_failure_at = excluded.last_failure_at
-                """).run([.text(key.tenant), .text(key.mapping), finished])
+                """).run([.text(key.tenant), .text(key.mapping), SQLValue(at)])
+        case nil:
+            break
         }
     }
 

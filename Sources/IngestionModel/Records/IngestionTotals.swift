@@ -66,3 +66,46 @@ public struct IngestionTotals: Sendable, Equatable {
         outcomes.filter { $0.key == key }.map(\.records).reduce(0, +)
     }
 }
+
+extension IngestionTotals {
+    /// What one ended request adds to the totals: the rule both stores and the metric
+    /// model count by, written once. A request adds one to its status (and, failed or
+    /// aborted, its ACP code: `none` without one; a success always `none`), its records
+    /// when it succeeded, its duration (never negative) to the sum and to one histogram
+    /// bucket (the first bound it does not exceed, else +Inf), and sets the mapping's
+    /// latest success or failure (an abandoned request sets neither).
+    public struct Addition: Sendable, Equatable {
+        public enum Latest: Sendable, Equatable {
+            case success(at: Date?, records: Int)
+            case failure(at: Date?)
+        }
+
+        public let key: MappingKey
+        public let status: FinalStatus
+        public let acpCode: String
+        public let records: Int
+        public let duration: Double
+        /// The bucket's upper bound: one of the bounds, or +Inf.
+        public let upperBound: Double
+        public let latest: Latest?
+
+        public init(key: MappingKey, status: FinalStatus, acpCode: ACPCode?, numRecords: Int, duration: Double,
+                    finishedAt: Date?, bounds: [Double]) {
+            self.key = key
+            self.status = status
+            self.acpCode = status == .success ? ACPCode.noneLabel : acpCode.labelValue
+            records = status == .success ? numRecords : 0
+            self.duration = max(0, duration)
+            upperBound = bounds.first { max(0, duration) <= $0 } ?? .infinity
+            latest = status == .success ? .success(at: finishedAt, records: numRecords)
+                : status.isFailure ? .failure(at: finishedAt) : nil
+        }
+
+        /// Nil for a request that has not ended.
+        public init?(_ request: TrackedRequest, bounds: [Double]) {
+            guard let status = request.status.finalStatus else { return nil }
+            self.init(key: request.key, status: status, acpCode: request.acpCode, numRecords: request.numRecords,
+                      duration: request.duration ?? 0, finishedAt: request.finishedAt, bounds: bounds)
+        }
+    }
+}
