@@ -102,9 +102,13 @@ let package = Package(
         .target(name: "ExporterMetrics", dependencies: ["IngestionModel", "IngestionStore", "CZlib"]),
         // The HTTP API's request and response bodies, shared by the routes and the command line.
         .target(name: "ExporterAPI", dependencies: ["IngestionModel"]),
-        // Configuration, the collector loop, the exporter's HTTP routes and its services.
+        // The configuration file: its types, each key once, loading and validation.
+        .target(name: "ExporterConfiguration", dependencies: [
+            "IngestionModel", "AdobeIngestionClient", "PostgresStore", "Scheduling", "YAMLSupport",
+        ]),
+        // The collector loop, the exporter's HTTP routes and its services.
         .target(name: "ExporterCore", dependencies: [
-            "IngestionModel", "CGlibcExtras", "AdobeIngestionClient", "IngestionStore", "SQLiteStore", "PostgresStore",
+            "ExporterConfiguration", "IngestionModel", "CGlibcExtras", "AdobeIngestionClient", "IngestionStore", "SQLiteStore", "PostgresStore",
             "Scheduling", "ExporterMetrics", "ExporterAPI", "HTTPServer", "WireFormat", "YAMLSupport", "BuildInfo", "WebConfig",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
             .product(name: "Logging", package: "swift-log"),
@@ -113,10 +117,10 @@ let package = Package(
         ]),
         // `--demo`: the exporter wired to an in-process simulator.
         .target(name: "ExporterDemo", dependencies: [
-            "ExporterCore", "AdobeSimulator", "AdobeIngestionClient", "IngestionModel", "HTTPServer",
+            "ExporterCore", "ExporterConfiguration", "AdobeSimulator", "AdobeIngestionClient", "IngestionModel", "HTTPServer",
         ]),
         .executableTarget(name: "acs-ingestion-exporter", dependencies: [
-            "ExporterCore", "ExporterDemo", "ExporterAPI", "ExporterMetrics", "AdobeSimulator", "HTTPServer", "IngestionModel",
+            "ExporterCore", "ExporterConfiguration", "ExporterDemo", "ExporterAPI", "ExporterMetrics", "AdobeSimulator", "HTTPServer", "IngestionModel",
             "IngestionStore", "SQLiteStore", "PostgresStore", "WireFormat", "CGlibcExtras", "WebConfig",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -154,7 +158,7 @@ let package = Package(
         ]),
         .testTarget(name: "ExporterMetricsTests", dependencies: ["ExporterMetrics", "IngestionModel", "TestSupport"]),
         .testTarget(name: "ExporterCoreTests", dependencies: [
-            "ExporterCore", "ExporterAPI", "ExporterMetrics", "AdobeSimulator", "IngestionStore", "SQLiteStore", "IngestionModel", "HTTPServer",
+            "ExporterCore", "ExporterConfiguration", "ExporterAPI", "ExporterMetrics", "AdobeSimulator", "IngestionStore", "SQLiteStore", "IngestionModel", "HTTPServer",
             "AdobeIngestionClient", "YAMLSupport", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -1,5 +1,6 @@
 import AdobeIngestionClient
 import BuildInfo
+import ExporterConfiguration
 import ExporterMetrics
 import Foundation
 import HTTPServer

@@ -1,3 +1,4 @@
+import ExporterConfiguration
 import ExporterMetrics
 import Foundation
 import IngestionModel

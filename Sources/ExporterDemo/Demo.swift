@@ -1,5 +1,6 @@
 import AdobeIngestionClient
 import AdobeSimulator
+import ExporterConfiguration
 import ExporterCore
 import Foundation
 import HTTPServer

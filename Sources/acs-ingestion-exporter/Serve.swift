@@ -1,5 +1,6 @@
 import AdobeSimulator
 import ArgumentParser
+import ExporterConfiguration
 import ExporterCore
 import ExporterDemo
 import Foundation

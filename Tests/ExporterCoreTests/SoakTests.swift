@@ -1,5 +1,6 @@
 import AdobeIngestionClient
 import AdobeSimulator
+import ExporterConfiguration
 import Foundation
 import HTTPServer
 import IngestionModel

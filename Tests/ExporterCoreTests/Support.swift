@@ -1,4 +1,5 @@
 import AdobeSimulator
+import ExporterConfiguration
 import ExporterCore
 import Foundation
 import HTTPServer

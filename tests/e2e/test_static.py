@@ -359,3 +359,22 @@ def test_promtool_check_and_unit_tests():
     test_files = [str(p) for p in sorted(RULE_TESTS.glob("*.yml"))]
     run = subprocess.run(["promtool", "test", "rules", *test_files], capture_output=True, text=True)
     assert run.returncode == 0, run.stdout + run.stderr
+
+
+# ---------------------------------------------------------------------------
+# docs/architecture.md's module table names exactly the targets of Package.swift.
+# ---------------------------------------------------------------------------
+def test_module_table_matches_package_swift():
+    package = (REPO / "Package.swift").read_text()
+    targets = set(re.findall(r'\.(?:target|executableTarget|systemLibrary)\(name: "([^"]+)"', package))
+    table = (REPO / "docs" / "architecture.md").read_text().split("## Modules", 1)[1].split("\n## ", 1)[0]
+    named = set()
+    for line in table.splitlines():
+        if line.startswith("| `"):
+            first_cell = line.split("|")[1]
+            named.update(re.findall(r"`([^`]+)`", first_cell))
+    named.discard("Tests/TestSupport")
+    if "TestSupport" in targets:
+        targets.discard("TestSupport")
+    assert named == targets, (f"in Package.swift, not in docs/architecture.md: {sorted(targets - named)}; "
+                              f"in docs/architecture.md, not in Package.swift: {sorted(named - targets)}")

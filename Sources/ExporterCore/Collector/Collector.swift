@@ -1,5 +1,6 @@
 import AdobeIngestionClient
 import AsyncHTTPClient
+import ExporterConfiguration
 import ExporterMetrics
 import Foundation
 import IngestionModel

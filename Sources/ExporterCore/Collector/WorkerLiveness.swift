@@ -1,4 +1,5 @@
 import AdobeIngestionClient
+import ExporterConfiguration
 import ExporterMetrics
 import Foundation
 import IngestionModel

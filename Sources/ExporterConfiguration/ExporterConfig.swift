@@ -46,7 +46,7 @@ public struct ExporterConfig: Sendable {
         init() {}
 
         /// Whether two tenants are set up alike (the secret's source aside: its value counts).
-        func sameSettings(as other: Tenant) -> Bool { client == other.client && mappings == other.mappings }
+        public func sameSettings(as other: Tenant) -> Bool { client == other.client && mappings == other.mappings }
 
         /// `{tenant}` in the API URL; the `tenant` label.
         public var name: String {
@@ -106,7 +106,7 @@ public struct ExporterConfig: Sendable {
         public init() {}
 
         /// Whether both reach the same database the same way (retention aside).
-        func sameConnection(as other: Storage) -> Bool {
+        public func sameConnection(as other: Storage) -> Bool {
             (driver, path, url, password, poolSize) == (other.driver, other.path, other.url, other.password, other.poolSize)
         }
     }
