@@ -59,7 +59,8 @@ public final class ExporterDaemon: Sendable {
     private let basicAuth: Bool
     private let configFile: String?
     /// One reload at a time (SIGHUP and /-/reload may race).
-    private let reloading = WaitingRoom<Bool, Void>(false)
+    /// One reload at a time.
+    private let reloading = AsyncLock()
     private let logger: Logger
     private let stopped = Atomic<Bool>(false)
 
@@ -170,22 +171,9 @@ public final class ExporterDaemon: Sendable {
     /// it whole, or not at all: the last good configuration stays, and the reason is
     /// logged and returned. Settings only a restart can change are refused.
     public func reload() async -> Result<String, ReloadError> {
-        // One reload at a time: a finished reload hands its turn to the next waiter (still busy).
-        do {
-            try await reloading.enter { busy in
-                guard !busy else { return .park(()) }
-                busy = true
-                return .proceed
-            }
-        } catch {
-            return .failure(ReloadError("the exporter is stopping"))
-        }
-        defer {
-            reloading.update { busy, waiting in
-                if waiting.isEmpty { busy = false }
-                return waiting.isEmpty ? [] : [0]
-            }
-        }
+        await reloading.lock()
+        defer { reloading.unlock() }
+        if Task.isCancelled { return .failure(ReloadError("the exporter is stopping")) }
         let result = await loadAndApply()
         metrics.reloaded(successfully: (try? result.get()) != nil, at: Date())
         switch result {

@@ -38,12 +38,12 @@ final class TenantWorker: Sendable {
     /// are, once it writes again (asking Adobe again would lose a request that ended meanwhile).
     let unrecorded = Mutex<[TriggerAttempt]>([])
     /// `run` returns once this is true.
-    private let stopped = WaitingRoom<Bool, Void>(false)
+    private let stopped = Latch()
     /// `run` returns once this is true and the cycle in progress (if any) has ended; no
     /// call starts meanwhile (the gate refuses it), those in flight are answered.
-    private let finishing: WaitingRoom<Bool, Void>
+    private let finishing: Latch
     /// True once `run` has returned (or when it never started).
-    private let ended = WaitingRoom<Bool, Void>(false)
+    private let ended = Latch()
     private let running = Atomic<Bool>(false)
     /// Cluster mode: the tenant's lease; no POST is sent once it lapsed.
     let lease: LeaseHandle?
@@ -60,12 +60,12 @@ final class TenantWorker: Sendable {
             if let hold { liveness.quiet(until: hold.until) }
             metrics.upstreamHeld(tenant: name, until: hold?.until)
         }
-        let finishing = WaitingRoom<Bool, Void>(false)
+        let finishing = Latch()
         let gate = TenantGate(concurrency: concurrency,
                               rate: RateLimiter(ratePerSecond: collector.maxRequestsPerSecond, time: time),
                               upstream: upstream, answered: { health.reached() }, liveness: liveness,
                               attemptTimeout: collector.requestTimeout,
-                              mayAttempt: { !finishing.read { $0 } },
+                              mayAttempt: { !finishing.isOpen },
                               maySendTrigger: { lease?.isValid ?? true })
         self.finishing = finishing
         self.client = AdobeIngestionClient(
@@ -105,8 +105,8 @@ final class TenantWorker: Sendable {
     /// Cycles every poll interval until `stop()` or cancellation.
     func run() async {
         running.store(true, ordering: .relaxed)
-        defer { ended.update { ended, waiting in ended = true; return Array(waiting.indices) } }
-        guard !stopped.read({ $0 }) else { return }
+        defer { ended.open() }
+        guard !stopped.isOpen else { return }
         liveness.progressed()  // the deadline counts from here, not from when the worker was made
         await WorkerLiveness.$ofCurrentCycle.withValue(liveness) { await cycles() }
     }
@@ -115,14 +115,14 @@ final class TenantWorker: Sendable {
     private func cycles() async {
         await withTaskGroup(of: Void.self) { group in
             group.addTask {
-                while !Task.isCancelled && !self.finishing.read({ $0 }) {
+                while !Task.isCancelled && !self.finishing.isOpen {
                     await self.cycle()
                     self.liveness.progressed()
                     self.liveness.stage("the poll interval")
                     // The poll interval, cut short by `finish()`.
                     await withTaskGroup(of: Void.self) { pause in
                         pause.addTask { try? await self.time.sleep(for: self.settings.value.collector.pollInterval) }
-                        pause.addTask { try? await self.finishing.enter { $0 ? .proceed : .park(()) } }
+                        pause.addTask { try? await self.finishing.wait() }
                         await pause.next()
                         pause.cancelAll()
                     }
@@ -131,7 +131,7 @@ final class TenantWorker: Sendable {
                 // under the lease still held, rather than asked again by the next owner.
                 if !Task.isCancelled { _ = await self.recordKeptAnswers() }
             }
-            group.addTask { try? await self.stopped.enter { $0 ? .proceed : .park(()) } }
+            group.addTask { try? await self.stopped.wait() }
             await group.next()
             group.cancelAll()
         }
@@ -140,21 +140,18 @@ final class TenantWorker: Sendable {
     /// Returns once `run()` has returned (at once when it never started).
     func finished() async {
         guard running.load(ordering: .relaxed) else { return }
-        try? await ended.enter { $0 ? .proceed : .park(()) }
+        try? await ended.wait()
     }
 
     /// Ends `run()` once the cycle in progress has ended (at once between cycles): no call
     /// starts from now on, and a POST in flight is answered and its answer recorded, so the
     /// next owner has nothing to resolve.
     func finish() {
-        finishing.update { finishing, waiting in
-            finishing = true
-            return Array(waiting.indices)
-        }
+        finishing.open()
     }
 
     /// Whether `finish()` was called: no new trigger starts.
-    var isFinishing: Bool { finishing.read { $0 } }
+    var isFinishing: Bool { finishing.isOpen }
 
     /// `finished()`, waiting at most `limit`; false when `run()` was still running then.
     func finished(within limit: Duration) async -> Bool {
@@ -169,10 +166,7 @@ final class TenantWorker: Sendable {
 
     /// Ends `run()`: its calls are cancelled.
     func stop() {
-        stopped.update { stopped, waiting in
-            stopped = true
-            return Array(waiting.indices)
-        }
+        stopped.open()
     }
 
     /// One poll cycle: left-over intents (the first time), due triggers, then one GET per open request.

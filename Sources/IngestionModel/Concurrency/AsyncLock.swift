@@ -2,14 +2,17 @@ import Synchronization
 
 /// A lock for async code: `lock()` suspends (never blocks a thread) until the holder
 /// calls `unlock()`; waiters go in turn. For short sections that await a store call.
-final class AsyncLock: Sendable {
+/// A waiter does not leave when cancelled: every holder unlocks on every path.
+public final class AsyncLock: Sendable {
     private struct State {
         var locked = false
         var waiters: [CheckedContinuation<Void, Never>] = []
     }
     private let state = Mutex(State())
 
-    func lock() async {
+    public init() {}
+
+    public func lock() async {
         await withCheckedContinuation { (waiter: CheckedContinuation<Void, Never>) in
             let acquired = state.withLock { state in
                 if state.locked {
@@ -24,7 +27,7 @@ final class AsyncLock: Sendable {
     }
 
     /// Hands the lock to the next waiter, or frees it.
-    func unlock() {
+    public func unlock() {
         let next = state.withLock { state -> CheckedContinuation<Void, Never>? in
             guard !state.waiters.isEmpty else {
                 state.locked = false
