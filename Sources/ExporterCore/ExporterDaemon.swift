@@ -59,7 +59,6 @@ public final class ExporterDaemon: Sendable {
     private let basicAuth: Bool
     private let configFile: String?
     /// One reload at a time (SIGHUP and /-/reload may race).
-    /// One reload at a time.
     private let reloading = AsyncLock()
     private let logger: Logger
     private let stopped = Atomic<Bool>(false)
@@ -171,9 +170,12 @@ public final class ExporterDaemon: Sendable {
     /// it whole, or not at all: the last good configuration stays, and the reason is
     /// logged and returned. Settings only a restart can change are refused.
     public func reload() async -> Result<String, ReloadError> {
-        await reloading.lock()
+        do {
+            try await reloading.lockUnlessCancelled()
+        } catch {
+            return .failure(ReloadError("the exporter is stopping"))
+        }
         defer { reloading.unlock() }
-        if Task.isCancelled { return .failure(ReloadError("the exporter is stopping")) }
         let result = await loadAndApply()
         metrics.reloaded(successfully: (try? result.get()) != nil, at: Date())
         switch result {

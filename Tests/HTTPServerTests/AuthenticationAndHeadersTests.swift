@@ -70,6 +70,14 @@ struct AuthenticationAndHeadersTests {
         }
     }
 
+    /// The HTTP layer exempts no route of its own accord: the application names its probes.
+    @Test func noRouteIsExemptUnlessNamed() async throws {
+        try await withServer({ $0.security.authenticator = StubAuthenticator() }, routes: routes) { server throws in
+            #expect(try await curl(["http://127.0.0.1:\(server.port)/-/healthy"]).status == 401)
+            #expect(try await curl(["http://127.0.0.1:\(server.port)/-/ready"]).status == 401)
+        }
+    }
+
     @Test func unknownPathsNeedCredentialsBeforeTheyAre404() async throws {
         try await withAuthenticatedServer { server throws in
             #expect(try await curl(["http://127.0.0.1:\(server.port)/secret-path"]).status == 401)

@@ -36,8 +36,8 @@ struct TotalsRuleTests {
     static let end = start.addingTimeInterval(1000)
 
     static let rows: [Row] = [
-        Row(name: "a success counts its records", status: .success, numRecords: 15, info: nil, seconds: 40,
-            acpCode: "none", records: 15, duration: 40, upperBound: 60, latest: .success(at: end, records: 15)),
+        Row(name: "a success counts its records", status: .success, numRecords: 15, info: nil, seconds: 40.25,
+            acpCode: "none", records: 15, duration: 40.25, upperBound: 60, latest: .success(at: end, records: 15)),
         Row(name: "a failure counts its ACP code, never its records; a duration on a bound falls in it", status: .failed,
             numRecords: 7, info: failedToFetch, seconds: 30, acpCode: "ACP-880056", records: 0, duration: 30, upperBound: 30,
             latest: .failure(at: end)),
@@ -78,7 +78,7 @@ struct TotalsRuleTests {
     /// The totals every row together makes, written out.
     static var expected: (outcomes: [String], buckets: [String], latest: IngestionTotals.Latest) {
         let outcomes = [
-            "success none 2 15 1000040.0", "failed ACP-880056 1 0 30.0", "failed none 1 0 121.0",
+            "success none 2 15 \(40.25 + 1e6)", "failed ACP-880056 1 0 30.0", "failed none 1 0 121.0",
             "aborted none 1 0 0.5", "abandoned none 1 0 0.0",
         ]
         let buckets = ["success 60.0 1", "success inf 1", "failed 30.0 1", "failed inf 1", "aborted 30.0 1", "abandoned 30.0 1"]
@@ -127,6 +127,9 @@ struct TotalsRuleTests {
             let got = Self.summary(totals)
             #expect(got.outcomes == Self.expected.outcomes)
             #expect(got.buckets == Self.expected.buckets)
+            #expect(got.latest?.lastSuccessAt == Self.expected.latest.lastSuccessAt)
+            #expect(got.latest?.lastSuccessRecords == Self.expected.latest.lastSuccessRecords)
+            #expect(got.latest?.lastFailureAt == Self.expected.latest.lastFailureAt)
             #expect(totals.buckets.filter { $0.upperBound == .infinity }.count == 2)
             let stored = try await fixture.column("SELECT count(*) FROM duration_buckets WHERE upper_bound > 1e300")
             #expect(stored == ["2"], "the +Inf bucket is the largest bound the column holds")

@@ -1,5 +1,4 @@
 import Foundation
-import IngestionModel
 
 /// What a finished command printed and how it exited.
 public struct CommandResult: Sendable {

@@ -7,6 +7,9 @@ public final class Latch: Sendable {
 
     public var isOpen: Bool { room.read { $0 } }
 
+    /// Tasks waiting for it to open.
+    public var waiting: Int { room.parkedCount }
+
     /// Opens the latch and lets every waiter in (again: nothing).
     public func open() {
         room.update { open, waiting in
