@@ -28,7 +28,7 @@ extension ExporterConfig {
 extension ExporterConfig.Tenant {
     static var table: ConfigTable<Self> {
         ConfigTable([
-            .string("name", \.client.tenant, required: true),
+            .identifier("name", \.client.tenant),
             .url("api_url", \.client.apiBaseURL),
             .url("ims_token_url", \.client.imsTokenURL),
             .string("client_id", \.client.clientID, required: true),
@@ -53,7 +53,7 @@ extension ExporterConfig.Tenant {
 extension ExporterConfig.Mapping {
     static var table: ConfigTable<Self> {
         ConfigTable([
-            .string("id", \.id, required: true),
+            .identifier("id", \.id),
             .string("name", \.name),
             .duration("trigger_every", \.triggerEvery, minimum: .seconds(1)),
             .string("trigger_cron", \.triggerCron),
@@ -239,5 +239,26 @@ extension ExporterConfig.Storage {
         var configuration = try PostgresConfiguration(url: url, password: password?.revealed, poolSize: poolSize)
         configuration.readOnly = readOnly
         return configuration
+    }
+}
+
+extension ConfigKey {
+    /// Characters of a tenant name or a mapping id, as Adobe names them: they go into the
+    /// API's URL path and into label values.
+    static var identifierCharacters: Set<Character> {
+        Set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_.")
+    }
+
+    /// A required tenant name or mapping id: letters, digits, `-`, `_` and `.` only.
+    static func identifier(_ name: String, _ field: WritableKeyPath<Value, String>) -> ConfigKey {
+        value(name, field, required: true) { node, key, reader in
+            guard let text = reader.string(node, key) else { return nil }
+            guard !text.isEmpty, text.allSatisfy(identifierCharacters.contains) else {
+                reader.problem(node, key, text.isEmpty ? "must not be empty"
+                               : "may hold only letters, digits, '-', '_' and '.' (as Adobe names tenants and mappings)")
+                return nil
+            }
+            return text
+        }
     }
 }

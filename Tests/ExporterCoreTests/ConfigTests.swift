@@ -44,6 +44,28 @@ struct ConfigTests {
         }
     }
 
+    /// Tenant names and mapping ids go into Adobe's URL path and into labels: only the
+    /// characters Adobe uses, with one line naming the key (and not quoting the value).
+    @Test(arguments: [("tenants:\n  - name: acme/prod\n    client_id: c\n    client_secret: s\n    mappings: [{id: XDM44}]\n",
+                       "config.yml:2: tenants[0].name: may hold only letters, digits, '-', '_' and '.'"),
+                      ("tenants:\n  - name: t1\n    client_id: c\n    client_secret: s\n    mappings: [{id: '<script>'}]\n",
+                       "config.yml:5: tenants[0].mappings[0].id: may hold only letters, digits, '-', '_' and '.'"),
+                      ("tenants:\n  - name: 't 1?x'\n    client_id: c\n    client_secret: s\n    mappings: [{id: XDM44}]\n",
+                       "config.yml:2: tenants[0].name: may hold only")])
+    func tenantNamesAndMappingIdsHoldOnlyWhatAdobeUses(yaml: String, expected: String) {
+        #expect {
+            try ExporterConfig.parse(yaml: yaml, file: "config.yml")
+        } throws: { error in
+            let text = "\(error)"
+            return text.contains(expected) && !text.contains("script") && !text.contains("acme/prod")
+        }
+        // What Adobe's own names look like passes.
+        #expect(throws: Never.self) {
+            try ExporterConfig.parse(yaml: "tenants:\n  - name: acme-mkt.prod_1\n    client_id: c\n    client_secret: s\n"
+                                     + "    mappings: [{id: XDM_44.a-b}]\n", file: "config.yml")
+        }
+    }
+
     @Test func defaultsComeFromTheTypesAndTheClient() throws {
         let config = try ExporterConfig.parse(yaml: """
             tenants:
