@@ -29,6 +29,9 @@ enum DatabaseFile {
         (size(of: path) ?? 0) + (size(of: path + "-wal") ?? 0)
     }
 
+    /// The mode of every file the store creates (database, lock, backups): the owner's only.
+    static let mode: mode_t = 0o600
+
     /// The files SQLite keeps beside a database in WAL mode.
     static func companions(of path: String) -> [String] { [path + "-wal", path + "-shm"] }
 }
@@ -43,7 +46,7 @@ final class WriterLock: @unchecked Sendable {
 
     init(database: String) throws(StoreError) {
         path = database + ".lock"
-        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o644)
+        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, DatabaseFile.mode)
         guard descriptor >= 0 else {
             throw StoreError(.unavailable, "cannot open lock file \(path): \(String(cString: strerror(errno)))")
         }

@@ -29,6 +29,12 @@ final class SQLiteConnection {
 
     init(path: String, readOnly: Bool = false) throws(StoreError) {
         self.path = path
+        // A new database is readable by its owner only (SQLite gives its WAL and shared-memory
+        // files the same mode): it holds tenants' history. An existing file keeps its mode.
+        if !readOnly {
+            let created = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, DatabaseFile.mode)
+            if created >= 0 { close(created) }
+        }
         var db: OpaquePointer?
         let flags = readOnly ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE)
         let code = sqlite3_open_v2(path, &db, flags | SQLITE_OPEN_NOMUTEX, nil)

@@ -156,6 +156,27 @@ struct SQLiteFaultTests {
         guard case .inserted = tracked else { Issue.record("not inserted: \(tracked)"); return }
     }
 
+    /// The store's files hold tenants' history: the owner's only (0600), the database and
+    /// its WAL and shared-memory files, the lock file, a backup and a restored copy.
+    @Test func theFilesTheStoreCreatesAreTheOwnersOnly() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let path = directory.path("store.sqlite")
+        let store = try open(path)
+        _ = try await store.track(key, requestID: "1", origin: .external, at: start)
+        let backup = directory.path("backup.sqlite")
+        _ = try SQLiteBackup.backup(database: path, to: backup)
+        let restored = directory.path("restored/store.sqlite")
+        try FileManager.default.createDirectory(atPath: directory.path("restored"), withIntermediateDirectories: true)
+        _ = try SQLiteBackup.restore(backup, into: restored, now: start)
+        for file in [path, path + "-wal", path + "-shm", path + ".lock", backup, restored] {
+            var info = stat()
+            #expect(stat(file, &info) == 0, "\(file) missing")
+            #expect(info.st_mode & 0o777 == 0o600, "\(file): mode \(String(info.st_mode & 0o777, radix: 8))")
+        }
+        await store.close()
+    }
+
     @Test func aBackupTakenWhileWritesGoOnRestoresToItsOwnTotals() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.cleanUp() }
