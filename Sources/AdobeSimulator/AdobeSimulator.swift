@@ -183,7 +183,7 @@ final class SimulatorHandlers: Sendable {
             }
             if operation == .trigger {
                 let (body, created) = Self.trigger(&state, tenant: tenant, mapping: mapping, now: time.now())
-                if let created, fault == .truncated || fault.map({ if case .slow = $0 { true } else { false } }) == true {
+                if let created, fault?.losesAnswer == true {
                     state.startedUnanswered.append((tenant, created.requestID))
                 }
                 return json(200, body)

@@ -63,6 +63,17 @@ public enum InjectedFault: Sendable, Equatable {
     case rawBody(String)
 }
 
+extension InjectedFault {
+    /// Whether the call has its effect but its answer is cut short or delayed (a client
+    /// may time out): the faults `finish` applies after the answer is made.
+    var losesAnswer: Bool {
+        switch self {
+        case .truncated, .slow: return true
+        default: return false
+        }
+    }
+}
+
 /// Which calls an injected fault applies to.
 public enum SimulatedOperation: String, Sendable {
     case token, trigger, status, any

@@ -12,18 +12,6 @@ import Testing
 /// collector loop on the injected clock against the simulator.
 @Suite("Collector stalls")
 struct CollectorStallTests {
-    /// Moves the injected clock in 100 ms steps, each giving the loop a moment, for
-    /// `duration` of the clock or until `until` holds.
-    static func drive(_ setup: SchedulerTests.Setup, for duration: Duration,
-                      until: () async throws -> Bool = { false }) async throws {
-        let steps = Int(duration.seconds * 10)
-        for _ in 0..<steps {
-            if try await until() { return }
-            setup.time.advance(by: .milliseconds(100))
-            try await Task.sleep(for: .milliseconds(1))
-        }
-    }
-
     /// The stall of issue 25, as the soak found it: a 429 (Retry-After 1), then the probe
     /// sent after the pause meets a 503. Before the fix the probe's failure left the
     /// guard "probing" with no probe out: every later call of the tenant parked for good,
@@ -42,7 +30,7 @@ struct CollectorStallTests {
             setup.simulator.inject(.serverError, on: .status)
             let loop = Task { await daemon.collector.run() }
             // Six minutes of the clock: the request lasts five.
-            try await Self.drive(setup, for: .seconds(360))
+            try await setup.time.run(for: .seconds(360))
             loop.cancel()
             await loop.value
             let calls = setup.simulator.calls(tenant: "t-a").filter { $0 >= start }
@@ -95,7 +83,7 @@ struct CollectorStallTests {
             // announced: one time-out), plus three poll intervals and a request's time-out.
             let deadline = start.addingTimeInterval(1 + 3 * 5 + 5)
             var stalledAt: Date?
-            try await Self.drive(setup, for: .seconds(60)) {
+            try await setup.time.run(for: .seconds(60)) {
                 guard daemon.readiness.notReadyReason != nil else { return false }
                 stalledAt = setup.time.now()
                 return true
@@ -113,7 +101,7 @@ struct CollectorStallTests {
             #expect(ready.text.contains("tenant t-a stalled: waiting for the status of 1 open requests (no progress since "),
                     "\(ready.text)")
             // Said once, with what the worker waits for, however long it lasts.
-            try await Self.drive(setup, for: .seconds(60))
+            try await setup.time.run(for: .seconds(60))
             let said = logs.all.filter { $0.contains("tenant's collector stalled") }
             #expect(said.count == 1, "\(said)")
             #expect(said.first?.contains("the status of 1 open requests") == true, "\(said)")
@@ -122,7 +110,7 @@ struct CollectorStallTests {
 
             // The probe is answered: the parked calls go, the worker completes cycles again.
             upstream.finish(probe, .answered)
-            try await Self.drive(setup, for: .seconds(60)) { daemon.readiness.notReadyReason == nil }
+            try await setup.time.run(for: .seconds(60)) { daemon.readiness.notReadyReason == nil }
             #expect(daemon.readiness.notReadyReason == nil)
             try await eventually("t-a up again") {
                 try await setup.metrics(daemon)["acs_ingestion_up{tenant=\"t-a\"}"] == 1

@@ -97,7 +97,8 @@ struct SoakTests {
             let started = Date()
             var oldest: [String: TimeInterval] = [:]
             var stallsSeen = 0
-            // Once a second: how old each tenant's last poll is, and whether any worker is taken for stalled.
+            // Sampled once a second of the real clock (the sampling period, not a wait): how old each
+            // tenant's last poll is, and whether any worker is taken for stalled.
             while Date().timeIntervalSince(started) < Double(Self.seconds) {
                 try await Task.sleep(for: .seconds(1))
                 let metrics = try await Self.scrape(daemon)

@@ -57,3 +57,18 @@ public final class ManualTimeSource: TimeSource {
         }
     }
 }
+
+extension ManualTimeSource {
+    /// Moves the clock on in `step`s for `duration`, or until `until` holds (checked
+    /// before each step). The code under test runs on real threads (HTTP, the store):
+    /// each step gives it a millisecond of real time to react, which paces the injected
+    /// clock rather than waiting for anything.
+    public func run(for duration: Duration, step: Duration = .milliseconds(100),
+                    until: () async throws -> Bool = { false }) async throws {
+        for _ in 0..<Int(duration / step) {
+            if try await until() { return }
+            advance(by: step)
+            try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+}

@@ -117,11 +117,11 @@ final class Watchdog: Sendable {
         let verdicts = workers.map { ($0, $0.liveness.check(now: now, allowance: allowance)) }
         let running = Set(workers.map(\.tenant.name))
         let (began, ended) = stalled.withLock { stalled -> ([(TenantWorker, WorkerLiveness.Verdict)], [String]) in
-            let now = Set(verdicts.compactMap { $0.1 == .live ? nil : $0.0.tenant.name })
+            let stalledNow = Set(verdicts.compactMap { $0.1 == .live ? nil : $0.0.tenant.name })
             let began = verdicts.filter { $0.1 != .live && !stalled.contains($0.0.tenant.name) }
             // A tenant no longer run (a reload, a hand-over) is no longer stalled either.
-            let ended = stalled.subtracting(now).sorted()
-            stalled = now
+            let ended = stalled.subtracting(stalledNow).sorted()
+            stalled = stalledNow
             return (began, ended)
         }
         for (worker, verdict) in began {
