@@ -98,19 +98,34 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
-        // The in-memory metric model and its cached text exposition.
-        .target(name: "ExporterMetrics", dependencies: ["IngestionModel", "IngestionStore", "CZlib"]),
+        // The in-memory metric model: families, samples, exemplars, and the text each part renders to.
+        .target(name: "ExporterMetrics", dependencies: ["IngestionModel", "IngestionStore"]),
+        // From the metric model to the bytes a scrape gets: the segmented, cached body,
+        // gzip, content negotiation, and the publisher that renders on change.
+        .target(name: "Exposition", dependencies: ["ExporterMetrics", "IngestionModel", "HTTPServer", "CZlib", "CGlibcExtras"]),
         // The HTTP API's request and response bodies, shared by the routes and the command line.
         .target(name: "ExporterAPI", dependencies: ["IngestionModel"]),
         // The configuration file: its types, each key once, loading and validation.
         .target(name: "ExporterConfiguration", dependencies: [
             "IngestionModel", "AdobeIngestionClient", "PostgresStore", "Scheduling", "YAMLSupport",
         ]),
-        // The collector loop, the exporter's HTTP routes and its services.
-        .target(name: "ExporterCore", dependencies: [
-            "ExporterConfiguration", "IngestionModel", "CGlibcExtras", "AdobeIngestionClient", "IngestionStore", "SQLiteStore", "PostgresStore",
-            "Scheduling", "ExporterMetrics", "ExporterAPI", "HTTPServer", "WireFormat", "YAMLSupport", "BuildInfo", "WebConfig",
+        // The collector: one worker per tenant triggers on schedule and polls open requests,
+        // within the tenant's limits and upstream manners; the store's health; liveness.
+        .target(name: "IngestionCollector", dependencies: [
+            "ExporterConfiguration", "IngestionModel", "AdobeIngestionClient", "IngestionStore", "Scheduling", "ExporterMetrics",
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // Replicas sharing a PostgreSQL database: leases, the coordinator that splits the
+        // tenants and hands them to the collector, trigger-now forwarding.
+        .target(name: "Cluster", dependencies: [
+            "IngestionCollector", "IngestionModel", "IngestionStore", .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The daemon's wiring (store, collector, cluster, exposition, HTTP server as services)
+        // and the exporter's HTTP routes.
+        .target(name: "ExporterCore", dependencies: [
+            "ExporterConfiguration", "IngestionCollector", "Cluster", "Exposition", "IngestionModel", "AdobeIngestionClient", "IngestionStore",
+            "SQLiteStore", "PostgresStore", "Scheduling", "ExporterMetrics", "ExporterAPI", "HTTPServer", "WireFormat", "BuildInfo", "WebConfig",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -129,7 +144,7 @@ let package = Package(
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
         // bench/run.sh's data generator; not shipped.
-        .executableTarget(name: "acs-bench-seed", dependencies: ["SQLiteStore", "ExporterMetrics", "IngestionModel"],
+        .executableTarget(name: "acs-bench-seed", dependencies: ["SQLiteStore", "ExporterMetrics", "Exposition", "IngestionModel"],
                           path: "bench/seed"),
         // bench/store.sh's seeder and measurer, SQLite and PostgreSQL side by side; not shipped.
         .executableTarget(name: "acs-bench-store", dependencies: ["IngestionModel", "IngestionStore", "SQLiteStore", "PostgresStore"],
@@ -157,8 +172,9 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
         ]),
         .testTarget(name: "ExporterMetricsTests", dependencies: ["ExporterMetrics", "IngestionModel", "TestSupport"]),
+        .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "ExporterMetrics", "HTTPServer", "IngestionModel", "TestSupport"]),
         .testTarget(name: "ExporterCoreTests", dependencies: [
-            "ExporterCore", "ExporterConfiguration", "ExporterAPI", "ExporterMetrics", "AdobeSimulator", "IngestionStore", "SQLiteStore", "IngestionModel", "HTTPServer",
+            "ExporterCore", "IngestionCollector", "Cluster", "ExporterConfiguration", "ExporterAPI", "ExporterMetrics", "AdobeSimulator", "IngestionStore", "SQLiteStore", "IngestionModel", "HTTPServer",
             "AdobeIngestionClient", "YAMLSupport", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),

@@ -1,16 +1,19 @@
 import AdobeIngestionClient
 import BuildInfo
+import Cluster
 import ExporterConfiguration
 import ExporterMetrics
+import Exposition
 import Foundation
 import HTTPServer
+import IngestionCollector
 import IngestionModel
 import IngestionStore
 import Logging
 import SQLiteStore
-import WebConfig
 import ServiceLifecycle
 import Synchronization
+import WebConfig
 
 /// The exporter's version, for `--version` and `acs_ingestion_exporter_build_info`:
 /// stamped at build time by `make` (see the BuildInfo module).
@@ -51,6 +54,8 @@ public final class ExporterDaemon: Sendable {
     }
 
     public let collector: Collector
+    /// Cluster mode: takes and gives up tenants, and hands them to the collector.
+    public let coordinator: ClusterCoordinator?
     public let publisher: ExpositionPublisher
     public let readiness: Readiness
     private let server: HTTPServer
@@ -86,7 +91,10 @@ public final class ExporterDaemon: Sendable {
         readiness = Readiness()
         readiness.set("start-up", "rebuilding the metrics from the store")
         collector = Collector(config: config, store: store, metrics: metrics, time: time, logger: logger, readiness: readiness,
-                              cluster: cluster, leases: leases)
+                              leases: leases)
+        coordinator = cluster.flatMap { [collector] settings in
+            leases.map { ClusterCoordinator(settings: settings, leases: $0, collector: collector, logger: logger) }
+        }
         publisher = ExpositionPublisher(metrics: metrics)
 
         // Counters are rebuilt before anything can change them through the API.
@@ -109,7 +117,7 @@ public final class ExporterDaemon: Sendable {
                                     version: ExporterVersion.version)
         ExporterRoutes.install(into: &router, telemetryPath: options.telemetryPath, publisher: publisher,
                                readiness: readiness, statusPage: statusPage, now: { time.now() })
-        APIRoutes(collector: collector, writers: writers).install(into: &router)
+        APIRoutes(collector: collector, coordinator: coordinator, writers: writers).install(into: &router)
         // The route is made before the daemon it reloads: it reaches it through this box, set at the end of init.
         let reloader = Live<(@Sendable () async -> Result<String, ReloadError>)?>(nil)
         LifecycleRoutes.install(into: &router, enabled: options.lifecycleAPI, reload: {
@@ -213,7 +221,7 @@ public final class ExporterDaemon: Sendable {
     /// The services, in start order; a graceful shutdown stops them in reverse:
     /// the collector first (no upstream call after the signal), the HTTP server last.
     public var services: [any Service] {
-        [HTTPServerService(server: server), PublisherService(publisher: publisher), CollectorService(collector: collector)]
+        [HTTPServerService(server: server), PublisherService(publisher: publisher), CollectorService(collector: collector, coordinator: coordinator)]
             + (webConfigWatcher.map { [WebConfigService(watcher: $0, metrics: metrics)] } ?? [])
     }
 

@@ -1,6 +1,7 @@
 import ExporterConfiguration
 import ExporterMetrics
 import Foundation
+import IngestionCollector
 import IngestionModel
 import IngestionStore
 import Logging

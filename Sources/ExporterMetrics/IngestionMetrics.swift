@@ -226,21 +226,21 @@ public final class IngestionMetrics: Sendable {
     // MARK: - Rendering
 
     /// One slot's bytes in each format: malloc'd buffers the caller owns.
-    struct RenderedSlot {
-        let slot: Int
-        let text: (pointer: UnsafeMutableRawPointer, count: Int)
+    package struct RenderedSlot {
+        package let slot: Int
+        package let text: (pointer: UnsafeMutableRawPointer, count: Int)
         /// Nil when the OpenMetrics bytes are the text bytes (see `ExpositionLayout.isSharedBetweenFormats`).
-        let openMetrics: (pointer: UnsafeMutableRawPointer, count: Int)?
+        package let openMetrics: (pointer: UnsafeMutableRawPointer, count: Int)?
     }
 
     var layout: ExpositionLayout { state.withLock { $0.layout } }
 
     /// The layout's generation (see `MetricsState.generation`) and its slot count.
-    var generation: (number: Int, slots: Int) { state.withLock { ($0.generation, $0.layout.count) } }
+    package var generation: (number: Int, slots: Int) { state.withLock { ($0.generation, $0.layout.count) } }
 
     /// Marks one slot of layout `generation` changed, for the next `renderChanged`
     /// (observers are not told); nothing when the layout changed since.
-    func markChanged(slot: Int, generation: Int) {
+    package func markChanged(slot: Int, generation: Int) {
         state.withLock { state in if state.generation == generation { state.markDirty(slot) } }
     }
 
@@ -248,7 +248,7 @@ public final class IngestionMetrics: Sendable {
     /// last rendered: the same bytes as then, for an uncompressed body that did not
     /// take them when they were rendered. Nil when it changed (`renderChanged`
     /// renders it again, in both formats).
-    func renderIfUnchanged(_ slot: Int, generation: Int, _ format: ExpositionFormat)
+    package func renderIfUnchanged(_ slot: Int, generation: Int, _ format: ExpositionFormat)
         -> (pointer: UnsafeMutableRawPointer, count: Int)? {
         state.withLock { state in
             state.generation != generation || state.dirty[slot] ? nil : Self.render(slot, format, state)
@@ -261,7 +261,7 @@ public final class IngestionMetrics: Sendable {
     /// lock (a block of 64 mappings takes about a millisecond); a change made between
     /// two slots marks its slots again, for the next call. False when the layout
     /// changed (every slot of the new one is dirty): start again with the new one.
-    func renderChanged(generation: Int, _ body: (RenderedSlot) -> Void) -> Bool {
+    package func renderChanged(generation: Int, _ body: (RenderedSlot) -> Void) -> Bool {
         guard let slots = state.withLock({ $0.generation == generation ? $0.takeDirty() : nil }) else { return false }
         for slot in slots {
             let rendered = state.withLock { state -> RenderedSlot? in

@@ -2,9 +2,9 @@ import Foundation
 
 /// The standard `process_*` metrics, read from /proc as node_exporter and the
 /// client libraries do.
-enum ProcessMetrics {
+package enum ProcessMetrics {
     /// The values, read once, so both formats of one refresh agree.
-    struct Reading {
+    package struct Reading {
         var cpuSeconds: Double?
         var virtualBytes: Double?
         var residentBytes: Double?
@@ -13,7 +13,7 @@ enum ProcessMetrics {
         var maxFDs: Double?
     }
 
-    static func read() -> Reading {
+    package static func read() -> Reading {
         var reading = Reading()
         let ticks = Double(sysconf(Int32(_SC_CLK_TCK)))
         let pageSize = Double(sysconf(Int32(_SC_PAGESIZE)))
@@ -31,6 +31,16 @@ enum ProcessMetrics {
         var limit = rlimit()
         if getrlimit(Int32(RLIMIT_NOFILE.rawValue), &limit) == 0 { reading.maxFDs = Double(limit.rlim_cur) }
         return reading
+    }
+
+    /// The process section of a scrape in `format`: these metrics, then the HTTP server's
+    /// `traffic`, in a malloc'd buffer the caller frees.
+    package static func render(_ reading: Reading, traffic: HTTPTraffic?, _ format: ExpositionFormat)
+        -> (pointer: UnsafeMutableRawPointer, count: Int) {
+        var writer = ExpositionWriter(capacity: 1024)
+        write(reading, format, into: &writer)
+        traffic?.write(format, into: &writer)
+        return writer.takeBuffer()
     }
 
     static func write(_ reading: Reading, _ format: ExpositionFormat, into writer: inout ExpositionWriter) {

@@ -1,12 +1,13 @@
 import AdobeIngestionClient
 import AdobeSimulator
+import ExporterCore
 import Foundation
 import HTTPServer
 import IngestionModel
 import Logging
-import TestSupport
 import Testing
-@testable import ExporterCore
+import TestSupport
+@testable import IngestionCollector
 
 /// A tenant's collector never stops for good, and a stall cannot be silent: the real
 /// collector loop on the injected clock against the simulator.

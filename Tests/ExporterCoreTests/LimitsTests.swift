@@ -2,9 +2,9 @@ import AdobeIngestionClient
 import Foundation
 import IngestionModel
 import Synchronization
-import TestSupport
 import Testing
-@testable import ExporterCore
+import TestSupport
+@testable import IngestionCollector
 
 /// The collector's per-attempt limits: a throttled tenant waits without holding
 /// the slots the others need, and a cancelled call sends nothing.

@@ -1,14 +1,15 @@
 import AdobeIngestionClient
 import AdobeSimulator
 import ExporterConfiguration
+import ExporterCore
 import Foundation
 import HTTPServer
 import IngestionModel
 import IngestionStore
 import Synchronization
-import TestSupport
 import Testing
-@testable import ExporterCore
+import TestSupport
+@testable import IngestionCollector
 
 /// What only time shows: ten tenants of five mappings on 3-second schedules, on the real
 /// clock, against a simulator that meets 16 % of the ingestion calls with a fault (429

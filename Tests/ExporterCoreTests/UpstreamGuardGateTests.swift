@@ -2,9 +2,9 @@ import AdobeIngestionClient
 import Foundation
 import IngestionModel
 import Synchronization
-import TestSupport
 import Testing
-@testable import ExporterCore
+import TestSupport
+@testable import IngestionCollector
 
 /// Every way an admitted call can end, through the tenant's gate: the guard is
 /// settled each time, so that the calls parked behind a probe go on.

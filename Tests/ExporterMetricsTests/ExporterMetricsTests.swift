@@ -65,14 +65,6 @@ struct ExporterMetricsTests {
         #expect(output.contains("acs_ingestion_requests_in_progress{tenant=\"acme\",mapping=\"XDM\\\"44\\\\\\n\"} 1"))
     }
 
-    @Test func gzipRoundTrips() async throws {
-        let body = model().render()
-        let compressed = Gzip.compress(body)
-        #expect(compressed.starts(with: [0x1f, 0x8b]))
-        #expect(compressed.count < body.count / 3)
-        #expect(try await gunzip(compressed) == body)
-    }
-
     @Test func everyFamilyHasHelpAndType() {
         let lines = text(model()).split(separator: "\n")
         let names = Set(lines.filter { !$0.hasPrefix("#") }.map { line in

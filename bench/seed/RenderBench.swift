@@ -1,4 +1,5 @@
 import ExporterMetrics
+import Exposition
 import Foundation
 import IngestionModel
 

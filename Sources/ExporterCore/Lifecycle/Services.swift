@@ -1,6 +1,9 @@
+import Cluster
 import ExporterMetrics
+import Exposition
 import Foundation
 import HTTPServer
+import IngestionCollector
 import Logging
 import ServiceLifecycle
 import UnixSignals
@@ -27,13 +30,16 @@ struct PublisherService: Service {
 }
 
 /// Triggers and polls until a graceful shutdown, which cancels every upstream call.
+/// In cluster mode the coordinator runs beside the collector: it takes and gives up
+/// tenants, and serves the trigger-now calls other replicas queue for them.
 struct CollectorService: Service {
     let collector: Collector
+    let coordinator: ClusterCoordinator?
     /// Cluster mode: how long the workers may take to end their cycle on a graceful shutdown.
     var finishing: Duration = .seconds(2)
 
     func run() async {
-        guard collector.coordinator != nil else {
+        guard let coordinator else {
             await cancelWhenGracefulShutdown { await collector.run() }
             return
         }
@@ -41,6 +47,10 @@ struct CollectorService: Service {
         // everything is cancelled and the leases are released.
         await withTaskGroup(of: Void.self) { group in
             group.addTask { await collector.run() }
+            group.addTask { await coordinator.run() }
+            group.addTask { [collector] in
+                await coordinator.serveQueuedTriggers { key in TriggerNow.encode(TriggerNow.answer(key, await collector.trigger(key))) }
+            }
             if (try? await gracefulShutdown()) != nil { await collector.finishWorkers(within: finishing) }
             group.cancelAll()
         }

@@ -1,7 +1,9 @@
 import AdobeIngestionClient
+import Cluster
 import ExporterAPI
 import Foundation
 import HTTPServer
+import IngestionCollector
 import IngestionModel
 import IngestionStore
 import Scheduling
@@ -21,14 +23,15 @@ struct APIRoutes: Sendable {
     }
 
     let collector: Collector
+    /// Cluster mode: a trigger of a tenant another replica runs goes through its queue.
+    let coordinator: ClusterCoordinator?
     /// Replaced by a configuration reload (a new token file, new write users).
     let writers: Live<Writers>
 
     static let maxLimit = 1000
 
-    init(collector: Collector, writers: Live<Writers>) {
-        self.collector = collector
-        self.writers = writers
+    init(collector: Collector, coordinator: ClusterCoordinator?, writers: Live<Writers>) {
+        (self.collector, self.coordinator, self.writers) = (collector, coordinator, writers)
     }
 
     /// The mappings configured now (a reload may change them).
@@ -92,7 +95,7 @@ struct APIRoutes: Sendable {
 
     @Sendable private func trigger(_ request: HTTPRequest) async throws(HTTPError) -> (status: Int, body: TriggerResponse) {
         let key = try key(request.pathParameters["tenant"], request.pathParameters["mapping"])
-        return try await collector.triggerNow(key).get()
+        return try await triggerNow(key).get()
     }
 
     @Sendable private func list(_ request: HTTPRequest) async throws(HTTPError) -> (status: Int, body: RequestPage) {

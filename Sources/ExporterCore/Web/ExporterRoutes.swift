@@ -1,6 +1,8 @@
 import ExporterMetrics
+import Exposition
 import Foundation
 import HTTPServer
+import IngestionCollector
 import IngestionStore
 
 /// The exporter's HTTP surface besides the API: landing page, metrics, health
@@ -46,27 +48,6 @@ enum ExporterRoutes {
     private static func isAPI(_ request: HTTPRequest) -> Bool { request.rawPath.hasPrefix("/api/") }
 }
 
-/// Whether the exporter can do its work, and if not, why: `/-/ready` answers the
-/// reason. Read from libmicrohttpd's threads.
-public final class Readiness: Sendable {
-    private let reasons = Mutex<[String: String]>([:])
-
-    public init() {}
-
-    /// Nil when ready; else every current reason, sorted, on one line.
-    public var notReadyReason: String? {
-        reasons.withLock { reasons in
-            reasons.isEmpty ? nil : reasons.keys.sorted().map { reasons[$0]! }.joined(separator: "; ")
-        }
-    }
-
-    /// Sets (or with nil clears) the reason named `condition`.
-    public func set(_ condition: String, _ reason: String?) {
-        reasons.withLock { $0[condition] = reason }
-    }
-}
-
-import Synchronization
 
 /// `POST /-/reload` (and PUT), as Prometheus has it: only with `--web.enable-lifecycle`.
 enum LifecycleRoutes {

@@ -1,4 +1,5 @@
 import Foundation
+import IngestionCollector
 import IngestionModel
 import IngestionStore
 

@@ -5,7 +5,7 @@ import IngestionModel
 import Synchronization
 import Testing
 import TestSupport
-@testable import ExporterCore
+@testable import Exposition
 
 @Suite("Exposition publisher")
 struct ExpositionPublisherTests {

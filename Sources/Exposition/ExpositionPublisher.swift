@@ -55,7 +55,7 @@ public final class ExpositionPublisher: Sendable {
     private let plainWait: Duration
 
     /// Renders the HTTP server's traffic with the process metrics from now on.
-    func observeTraffic(_ read: @escaping @Sendable () -> HTTPTraffic) { exposition.observeTraffic(read) }
+    public func observeTraffic(_ read: @escaping @Sendable () -> HTTPTraffic) { exposition.observeTraffic(read) }
 
     public init(metrics: IngestionMetrics, processRefresh: Duration = .seconds(5),
                 plainBudget: Int = SegmentedExposition.defaultPlainBudget, plainWait: Duration = .seconds(1)) {

@@ -30,7 +30,7 @@ public final class StoreMonitor: Sendable {
     private let location: String
     private let outage = Mutex<Outage?>(nil)
     /// How often an outage is said again while it lasts.
-    static let repeatEvery: Duration = .seconds(300)
+    public static let repeatEvery: Duration = .seconds(300)
 
     init(location: String, metrics: IngestionMetrics, readiness: Readiness?, time: any TimeSource, logger: Logger) {
         (self.location, self.metrics, self.readiness, self.time, self.logger) = (location, metrics, readiness, time, logger)

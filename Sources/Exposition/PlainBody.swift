@@ -1,3 +1,4 @@
+import ExporterMetrics
 import Foundation
 import Synchronization
 

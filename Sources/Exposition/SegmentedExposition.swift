@@ -1,3 +1,4 @@
+import ExporterMetrics
 import Foundation
 import Synchronization
 
@@ -153,10 +154,7 @@ public final class SegmentedExposition: Sendable {
                     let reading = ProcessMetrics.read()
                     let trafficReading = traffic.withLock { $0 }?()
                     func render(_ format: ExpositionFormat) -> Segment {
-                        var writer = ExpositionWriter(capacity: 1024)
-                        ProcessMetrics.write(reading, format, into: &writer)
-                        trafficReading?.write(format, into: &writer)
-                        return Segment(taking: writer.takeBuffer(), compressor: compressor)
+                        Segment(taking: ProcessMetrics.render(reading, traffic: trafficReading, format), compressor: compressor)
                     }
                     table.process = (render(.text), render(.openMetrics))
                     table.processRenders += 1

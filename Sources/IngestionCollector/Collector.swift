@@ -17,7 +17,7 @@ public final class Live<Value: Sendable>: Sendable {
 
     public var value: Value { current.withLock { $0 } }
 
-    func replace(_ value: Value) { current.withLock { $0 = value } }
+    public func replace(_ value: Value) { current.withLock { $0 = value } }
 }
 
 /// The configuration in force.
@@ -27,24 +27,25 @@ public typealias LiveConfiguration = Live<ExporterConfig>
 /// its mappings on their schedule and polls its open requests. The collector starts
 /// and stops workers (at start, on reload), applies retention, and routes the API's
 /// calls to the right tenant. Upstream trouble becomes metrics and log lines; it
-/// never stops the loop. Cancelling `run()` stops every call.
+/// never stops the loop. Cancelling `run()` stops every call. In cluster mode (with
+/// `leases`) it runs only the tenants the cluster's coordinator hands it (see
+/// `TenantOwnership`), each under its lease.
 public final class Collector: Sendable {
     /// The store, every call watched by `storeMonitor`.
     public let store: any IngestionStore
     public let storeMonitor: StoreMonitor
     public let metrics: IngestionMetrics
     public let settings: LiveConfiguration
-    let time: any TimeSource
+    public let time: any TimeSource
     private let logger: Logger
     private let httpClient: HTTPClient
     private let concurrency: ConcurrencyLimit
     private let watchdog: Watchdog
     private let workers: Mutex<[String: TenantWorker]>
-    /// With replicas sharing a PostgreSQL database: which tenants this one runs (nil: all of them).
-    var coordinator: ClusterCoordinator? { clusterCoordinator.value }
-    private let clusterCoordinator = Live<ClusterCoordinator?>(nil)
-    /// Cluster mode: the store's coordination of replicas.
+    /// Cluster mode: the store's coordination of replicas (nil: this process runs every tenant).
     let leases: (any LeaseStore)?
+    /// Whether replicas share the tenants (the tenants run are those `own` hands over).
+    public var isClustered: Bool { leases != nil }
     /// The leases of the tenants this replica runs, and their fenced stores (cluster mode).
     private let leased = Mutex<[String: (handle: LeaseHandle, store: any IngestionStore)]>([:])
     /// Cluster mode: tenants handed over whose worker is finishing (still leased, no longer run).
@@ -56,24 +57,22 @@ public final class Collector: Sendable {
     private let workersChanged: AsyncStream<Void>.Continuation
     private let workerChanges: AsyncStream<Void>
 
-    /// With `cluster` and `leases`, the collector runs only the tenants whose lease this
-    /// replica holds (see `ClusterCoordinator`); without, every configured tenant.
+    /// With `leases`, the collector runs only the tenants it is handed (`own`), whose
+    /// lease this replica holds; without, every configured tenant.
     public init(config: ExporterConfig, store: any IngestionStore, metrics: IngestionMetrics,
                 time: any TimeSource = SystemTimeSource(), logger: Logger, readiness: Readiness? = nil,
-                cluster: ClusterSettings? = nil, leases: (any LeaseStore)? = nil,
+                leases: (any LeaseStore)? = nil,
                 httpClient: HTTPClient = AdobeIngestionClient.sharedHTTPClient) {
         let monitor = StoreMonitor(location: store.location, metrics: metrics, readiness: readiness, time: time, logger: logger)
         (self.store, storeMonitor) = (MonitoredStore(inner: store, monitor: monitor), monitor)
         (self.metrics, self.time, self.logger, self.httpClient) = (metrics, time, logger, httpClient)
-        self.leases = cluster == nil ? nil : leases
+        self.leases = leases
         settings = LiveConfiguration(config)
         concurrency = ConcurrencyLimit(config.collector.maxConcurrentRequests)
         watchdog = Watchdog(metrics: metrics, readiness: readiness, logger: logger)
         (workerChanges, workersChanged) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         workers = Mutex([:])
-        if let cluster, let leases {
-            clusterCoordinator.replace(ClusterCoordinator(settings: cluster, leases: leases, collector: self, logger: logger))
-        } else {
+        if leases == nil {
             workers.withLock { workers in
                 for tenant in config.tenants { workers[tenant.name] = makeWorker(tenant) }
             }
@@ -84,7 +83,7 @@ public final class Collector: Sendable {
 
     /// The tenants this process runs: all of them, or (cluster mode) those whose lease it holds.
     public var ownedTenants: Set<String> {
-        coordinator == nil ? Set(config.tenants.map(\.name)) : Set(leased.withLock { $0.keys })
+        isClustered ? Set(leased.withLock { $0.keys }) : Set(config.tenants.map(\.name))
     }
 
     private func makeWorker(_ tenant: ExporterConfig.Tenant) -> TenantWorker {
@@ -95,6 +94,9 @@ public final class Collector: Sendable {
     }
 
     func worker(_ tenant: String) -> TenantWorker? { workers.withLock { $0[tenant] } }
+
+    /// Whether this process runs `tenant` now (has its worker).
+    public func isRunning(_ tenant: String) -> Bool { worker(tenant) != nil }
 
     /// The metrics' view of the configuration (of some tenants only, when `tenants` says which).
     public static func descriptors(of config: ExporterConfig, tenants: Set<String>? = nil) -> [MappingDescriptor] {
@@ -114,7 +116,7 @@ public final class Collector: Sendable {
         // When each mapping was first configured: the `_created` of its counters.
         let created = try await store.registerMappings(config.mappingKeys, at: time.now())
         metrics.restore(totals, created: created, now: time.now())
-        if coordinator != nil {
+        if isClustered {
             metrics.reconfigure(mappings: [], totals: totals, now: time.now())
             showOwnership()
         }
@@ -143,10 +145,6 @@ public final class Collector: Sendable {
                     do { try await self.time.sleep(for: self.checkInterval) } catch { return }
                     self.checkLiveness()
                 }
-            }
-            if let coordinator {
-                group.addTask { await coordinator.run() }
-                group.addTask { await self.serveQueuedTriggers() }
             }
             group.addTask {
                 while !Task.isCancelled {
@@ -183,7 +181,7 @@ public final class Collector: Sendable {
         let totals = try await store.totals()
         settings.replace(new)
         // A replica runs, and shows, only the tenants it holds; the others are its peers'.
-        let runs = coordinator == nil ? nil
+        let runs = !isClustered ? nil
             : ownedTenants.subtracting(leaving.withLock { $0 }).intersection(new.tenants.map(\.name))
         metrics.reconfigure(mappings: Self.descriptors(of: new, tenants: runs), totals: totals, created: firstConfigured, now: now)
         showOwnership()
@@ -214,18 +212,11 @@ public final class Collector: Sendable {
             + "restarted \(created.map(\.tenant.name).filter(oldNames.contains).sorted())"
     }
 
-    /// A tenant this replica took: its lease, and the store as the lease's holder writes to it.
-    struct Taken {
-        let tenant: String
-        let lease: LeaseHandle
-        let fencedStore: any IngestionStore
-    }
-
     /// Cluster mode: runs the tenants `taken`, each under its lease, its writes fenced by it:
     /// their series rebuilt from the store, their schedules loaded, their workers started,
     /// after one read of the store for all of them. Returns the tenants started: none
     /// when the store cannot be read.
-    func own(_ taken: [Taken]) async -> Set<String> {
+    public func own(_ taken: [TakenTenant]) async -> Set<String> {
         let taken = taken.filter { entry in config.tenants.contains { $0.name == entry.tenant } }
         guard !taken.isEmpty else { return [] }
         await membership.lock()
@@ -255,7 +246,7 @@ public final class Collector: Sendable {
     /// worker starts no call and its cycle in progress may end first (a POST in flight is
     /// answered and recorded), for that long at most; without, its calls are cancelled at
     /// once (the lease is lost).
-    func disown(_ tenant: String, grace: Duration? = nil) async {
+    public func disown(_ tenant: String, grace: Duration?) async {
         await membership.lock()
         let worker = workers.withLock { $0.removeValue(forKey: tenant) }
         leaving.withLock { _ = $0.insert(tenant) }
@@ -279,15 +270,15 @@ public final class Collector: Sendable {
 
     /// Cluster mode: which configured tenants this replica runs, in /metrics.
     private func showOwnership() {
-        guard coordinator != nil else { return }
+        guard isClustered else { return }
         metrics.ownership(tenants: config.tenants.map(\.name), owned: ownedTenants)
     }
 
     /// Cluster mode, on a graceful shutdown: every worker ends its cycle, starting no call,
     /// so that a POST in flight is answered and recorded (the next owner then has no lost
     /// trigger to ask Adobe about again), waiting at most `limit` in all.
-    func finishWorkers(within limit: Duration) async {
-        guard coordinator != nil else { return }
+    public func finishWorkers(within limit: Duration) async {
+        guard isClustered else { return }
         let deadline = ContinuousClock.now + limit
         let running = workers.withLock { Array($0.values) }
         for worker in running { worker.finish() }

@@ -4,6 +4,7 @@ import Synchronization
 import Testing
 import TestSupport
 @testable import ExporterMetrics
+@testable import Exposition
 
 @Suite("Segmented exposition")
 struct SegmentedExpositionTests {
@@ -342,5 +343,13 @@ struct SegmentedExpositionTests {
         #expect(body.update(to: segments) { segments[$0].plain })
         let lease = body.lease(version: body.version(holding: segments)!)!
         #expect(Array(lease.bytes) == segments.flatMap { Array($0.plain!.buffer) })
+    }
+
+    @Test func gzipRoundTrips() async throws {
+        let body = model().render()
+        let compressed = Gzip.compress(body)
+        #expect(compressed.starts(with: [0x1f, 0x8b]))
+        #expect(compressed.count < body.count / 3)
+        #expect(try await gunzip(compressed) == body)
     }
 }

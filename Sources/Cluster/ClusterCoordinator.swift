@@ -1,4 +1,5 @@
 import Foundation
+import IngestionCollector
 import IngestionModel
 import IngestionStore
 import Logging
@@ -17,7 +18,7 @@ public struct ClusterSettings: Sendable, Equatable {
 
     /// Kept in hand: a replica stops acting for a tenant this long before its lease lapses,
     /// and writes nothing for it with less than this left.
-    var margin: Duration { leaseTTL / 5 }
+    package var margin: Duration { leaseTTL / 5 }
 }
 
 /// Runs this replica's share of the tenants: every third of the lease TTL (or poll
@@ -26,33 +27,37 @@ public struct ClusterSettings: Sendable, Equatable {
 /// replica preferring the tenants that rank highest for it (rendezvous hashing), so
 /// the split is stable and spread. A tenant it takes gets a worker whose writes are
 /// fenced by the lease; one it loses or gives up has its worker stopped first.
-final class ClusterCoordinator: Sendable {
-    let settings: ClusterSettings
-    private let leases: any LeaseStore
-    /// The collector owns this coordinator, and outlives it.
-    private unowned let collector: Collector
+/// It drives the collector through `TenantOwnership`; the collector does not know it.
+public final class ClusterCoordinator: Sendable {
+    public let settings: ClusterSettings
+    let leases: any LeaseStore
+    /// Runs the tenants this coordinator takes, and stops those it gives up.
+    let collector: any TenantOwnership
     private let logger: Logger
     private let held = Mutex<[String: LeaseHandle]>([:])
     /// Tenants being handed over (see `handOver`): their last cycle ends, then their lease is released.
     private let handingOver = Mutex<[String: Task<Void, Never>]>([:])
 
-    init(settings: ClusterSettings, leases: any LeaseStore, collector: Collector, logger: Logger) {
+    public init(settings: ClusterSettings, leases: any LeaseStore, collector: any TenantOwnership, logger: Logger) {
         (self.settings, self.leases, self.collector, self.logger) = (settings, leases, collector, logger)
     }
 
-    /// The tenants this replica runs now.
-    var owned: Set<String> { Set(held.withLock { $0.keys }) }
+    /// The tenants this replica holds leases on now.
+    public var owned: Set<String> { Set(held.withLock { $0.keys }) }
+
+    /// The lease held on `tenant`, if any.
+    func lease(of tenant: String) -> TenantLease? { held.withLock { $0[tenant]?.lease } }
 
     /// When the first of the held leases lapses by this replica's clock (nil: none held).
-    var validUntil: ContinuousClock.Instant? { held.withLock { $0.values.map(\.validUntil).min() } }
+    public var validUntil: ContinuousClock.Instant? { held.withLock { $0.values.map(\.validUntil).min() } }
 
     /// Steps every third of the TTL, or every poll interval when that is shorter, and
     /// also right after another replica's lease is due to lapse: a lease its holder
     /// stopped renewing is taken as it lapses, not up to a step later.
-    func run() async {
+    public func run() async {
         while !Task.isCancelled {
             let lapse = await step()
-            let next = ContinuousClock.now + min(settings.leaseTTL / 3, collector.config.collector.pollInterval)
+            let next = ContinuousClock.now + min(settings.leaseTTL / 3, collector.pollInterval)
             do { try await Task.sleep(until: min(next, lapse.map { $0 + .milliseconds(20) } ?? next)) } catch { break }
         }
         await releaseAll()
@@ -62,8 +67,8 @@ final class ClusterCoordinator: Sendable {
     /// share. Returns when, by this replica's clock, the first lease of another replica
     /// lapses unless renewed (nil: none held, or the heartbeat failed).
     @discardableResult
-    func step() async -> ContinuousClock.Instant? {
-        let tenants = collector.config.tenants.map(\.name)
+    public func step() async -> ContinuousClock.Instant? {
+        let tenants = collector.configuredTenants
         let replica = settings.replicaName
         let asked = ContinuousClock.now
         let view: ClusterView
@@ -107,14 +112,14 @@ final class ClusterCoordinator: Sendable {
                 guard let lease = leased[tenant] else { return true }
                 return lease.expiresAt <= view.now
             }
-            var taken: [Collector.Taken] = []
+            var taken: [TakenTenant] = []
             // Down the ranking until the share is reached: a tenant another replica took first is passed over.
             for tenant in free where taken.count < share - mine.count {
                 let asked = ContinuousClock.now
                 guard let lease = try? await leases.acquireLease(tenant: tenant, replica: replica, ttl: settings.leaseTTL) else { continue }
                 let handle = LeaseHandle(lease, askedAt: asked, ttl: settings.leaseTTL, margin: settings.margin)
                 held.withLock { $0[tenant] = handle }
-                taken.append(Collector.Taken(tenant: tenant, lease: handle, fencedStore: leases.fenced(by: lease, margin: settings.margin)))
+                taken.append(TakenTenant(tenant: tenant, lease: handle, fencedStore: leases.fenced(by: lease, margin: settings.margin)))
             }
             // One read of the store for all the tenants taken: a failover of many starts them together.
             let started = await collector.own(taken)

@@ -1,5 +1,6 @@
+import ExporterMetrics
 import Testing
-@testable import ExporterMetrics
+@testable import Exposition
 
 @Suite("Accept negotiation")
 struct ContentNegotiationTests {

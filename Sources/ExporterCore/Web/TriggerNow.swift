@@ -1,6 +1,8 @@
 import AdobeIngestionClient
+import Cluster
 import ExporterAPI
 import Foundation
+import IngestionCollector
 import IngestionModel
 import IngestionStore
 
@@ -52,47 +54,21 @@ enum TriggerNow {
     }
 }
 
-extension Collector {
-    /// How long a replica waits for the owner to run a queued trigger-now: the calls
-    /// of one POST with its retries, and a lease's lapse for the owner to change.
-    var queuedTriggerWait: Duration {
-        config.collector.requestTimeout * 4 + (coordinator?.settings.leaseTTL ?? .zero) * 2
-    }
-
-    /// Triggers `key` now, from this replica when it runs the tenant, else through the
-    /// shared queue, which the tenant's owner empties every second: one POST either way.
+extension APIRoutes {
+    /// Triggers `key` now, from this replica when it runs the tenant, else (cluster mode)
+    /// through the shared queue, which the tenant's owner empties every second: one POST either way.
     func triggerNow(_ key: MappingKey) async -> TriggerNow.Answer {
-        if let worker = worker(key.tenant) { return TriggerNow.answer(key, await worker.trigger(key.mapping)) }
-        guard let leases else { return .failure(HTTPError(404, "unknown tenant \"\(key.tenant)\"")) }
+        if collector.isRunning(key.tenant) { return TriggerNow.answer(key, await collector.trigger(key)) }
+        guard let coordinator else { return .failure(HTTPError(404, "unknown tenant \"\(key.tenant)\"")) }
+        let wait = coordinator.queuedTriggerWait(requestTimeout: collector.config.collector.requestTimeout)
         do {
-            let id = try await leases.enqueueTrigger(key, at: time.now())
-            let deadline = ContinuousClock.now + queuedTriggerWait
-            while ContinuousClock.now < deadline {
-                if let answer = try await leases.queuedTriggerAnswer(id) { return TriggerNow.decode(status: answer.status, body: answer.body) }
-                try? await Task.sleep(for: .milliseconds(100))
-                if Task.isCancelled { break }
+            if let answer = try await coordinator.forwardTrigger(key, at: collector.time.now(), wait: wait) {
+                return TriggerNow.decode(status: answer.status, body: answer.body)
             }
-            return .failure(HTTPError(504, "no replica running tenant \(key.tenant) answered within \(DurationText.format(queuedTriggerWait)); "
+            return .failure(HTTPError(504, "no replica running tenant \(key.tenant) answered within \(DurationText.format(wait)); "
                                       + "if its owner took it, it is recorded: see GET /api/v1/requests"))
         } catch {
             return .failure(HTTPError(error, doing: "not queued"))
-        }
-    }
-
-    /// Cluster mode: runs the trigger-now calls queued for the tenants this replica holds, each once.
-    func serveQueuedTriggers() async {
-        guard let leases, let coordinator else { return }
-        while !Task.isCancelled {
-            for tenant in coordinator.owned {
-                guard let worker = worker(tenant), let lease = worker.lease?.lease else { continue }
-                guard let queued = try? await leases.takeQueuedTriggers(by: lease) else { continue }
-                for request in queued {
-                    let answer = TriggerNow.answer(request.key, await worker.trigger(request.key.mapping))
-                    let (status, body) = TriggerNow.encode(answer)
-                    try? await leases.answerQueuedTrigger(request.id, status: status, body: body)
-                }
-            }
-            try? await Task.sleep(for: .seconds(1))
         }
     }
 }
