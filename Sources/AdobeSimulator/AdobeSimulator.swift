@@ -48,6 +48,11 @@ public final class AdobeSimulator: Sendable {
         }
     }
 
+    /// Drops the faults injected and not yet met: the service answers again.
+    public func clearInjectedFaults() {
+        handlers.state.withLock { $0.injected.removeAll() }
+    }
+
     /// Decides how the next requests of a mapping end, ahead of its outcome mix.
     public func setNextOutcomes(tenant: String, mapping: String, _ outcomes: [Scenario.Outcome],
                                 batchIDs: [String] = []) {

@@ -49,8 +49,6 @@ struct TenantGate: RequestGate {
     let concurrency: ConcurrencyLimit
     let rate: RateLimiter
     var upstream: UpstreamGuard?
-    /// Told of every answer that shows the API works or asks to wait.
-    var answered: @Sendable () -> Void = {}
     /// Told when an attempt of the worker's own cycle ended, however it ended, and when a
     /// call of it waits a known time (a back-off, its turn for a slot).
     var liveness: WorkerLiveness?
@@ -87,7 +85,6 @@ struct TenantGate: RequestGate {
             }
             let outcome = result.flatMap(judge)
             if let admission { upstream?.finish(admission, outcome) }
-            if let outcome, outcome != .failed { answered() }
             if result != nil { ownLiveness?.progressed() }
             guard let result else { continue }
             return try result.get()

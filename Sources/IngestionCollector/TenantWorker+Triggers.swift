@@ -157,6 +157,9 @@ extension TenantWorker {
             logger.info("ingestion triggered", metadata: metadata)
         case .success:
             logger.warning("ingestion refused", metadata: metadata)
+        case .failure(.circuitOpen):
+            // Held by the breaker: its opening and its end are logged once each (`TenantHealth`), not each slot.
+            logger.debug("ingestion trigger held", metadata: metadata)
         case .failure(let error):
             logger.warning("ingestion trigger failed", metadata: metadata.merging(["error": "\(error)"]) { $1 })
         }

@@ -59,11 +59,12 @@ final class TenantWorker: Sendable {
         let upstream = UpstreamGuard(time: time) { [metrics] hold in
             if let hold { liveness.quiet(until: hold.until) }
             metrics.upstreamHeld(tenant: name, until: hold?.until)
+            health.held(hold)
         }
         let finishing = Latch()
         let gate = TenantGate(concurrency: concurrency,
                               rate: RateLimiter(ratePerSecond: collector.maxRequestsPerSecond, time: time),
-                              upstream: upstream, answered: { health.reached() }, liveness: liveness,
+                              upstream: upstream, liveness: liveness,
                               attemptTimeout: collector.requestTimeout,
                               mayAttempt: { !finishing.isOpen },
                               maySendTrigger: { lease?.isValid ?? true })
@@ -192,7 +193,7 @@ final class TenantWorker: Sendable {
         if lease != nil { metrics.openRequests(tenant.mappings.map { key($0.id) }, open, now: time.now()) }
         if open.isEmpty && !isFinishing {
             liveness.stage("an access token")
-            do { try await client.authenticate() } catch { health.failed(error) }
+            do { try await client.authenticate(); health.authenticated() } catch { health.failed(error) }
         }
         liveness.stage("the status of \(open.count) open requests")
         await withTaskGroup(of: Void.self) { group in

@@ -39,14 +39,19 @@ enum DatabaseFile {
 /// One writer per database: an exclusive advisory lock (`flock`) on `<database>.lock`,
 /// which holds the holder's PID. Held until `release()` or deinit; the kernel drops it
 /// when the process dies, kill -9 included, so a stale file never blocks a start.
-/// Readers (`report`, `backup`) do not take it.
+/// Readers (`report`, `backup`) do not take it. The file stays after a stop: it is
+/// also the mark that a database was kept at that path (`existedBefore`).
 final class WriterLock: @unchecked Sendable {
     let path: String
+    /// Whether the lock file was there before: a database was opened at this path before.
+    let existedBefore: Bool
     private var descriptor: Int32
 
     init(database: String) throws(StoreError) {
         path = database + ".lock"
-        descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, DatabaseFile.mode)
+        descriptor = open(path, O_RDWR | O_CLOEXEC)
+        existedBefore = descriptor >= 0
+        if descriptor < 0 && errno == ENOENT { descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, DatabaseFile.mode) }
         guard descriptor >= 0 else {
             throw StoreError(.unavailable, "cannot open lock file \(path): \(String(cString: strerror(errno)))")
         }

@@ -15,7 +15,7 @@ public actor SQLiteIngestionStore: IngestionStore {
     private let lock: WriterLock?
     /// The file the connection has open; a write first checks the path still names it.
     private let identity: DatabaseFile.Identity?
-    /// Whether `init` made a new database (there was no file, or an empty one with `--storage.init`).
+    /// Whether `init` made a new database (there was none, or, with `--storage.init`, an empty file or a lost one).
     public nonisolated let created: Bool
     /// Upper bounds (seconds) of the request-duration histogram; +Inf is implied.
     let durationBounds: [Double]
@@ -26,8 +26,9 @@ public actor SQLiteIngestionStore: IngestionStore {
 
     /// How the daemon opens its database.
     public struct OpenOptions: Sendable {
-        /// A file that exists but is empty becomes a new database (`--storage.init`);
-        /// without it, such a file is refused: it is more often a history lost than a new one.
+        /// A file that exists but is empty, or a missing file where a database was kept
+        /// before (its lock file is there), becomes a new database (`--storage.init`);
+        /// without it, either is refused: it is more often a history lost than a new one.
         public var initialize = false
         public init(initialize: Bool = false) { self.initialize = initialize }
     }
@@ -47,6 +48,9 @@ public actor SQLiteIngestionStore: IngestionStore {
         }
         let lock = try WriterLock(database: path)
         switch DatabaseFile.size(of: path) {
+        case nil where lock.existedBefore && !options.initialize:
+            throw StoreError(.corrupt, "database \(path) is missing, but \(lock.path) shows one was kept there: restore it from a backup "
+                             + "(acs-ingestion-exporter restore), or start once with --storage.init to begin a new, empty history")
         case nil:
             created = true
         case 0? where !options.initialize:

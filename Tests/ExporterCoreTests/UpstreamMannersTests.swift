@@ -1,4 +1,5 @@
 import AdobeSimulator
+import ExporterConfiguration
 import ExporterCore
 import Foundation
 import IngestionModel
@@ -74,5 +75,54 @@ struct UpstreamMannersTests {
         // Back-off of 1, 2, 4, 8 min (before: 56 token requests a minute, ~7 warning lines a second).
         #expect(result.tokenCalls <= 5)
         #expect(result.warnings <= 5)
+    }
+
+    /// Three mappings on one-minute schedules while every ingestion call fails with 500
+    /// for ten minutes (IMS answering, and its tokens revoked midway, so that one is
+    /// issued during the outage), then five minutes of health: the breaker's hold is
+    /// said once, no held schedule slot is a warning of its own, and "answers again"
+    /// comes once, after an ingestion call is answered, never for a token.
+    @Test func aBreakerHoldIsSaidOnceAndOnlyAnIngestionCallEndsIt() async throws {
+        let setup = try SchedulerTests.Setup(scheduled: false) { config in
+            config.collector.pollInterval = .seconds(30)
+            for tenant in config.tenants.indices {
+                config.tenants[tenant].mappings = config.tenants[tenant].mappings.map {
+                    ExporterConfig.Mapping(id: $0.id, name: $0.name, triggerEvery: .seconds(60))
+                }
+            }
+        }
+        try await stopping(setup) { setup throws in
+            let lines = LogCapture()
+            var config = setup.config
+            config.tenants.removeAll { $0.name == "t-b" }
+            let daemon = try await ExporterDaemon(config: config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
+                                                  logger: lines.logger, time: setup.time)
+            setup.simulator.inject(.serverError, on: .trigger, times: 1_000_000)
+            setup.simulator.inject(.serverError, on: .status, times: 1_000_000)
+            let loop = Task { await daemon.collector.run() }
+            try await setup.time.run(for: .seconds(300))
+            let tokens = setup.simulator.callCount(.token)
+            setup.simulator.revokeTokens()
+            try await setup.time.run(for: .seconds(300))
+            let outage = lines.all
+            let tokensDuringOutage = setup.simulator.callCount(.token) - tokens
+            setup.simulator.clearInjectedFaults()
+            try await setup.time.run(for: .seconds(300))
+            loop.cancel()
+            await loop.value
+            await daemon.stop()
+            let all = lines.all
+            func count(_ lines: [String], _ text: String) -> Int { lines.filter { $0.contains(text) }.count }
+            print("breaker hold, 3 mappings every minute, 10 min of 500s: \(count(outage, "warning")) warning lines, "
+                  + "\(count(outage, "ingestion trigger held")) held slots at debug, \(tokensDuringOutage) token(s) issued meanwhile")
+            #expect(tokensDuringOutage >= 1, "no token was issued during the outage: the case is not shown")
+            #expect(count(outage, "calls held") == 1)
+            #expect(count(outage, "ingestion trigger held") >= 10)
+            // The slots before the breaker opened fail on their own; those it holds say nothing at warning.
+            #expect(count(outage, "ingestion trigger failed") <= 3)
+            #expect(count(outage, "answers again") == 0)
+            #expect(count(all, "answers again") == 1)
+            #expect(all.filter { $0.hasPrefix("warning") }.count <= 8)
+        }
     }
 }

@@ -76,6 +76,30 @@ struct SQLiteFaultTests {
         }
     }
 
+    /// A database file gone (deleted, a volume not mounted, a path changed) where one was
+    /// kept: refused like an empty file, the lock file beside it telling that one existed;
+    /// `--storage.init` begins a new history. A path never used starts one at once.
+    @Test func aMissingFileWhereADatabaseWasKeptIsRefusedUnlessAskedTo() async throws {
+        try await withDatabaseFile(populated: true) { directory, path throws in
+            for file in [path] + DatabaseFile.companions(of: path) { try? FileManager.default.removeItem(atPath: file) }
+            do throws(StoreError) {
+                _ = try open(path)
+                Issue.record("a lost database was silently begun anew")
+            } catch {
+                #expect(error.kind == .corrupt)
+                #expect(!error.description.contains("\n"))
+                #expect(error.description.contains(path) && error.description.contains("--storage.init"), "\(error)")
+            }
+            #expect(!FileManager.default.fileExists(atPath: path), "the refusal created a file")
+            let store = try open(path, initialize: true)
+            #expect(store.created)
+            await store.close()
+            let fresh = try open(directory.path("never-used.sqlite"))
+            #expect(fresh.created)
+            await fresh.close()
+        }
+    }
+
     @Test func aSecondWriterIsRefusedWithTheHoldersPIDWhileReadersWork() async throws {
         try await withDatabaseFile(populated: true) { _, path throws in
             let first = try open(path)
