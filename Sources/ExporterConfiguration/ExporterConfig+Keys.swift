@@ -123,6 +123,7 @@ extension ExporterConfig.Storage {
             .secretFile("password_file", \.passwordSource),
             .int("pool_size", \.poolSize, range: 1...100),
             .duration("retention", \.retention, minimum: .seconds(3600)),
+            .duration("timeout", \.timeout, minimum: .seconds(1)),
         ], check: { storage, node, path, reader in
             storage.password = ExporterConfig.SecretSource.resolve(storage.passwordSource, "password", node, path, reader)
             switch storage.driver {
@@ -238,6 +239,7 @@ extension ExporterConfig.Storage {
     public func postgres(url: String, readOnly: Bool = false) throws(PostgresURLError) -> PostgresConfiguration {
         var configuration = try PostgresConfiguration(url: url, password: password?.revealed, poolSize: poolSize)
         configuration.readOnly = readOnly
+        configuration.callTimeout = timeout
         return configuration
     }
 }

@@ -102,12 +102,16 @@ public struct ExporterConfig: Sendable {
         /// PostgreSQL: connections in the pool.
         public var poolSize = 10
         public var retention: Duration = .seconds(400 * 86400)
+        /// How long one store call may take: past it the call fails as an outage
+        /// (`store_up` 0, not ready) instead of holding what waits on it.
+        public var timeout: Duration = .seconds(10)
 
         public init() {}
 
         /// Whether both reach the same database the same way (retention aside).
         public func sameConnection(as other: Storage) -> Bool {
-            (driver, path, url, password, poolSize) == (other.driver, other.path, other.url, other.password, other.poolSize)
+            (driver, path, url, password, poolSize, timeout)
+                == (other.driver, other.path, other.url, other.password, other.poolSize, other.timeout)
         }
     }
 

@@ -202,7 +202,7 @@ public final class ExporterDaemon: Sendable {
             return .failure(ReloadError("storage.path changed from \(old.storage.path) to \(new.storage.path): restart the exporter to apply it"))
         }
         if !new.storage.sameConnection(as: old.storage) || new.cluster != old.cluster {
-            return .failure(ReloadError("storage.driver, url, password, pool_size or cluster changed: restart the exporter to apply it"))
+            return .failure(ReloadError("storage.driver, url, password, pool_size, timeout or cluster changed: restart the exporter to apply it"))
         }
         if new.collector.maxConcurrentRequests != old.collector.maxConcurrentRequests {
             return .failure(ReloadError("collector.max_concurrent_requests changed: restart the exporter to apply it"))
@@ -218,28 +218,40 @@ public final class ExporterDaemon: Sendable {
         }
     }
 
-    /// The services, in start order; a graceful shutdown stops them in reverse:
+    /// The services by name, in start order; a graceful shutdown stops them in reverse:
     /// the collector first (no upstream call after the signal), the HTTP server last.
-    public var services: [any Service] {
-        [HTTPServerService(server: server), PublisherService(publisher: publisher), CollectorService(collector: collector, coordinator: coordinator)]
-            + (webConfigWatcher.map { [WebConfigService(watcher: $0, metrics: metrics)] } ?? [])
+    public var services: [(name: String, service: any Service)] {
+        [("http server", HTTPServerService(server: server)), ("exposition", PublisherService(publisher: publisher)),
+         ("collector", CollectorService(collector: collector, coordinator: coordinator))]
+            + (webConfigWatcher.map { [("web config watcher", WebConfigService(watcher: $0, metrics: metrics))] } ?? [])
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down within `shutdownLimit`; a
     /// second signal exits at once. SIGHUP is logged and never kills the process.
+    /// What has not stopped when the limit passes (a service, or the store, say a
+    /// database that stopped answering) is named in one line and the process exits 1.
     public func run(shutdownLimit: Duration = .seconds(5)) async throws {
+        let running = RunningServices()
         var configuration = ServiceGroupConfiguration(
-            services: services.map { .init(service: $0) }, gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
-        configuration.maximumGracefulShutdownDuration = shutdownLimit
-        configuration.maximumCancellationDuration = shutdownLimit
+            services: services.map { .init(service: NamedService(name: $0.name, service: $0.service, running: running)) },
+            gracefulShutdownSignals: [.sigterm, .sigint], logger: logger)
+        // Graceful for most of the limit, then cancelled; the limit itself is enforced by
+        // `ShutdownLimit` (ServiceGroup's own ends in a fatal error and a crash report).
+        configuration.maximumGracefulShutdownDuration = shutdownLimit * 0.6
+        configuration.maximumCancellationDuration = nil
         let group = ServiceGroup(configuration: configuration)
+        let limit = ShutdownLimit(limit: shutdownLimit, running: running, logger: logger)
         try await withThrowingTaskGroup(of: Void.self) { tasks in
             tasks.addTask { try await group.run() }
-            tasks.addTask { await SignalWatcher(logger: self.logger, reload: { _ = await self.reload() }).run() }
+            tasks.addTask {
+                await SignalWatcher(logger: self.logger, reload: { _ = await self.reload() }, stopping: { limit.start() }).run()
+            }
             try await tasks.next()
             tasks.cancelAll()
         }
+        running.started("store")
         await stop()
+        running.stopped("store")
     }
 
     /// Stops what `init` started (for a daemon whose `run` was never called, as in tests). Idempotent.

@@ -64,7 +64,7 @@ public final class Collector: Sendable {
                 leases: (any LeaseStore)? = nil,
                 httpClient: HTTPClient = AdobeIngestionClient.sharedHTTPClient) {
         let monitor = StoreMonitor(location: store.location, metrics: metrics, readiness: readiness, time: time, logger: logger)
-        (self.store, storeMonitor) = (MonitoredStore(inner: store, monitor: monitor), monitor)
+        (self.store, storeMonitor) = (MonitoredStore(inner: store, monitor: monitor, timeout: config.storage.timeout), monitor)
         (self.metrics, self.time, self.logger, self.httpClient) = (metrics, time, logger, httpClient)
         self.leases = leases
         settings = LiveConfiguration(config)
@@ -88,7 +88,7 @@ public final class Collector: Sendable {
 
     private func makeWorker(_ tenant: ExporterConfig.Tenant) -> TenantWorker {
         let lease = leased.withLock { $0[tenant.name] }
-        let store = lease.map { MonitoredStore(inner: $0.store, monitor: storeMonitor) } ?? self.store
+        let store = lease.map { MonitoredStore(inner: $0.store, monitor: storeMonitor, timeout: config.storage.timeout) } ?? self.store
         return TenantWorker(tenant: tenant, settings: settings, store: store, metrics: metrics, concurrency: concurrency,
                             time: time, logger: logger, httpClient: httpClient, lease: lease?.handle)
     }

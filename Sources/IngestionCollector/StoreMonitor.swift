@@ -126,20 +126,24 @@ public final class StoreMonitor: Sendable {
 struct MonitoredStore: IngestionStore {
     let inner: any IngestionStore
     let monitor: StoreMonitor
+    /// How long a call may take before its caller stops waiting (`storage.timeout`).
+    let timeout: Duration
 
     var location: String { inner.location }
 
     /// While writes fail, calls fail at once with the outage's reason instead of each
     /// waiting on an unreachable server (API clients get their 503 without delay); the
     /// health check's write, every poll interval, is what finds the store working again.
-    private func call<T>(_ operation: StoreOperation, _ body: () async throws(StoreError) -> T) async throws(StoreError) -> T {
+    private func call<T: Sendable>(_ operation: StoreOperation,
+                                   _ body: @escaping @Sendable () async throws(StoreError) -> T) async throws(StoreError) -> T {
         if let outage = monitor.refuse(operation) { throw outage }
         do {
-            let result = try await body()
+            let result = try await Self.bounded(within: timeout * 2, body)
             if operation.writes { monitor.succeeded() }
             return result
         } catch {
-            monitor.failed(operation, error)
+            // A caller cancelled (a shutdown) learnt nothing of the store.
+            if !Task.isCancelled { monitor.failed(operation, error) }
             throw error
         }
     }
@@ -147,7 +151,37 @@ struct MonitoredStore: IngestionStore {
     func schemaVersion() async throws(StoreError) -> Int { try await call(.read) { () throws(StoreError) in try await inner.schemaVersion() } }
 
     func probe(write: Bool, at time: Date) async throws(StoreError) -> StoreProbe {
-        try await inner.probe(write: write, at: time)
+        try await Self.bounded(within: timeout * 2) { () throws(StoreError) in try await inner.probe(write: write, at: time) }
+    }
+
+    /// `body`'s result, or a failure once `limit` has passed or the caller is cancelled,
+    /// whichever comes first. The stores bound their own calls (PostgreSQL closes the
+    /// connection of a call past `storage.timeout`); this is the backstop for a call
+    /// that cannot be interrupted (SQLite on a filesystem that stopped answering): it
+    /// is left to end on its own, its result dropped, and no caller, a shutdown
+    /// included, waits on it.
+    static func bounded<T: Sendable>(within limit: Duration,
+                                     _ body: @escaping @Sendable () async throws(StoreError) -> T) async throws(StoreError) -> T {
+        let answer = OneAnswer<Result<T, StoreError>>()
+        let result = await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, StoreError>, Never>) in
+                answer.expect(continuation)
+                let work = Task { () async -> Void in
+                    let result: Result<T, StoreError>
+                    do throws(StoreError) { result = .success(try await body()) } catch { result = .failure(error) }
+                    answer.give(result)
+                }
+                Task {
+                    try? await Task.sleep(for: limit)
+                    if answer.give(.failure(StoreError(.unavailable, "no answer within \(DurationText.format(limit)): the store hangs"))) {
+                        work.cancel()
+                    }
+                }
+            }
+        } onCancel: {
+            answer.give(.failure(StoreError(.unavailable, "cancelled")))
+        }
+        return try result.get()
     }
 
     func registerMappings(_ keys: [MappingKey], at time: Date) async throws(StoreError) -> [MappingKey: Date] {
@@ -233,4 +267,39 @@ struct MonitoredStore: IngestionStore {
     }
 
     func close() async { await inner.close() }
+}
+
+/// The first of several answers, given to one waiter; the later ones are dropped.
+private final class OneAnswer<Value: Sendable>: Sendable {
+    private let state = Mutex<(waiter: CheckedContinuation<Value, Never>?, early: Value?, given: Bool)>((nil, nil, false))
+
+    /// The waiter; an answer given before it came is handed over at once.
+    func expect(_ waiter: CheckedContinuation<Value, Never>) {
+        let early = state.withLock { state -> Value? in
+            guard let early = state.early else {
+                state.waiter = waiter
+                return nil
+            }
+            state.early = nil
+            return early
+        }
+        if let early { waiter.resume(returning: early) }
+    }
+
+    /// Gives `value` unless an answer was given before; true when it was the first.
+    @discardableResult
+    func give(_ value: Value) -> Bool {
+        let waiter = state.withLock { state -> (first: Bool, waiter: CheckedContinuation<Value, Never>?) in
+            guard !state.given else { return (false, nil) }
+            state.given = true
+            guard let waiter = state.waiter else {
+                state.early = value
+                return (true, nil)
+            }
+            state.waiter = nil
+            return (true, waiter)
+        }
+        waiter.waiter?.resume(returning: value)
+        return waiter.first
+    }
 }

@@ -34,6 +34,11 @@ public struct PostgresConfiguration: Sendable, CustomStringConvertible, CustomDe
     public var poolSize: Int
     /// How long a statement waits for a connection before the store reports `.unavailable`.
     public var connectTimeout: Duration
+    /// How long one call may take once it has a connection (`storage.timeout`): past it
+    /// the connection is closed and the call fails `.unavailable`. The server enforces it
+    /// too (`statement_timeout`; `lock_timeout` half of it), and drops a client gone quiet
+    /// inside a transaction after twice it (`idle_in_transaction_session_timeout`).
+    public var callTimeout: Duration = .seconds(10)
     /// Sets the session read-only (the `report` command): every write fails.
     public var readOnly = false
     let password: Password?
@@ -159,7 +164,7 @@ extension PostgresConfiguration {
         var configuration = PostgresClient.Configuration(host: host, port: port, username: username,
                                                          password: password?.value, database: database, tls: tls)
         configuration.options.maximumConnections = poolSize
-        configuration.options.additionalStartupParameters = startupParameters
+        configuration.options.additionalStartupParameters = startupParameters + sessionTimeouts
         return configuration
     }
 
@@ -181,6 +186,15 @@ extension PostgresConfiguration {
                                                              password: password?.value, database: database, tls: tls)
         configuration.options.additionalStartupParameters = startupParameters
         return configuration
+    }
+
+    /// The pool's sessions: the server ends what the client stopped waiting for, and
+    /// notices a peer gone from the network (TCP keepalives every 10 s after 30 s idle).
+    private var sessionTimeouts: [(String, String)] {
+        let milliseconds = callTimeout.components.seconds * 1000 + callTimeout.components.attoseconds / 1_000_000_000_000_000
+        return [("statement_timeout", "\(milliseconds)"), ("lock_timeout", "\(max(1, milliseconds / 2))"),
+                ("idle_in_transaction_session_timeout", "\(milliseconds * 2)"),
+                ("tcp_keepalives_idle", "30"), ("tcp_keepalives_interval", "10"), ("tcp_keepalives_count", "3")]
     }
 
     private var startupParameters: [(String, String)] {

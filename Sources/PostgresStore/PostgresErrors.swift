@@ -1,9 +1,15 @@
 import Foundation
+import IngestionModel
 import IngestionStore
 import PostgresNIO
 
 /// Waiting for a pooled connection took longer than `connectTimeout`.
 struct ConnectionWaitTimedOut: Error {}
+
+/// A call had a connection and took longer than `callTimeout`: the server did not answer.
+struct CallTimedOut: Error {
+    let limit: Duration
+}
 
 extension StoreError {
     /// What a PostgresNIO failure means to a caller, as one line naming the
@@ -31,6 +37,8 @@ extension StoreError {
             return classify(error)
         case is ConnectionWaitTimedOut:
             return (.unavailable, "cannot connect")
+        case let error as CallTimedOut:
+            return (.unavailable, "no answer within \(DurationText.format(error.limit)) (storage.timeout): the server hangs")
         case is CancellationError:
             return (.unavailable, "cancelled")
         case let error as PostgresDecodingError:

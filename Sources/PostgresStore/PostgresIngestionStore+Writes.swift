@@ -217,7 +217,8 @@ extension PostgresIngestionStore {
     public func importHistory(_ requests: [TrackedRequest]) async throws(StoreError) {
         guard !requests.isEmpty else { return }
         let bounds = durationBounds
-        try await transaction("import \(requests.count) requests") { connection in
+        try await transaction("import \(requests.count) requests", bounded: false) { connection in
+            try await connection.query("SET LOCAL statement_timeout = 0", logger: self.logger)
             // Other exporters' counting waits for the import, whose totals replace theirs.
             try await connection.query("LOCK TABLE outcome_totals, duration_buckets, mapping_latest IN SHARE ROW EXCLUSIVE MODE",
                                        logger: self.logger)

@@ -115,10 +115,11 @@ public final class PostgresIngestionStore: IngestionStore, Service {
 
     // MARK: - Connections
 
-    /// One transaction: everything `body` writes lands, or nothing does.
-    func transaction<T: Sendable>(_ operation: String,
+    /// One transaction: everything `body` writes lands, or nothing does. Bounded by
+    /// `callTimeout` unless `bounded` is false (an import: its own session has no statement timeout).
+    func transaction<T: Sendable>(_ operation: String, bounded: Bool = true,
                                   _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
-        try await withConnection(operation) { connection in
+        try await withConnection(operation, bounded: bounded) { connection in
             try await connection.withTransaction(logger: self.logger) { connection in try await body(connection) }
         }
     }
@@ -137,16 +138,21 @@ public final class PostgresIngestionStore: IngestionStore, Service {
     /// `connectTimeout`: while it cannot connect, PostgresNIO's pool keeps a request
     /// waiting for 15 s before failing it, and the daemon must learn sooner that the
     /// database is gone. A connection handed over after the deadline is returned unused.
-    func withConnection<T: Sendable>(_ operation: String,
+    /// Once it has one, the call is bounded by `callTimeout` (unless `bounded` is false)
+    /// and by its task's cancellation: either closes the connection, which ends the
+    /// statement in flight at once, even on a server that stopped answering (a hung or
+    /// SIGSTOPped one, whose socket still takes the bytes); the pool opens another.
+    func withConnection<T: Sendable>(_ operation: String, bounded: Bool = true,
                                      _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
         let gate = LeaseGate()
         let timeout = configuration.connectTimeout
+        let limit = bounded ? configuration.callTimeout : nil
         do {
             return try await withThrowingTaskGroup(of: T?.self) { group in
                 group.addTask { [client] in
                     try await client.withConnection { connection in
                         guard gate.claim() else { throw ConnectionWaitTimedOut() }
-                        return try await body(connection)
+                        return try await Self.answer(on: connection, within: limit, body)
                     }
                 }
                 group.addTask {
@@ -168,6 +174,37 @@ public final class PostgresIngestionStore: IngestionStore, Service {
         } catch {
             throw StoreError.postgres(error, location: location, operation)
         }
+    }
+
+    /// `body` on `connection`, within `limit` (nil: no limit) and until its task is
+    /// cancelled: past either, the connection is closed, which fails the statement in flight.
+    private static func answer<T: Sendable>(on connection: PostgresConnection, within limit: Duration?,
+                                            _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws -> T {
+        try await withTaskCancellationHandler {
+            guard let limit else { return try await body(connection) }
+            return try await withThrowingTaskGroup(of: T?.self) { group in
+                group.addTask { try await body(connection) }
+                group.addTask {
+                    try? await Task.sleep(for: limit)
+                    return nil
+                }
+                if let value = try await group.next() ?? nil {
+                    group.cancelAll()
+                    return value
+                }
+                Self.drop(connection)
+                group.cancelAll()
+                throw CallTimedOut(limit: limit)
+            }
+        } onCancel: {
+            drop(connection)
+        }
+    }
+
+    /// Closes `connection` now, without waiting for the server (which may not answer).
+    private static func drop(_ connection: PostgresConnection) {
+        let closing: EventLoopFuture<Void> = connection.close()
+        closing.whenComplete { _ in }
     }
 
     /// Why no pooled connection came: a connection of its own gets the server's

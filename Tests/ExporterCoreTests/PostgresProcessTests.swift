@@ -74,3 +74,121 @@ struct PostgresProcessTests {
         }
     }
 }
+
+/// A PostgreSQL that hangs (every process SIGSTOPped: connections and bytes are taken,
+/// nothing answers) under a single exporter and a two-replica cluster, each against a
+/// simulator of its own.
+@Suite("Exporter on a hung PostgreSQL (the binary)", .serialized)
+struct HungPostgresTests {
+    typealias Setup = StoreFaultTests.Setup
+    /// `storage.timeout` in these tests; the bound on seeing the hang is twice it plus a health check.
+    static let timeout = 2.0
+    /// How long the server hangs.
+    static let hang: Duration = .seconds(60)
+
+    init() throws {
+        try #require(FileManager.default.isExecutableFile(atPath: Paths.binary), "run `swift build` first: no \(Paths.binary)")
+    }
+
+    /// POSTs the simulator received in all.
+    static func posts(_ setup: Setup) -> Int { setup.simulator.callCount(.trigger) }
+
+    /// The port of the replica that runs the tenant now.
+    static func owner(_ ports: [Int]) async throws -> Int {
+        var found: Int?
+        try await eventually("a replica runs the tenant", timeout: .seconds(60)) {
+            for port in ports where (try? await scrape(port))?["acs_ingestion_tenant_owner{tenant=\"\(StoreFaultTests.tenant)\"}"] == 1 {
+                found = port
+                return true
+            }
+            return false
+        }
+        return found!
+    }
+
+    @Test func aHungDatabaseIsSeenNothingIsSentShutdownIsCleanAndCountersAreExactAfter() async throws {
+        try await withPostgresServer { server in
+            try await stopping(Setup()) { single throws in
+                try await stopping(Setup()) { clustered throws in
+                    let storage = "  timeout: \(Int(Self.timeout))s"
+                    let singleConfig = try single.config(postgres: server, database: try await server.createDatabase(), storage: storage)
+                    let clusterConfig = try clustered.config(postgres: server, database: try await server.createDatabase(), storage: storage,
+                                                             cluster: "cluster:\n  enabled: true\n  lease_ttl: 6s")
+                    let (alone, alonePort) = try await single.start(config: singleConfig, name: "single")
+                    let first = try await clustered.start(config: clusterConfig, name: "replica-1")
+                    let second = try await clustered.start(config: clusterConfig, name: "replica-2")
+                    try await single.round(alonePort)
+                    let owner = try await Self.owner([first.1, second.1])
+                    try await clustered.round(owner)
+                    // The owner is the one SIGTERMed during the hang; the other stays and recovers.
+                    let (leaving, staying) = owner == first.1 ? (first, second) : (second, first)
+
+                    try await server.signalAll(SIGSTOP)
+                    do {
+                        try await hung(server: server, single: single, clustered: clustered, alone: (alone, alonePort),
+                                       leaving: leaving, staying: staying.1)
+                    } catch {
+                        try? await server.signalAll(SIGCONT)
+                        throw error
+                    }
+                    try await server.signalAll(SIGCONT)
+
+                    // The replica left running recovers on its own; the single exporter starts again.
+                    try await eventually("the staying replica's store_up 1", timeout: .seconds(90)) {
+                        await StoreFaultTests.storeUp(staying.1) == 1
+                    }
+                    let again = try await single.start(config: singleConfig, name: "single-again")
+                    try await single.round(again.1)
+                    try await StoreFaultTests.expectGroundTruth(single, again.1)
+                    #expect(try await Self.owner([staying.1]) == staying.1)
+                    try await clustered.round(staying.1)
+                    try await StoreFaultTests.expectGroundTruth(clustered, staying.1, cluster: "acs-ingestion-exporter")
+                    #expect(!staying.0.stderr.contains(server.password) && !again.0.stderr.contains(server.password))
+                }
+            }
+        }
+    }
+
+    /// While the server hangs: each exporter sees it within the bound, sends no POST, and
+    /// a SIGTERM ends the single exporter and the cluster's owner within 5 s, cleanly.
+    func hung(server: PostgresServer, single: Setup, clustered: Setup, alone: (ChildProcess, Int),
+              leaving: (ChildProcess, Int), staying: Int) async throws {
+        let hungAt = ContinuousClock.now
+        // Seen within twice the timeout and a health check (at most 10 s apart): store_up 0, not ready.
+        let bound = Duration.seconds(Self.timeout * 2 + 10)
+        for (name, port) in [("single", alone.1), ("owner", leaving.1), ("other replica", staying)] {
+            try await eventually("\(name): store_up 0 and not ready", timeout: .seconds(40)) {
+                guard await StoreFaultTests.storeUp(port) == 0 else { return false }
+                return (try? await http("http://127.0.0.1:\(port)/-/ready").status) == 503
+            }
+            print("hung PostgreSQL: \(name) store_up 0 and /-/ready 503 after \(ContinuousClock.now - hungAt)")
+        }
+        #expect(ContinuousClock.now - hungAt <= bound, "the hang was seen after \(ContinuousClock.now - hungAt), bound \(bound)")
+        // Nothing is sent while the store hangs: the triggers due every second find no place
+        // to record them, and the owner's lease cannot be renewed.
+        let (alonePosts, clusterPosts) = (Self.posts(single), Self.posts(clustered))
+        let ready = try await http("http://127.0.0.1:\(alone.1)/-/ready")
+        #expect(ready.text.contains("store") && !ready.text.contains(server.password), "\(ready.text)")
+
+        // SIGTERM during the hang: out within 5 s, one line naming what did not stop, no crash.
+        for (name, child) in [("single", alone.0), ("owner", leaving.0)] {
+            let signalled = ContinuousClock.now
+            child.signal(SIGTERM)
+            let status = await child.wait(timeout: .seconds(15))
+            let took = ContinuousClock.now - signalled
+            print("hung PostgreSQL: SIGTERM of the \(name) exporter: exit status \(status.map(String.init) ?? "none") after \(took)")
+            #expect(status != nil && took <= .seconds(5.5), "\(name): exit \(String(describing: status)) after \(took)")
+            #expect(!child.stderr.contains("Fatal error") && !child.stderr.contains("Crash") && !child.stderr.contains("Stack dump"),
+                    "\(name): \(child.stderr.suffix(3000))")
+            if status != 0 {
+                let line = child.stderr.split(separator: "\n").last { $0.contains("shutdown did not finish") }
+                print("hung PostgreSQL: \(name): \(line ?? "no line")")
+                #expect(line?.contains("still_stopping=") == true, "\(name) exited \(String(describing: status)) without saying why")
+            }
+        }
+        try await Task.sleep(until: hungAt + Self.hang)   // the hang lasts its full length
+        #expect(Self.posts(single) == alonePosts, "POSTs sent by the single exporter while the store hung")
+        #expect(Self.posts(clustered) == clusterPosts, "POSTs sent by the cluster while the store hung")
+        #expect(await StoreFaultTests.storeUp(staying) == 0)
+    }
+}

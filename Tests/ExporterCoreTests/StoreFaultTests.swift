@@ -50,12 +50,15 @@ struct StoreFaultTests {
         }
 
         /// The same on PostgreSQL, over TLS checked against the test CA.
-        func config(postgres server: PostgresServer, database: String, pollInterval: String = "200ms") throws -> String {
+        func config(postgres server: PostgresServer, database: String, pollInterval: String = "200ms",
+                    storage extra: String = "", cluster: String = "") throws -> String {
             let passwordFile = try directory.write("pg-password", server.password + "\n")
             return try config(storage: """
               driver: postgres
               url: \(server.url(database: database, sslMode: "verify-full", sslRootCert: server.caCertificate, host: "localhost"))
               password_file: \(passwordFile)
+            \(extra)
+            \(cluster)
             """, pollInterval: pollInterval)
         }
 
@@ -141,12 +144,18 @@ struct StoreFaultTests {
 
     /// Waits until every mapping's counters equal the simulator's ground truth, which
     /// holds still while its clock does: each request it made is counted once, as it ended.
-    static func expectGroundTruth(_ setup: Setup, _ port: Int) async throws {
+    /// `cluster`: the exporter is a replica of the cluster named so (its series carry `instance`).
+    static func expectGroundTruth(_ setup: Setup, _ port: Int, cluster: String? = nil) async throws {
+        func scraped() async throws -> Exposition {
+            let metrics = try await scrape(port)
+            guard let cluster else { return metrics }
+            return Exposition(metrics.text.replacingOccurrences(of: ",instance=\"\(cluster)\"", with: ""))
+        }
         let equal = await eventually(timeout: .seconds(20)) {
-            guard let metrics = try? await scrape(port) else { return false }
+            guard let metrics = try? await scraped() else { return false }
             return differences(metrics, setup.simulator).isEmpty
         }
-        let last = try await scrape(port)
+        let last = try await scraped()
         #expect(equal, "counters differ from the simulator's ground truth: \(differences(last, setup.simulator))")
     }
 

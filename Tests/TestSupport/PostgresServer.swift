@@ -101,6 +101,21 @@ public final class PostgresServer: Sendable {
         try await offPool { try Self.startServer(directory: self.directory, port: self.port) }
     }
 
+    /// Sends `signal` to every process of the server: the postmaster and its children
+    /// (backends, checkpointer, WAL writer…). SIGSTOP makes a server that hangs: its
+    /// sockets still take bytes and connections, and nothing answers; SIGCONT ends it.
+    public func signalAll(_ signal: Int32) async throws {
+        try await offPool {
+            let pidFile = try String(contentsOfFile: self.directory + "/data/postmaster.pid", encoding: .utf8)
+            guard let postmaster = pidFile.split(separator: "\n").first.flatMap({ Int32($0) }) else {
+                throw HarnessError("no PID in \(self.directory)/data/postmaster.pid")
+            }
+            let children = (try? Self.capture("/usr/bin/pgrep", ["-P", String(postmaster)]))?.split(separator: "\n").compactMap { Int32($0) } ?? []
+            // Children first when stopping (the postmaster cannot start others meanwhile), the postmaster first when resuming.
+            for pid in signal == SIGCONT ? [postmaster] + children : children + [postmaster] { kill(pid, signal) }
+        }
+    }
+
     /// Stops the server and removes its directory.
     public func destroy() async {
         try? await stop()

@@ -4,8 +4,10 @@ import Exposition
 import Foundation
 import HTTPServer
 import IngestionCollector
+import IngestionModel
 import Logging
 import ServiceLifecycle
+import Synchronization
 import UnixSignals
 import WebConfig
 
@@ -76,11 +78,53 @@ struct WebConfigService: Service {
     }
 }
 
+/// The names of the services (and the store) still running.
+final class RunningServices: Sendable {
+    private let names = Mutex<[String]>([])
+
+    func started(_ name: String) { names.withLock { $0.append(name) } }
+    func stopped(_ name: String) { names.withLock { names in names.firstIndex(of: name).map { _ = names.remove(at: $0) } } }
+    var current: [String] { names.withLock { $0 } }
+}
+
+/// A service that says, by name, while it runs.
+struct NamedService: Service {
+    let name: String
+    let service: any Service
+    let running: RunningServices
+
+    func run() async throws {
+        running.started(name)
+        defer { running.stopped(name) }
+        try await service.run()
+    }
+}
+
+/// The bound on a shutdown: once started (the first stop signal), what still runs after
+/// `limit` is named in one line and the process exits 1, with no crash report.
+struct ShutdownLimit: Sendable {
+    let limit: Duration
+    let running: RunningServices
+    let logger: Logger
+
+    func start() {
+        Task.detached { [limit, running, logger] in
+            try? await Task.sleep(for: limit)
+            logger.error("shutdown did not finish within \(DurationText.format(limit)): exiting", metadata: [
+                "still_stopping": "\(running.current.joined(separator: ", "))",
+            ])
+            exit(1)
+        }
+    }
+}
+
 /// What the service group does not do with signals: a second SIGTERM or SIGINT
 /// ends the process at once, and SIGHUP reloads the configuration (never ending the process).
 struct SignalWatcher {
     let logger: Logger
     let reload: @Sendable () async -> Void
+    /// Told of the first stop signal.
+    var stopping: @Sendable () -> Void = {}
 
     func run() async {
         let signals = await UnixSignalsSequence(trapping: .sigterm, .sigint, .sighup)
@@ -92,6 +136,7 @@ struct SignalWatcher {
                 continue
             }
             stopSignals += 1
+            if stopSignals == 1 { stopping() }
             if stopSignals >= 2 {
                 logger.warning("second stop signal: exiting now", metadata: ["signal": "\(signal)"])
                 exit(1)
