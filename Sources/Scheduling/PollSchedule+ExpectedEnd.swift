@@ -10,14 +10,16 @@ extension PollSchedule {
     /// - it spans at most `maximumWindowPolls` polls (20 × `interval`, 10 min by default):
     ///   a wider one is cut to that width, centred on the median as far as it stays
     ///   inside the window above. So a mapping with scattered durations costs at most
-    ///   about 20 calls per request more than the age rule, however scattered.
+    ///   about 20 calls per request more than the age rule, however scattered;
+    /// - it is widened to whole seconds, for readable logs.
     ///
     /// Why half a gap before the median: a recorded duration is the age of the poll that
     /// saw the end, late by up to one gap. Were the window to open at p10 alone, runs that
     /// always end at the same age, between two age-rule polls, would all record the second
     /// poll's age, and the window would open there for ever, after the real end. Opening
-    /// half a gap earlier lets it slide down to the real end within a few runs, after
-    /// which the durations recorded inside the window are accurate to `interval`.
+    /// half a gap earlier lets it slide down to the real end within about ten runs (five to
+    /// have a window, five more for the median to move), after which the durations recorded
+    /// inside the window are accurate to `interval`.
     public func expectedEnd(from history: DurationHistory) -> ExpectedEnd? {
         guard let p10 = history.percentile(10), let median = history.percentile(50),
               let p90 = history.percentile(90) else { return nil }
@@ -28,6 +30,11 @@ extension PollSchedule {
             earliest = min(max(earliest, median - widest / 2), latest - widest)
             latest = earliest + widest
         }
-        return ExpectedEnd(earliestAge: earliest, latestAge: latest)
+        return ExpectedEnd(earliestAge: .seconds(earliest.components.seconds), latestAge: wholeSecondsUp(latest))
+    }
+
+    private func wholeSecondsUp(_ duration: Duration) -> Duration {
+        let (seconds, attoseconds) = duration.components
+        return .seconds(attoseconds > 0 ? seconds + 1 : seconds)
     }
 }
