@@ -38,6 +38,12 @@
       // A tenant's calls held further ahead than this (seconds) were paused by a
       // 429's Retry-After: the breaker never holds longer than 10 minutes.
       api_held_seconds: 900,
+      // A tenant with a call budget (max_calls_per_hour) whose polls are overdue
+      // by more than this many seconds, while its status calls wait for the
+      // budget, is starved by it. Keep it at the exporter's
+      // collector.poll_interval_max (5 min by default): past it, an end is seen
+      // later than twice the longest gap between two polls.
+      poll_overdue_seconds: 300,
       // HTTP connections per second refused by one limit (per reason, over 15 min)
       // above which a client is being turned away persistently. A scraper with a
       // wrong client certificate scraping every minute refuses ~0.017/s.

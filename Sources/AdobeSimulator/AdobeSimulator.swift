@@ -105,6 +105,11 @@ public final class AdobeSimulator: Sendable {
     }
 
     /// When each ingestion call (trigger or status) of `tenant` arrived, oldest first.
+    /// The status GETs answered for each request of `tenant`, by request id.
+    public func statusCalls(tenant: String) -> [Int: Int] {
+        handlers.state.withLock { $0.statusCalls[tenant] ?? [:] }
+    }
+
     public func calls(tenant: String) -> [Date] {
         handlers.state.withLock { $0.tenantCalls[tenant] ?? [] }
     }
@@ -199,6 +204,7 @@ final class SimulatorHandlers: Sendable {
             guard let found = state.requests[tenant]?[id], found.mapping == mapping else {
                 return json(404, SeedBodies.notFound)
             }
+            state.statusCalls[tenant, default: [:]][id, default: 0] += 1
             return json(200, found.statusBody(at: time.now()))
         }
         return await finish(fault, reply)

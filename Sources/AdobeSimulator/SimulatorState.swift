@@ -103,6 +103,8 @@ struct SimulatorState {
     var tokens: [String: IssuedToken] = [:]
     var everIssued: [String] = []
     var injected: [(SimulatedOperation, InjectedFault)] = []
+    /// Status GETs answered 200, by tenant and request id.
+    var statusCalls: [String: [Int: Int]] = [:]
     var callCounts: [SimulatedOperation: Int] = [:]
     /// When each ingestion call (trigger or status) of each tenant arrived.
     var tenantCalls: [String: [Date]] = [:]

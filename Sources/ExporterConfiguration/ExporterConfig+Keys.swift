@@ -1,5 +1,6 @@
 import AdobeIngestionClient
 import Foundation
+import IngestionModel
 import PostgresStore
 import Scheduling
 import YAMLSupport
@@ -36,6 +37,7 @@ extension ExporterConfig.Tenant {
             .secretFile("client_secret_file", \.secretSource),
             .stringList("scopes", \.client.scopes),
             .choice("request_id_in", \.client.requestIDPlacement),
+            .int("max_calls_per_hour", \.maxCallsPerHour, range: CallBudget.minimumCallsPerHour...10_000_000),
             .list("mappings", \.mappings, ExporterConfig.Mapping.table, element: ExporterConfig.Mapping.init,
                   required: "at least one mapping is required", unique: ("id", \.id, "mapping")),
         ], check: { tenant, node, path, reader in
@@ -103,13 +105,18 @@ extension ExporterConfig.Collector {
     static var table: ConfigTable<Self> {
         ConfigTable([
             .duration("poll_interval", \.pollInterval, minimum: .milliseconds(100)),
+            .duration("poll_interval_max", \.pollIntervalMax, minimum: .milliseconds(100)),
             .duration("give_up_after", \.giveUpAfter, minimum: .seconds(60)),
             .duration("max_in_progress", \.maxInProgress, minimum: .seconds(60)),
             .duration("trigger_jitter", \.triggerJitter),
             .int("max_concurrent_requests", \.maxConcurrentRequests, range: 1...256),
             .double("max_requests_per_second", \.maxRequestsPerSecond, minimum: 0.01),
             .duration("request_timeout", \.requestTimeout, minimum: .milliseconds(100)),
-        ])
+        ], check: { collector, node, path, reader in
+            if let max = node["poll_interval_max"], collector.pollIntervalMax < collector.pollInterval {
+                reader.problem(max, path + ".poll_interval_max", "must be at least poll_interval (\(DurationText.format(collector.pollInterval)))")
+            }
+        })
     }
 }
 

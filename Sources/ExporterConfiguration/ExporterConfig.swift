@@ -35,6 +35,8 @@ public struct ExporterConfig: Sendable {
     public struct Tenant: Sendable {
         public var client = AdobeClientConfiguration()
         public var mappings: [Mapping] = []
+        /// The credential's budget: calls to Adobe (tokens, triggers, polls) per hour at most (nil: none).
+        public var maxCallsPerHour: Int?
         /// Where the client secret comes from, as the file says it.
         var secretSource: SecretSource?
 
@@ -46,7 +48,9 @@ public struct ExporterConfig: Sendable {
         init() {}
 
         /// Whether two tenants are set up alike (the secret's source aside: its value counts).
-        public func sameSettings(as other: Tenant) -> Bool { client == other.client && mappings == other.mappings }
+        public func sameSettings(as other: Tenant) -> Bool {
+            client == other.client && mappings == other.mappings && maxCallsPerHour == other.maxCallsPerHour
+        }
 
         /// `{tenant}` in the API URL; the `tenant` label.
         public var name: String {
@@ -69,7 +73,10 @@ public struct ExporterConfig: Sendable {
     }
 
     public struct Collector: Sendable, Equatable {
+        /// The first poll of a request comes this long after it started; the shortest gap between polls.
         public var pollInterval: Duration = .seconds(30)
+        /// The longest gap between two polls of a request (the gap grows with its age: see `PollSchedule`).
+        public var pollIntervalMax: Duration = .seconds(300)
         /// A request Adobe answers 404 for this long ends as `abandoned`.
         public var giveUpAfter: Duration = .seconds(24 * 3600)
         /// A request In Progress this long ends as `abandoned`.

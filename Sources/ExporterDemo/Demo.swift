@@ -101,6 +101,8 @@ public enum Demo {
             ]),
             tenant("demo-mkt-stage1", [.init(id: "XDM10", name: "Stage profiles", triggerEvery: .seconds(3))]),
         ])
+        // One tenant on a call budget, so that its figures show (a trigger every 3 s and its polls need about it).
+        config.tenants[1].maxCallsPerHour = 3600
         config.collector.pollInterval = .seconds(1)
         config.collector.requestTimeout = .seconds(5)
         config.storage.path = storagePath

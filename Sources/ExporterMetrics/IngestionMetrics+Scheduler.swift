@@ -82,6 +82,48 @@ extension IngestionMetrics {
             state.version &+= 1
         }
     }
+
+    /// A request of `key` ended after `calls` status calls by this process.
+    public func statusCallsSpent(_ key: MappingKey, calls: Int) {
+        update { state in
+            guard let position = state.index[key] else { return }
+            state.updateMapping(position, marking: [.statusCallsPerRequest]) { mapping in
+                if mapping.statusCalls == nil { mapping.statusCalls = Histogram(bucketCount: Self.statusCallBounds.count) }
+                mapping.statusCalls!.observe(Double(calls), bounds: Self.statusCallBounds)
+            }
+            state.version &+= 1
+        }
+    }
+
+    /// When the mapping's oldest open request is polled next (nil: none is open).
+    public func nextPoll(_ key: MappingKey, at time: Date?) {
+        update { state in
+            guard let position = state.index[key], state.mappings[position].nextPoll != time?.timeIntervalSince1970 else { return }
+            state.updateMapping(position, marking: [.nextPoll]) { $0.nextPoll = time?.timeIntervalSince1970 }
+            state.version &+= 1
+        }
+    }
+
+    /// The tenant's budget: `callsPerHour` (nil: none) and the calls left in its bucket now.
+    public func budget(tenant: String, callsPerHour: Int?, available: Double) {
+        update { state in
+            guard let position = state.tenantIndex[tenant] else { return }
+            state.updateTenant(position, marking: [.budgetCallsPerHour, .budgetAvailable, .budgetWaits]) { tenant in
+                guard let callsPerHour else { return tenant.budget = nil }
+                tenant.budget = (callsPerHour, available.rounded(.down), tenant.budget?.waits ?? [:])
+            }
+            state.version &+= 1
+        }
+    }
+
+    /// A call of `operation` (token, trigger, status) waited for the tenant's budget.
+    public func budgetWaited(tenant: String, operation: String) {
+        update { state in
+            guard let position = state.tenantIndex[tenant], state.tenants[position].budget != nil else { return }
+            state.updateTenant(position, marking: [.budgetWaits]) { $0.budget!.waits[operation, default: 0] += 1 }
+            state.version &+= 1
+        }
+    }
 }
 
 extension MetricsState {

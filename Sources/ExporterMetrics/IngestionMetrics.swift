@@ -21,6 +21,8 @@ public struct MappingDescriptor: Sendable, Equatable {
 public final class IngestionMetrics: Sendable {
     public static let durationBounds: [Double] = [30, 60, 120, 300, 600, 1800, 3600, 7200, 14400, 43200, 86400]
     public static let apiDurationBounds: [Double] = [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60]
+    /// `acs_ingestion_status_calls_per_request`'s buckets: 1, 2, 4 … 1024.
+    public static let statusCallBounds: [Double] = (0...10).map { Double(1 << $0) }
     /// Failure series that exist (at 0) from the first scrape, so that the first
     /// failure with one of these codes is an increase, not a new series.
     public static let knownACPCodes = ["ACP-880056", "ACP-880096", "ACP-880185", "ACP-880189"]

@@ -60,6 +60,11 @@ extension MetricFamily {
     static let triggerFailingSince = MetricFamily("acs_ingestion_trigger_failing_since_timestamp_seconds", .gauge,
         "Since when a scheduled mapping's triggers have not started an ingestion (Unix time), 0 when the last one did.")
 
+    static let statusCallsPerRequest = MetricFamily("acs_ingestion_status_calls_per_request", .histogram,
+        "Status calls this process spent on each request that ended (from its first poll by this process); absent until one ended.")
+    static let nextPoll = MetricFamily("acs_ingestion_next_poll_timestamp_seconds", .gauge,
+        "When the exporter next polls the mapping's oldest open request (Unix time); absent when none is open.")
+
     // Per tenant (label tenant).
     static let up = MetricFamily("acs_ingestion_up", .gauge,
         "1 when the tenant's last poll cycle obtained a token and reached the ingestion API, else 0 (0 too while its collector is stalled).")
@@ -75,6 +80,12 @@ extension MetricFamily {
         "Until when the tenant's calls are held (Unix time): a 429's Retry-After or an open breaker; 0 when not held.")
     static let tokenExpiry = MetricFamily("acs_ingestion_token_expiry_timestamp_seconds", .gauge,
         "When the tenant's current IMS access token expires (Unix time), 0 before the first one.")
+    static let budgetCallsPerHour = MetricFamily("acs_ingestion_api_budget_calls_per_hour", .gauge,
+        "The tenant's max_calls_per_hour: calls to Adobe (tokens, triggers, polls) it may make in any hour; absent without a budget.")
+    static let budgetAvailable = MetricFamily("acs_ingestion_api_budget_available_calls", .gauge,
+        "Calls left in the tenant's budget bucket now (it refills evenly over the hour); absent without a budget.")
+    static let budgetWaits = MetricFamily("acs_ingestion_api_budget_waits_total", .counter,
+        "Calls that waited for the tenant's budget, by operation (a poll put off to a later cycle counts once per cycle).")
 
     // Once.
     static let configReloadSuccessful = MetricFamily("acs_ingestion_config_last_reload_successful", .gauge,
@@ -117,7 +128,8 @@ extension MetricFamily {
     /// The per-mapping families, in exposition order.
     static let perMapping: [MetricFamily] = [requests, records, failures, inProgress, oldestStart, inProgressAge, duration,
                                              lastSuccess, lastFailure, lastSuccessRecords, triggers, mappingInfo, nextTrigger,
-                                             triggerFailingSince]
+                                             triggerFailingSince, statusCallsPerRequest, nextPoll]
     /// The per-tenant families, in exposition order (after the per-mapping ones).
-    static let perTenant: [MetricFamily] = [up, collectorStalled, lastPoll, apiRequests, apiDuration, apiBackoffUntil, tokenExpiry]
+    static let perTenant: [MetricFamily] = [up, collectorStalled, lastPoll, apiRequests, apiDuration, apiBackoffUntil, tokenExpiry,
+                                            budgetCallsPerHour, budgetAvailable, budgetWaits]
 }

@@ -29,6 +29,10 @@ struct MetricsState {
         var triggers: [Int]
         /// A scheduled mapping's next trigger and whether its triggers fail.
         var schedule: Schedule?
+        /// Status calls per ended request (nil until one ended: a histogram only for mappings that have one).
+        var statusCalls: Histogram?
+        /// When the oldest open request is polled next (Unix time).
+        var nextPoll: Double?
     }
     struct FailureSeries {
         let key: FailureKey
@@ -55,6 +59,8 @@ struct MetricsState {
         var latency: [String: Histogram] = [:]
         var heldUntil: Double?
         var tokenExpiry: Double?
+        /// The tenant's budget, if it has one: calls per hour, calls left now, waits by operation.
+        var budget: (callsPerHour: Int, available: Double, waits: [String: Int])?
     }
 
     /// Codes whose API-call series exist from the start, so error-rate alerts see increases.
@@ -66,6 +72,7 @@ struct MetricsState {
     static let triggerLabels = triggerOrder.map { ",result=\"\($0.label)\"" }
     static let durationBoundLabels = Histogram.boundLabels(IngestionMetrics.durationBounds)
     static let apiBoundLabels = Histogram.boundLabels(IngestionMetrics.apiDurationBounds)
+    static let statusCallBoundLabels = Histogram.boundLabels(IngestionMetrics.statusCallBounds)
     /// Failure series that exist (at 0) from the first scrape, in exposition order.
     static let presetFailures = (FinalStatus.allCases.filter(\.isFailure).map { FailureKey(status: $0, acpCode: ACPCode.noneLabel) }
         + IngestionMetrics.knownACPCodes.map { FailureKey(status: .failed, acpCode: $0) }).sorted()
@@ -293,6 +300,10 @@ struct MetricsState {
             if let schedule = m.schedule { w.sample(f.name, m.labels, value: schedule.nextTrigger) }
         case MetricFamily.triggerFailingSince.name:
             if let schedule = m.schedule { w.sample(f.name, m.labels, value: schedule.failingSince ?? 0) }
+        case MetricFamily.statusCallsPerRequest.name:
+            m.statusCalls?.write(f, labels: m.labels, "", bounds: Self.statusCallBoundLabels, format: format, created: started, into: &w)
+        case MetricFamily.nextPoll.name:
+            if let next = m.nextPoll { w.sample(f.name, m.labels, value: next) }
         default:
             preconditionFailure("no renderer for \(f.name)")
         }
@@ -322,6 +333,17 @@ struct MetricsState {
             w.sample(f.name, t.labels, value: t.heldUntil ?? 0)
         case MetricFamily.tokenExpiry.name:
             w.sample(f.name, t.labels, value: t.tokenExpiry ?? 0)
+        case MetricFamily.budgetCallsPerHour.name:
+            if let budget = t.budget { w.sample(f.name, t.labels, value: budget.callsPerHour) }
+        case MetricFamily.budgetAvailable.name:
+            if let budget = t.budget { w.sample(f.name, t.labels, value: budget.available) }
+        case MetricFamily.budgetWaits.name:
+            guard let budget = t.budget else { break }
+            for operation in Self.operations {
+                let labels = ",operation=\"\(operation)\""
+                w.sample(f.name, t.labels, labels, value: budget.waits[operation] ?? 0)
+                if om { w.sample(f.openMetricsName, suffix: "_created", t.labels, labels, value: started) }
+            }
         default:
             preconditionFailure("no renderer for \(f.name)")
         }

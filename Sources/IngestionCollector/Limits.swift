@@ -1,6 +1,7 @@
 import AdobeIngestionClient
 import Foundation
 import IngestionModel
+import Scheduling
 import Synchronization
 
 /// At most N HTTP attempts in flight at once, across all tenants. Waiting is
@@ -49,6 +50,10 @@ struct TenantGate: RequestGate {
     let concurrency: ConcurrencyLimit
     let rate: RateLimiter
     var upstream: UpstreamGuard?
+    /// The tenant's call budget, if it has one: every attempt takes a call from it.
+    var budget: TenantCallBudget?
+    /// Told when an attempt of `operation` had to wait for the budget.
+    var budgetWaited: @Sendable (APICallRecord.Operation) -> Void = { _ in }
     /// Told when an attempt of the worker's own cycle ended, however it ended, and when a
     /// call of it waits a known time (a back-off, its turn for a slot).
     var liveness: WorkerLiveness?
@@ -96,6 +101,9 @@ struct TenantGate: RequestGate {
     private func attempt<T: Sendable>(_ operation: APICallRecord.Operation, admitted admission: UpstreamGuard.Admission?,
                                       _ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T? {
         do {
+            if let budget, try await budget.acquire(CallKind(operation), waiting: { ownLiveness?.quiet(until: $0) }) {
+                budgetWaited(operation)
+            }
             try await rate.acquire()
             // Behind the other tenants' calls, each of which may take its time-out.
             ownLiveness?.quiet(for: concurrency.worstWait(attempt: attemptTimeout))
@@ -143,6 +151,63 @@ final class RateLimiter: Sendable {
             }
             guard let next else { return }
             try await time.sleep(until: next)
+        }
+    }
+}
+
+/// A tenant's `max_calls_per_hour` (see `CallBudget`), shared by its worker and its
+/// client: every HTTP attempt takes a call from it (a token request, a POST, a status
+/// GET), waiting on the injected clock while it is empty; polls leave one call for a
+/// trigger or a token.
+final class TenantCallBudget: Sendable {
+    let callsPerHour: Int
+    private let bucket: Mutex<CallBudget>
+    private let time: any TimeSource
+    /// Told of the calls left after each call taken.
+    private let report: @Sendable (Double) -> Void
+
+    init?(callsPerHour: Int?, time: any TimeSource, report: @escaping @Sendable (Double) -> Void) {
+        guard let callsPerHour, let budget = CallBudget(callsPerHour: callsPerHour) else { return nil }
+        bucket = Mutex(budget)
+        (self.callsPerHour, self.time, self.report) = (callsPerHour, time, report)
+        report(budget.availableCalls(at: time.now()))
+    }
+
+    /// The calls left in the bucket now.
+    var available: Double { bucket.withLock { $0.availableCalls(at: time.now()) } }
+
+    /// How many polls may go now without waiting, one call kept for a trigger or a token.
+    var pollsAvailable: Int { max(0, Int(available.rounded(.down)) - 1) }
+
+    /// Waits until a call of `kind` may go, and takes it; `waiting` is told until when
+    /// before each wait. True when it had to wait.
+    func acquire(_ kind: CallKind, waiting: (Date) -> Void = { _ in }) async throws -> Bool {
+        var waited = false
+        while true {
+            let now = time.now()
+            let next = bucket.withLock { bucket -> Date? in
+                guard bucket.allowsCall(kind, at: now) else { return bucket.earliestCall(kind, from: now) }
+                bucket.recordCall(at: now)
+                return nil
+            }
+            guard let next else {
+                report(available)
+                return waited
+            }
+            waited = true
+            waiting(next)
+            try await time.sleep(until: next)
+        }
+    }
+}
+
+extension CallKind {
+    /// What an API call is, as the budget ranks it.
+    init(_ operation: APICallRecord.Operation) {
+        switch operation {
+        case .token: self = .token
+        case .trigger: self = .trigger
+        case .status: self = .poll
         }
     }
 }

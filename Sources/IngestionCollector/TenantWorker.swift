@@ -47,6 +47,12 @@ final class TenantWorker: Sendable {
     private let running = Atomic<Bool>(false)
     /// Cluster mode: the tenant's lease; no POST is sent once it lapsed.
     let lease: LeaseHandle?
+    /// The tenant's `max_calls_per_hour`, if it has one.
+    let budget: TenantCallBudget?
+    /// Each mapping's recent durations (loaded at the first cycle), for the poll schedule's window.
+    private let histories = Mutex<[String: DurationHistory]?>(nil)
+    /// Status calls made for each open request by this worker (by row id).
+    private let statusCalls = Mutex<[Int64: Int]>([:])
 
     init(tenant: ExporterConfig.Tenant, settings: LiveConfiguration, store: any IngestionStore, metrics: IngestionMetrics,
          concurrency: ConcurrencyLimit, time: any TimeSource, logger: Logger, httpClient: HTTPClient, lease: LeaseHandle? = nil) {
@@ -62,9 +68,15 @@ final class TenantWorker: Sendable {
             health.held(hold)
         }
         let finishing = Latch()
+        let budget = TenantCallBudget(callsPerHour: tenant.maxCallsPerHour, time: time) { [metrics] available in
+            metrics.budget(tenant: name, callsPerHour: tenant.maxCallsPerHour, available: available)
+        }
+        if budget == nil { metrics.budget(tenant: name, callsPerHour: nil, available: 0) }
         let gate = TenantGate(concurrency: concurrency,
                               rate: RateLimiter(ratePerSecond: collector.maxRequestsPerSecond, time: time),
-                              upstream: upstream, liveness: liveness,
+                              upstream: upstream, budget: budget,
+                              budgetWaited: { [metrics] operation in metrics.budgetWaited(tenant: name, operation: operation.rawValue) },
+                              liveness: liveness,
                               attemptTimeout: collector.requestTimeout,
                               mayAttempt: { !finishing.isOpen },
                               maySendTrigger: { lease?.isValid ?? true })
@@ -86,6 +98,7 @@ final class TenantWorker: Sendable {
         (self.tenant, self.upstream, self.health, self.liveness) = (tenant, upstream, health, liveness)
         (self.store, self.metrics) = (store, metrics)
         (self.time, self.logger, self.settings, self.planners, self.lease) = (time, logger, settings, planners, lease)
+        self.budget = budget
     }
 
     func key(_ mapping: String) -> MappingKey { MappingKey(tenant: tenant.name, mapping: mapping) }
@@ -195,12 +208,61 @@ final class TenantWorker: Sendable {
             liveness.stage("an access token")
             do { try await client.authenticate(); health.authenticated() } catch { health.failed(error) }
         }
-        liveness.stage("the status of \(open.count) open requests")
+        let due = await duePolls(open)
+        liveness.stage("the status of \(due.count) of \(open.count) open requests")
         await withTaskGroup(of: Void.self) { group in
-            for request in open { group.addTask { await self.poll(request) } }
+            for request in due { group.addTask { await self.poll(request) } }
         }
         if Task.isCancelled { return }
         metrics.pollCompleted(tenant: tenant.name, at: time.now())
+    }
+
+    /// The open requests to poll in this cycle: those whose next poll (`PollSchedule`:
+    /// the first after `poll_interval`, then gaps that grow with age up to
+    /// `poll_interval_max`, `poll_interval` again around the mapping's usual end) comes
+    /// before the middle of the next cycle; with a budget, as many as it lets go now,
+    /// the longest unpolled first (the others wait for a later cycle, in the same order).
+    /// Shows when each mapping's oldest open request is polled next.
+    private func duePolls(_ open: [TrackedRequest]) async -> [TrackedRequest] {
+        let collector = settings.value.collector
+        let schedule = PollSchedule(interval: collector.pollInterval, maximum: collector.pollIntervalMax)
+        let windows = await expectedEnds(schedule)
+        let now = time.now()
+        func next(_ request: TrackedRequest) -> Date {
+            schedule.nextPoll(startedAt: request.firstSeen, lastPolledAt: request.lastPolled, expecting: windows[request.key.mapping])
+        }
+        let horizon = now.adding(collector.pollInterval / 2)
+        var due = CallBudget.inFairPollOrder(open.filter { next($0) <= horizon }, startedAt: \.firstSeen, lastPolledAt: \.lastPolled)
+        if let budget, due.count > budget.pollsAvailable {
+            for _ in due.dropFirst(budget.pollsAvailable) { metrics.budgetWaited(tenant: tenant.name, operation: "status") }
+            due = Array(due.prefix(budget.pollsAvailable))
+        }
+        let polledNow = Set(due.map(\.rowID))
+        let oldest = Dictionary(grouping: open, by: \.key.mapping).compactMapValues { $0.min { $0.firstSeen < $1.firstSeen } }
+        for mapping in tenant.mappings {
+            let next = oldest[mapping.id].map { request in
+                polledNow.contains(request.rowID)
+                    ? schedule.nextPoll(startedAt: request.firstSeen, lastPolledAt: now, expecting: windows[mapping.id])
+                    : next(request)
+            }
+            metrics.nextPoll(key(mapping.id), at: next)
+        }
+        return due
+    }
+
+    /// Each mapping's window of usual ends, from its recent ended requests (read from the store at the first cycle).
+    private func expectedEnds(_ schedule: PollSchedule) async -> [String: ExpectedEnd] {
+        if histories.withLock({ $0 }) == nil {
+            var loaded: [String: DurationHistory] = [:]
+            for mapping in tenant.mappings {
+                var query = HistoryQuery()
+                (query.tenant, query.mapping, query.limit) = (tenant.name, mapping.id, DurationHistory.sampleLimit * 2)
+                guard let recent = try? await store.history(query) else { return [:] }  // the store answers later
+                loaded[mapping.id] = DurationHistory(endedRequests: recent)
+            }
+            histories.withLock { $0 = $0 ?? loaded }
+        }
+        return histories.withLock { $0 ?? [:] }.compactMapValues { schedule.expectedEnd(from: $0) }
     }
 
     /// GETs one request's status and records it; gives up on it after too long a 404
@@ -214,6 +276,7 @@ final class TenantWorker: Sendable {
             return
         }
         let report: StatusReport
+        statusCalls.withLock { $0[request.rowID, default: 0] += 1 }
         do throws(AdobeAPIError) {
             report = try await client.status(mapping: key.mapping, requestID: request.requestID)
         } catch {
@@ -270,6 +333,12 @@ final class TenantWorker: Sendable {
 
     /// A request ended (and is stored so): count it, once.
     func ended(_ finished: TrackedRequest) {
+        if let calls = statusCalls.withLock({ $0.removeValue(forKey: finished.rowID) }) {
+            metrics.statusCallsSpent(finished.key, calls: calls)
+        }
+        if let duration = finished.duration, finished.status != .abandoned {
+            histories.withLock { histories in histories?[finished.key.mapping]?.record(.seconds(duration)) }
+        }
         metrics.requestFinished(finished.key, status: finished.status, acpCode: finished.acpCode, records: finished.numRecords,
                                 duration: finished.duration ?? 0, requestID: finished.requestID,
                                 finishedAt: finished.finishedAt ?? time.now(), batchID: finished.batchID)

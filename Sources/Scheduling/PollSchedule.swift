@@ -7,7 +7,8 @@ import IngestionModel
 /// How many calls a tenant may make at all is `CallBudget`'s business.
 ///
 /// Rules, in short:
-/// - the first poll is `interval` after the request started;
+/// - the first poll is due as soon as the request is known (right after its trigger, or
+///   when it is tracked), as the collector always did; the second `interval` after it;
 /// - the age rule: after a poll made when the request was `age` old, the next one comes
 ///   `age / 10` later, never sooner than `interval` nor later than `maximum`. The end of a
 ///   request is therefore seen at most a tenth of its age late, and never more than
@@ -20,7 +21,7 @@ import IngestionModel
 /// No gap is ever longer than the age rule's, so the window only makes ends seen sooner.
 /// Fixed polling is the special case `maximum == interval` (see `fixed(every:)`).
 public struct PollSchedule: Sendable, Equatable {
-    /// `collector.poll_interval`: the first poll's delay and the shortest gap.
+    /// `collector.poll_interval`: the shortest gap between polls.
     public var interval: Duration
     /// `collector.poll_interval_max`: the longest gap. A value below `interval` is read as
     /// `interval`.
@@ -43,13 +44,13 @@ public struct PollSchedule: Sendable, Equatable {
         PollSchedule(interval: interval, maximum: interval)
     }
 
-    /// The instant of a request's next poll: `interval` after `startedAt` when it was never
-    /// polled, else its last poll plus `gap(afterPollAtAge:expecting:)`. It may be in the
+    /// The instant of a request's next poll: `startedAt` when it was never polled (due at
+    /// once), else its last poll plus `gap(afterPollAtAge:expecting:)`. It may be in the
     /// past (a request adopted late, or polls missed while the exporter was down): then the
     /// poll is due at once. A last poll recorded before the start (the clock was set back)
     /// counts as made at age 0.
     public func nextPoll(startedAt: Date, lastPolledAt: Date?, expecting window: ExpectedEnd? = nil) -> Date {
-        guard let lastPolledAt else { return startedAt + interval }
+        guard let lastPolledAt else { return startedAt }
         let age = Duration.seconds(max(0, lastPolledAt.timeIntervalSince(startedAt)))
         return lastPolledAt + gap(afterPollAtAge: age, expecting: window)
     }

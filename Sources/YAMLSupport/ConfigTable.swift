@@ -88,6 +88,10 @@ public struct ConfigKey<Value> {
         value(name, field) { node, key, reader in reader.int(node, key, range: range) }
     }
 
+    public static func int(_ name: String, _ field: WritableKeyPath<Value, Int?>, range: ClosedRange<Int>) -> ConfigKey {
+        value(name, field) { node, key, reader in reader.int(node, key, range: range).map(Optional.some) }
+    }
+
     public static func double(_ name: String, _ field: WritableKeyPath<Value, Double>, minimum: Double,
                               maximum: Double = .infinity) -> ConfigKey {
         value(name, field) { node, key, reader in reader.double(node, key, minimum: minimum, maximum: maximum) }

@@ -45,6 +45,8 @@ struct EndToEndTests {
             var config = ExporterConfig(tenants: [tenant])
             config.collector.maxRequestsPerSecond = 10_000
             config.collector.triggerJitter = .zero  // triggers exactly on their slots: the rounds below count on it
+            // Each cycle below polls every open request: the tests step the clock by 10 s between cycles.
+            (config.collector.pollInterval, config.collector.pollIntervalMax) = (.seconds(10), .seconds(10))
             config.storage.path = directory.path("store.sqlite")
             if let apiToken { config.api.tokenFile = try directory.write("api-token", apiToken + "\n") }
             self.config = config

@@ -448,6 +448,53 @@
               |||,
             },
           },
+          // A tenant's max_calls_per_hour lets fewer polls through than its open
+          // requests' schedules ask for. acs_ingestion_next_poll_timestamp_seconds
+          // is when the oldest open request of a mapping is due: under a binding
+          // budget the due time passes and the poll waits its fair turn, so
+          // time() minus it grows. Three clauses, each a series that is missing
+          // (so no alert) when it does not apply:
+          //  - overdue by more than the threshold (poll_interval_max): a one-off
+          //    catch-up (a restart, a request adopted or tracked late, polled
+          //    first since it was never polled) clears within minutes; `for: 15m`;
+          //  - the tenant has a budget (the gauge is absent without one);
+          //  - its status calls waited for the budget during the last 15 minutes.
+          //    Polls late for another reason (a stalled collector; a store refusing
+          //    writes, which freezes the metrics) make no call, so no wait.
+          // And not while the tenant's calls are held (a 429's pause,
+          // AcsIngestionApiHeld; an open breaker): late polls are the hold's then,
+          // whatever the budget counted meanwhile.
+          {
+            alert: 'AcsIngestionPollsStarvedByBudget',
+            expr: |||
+              (
+                max by (job, instance, tenant) (
+                  time() - acs_ingestion_next_poll_timestamp_seconds{%(acsIngestionExporterSelector)s}
+                )
+                > on () group_left ()
+                acs_ingestion:threshold_poll_overdue_seconds
+              )
+              and on (job, instance, tenant)
+                acs_ingestion_api_budget_calls_per_hour{%(acsIngestionExporterSelector)s}
+              and on (job, instance, tenant)
+                (increase(acs_ingestion_api_budget_waits_total{%(acsIngestionExporterSelector)s, operation="status"}[15m]) > 0)
+              unless on (job, instance, tenant)
+                (acs_ingestion_api_backoff_until_timestamp_seconds{%(acsIngestionExporterSelector)s} > time())
+            ||| % $._config,
+            'for': '15m',
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'Polls of tenant {{ $labels.tenant }} starved by its call budget (max_calls_per_hour)',
+              description: |||
+                The status polls of tenant {{ $labels.tenant }} are {{ $value | humanizeDuration }} overdue
+                (the oldest open request of its most delayed mapping) while they wait for the tenant's call
+                budget, for more than 15 minutes (threshold acs_ingestion:threshold_poll_overdue_seconds;
+                exporter {{ $labels.instance }}). max_calls_per_hour is too small for the tenant's open requests
+                and their poll schedules: every request is still polled in turn, but ends are seen that much
+                later.
+              |||,
+            },
+          },
           {
             alert: 'AcsIngestionStoreDown',
             expr: |||

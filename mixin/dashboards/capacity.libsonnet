@@ -3,7 +3,7 @@
 function(c) {
   uid: c.config.dashboards.capacity.uid,
   title: 'ACS ingestion capacity',
-  description: 'Capacity report for Adobe Campaign Standard data ingestion: records ingested per day / week / month per tenant and mapping, top mappings, trends and success ratio.',
+  description: 'Capacity report for Adobe Campaign Standard data ingestion: records ingested per day / week / month per tenant and mapping, top mappings, trends and success ratio, and the Adobe API calls against each tenant\'s call budget.',
   tags: c.config.dashboardTags + ['capacity'],
   editable: true,
   graphTooltip: 1,
@@ -1069,6 +1069,296 @@ function(c) {
         w: 8,
         x: 16,
         y: 32,
+      },
+    },
+    {
+      type: 'row',
+      id: 17,
+      title: 'Adobe API calls and budget',
+      collapsed: false,
+      gridPos: {
+        h: 1,
+        w: 24,
+        x: 0,
+        y: 40,
+      },
+      panels: [],
+    },
+    {
+      type: 'timeseries',
+      title: 'Status calls per finished request per day (mean / p50 / p90)',
+      description: 'Status calls (GETs) spent on each request that ended, per day and tenant (acs_ingestion_status_calls_per_request): the mean, and p50 / p90 (bucket interpolation: 1, 2, 4 ... 1024 calls). Long requests cost more; polling by age and around the usual duration brings a one-hour request to about 40 to 50 calls instead of 120 (docs/polling.md). Multiply by the requests per day for the status calls a tenant needs.',
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 'short',
+          color: {
+            mode: 'palette-classic',
+          },
+          custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+            axisPlacement: 'auto',
+            gradientMode: 'none',
+            lineInterpolation: 'linear',
+            pointSize: 4,
+            thresholdsStyle: {
+              mode: 'off',
+            },
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+          min: 0,
+        },
+        overrides: [],
+      },
+      options: {
+        legend: {
+          displayMode: 'table',
+          placement: 'right',
+          showLegend: true,
+          calcs: ['lastNotNull', 'max'],
+        },
+        tooltip: {
+          mode: 'multi',
+          sort: 'desc',
+        },
+      },
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('sum by (tenant) (increase(acs_ingestion_status_calls_per_request_sum{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping"}[1d])) / sum by (tenant) (increase(acs_ingestion_status_calls_per_request_count{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping"}[1d]))'),
+          legendFormat: 'mean {{tenant}}',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+          interval: '1d',
+        },
+        {
+          datasource: c.datasource,
+          refId: 'B',
+          expr: c.q('histogram_quantile(0.5, sum by (le, tenant) (increase(acs_ingestion_status_calls_per_request_bucket{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping"}[1d])))'),
+          legendFormat: 'p50 {{tenant}}',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+          interval: '1d',
+        },
+        {
+          datasource: c.datasource,
+          refId: 'C',
+          expr: c.q('histogram_quantile(0.9, sum by (le, tenant) (increase(acs_ingestion_status_calls_per_request_bucket{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping"}[1d])))'),
+          legendFormat: 'p90 {{tenant}}',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+          interval: '1d',
+        },
+      ],
+      id: 18,
+      gridPos: {
+        h: 8,
+        w: 8,
+        x: 0,
+        y: 41,
+      },
+    },
+    {
+      type: 'timeseries',
+      title: 'Adobe API calls per hour vs budget (daily mean)',
+      description: "Calls made with each tenant's credential per hour, averaged over each day (every token, trigger and status call, retries included; calls refused by an open breaker are not made), and the tenant's max_calls_per_hour (acs_ingestion_api_budget_calls_per_hour, dashed; tenants with a budget only). Busy hours run above the daily mean: the overview's API call budget panel shows the live rate. For a tenant without a budget, the calls show what budget it would need.",
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 'short',
+          color: {
+            mode: 'palette-classic',
+          },
+          custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+            axisPlacement: 'auto',
+            axisLabel: 'calls per hour',
+            gradientMode: 'none',
+            lineInterpolation: 'linear',
+            pointSize: 4,
+            thresholdsStyle: {
+              mode: 'off',
+            },
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+          min: 0,
+        },
+        overrides: [
+          {
+            matcher: {
+              id: 'byFrameRefID',
+              options: 'B',
+            },
+            properties: [
+              {
+                id: 'custom.lineStyle',
+                value: {
+                  fill: 'dash',
+                  dash: [10, 10],
+                },
+              },
+              {
+                id: 'custom.fillOpacity',
+                value: 0,
+              },
+            ],
+          },
+        ],
+      },
+      options: {
+        legend: {
+          displayMode: 'table',
+          placement: 'right',
+          showLegend: true,
+          calcs: ['lastNotNull', 'max'],
+        },
+        tooltip: {
+          mode: 'multi',
+          sort: 'desc',
+        },
+      },
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('sum by (tenant) (increase(acs_ingestion_api_requests_total{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", code!="circuit_open"}[1d])) / 24'),
+          legendFormat: '{{tenant}} made per hour',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+          interval: '1d',
+        },
+        {
+          datasource: c.datasource,
+          refId: 'B',
+          expr: c.q('max by (tenant) (acs_ingestion_api_budget_calls_per_hour{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant"})'),
+          legendFormat: '{{tenant}} budget per hour',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+          interval: '1d',
+        },
+      ],
+      id: 19,
+      gridPos: {
+        h: 8,
+        w: 8,
+        x: 8,
+        y: 41,
+      },
+    },
+    {
+      type: 'timeseries',
+      title: 'Calls waiting for the budget per day',
+      description: "Calls per day that had to wait for the tenant's call budget (max_calls_per_hour) before going, by tenant and operation (acs_ingestion_api_budget_waits_total). Status waits growing day after day: the budget is getting too small for the open requests, and their ends are seen later (AcsIngestionPollsStarvedByBudget). Trigger or token waits: the calls kept for them ran out too.",
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 'short',
+          color: {
+            mode: 'palette-classic',
+          },
+          custom: {
+            drawStyle: 'bars',
+            lineWidth: 1,
+            fillOpacity: 60,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'normal',
+              group: 'A',
+            },
+            axisPlacement: 'auto',
+            gradientMode: 'none',
+            lineInterpolation: 'linear',
+            pointSize: 4,
+            thresholdsStyle: {
+              mode: 'off',
+            },
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+          decimals: 0,
+          min: 0,
+        },
+        overrides: [],
+      },
+      options: {
+        legend: {
+          displayMode: 'table',
+          placement: 'right',
+          showLegend: true,
+          calcs: ['lastNotNull', 'max'],
+        },
+        tooltip: {
+          mode: 'multi',
+          sort: 'desc',
+        },
+      },
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('sum by (tenant, operation) (increase(acs_ingestion_api_budget_waits_total{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant"}[1d]))'),
+          legendFormat: '{{tenant}} {{operation}}',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+          interval: '1d',
+        },
+      ],
+      id: 20,
+      gridPos: {
+        h: 8,
+        w: 8,
+        x: 16,
+        y: 41,
       },
     },
   ],

@@ -1948,6 +1948,462 @@ function(c) {
     },
     {
       type: 'row',
+      id: 43,
+      title: 'Polling and call budget',
+      collapsed: false,
+      gridPos: {
+        h: 1,
+        w: 24,
+        x: 0,
+        y: 57,
+      },
+      panels: [],
+    },
+    {
+      type: 'table',
+      title: 'Status calls per finished request (selected range)',
+      description: 'What following a request to its end cost in status calls (GETs), for the requests that ended during the selected time range, per tenant and mapping (acs_ingestion_status_calls_per_request): how many ended, the mean, and p50 / p90 (bucket interpolation: 1, 2, 4 ... 1024 calls). Open requests are polled by age (a tenth of their age, between collector.poll_interval and collector.poll_interval_max) and around their mapping\'s usual duration, so long requests cost far fewer calls than with fixed polling; docs/polling.md gives the figures. NaN: none ended.',
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 'short',
+          decimals: 1,
+          color: {
+            mode: 'thresholds',
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+          custom: {
+            align: 'auto',
+            cellOptions: {
+              type: 'auto',
+            },
+            inspect: false,
+          },
+        },
+        overrides: [
+          {
+            matcher: {
+              id: 'byName',
+              options: 'Requests ended',
+            },
+            properties: [
+              {
+                id: 'decimals',
+                value: 0,
+              },
+            ],
+          },
+        ],
+      },
+      options: {
+        showHeader: true,
+        cellHeight: 'sm',
+        footer: {
+          show: false,
+          reducer: ['sum'],
+          fields: '',
+        },
+        sortBy: [
+          {
+            displayName: 'Mean',
+            desc: true,
+          },
+        ],
+      },
+      transformations: [
+        {
+          id: 'merge',
+          options: {},
+        },
+        {
+          id: 'organize',
+          options: {
+            excludeByName: {
+              Time: true,
+            },
+            indexByName: {},
+            renameByName: {
+              'Value #A': 'Requests ended',
+              'Value #B': 'Mean',
+              'Value #C': 'p50',
+              'Value #D': 'p90',
+            },
+          },
+        },
+      ],
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('sum by (tenant, mapping) (increase(acs_ingestion_status_calls_per_request_count{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping"}[$__range]))'),
+          legendFormat: '__auto',
+          editorMode: 'code',
+          range: false,
+          instant: true,
+          format: 'table',
+        },
+        {
+          datasource: c.datasource,
+          refId: 'B',
+          expr: c.q('sum by (tenant, mapping) (increase(acs_ingestion_status_calls_per_request_sum{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping"}[$__range])) / sum by (tenant, mapping) (increase(acs_ingestion_status_calls_per_request_count{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping"}[$__range]))'),
+          legendFormat: '__auto',
+          editorMode: 'code',
+          range: false,
+          instant: true,
+          format: 'table',
+        },
+        {
+          datasource: c.datasource,
+          refId: 'C',
+          expr: c.q('histogram_quantile(0.5, sum by (le, tenant, mapping) (increase(acs_ingestion_status_calls_per_request_bucket{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping"}[$__range])))'),
+          legendFormat: '__auto',
+          editorMode: 'code',
+          range: false,
+          instant: true,
+          format: 'table',
+        },
+        {
+          datasource: c.datasource,
+          refId: 'D',
+          expr: c.q('histogram_quantile(0.9, sum by (le, tenant, mapping) (increase(acs_ingestion_status_calls_per_request_bucket{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping"}[$__range])))'),
+          legendFormat: '__auto',
+          editorMode: 'code',
+          range: false,
+          instant: true,
+          format: 'table',
+        },
+      ],
+      id: 44,
+      gridPos: {
+        h: 8,
+        w: 12,
+        x: 0,
+        y: 58,
+      },
+    },
+    {
+      type: 'timeseries',
+      title: 'Polls overdue',
+      description: "How long past its due time the next poll of each tenant's most delayed mapping is (time() - acs_ingestion_next_poll_timestamp_seconds, the oldest open request of each mapping; 0 when on time, nothing when no request is open). A poll is due a tenth of the request's age after the last one, between collector.poll_interval and collector.poll_interval_max. It grows while polls wait: for the call budget (max_calls_per_hour; see Calls waiting for the budget), a 429's pause or an open breaker (API calls held), a stalled collector. The dashed line is the AcsIngestionPollsStarvedByBudget threshold (acs_ingestion:threshold_poll_overdue_seconds, needs the rules loaded); the alert fires only for tenants with a budget whose status calls wait for it.",
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 's',
+          color: {
+            mode: 'palette-classic',
+          },
+          custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+            axisPlacement: 'auto',
+            gradientMode: 'none',
+            lineInterpolation: 'linear',
+            pointSize: 4,
+            thresholdsStyle: {
+              mode: 'off',
+            },
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+          min: 0,
+        },
+        overrides: [
+          {
+            matcher: {
+              id: 'byName',
+              options: 'alert threshold',
+            },
+            properties: [
+              {
+                id: 'color',
+                value: {
+                  mode: 'fixed',
+                  fixedColor: 'red',
+                },
+              },
+              {
+                id: 'custom.lineStyle',
+                value: {
+                  fill: 'dash',
+                  dash: [10, 10],
+                },
+              },
+              {
+                id: 'custom.fillOpacity',
+                value: 0,
+              },
+            ],
+          },
+        ],
+      },
+      options: {
+        legend: {
+          displayMode: 'table',
+          placement: 'right',
+          showLegend: true,
+          calcs: ['lastNotNull', 'max'],
+        },
+        tooltip: {
+          mode: 'multi',
+          sort: 'desc',
+        },
+      },
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('max by (tenant) (clamp_min(time() - acs_ingestion_next_poll_timestamp_seconds{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping"}, 0))'),
+          legendFormat: '{{tenant}}',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+        },
+        {
+          datasource: c.datasource,
+          refId: 'B',
+          expr: c.q('max(acs_ingestion:threshold_poll_overdue_seconds)'),
+          legendFormat: 'alert threshold',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+        },
+      ],
+      id: 45,
+      gridPos: {
+        h: 8,
+        w: 12,
+        x: 12,
+        y: 58,
+      },
+    },
+    {
+      type: 'timeseries',
+      title: 'API call budget',
+      description: "Tenants with a call budget only. Left axis, calls per hour: the configured max_calls_per_hour (acs_ingestion_api_budget_calls_per_hour, dashed) and the calls actually made with the tenant's credential (every token, trigger and status call, retries included; calls refused by an open breaker are not made). Right axis: the calls left in the tenant's token bucket now (acs_ingestion_api_budget_available_calls): it holds a minute's share of the budget (2 to 10 calls) and refills evenly; near 0 for long, the budget binds and polls wait (negative: a call made without asking, paid back by the next ones). Status calls go only while they leave one call for a trigger or a token request.",
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 'short',
+          color: {
+            mode: 'palette-classic',
+          },
+          custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+            axisPlacement: 'auto',
+            axisLabel: 'calls per hour',
+            gradientMode: 'none',
+            lineInterpolation: 'linear',
+            pointSize: 4,
+            thresholdsStyle: {
+              mode: 'off',
+            },
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+        },
+        overrides: [
+          {
+            matcher: {
+              id: 'byFrameRefID',
+              options: 'A',
+            },
+            properties: [
+              {
+                id: 'custom.lineStyle',
+                value: {
+                  fill: 'dash',
+                  dash: [10, 10],
+                },
+              },
+              {
+                id: 'custom.fillOpacity',
+                value: 0,
+              },
+            ],
+          },
+          {
+            matcher: {
+              id: 'byFrameRefID',
+              options: 'C',
+            },
+            properties: [
+              {
+                id: 'custom.axisPlacement',
+                value: 'right',
+              },
+              {
+                id: 'custom.axisLabel',
+                value: 'calls in the bucket',
+              },
+            ],
+          },
+        ],
+      },
+      options: {
+        legend: {
+          displayMode: 'table',
+          placement: 'right',
+          showLegend: true,
+          calcs: ['lastNotNull', 'max'],
+        },
+        tooltip: {
+          mode: 'multi',
+          sort: 'desc',
+        },
+      },
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('max by (tenant) (acs_ingestion_api_budget_calls_per_hour{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant"})'),
+          legendFormat: '{{tenant}} budget per hour',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+        },
+        {
+          datasource: c.datasource,
+          refId: 'B',
+          expr: c.q('sum by (tenant) (rate(acs_ingestion_api_requests_total{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", code!="circuit_open"}[$__rate_interval])) * 3600 and on (tenant) max by (tenant) (acs_ingestion_api_budget_calls_per_hour{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant"})'),
+          legendFormat: '{{tenant}} made per hour',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+        },
+        {
+          datasource: c.datasource,
+          refId: 'C',
+          expr: c.q('min by (tenant) (acs_ingestion_api_budget_available_calls{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant"})'),
+          legendFormat: '{{tenant}} available now',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+        },
+      ],
+      id: 46,
+      gridPos: {
+        h: 8,
+        w: 12,
+        x: 0,
+        y: 66,
+      },
+    },
+    {
+      type: 'timeseries',
+      title: 'Calls waiting for the budget',
+      description: "Calls per second that had to wait for the tenant's call budget (max_calls_per_hour) before going, by operation (acs_ingestion_api_budget_waits_total): status (polls, which also keep the bucket's last call for the others), trigger, token. Status waits alone are the budget spreading polls over the hour; trigger or token waits mean the call kept for them ran out too (several at once, or a budget far too small). Sustained status waits with polls overdue (Polls overdue) fire AcsIngestionPollsStarvedByBudget.",
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 'reqps',
+          color: {
+            mode: 'palette-classic',
+          },
+          custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+            axisPlacement: 'auto',
+            gradientMode: 'none',
+            lineInterpolation: 'linear',
+            pointSize: 4,
+            thresholdsStyle: {
+              mode: 'off',
+            },
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+          min: 0,
+        },
+        overrides: [],
+      },
+      options: {
+        legend: {
+          displayMode: 'table',
+          placement: 'right',
+          showLegend: true,
+          calcs: ['lastNotNull', 'max'],
+        },
+        tooltip: {
+          mode: 'multi',
+          sort: 'desc',
+        },
+      },
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('sum by (tenant, operation) (rate(acs_ingestion_api_budget_waits_total{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant"}[$__rate_interval]))'),
+          legendFormat: '{{tenant}} {{operation}}',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+        },
+      ],
+      id: 47,
+      gridPos: {
+        h: 8,
+        w: 12,
+        x: 12,
+        y: 66,
+      },
+    },
+    {
+      type: 'row',
       id: 28,
       title: 'Exporter process',
       collapsed: true,
@@ -1955,7 +2411,7 @@ function(c) {
         h: 1,
         w: 24,
         x: 0,
-        y: 57,
+        y: 74,
       },
       panels: [
         {
@@ -2029,7 +2485,7 @@ function(c) {
             h: 8,
             w: 6,
             x: 0,
-            y: 58,
+            y: 75,
           },
         },
         {
@@ -2103,7 +2559,7 @@ function(c) {
             h: 8,
             w: 6,
             x: 6,
-            y: 58,
+            y: 75,
           },
         },
         {
@@ -2178,7 +2634,7 @@ function(c) {
             h: 8,
             w: 6,
             x: 12,
-            y: 58,
+            y: 75,
           },
         },
         {
@@ -2252,7 +2708,7 @@ function(c) {
             h: 8,
             w: 6,
             x: 18,
-            y: 58,
+            y: 75,
           },
         },
       ],
@@ -2266,7 +2722,7 @@ function(c) {
         h: 1,
         w: 24,
         x: 0,
-        y: 58,
+        y: 75,
       },
       panels: [],
     },
@@ -2397,7 +2853,7 @@ function(c) {
         h: 8,
         w: 12,
         x: 0,
-        y: 59,
+        y: 76,
       },
     },
     {
@@ -2507,7 +2963,7 @@ function(c) {
         h: 8,
         w: 12,
         x: 12,
-        y: 59,
+        y: 76,
       },
     },
     {
@@ -2617,7 +3073,7 @@ function(c) {
         h: 8,
         w: 8,
         x: 0,
-        y: 67,
+        y: 84,
       },
     },
     {
@@ -2680,7 +3136,7 @@ function(c) {
         h: 8,
         w: 8,
         x: 8,
-        y: 67,
+        y: 84,
       },
     },
     {
@@ -2751,7 +3207,7 @@ function(c) {
         h: 4,
         w: 8,
         x: 16,
-        y: 67,
+        y: 84,
       },
     },
     {
@@ -2806,7 +3262,7 @@ function(c) {
         h: 4,
         w: 8,
         x: 16,
-        y: 71,
+        y: 88,
       },
     },
     {
@@ -2880,7 +3336,7 @@ function(c) {
         h: 8,
         w: 8,
         x: 0,
-        y: 75,
+        y: 92,
       },
     },
     {
@@ -2954,7 +3410,7 @@ function(c) {
         h: 8,
         w: 8,
         x: 8,
-        y: 75,
+        y: 92,
       },
     },
     {
@@ -3063,7 +3519,7 @@ function(c) {
         h: 8,
         w: 8,
         x: 16,
-        y: 75,
+        y: 92,
       },
     },
   ],
