@@ -249,9 +249,11 @@ public final class ExporterDaemon: Sendable {
             try await tasks.next()
             tasks.cancelAll()
         }
+        limit.start()
         running.started("store")
         await stop()
         running.stopped("store")
+        limit.cancel()
     }
 
     /// Stops what `init` started (for a daemon whose `run` was never called, as in tests). Idempotent.

@@ -154,33 +154,35 @@ struct MonitoredStore: IngestionStore {
         try await Self.bounded(within: timeout * 2) { () throws(StoreError) in try await inner.probe(write: write, at: time) }
     }
 
-    /// `body`'s result, or a failure once `limit` has passed or the caller is cancelled,
-    /// whichever comes first. The stores bound their own calls (PostgreSQL closes the
-    /// connection of a call past `storage.timeout`); this is the backstop for a call
-    /// that cannot be interrupted (SQLite on a filesystem that stopped answering): it
-    /// is left to end on its own, its result dropped, and no caller, a shutdown
-    /// included, waits on it.
+    /// `body`'s result, or a failure once `limit` has passed, whichever comes first. The
+    /// stores bound their own calls (PostgreSQL closes the connection of a call past
+    /// `storage.timeout`, or of a cancelled one); this is the backstop for a call that
+    /// cannot be interrupted (SQLite on a filesystem that stopped answering): past the
+    /// limit it is left to end on its own, its result dropped, and its caller goes on.
+    /// Cancelling the caller cancels the call, whose result then comes as usual.
     static func bounded<T: Sendable>(within limit: Duration,
                                      _ body: @escaping @Sendable () async throws(StoreError) -> T) async throws(StoreError) -> T {
         let answer = OneAnswer<Result<T, StoreError>>()
+        let work = Task { () async -> Result<T, StoreError> in
+            let result: Result<T, StoreError>
+            do throws(StoreError) { result = .success(try await body()) } catch { result = .failure(error) }
+            answer.give(result)
+            return result
+        }
+        let timer = Task {
+            try await Task.sleep(for: limit)
+            if answer.give(.failure(StoreError(.unavailable, "no answer within \(DurationText.format(limit)): the store hangs"))) {
+                work.cancel()
+            }
+        }
         let result = await withTaskCancellationHandler {
             await withCheckedContinuation { (continuation: CheckedContinuation<Result<T, StoreError>, Never>) in
                 answer.expect(continuation)
-                let work = Task { () async -> Void in
-                    let result: Result<T, StoreError>
-                    do throws(StoreError) { result = .success(try await body()) } catch { result = .failure(error) }
-                    answer.give(result)
-                }
-                Task {
-                    try? await Task.sleep(for: limit)
-                    if answer.give(.failure(StoreError(.unavailable, "no answer within \(DurationText.format(limit)): the store hangs"))) {
-                        work.cancel()
-                    }
-                }
             }
         } onCancel: {
-            answer.give(.failure(StoreError(.unavailable, "cancelled")))
+            work.cancel()
         }
+        timer.cancel()
         return try result.get()
     }
 

@@ -85,11 +85,12 @@ final class TenantHealth: Sendable {
 
     /// A call that failed. Failures that mean the API cannot be used (see `meansDown`)
     /// set the tenant down; the others are the request's own business (the API answered).
-    func failed(_ error: AdobeAPIError, context: Logger.Metadata = [:]) {
+    /// `ingestionCall` false: a token request, whose other failures say nothing of the ingestion API.
+    func failed(_ error: AdobeAPIError, context: Logger.Metadata = [:], ingestionCall: Bool = true) {
         if case .cancelled = error { return }  // nothing was learnt of the API
         logger.debug("call failed", metadata: context.merging(["tenant": "\(tenant)", "error": "\(error)"]) { $1 })
         guard Self.meansDown(error) else {
-            reached()  // a 404, a 429 or an odd body: the API itself answered
+            if ingestionCall { reached() }  // a 404, a 429 or an odd body: the API itself answered
             return
         }
         let now = time.now()

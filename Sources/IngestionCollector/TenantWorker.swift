@@ -206,7 +206,7 @@ final class TenantWorker: Sendable {
         if lease != nil { metrics.openRequests(tenant.mappings.map { key($0.id) }, open, now: time.now()) }
         if open.isEmpty && !isFinishing {
             liveness.stage("an access token")
-            do { try await client.authenticate(); health.authenticated() } catch { health.failed(error) }
+            do { try await client.authenticate(); health.authenticated() } catch { health.failed(error, ingestionCall: false) }
         }
         let due = await duePolls(open)
         liveness.stage("the status of \(due.count) of \(open.count) open requests")
@@ -218,13 +218,18 @@ final class TenantWorker: Sendable {
     }
 
     /// The open requests to poll in this cycle: those whose next poll (`PollSchedule`:
-    /// the first after `poll_interval`, then gaps that grow with age up to
-    /// `poll_interval_max`, `poll_interval` again around the mapping's usual end) comes
-    /// before the middle of the next cycle; with a budget, as many as it lets go now,
-    /// the longest unpolled first (the others wait for a later cycle, in the same order).
-    /// Shows when each mapping's oldest open request is polled next.
+    /// the first as soon as the request is known, then gaps that grow with age from
+    /// `poll_interval` up to `poll_interval_max`, `poll_interval` again around the
+    /// mapping's usual end) comes before the middle of the next cycle; with a budget, as
+    /// many as it lets go now, the longest unpolled first (the others wait for a later
+    /// cycle, in the same order). Shows when each mapping's oldest open request is polled
+    /// next, and the budget's level.
     private func duePolls(_ open: [TrackedRequest]) async -> [TrackedRequest] {
         let collector = settings.value.collector
+        // Requests no longer open here (ended elsewhere, untracked, handed over) leave the count.
+        let openRows = Set(open.map(\.rowID))
+        statusCalls.withLock { counts in counts = counts.filter { openRows.contains($0.key) } }
+        metrics.budget(tenant: tenant.name, callsPerHour: budget?.callsPerHour, available: budget?.available ?? 0)
         let schedule = PollSchedule(interval: collector.pollInterval, maximum: collector.pollIntervalMax)
         let windows = await expectedEnds(schedule)
         let now = time.now()
@@ -280,7 +285,10 @@ final class TenantWorker: Sendable {
         do throws(AdobeAPIError) {
             report = try await client.status(mapping: key.mapping, requestID: request.requestID)
         } catch {
-            if case .cancelled = error { return }
+            if case .cancelled = error {
+                statusCalls.withLock { $0[request.rowID, default: 1] -= 1 }  // nothing was sent, or its answer is unknown
+                return
+            }
             health.failed(error, context: labels)
             if case .notFound = error { await notFound(request, labels: labels) }
             return

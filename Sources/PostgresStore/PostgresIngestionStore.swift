@@ -194,6 +194,7 @@ public final class PostgresIngestionStore: IngestionStore, Service {
                 }
                 Self.drop(connection)
                 group.cancelAll()
+                if Task.isCancelled { throw CancellationError() }
                 throw CallTimedOut(limit: limit)
             }
         } onCancel: {

@@ -10,13 +10,12 @@ import TestSupport
 import Testing
 
 /// The poll schedule and the call budget end to end: the real collector loop against
-/// the simulator over HTTP, on an injected clock moved a second at a time (each step
-/// gives the code a millisecond of real time, so a cycle's calls can move the clock by
-/// a second or two: the delays below allow 2 s for it).
+/// the simulator over HTTP, on an injected clock moved a second at a time once the code
+/// has settled (`ManualTimeSource.runSettled`): a delay is measured to the second.
 @Suite("Adaptive polling and the call budget (simulator over HTTP)", .serialized)
 struct AdaptivePollingTests {
-    /// What the clock stepping may add to a detection delay.
-    static let slack: TimeInterval = 2
+    /// What the clock's one-second steps may add to a detection delay.
+    static let slack: TimeInterval = 1
     static let start = ManualTimeSource.start
 
     /// Every request the store knows of `tenant`, by request id.
@@ -58,7 +57,7 @@ struct AdaptivePollingTests {
                 _ = await daemon.collector.trigger(key)
             }
             let loop = Task { await daemon.collector.run() }
-            try await setup.time.run(for: hour * 6 + .seconds(420), step: .seconds(1))
+            try await setup.time.runSettled(for: hour * 6 + .seconds(420))
             loop.cancel()
             await loop.value
 
@@ -136,7 +135,7 @@ struct AdaptivePollingTests {
         }
         let loop = Task { await daemon.collector.run() }
         let hours = 3.0
-        try await time.run(for: .seconds(hours * 3600), step: .seconds(1))
+        try await time.runSettled(for: .seconds(hours * 3600))
         await triggers.value
         loop.cancel()
         await loop.value

@@ -110,9 +110,10 @@ public final class PostgresServer: Sendable {
             guard let postmaster = pidFile.split(separator: "\n").first.flatMap({ Int32($0) }) else {
                 throw HarnessError("no PID in \(self.directory)/data/postmaster.pid")
             }
+            // The postmaster first, so that it forks no backend after the children are listed.
+            kill(postmaster, signal)
             let children = (try? Self.capture("/usr/bin/pgrep", ["-P", String(postmaster)]))?.split(separator: "\n").compactMap { Int32($0) } ?? []
-            // Children first when stopping (the postmaster cannot start others meanwhile), the postmaster first when resuming.
-            for pid in signal == SIGCONT ? [postmaster] + children : children + [postmaster] { kill(pid, signal) }
+            for pid in children { kill(pid, signal) }
         }
     }
 

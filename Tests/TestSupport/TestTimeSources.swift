@@ -49,13 +49,21 @@ public final class ManualTimeSource: TimeSource {
         try await clock.enter { now in deadline <= now ? .proceed : .park(deadline) }
     }
 
-    /// Moves time forward and wakes every sleeper whose deadline has passed.
-    public func advance(by duration: Duration) {
+    /// Moves time forward and wakes every sleeper whose deadline has passed; returns how many it woke.
+    @discardableResult
+    public func advance(by duration: Duration) -> Int {
+        var woken = 0
         clock.update { now, deadlines in
             now = now.adding(duration)
-            return deadlines.indices.filter { deadlines[$0] <= now }
+            let due = deadlines.indices.filter { deadlines[$0] <= now }
+            woken = due.count
+            return due
         }
+        return woken
     }
+
+    /// How many tasks sleep on this clock now.
+    public var sleepers: Int { clock.parkedCount }
 }
 
 extension ManualTimeSource {
@@ -69,6 +77,20 @@ extension ManualTimeSource {
             if try await until() { return }
             advance(by: step)
             try await Task.sleep(for: .milliseconds(1))
+        }
+    }
+
+    /// Moves the clock on in `step`s for `duration`, each step once the code under test
+    /// has settled: every task the previous step woke sleeps on the clock again (or a
+    /// second of real time has passed, for one that ended). The clock never moves while
+    /// a woken task works (an HTTP call, a store write), so what is measured on it is
+    /// what the code decided, however slow the machine; a step that wakes nobody costs nothing.
+    public func runSettled(for duration: Duration, step: Duration = .seconds(1)) async throws {
+        for _ in 0..<Int(duration / step) {
+            let parked = sleepers
+            guard advance(by: step) > 0 else { continue }
+            let deadline = ContinuousClock.now + .seconds(1)
+            repeat { try await Task.sleep(for: .microseconds(200)) } while sleepers < parked && ContinuousClock.now < deadline
         }
     }
 }

@@ -100,22 +100,35 @@ struct NamedService: Service {
     }
 }
 
-/// The bound on a shutdown: once started (the first stop signal), what still runs after
-/// `limit` is named in one line and the process exits 1, with no crash report.
-struct ShutdownLimit: Sendable {
+/// The bound on a shutdown: once started (the first stop signal, or the services ending
+/// on their own), what still runs after `limit` is named in one line and the process exits
+/// 1, with no crash report; `cancel()` once everything has stopped.
+final class ShutdownLimit: Sendable {
     let limit: Duration
     let running: RunningServices
     let logger: Logger
+    private let timer = Mutex<Task<Void, Never>?>(nil)
 
+    init(limit: Duration, running: RunningServices, logger: Logger) {
+        (self.limit, self.running, self.logger) = (limit, running, logger)
+    }
+
+    /// Starts the countdown (once).
     func start() {
-        Task.detached { [limit, running, logger] in
-            try? await Task.sleep(for: limit)
-            logger.error("shutdown did not finish within \(DurationText.format(limit)): exiting", metadata: [
-                "still_stopping": "\(running.current.joined(separator: ", "))",
-            ])
-            exit(1)
+        timer.withLock { timer in
+            guard timer == nil else { return }
+            timer = Task.detached { [limit, running, logger] in
+                do { try await Task.sleep(for: limit) } catch { return }
+                logger.error("shutdown did not finish within \(DurationText.format(limit)): exiting", metadata: [
+                    "still_stopping": "\(running.current.joined(separator: ", "))",
+                ])
+                exit(1)
+            }
         }
     }
+
+    /// Everything stopped in time.
+    func cancel() { timer.withLock { $0?.cancel() } }
 }
 
 /// What the service group does not do with signals: a second SIGTERM or SIGINT
