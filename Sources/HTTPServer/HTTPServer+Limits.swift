@@ -14,9 +14,17 @@ extension HTTPServer {
     /// - a connection that makes no progress for `idleTimeout` is closed by
     ///   libmicrohttpd (this also bounds slow readers of an answer).
     /// - at most `maxConnections` connections, `maxConnectionsPerAddress` of them
-    ///   from one address; each of the server's threads may admit one connection
-    ///   past a cap while another is being set up (the check and the count are not
-    ///   one atomic step inside libmicrohttpd), so the bound is the cap plus `threads`.
+    ///   from one address (an IPv6 address counts by its /64); each of the
+    ///   server's threads may admit one connection past a cap while another is
+    ///   being set up (the check and the count are not one atomic step inside
+    ///   libmicrohttpd), so the bound is the cap plus `threads`.
+    /// - past `maxConnections`, a new connection is not refused: it evicts the
+    ///   connection that has waited longest for a complete request since it was
+    ///   accepted, or else the kept-alive one idle longest; a connection whose
+    ///   request is processed or answered is never evicted. A scraper's request
+    ///   arrives in milliseconds, so slow clients cannot keep it out. Evicted and
+    ///   overdue connections are shut down and closed by libmicrohttpd's threads
+    ///   moments later: with them, at most `maxOpenConnections` are open.
     /// - at most `maxConcurrentRequests` requests between their dispatch and the
     ///   end of their answer; beyond that 503 with `Retry-After`.
     /// - request line over `maxURLBytes`: 414; request head over `maxHeaderBytes`:
@@ -46,5 +54,12 @@ extension HTTPServer {
         public var maxBodyBytes: Int = 64 * 1024
 
         public init() {}
+
+        /// The most connections open at once, counting those shut down (evicted or
+        /// overdue) that libmicrohttpd has not closed yet: the descriptors the
+        /// server needs for them (576 by default, under the usual limit of 1,024
+        /// open files). libmicrohttpd's own cap is set there, above `maxConnections`,
+        /// so that the accept policy, not libmicrohttpd, decides who gets in.
+        public var maxOpenConnections: Int { maxConnections + max(8, maxConnections / 8) }
     }
 }

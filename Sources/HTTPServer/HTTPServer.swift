@@ -124,9 +124,8 @@ public final class HTTPServer: Sendable {
             MHD_OptionItem(option: .EXTERNAL_LOGGER, value: Int(bitPattern: acs_mhd_log_adapter_pointer()),
                            ptr_value: UnsafeMutableRawPointer(logTarget)),
             MHD_OptionItem(option: .LISTEN_SOCKET, value: Int(fd), ptr_value: nil),
-            // A backstop above our own caps (the accept policy counts and refuses first).
-            MHD_OptionItem(option: .CONNECTION_LIMIT, value: limits.maxConnections + max(1, configuration.threads),
-                           ptr_value: nil),
+            // A backstop above our own caps: the accept policy counts, evicts and refuses first.
+            MHD_OptionItem(option: .CONNECTION_LIMIT, value: limits.maxOpenConnections, ptr_value: nil),
             MHD_OptionItem(option: .CONNECTION_TIMEOUT,
                            value: max(1, Int(limits.idleTimeout.components.seconds)), ptr_value: nil),
             MHD_OptionItem(option: .CONNECTION_MEMORY_LIMIT, value: limits.connectionMemoryLimit, ptr_value: nil),

@@ -126,14 +126,69 @@ struct LimitsTests {
         }
     }
 
-    @Test func theTotalConnectionCapRefusesTheNextOne() async throws {
+    @Test func pastTheTotalCapTheConnectionWaitingLongestForARequestIsEvicted() async throws {
         try await withServer({ $0.limits.maxConnections = 4 }, routes: echo) { server throws in
-            let held = try (0..<4).map { index in try RawConnection(port: server.port, source: "127.0.0.\(index + 2)") }
-            try await eventually("four connections open") { server.statistics().openConnections == 4 }
+            var held: [RawConnection] = []
+            for index in 0..<4 {
+                held.append(try RawConnection(port: server.port, source: "127.0.0.\(index + 2)"))
+                // One at a time, so the order of arrival is the order of opening.
+                try await eventually("connection \(index + 1) open") { server.statistics().openConnections == index + 1 }
+            }
+            // Partway through its head, as a trickling client is: it is still the first to go.
+            held[0].send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n")
+            let scraper = try RawConnection(port: server.port, source: "127.0.0.9")
+            scraper.send("GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(statusCode(of: scraper.readHead()) == 200)
+            try await eventually("the oldest connection closed") { held[0].isClosedByPeer }
+            #expect(!held[1].isClosedByPeer && !held[2].isClosedByPeer && !held[3].isClosedByPeer)
+            let refused = server.statistics().refusedConnections
+            #expect(refused[.evicted] == 1 && refused[.connectionLimit] == nil)
+        }
+    }
+
+    @Test func keptAliveConnectionsAreEvictedOnlyAfterThoseThatNeverCompletedARequest() async throws {
+        // Requests whose answers have no body, so that a read from each connection sees only its end.
+        let emptyRequest = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+        try await withServer({ $0.limits.maxConnections = 2 }, routes: echo) { server throws in
+            let keptAlive = try RawConnection(port: server.port, source: "127.0.0.2")
+            keptAlive.send(emptyRequest)
+            #expect(statusCode(of: keptAlive.readHead()) == 200)
+            let silent = try RawConnection(port: server.port, source: "127.0.0.3")
+            try await eventually("both connections open") { server.statistics().openConnections == 2 }
+            // The silent one is younger, but never sent a request: it goes first.
+            let third = try RawConnection(port: server.port, source: "127.0.0.4")
+            try await eventually("the silent connection evicted") { silent.isClosedByPeer }
+            #expect(!keptAlive.isClosedByPeer)
+            third.send(emptyRequest)
+            #expect(statusCode(of: third.readHead()) == 200)
+            // Now both are kept alive: the one idle longest goes.
+            let fourth = try RawConnection(port: server.port, source: "127.0.0.5")
+            try await eventually("the connection idle longest evicted") { keptAlive.isClosedByPeer }
+            #expect(!third.isClosedByPeer)
+            #expect(server.statistics().refusedConnections[.evicted] == 2)
+            withExtendedLifetime(fourth) {}
+        }
+    }
+
+    @Test func aConnectionWhoseRequestIsProcessedIsNeverEvicted() async throws {
+        let release = Gate()
+        try await withServer({ $0.limits.maxConnections = 2 }, routes: { router in
+            router.add("GET", "/slow", .deferred { _ in
+                await release.wait()
+                return HTTPResponse.text("slow").reply
+            })
+        }) { server throws in
+            let url = "http://127.0.0.1:\(server.port)/slow"
+            async let first = curl([url])
+            async let second = curl([url])
+            defer { release.open() }  // after the requests: it runs before they are awaited, so a throw holds nothing
+            try await eventually("two requests in flight") { server.statistics().requestsInFlight == 2 }
             let extra = try RawConnection(port: server.port, source: "127.0.0.9")
-            #expect(extra.readAll() == nil)
+            #expect(extra.readAll() == nil)  // closed unanswered: nothing could be evicted for it
             #expect(server.statistics().refusedConnections[.connectionLimit] == 1)
-            withExtendedLifetime(held) {}
+            release.open()
+            #expect(try await first.body == "slow")
+            #expect(try await second.body == "slow")
         }
     }
 

@@ -30,8 +30,10 @@ let accessHandler: MHD_AccessHandlerCallback = {
     if let reply = state.takeReply() { return queue(reply, on: connection, head: head, context: context) }
     guard state.markDispatched() else { return MHD_Result.YES }
     // Head and body are in: from here the handler's time is not the client's,
-    // so the connection's deadline stops (a body trickled byte by byte does not).
-    connectionRecord(connection)?.beginRequest()
+    // so the connection's deadline stops (a body trickled byte by byte does not),
+    // and it may no longer be evicted. One already shut down (its deadline passed,
+    // or evicted, as the request arrived) is closed without running the handler.
+    guard connectionRecord(connection)?.beginRequest() ?? true else { return MHD_Result.NO }
     return dispatch(head, state: state, connection: connection, context: context)
 }
 
@@ -47,7 +49,7 @@ private func readHead(of connection: OpaquePointer, url: UnsafePointer<CChar>, m
         .reduce(into: [:]) { result, pair in
             result[PercentEncoding.decode(pair.key, plusIsSpace: true)] = PercentEncoding.decode(pair.value, plusIsSpace: true)
         }
-    request.clientAddress = connectionRecord(connection)?.address
+    request.clientAddress = connectionRecord(connection)?.address.text
 
     // What a refusal answers with before the route is known.
     var label = HTTPServerStatistics.unmatchedHandler
