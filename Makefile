@@ -273,8 +273,8 @@ bench-compare: setup-bench
 clean:
 	rm -rf .build $(DIST_BUILD) $(DIST_DIR) $(BASE_DIR) $(IMAGE_BUILD) data bench/out
 
-## libFuzzer targets (fuzz/), each run for FUZZ_SECONDS (default 60, about 9 min in all, build included);
-## fails on the first crash. Separate from `make test`; results in README.md.
+## libFuzzer targets (fuzz/), each run for FUZZ_SECONDS (default 60, about 10 min in all, build included);
+## fails on the first crash. Separate from `make test`; results in docs/web-security.md.
 .PHONY: fuzz
 fuzz: setup
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) fuzz/run.sh

@@ -81,7 +81,9 @@ path = u.path or "/"
 cases = [
     ("414", "request target of 100 KB", f"GET /{'a' * 100_000} HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode()),
     ("414", "request target of 9 KB", f"GET /{'a' * 9_000} HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode()),
+    ("414", "query of 600 parameters (4 KB)", f"GET {path}?{'&'.join(f'a{i}=b' for i in range(600))} HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode()),
     ("431", "40 headers of 2 KB", (f"GET {path} HTTP/1.1\r\nHost: x\r\n{auth}" + "".join(f"X-F{i}: {'f' * 2000}\r\n" for i in range(40)) + "\r\n").encode()),
+    ("431", "101 header fields", (f"GET {path} HTTP/1.1\r\nHost: x\r\n{auth}" + "".join(f"X-F{i}: f\r\n" for i in range(101)) + "\r\n").encode()),
     ("413", "Content-Length 10 MB, no body sent", f"POST /api/v1/requests HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 10000000\r\n\r\n".encode()),
     ("413", "chunked body of 200 KB", f"POST /api/v1/requests HTTP/1.1\r\nHost: x\r\n{auth}Transfer-Encoding: chunked\r\n\r\n".encode() + b"".join(b"1000\r\n" + b"x" * 4096 + b"\r\n" for _ in range(50)) + b"0\r\n\r\n"),
     ("400", "NUL in a path segment", f"GET /api/v1/requests/t/m/3520%00 HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode()),

@@ -27,9 +27,13 @@ extension HTTPServer {
     ///   moments later: with them, at most `maxOpenConnections` are open.
     /// - at most `maxConcurrentRequests` requests between their dispatch and the
     ///   end of their answer; beyond that 503 with `Retry-After`.
-    /// - request line over `maxURLBytes`: 414; request head over `maxHeaderBytes`:
-    ///   431; `connectionMemoryLimit` is libmicrohttpd's hard per-connection
-    ///   buffer, past which it answers 414 or 431 itself.
+    /// - request target (path and query) over `maxURLBytes`, or a query of more
+    ///   than `maxQueryParameters` parameters: 414; request head over
+    ///   `maxHeaderBytes`, or of more than `maxHeaderFields` fields: 431 (RFC
+    ///   9110's URI Too Long and RFC 6585's Request Header Fields Too Large: the
+    ///   parameters are part of the target, the fields of the head);
+    ///   `connectionMemoryLimit` is libmicrohttpd's hard per-connection buffer,
+    ///   past which it answers 414 or 431 itself.
     /// - a body whose Content-Length is over `maxBodyBytes` is refused 413 before
     ///   it is read; a chunked one is counted as it arrives and refused 413 when it
     ///   passes the limit (its bytes are then discarded, not kept).
@@ -50,7 +54,11 @@ extension HTTPServer {
         /// zeroing 70% of the instructions of a small scrape).
         public var connectionMemoryLimit: Int = 32 * 1024
         public var maxURLBytes: Int = 8 * 1024
+        /// Apache's default for header fields (`LimitRequestFields`), for both:
+        /// no route of the exporter reads more than a few parameters.
+        public var maxQueryParameters: Int = 100
         public var maxHeaderBytes: Int = 16 * 1024
+        public var maxHeaderFields: Int = 100
         public var maxBodyBytes: Int = 64 * 1024
 
         public init() {}

@@ -25,6 +25,29 @@ let keepEscaped: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, Unsaf
     text.map { strlen($0) } ?? 0
 }
 
+/// Starts a request's state when its request line has arrived, before
+/// libmicrohttpd reads the headers, and reads the query here: libmicrohttpd would
+/// keep every parameter in the connection's memory (32 KiB) and, on 0.9.75, leave
+/// the request unanswered once it runs out. The query is then cut from the target
+/// libmicrohttpd parses next (it is given an empty one), so it stores none. What
+/// this returns is the request's context (the access handler's `slot`), released
+/// when the request ends (`requestCompleted`).
+let requestLineReceived: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?)
+    -> UnsafeMutableRawPointer? = { pointer, target, _ in
+    guard let context = context(pointer) else { return nil }
+    var targetBytes = 0
+    var query: [String: String]? = [:]
+    if let target {
+        targetBytes = strlen(target)
+        if let mark = strchr(target, Int32(UInt8(ascii: "?"))) {
+            query = QueryString.parameters(of: String(cString: mark + 1), maxParameters: context.limits.maxQueryParameters)
+            // libmicrohttpd's own buffer, writable: it ends the path at the `?` itself right after this call.
+            UnsafeMutablePointer(mutating: mark + 1).pointee = 0
+        }
+    }
+    return Unmanaged.passRetained(RequestState(targetBytes: targetBytes, query: query)).toOpaque()
+}
+
 /// Refuses a connection past the per-address cap, or past the total cap when no
 /// connection may be evicted for it (libmicrohttpd then closes it unanswered).
 /// Refusals and evictions are counted here; admitted connections when started.
@@ -84,5 +107,5 @@ let requestCompleted: @convention(c) (
 let libraryLogLine: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> Void = { pointer, text in
     guard let context = context(pointer), let text else { return }
     let line = String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
-    if !line.isEmpty { context.libraryLog(line) }
+    if !line.isEmpty { context.libraryLog.log(line) }
 }
