@@ -53,7 +53,7 @@ DIST_BUILD := .build-dist
 DIST_BIN := $(DIST_BUILD)/release/$(NAME)
 DIST_DIR := dist
 
-.PHONY: demo test test-dist test-image soak mixin image release build setup setup-test setup-bench bench bench-compare clean man \
+.PHONY: demo test test-dist test-image soak fairness mixin image release build setup setup-test setup-bench bench bench-compare clean man \
 	completions install install-files \
 	uninstall dist dist-archive
 
@@ -91,15 +91,23 @@ test: setup-test
 	scripts/render-mixin.py --check
 	python3 -m pytest -q tests/deploy
 	swift build --build-tests
-	swift test --skip ClusterProcessTests --skip BusyPoolTests --skip SoakTests
+	swift test --skip ClusterProcessTests --skip BusyPoolTests --skip SoakTests --skip ConnectionFairnessTests
 	@# Failover's timing bounds (lease TTL + poll interval) are measured with the machine to
 	@# themselves, not beside the other suites that run in parallel; so is a server beside
-	@# a pool filled on purpose, and the soak's bound on the age of the last poll.
+	@# a pool filled on purpose, a scraper's latency beside a flood of slow connections,
+	@# and the soak's bound on the age of the last poll.
 	swift test --skip-build --filter ClusterProcessTests
 	swift test --skip-build --filter BusyPoolTests
+	swift test --skip-build --filter ConnectionFairnessTests
 	ACS_SOAK_SECONDS=45 swift test --skip-build --filter SoakTests
 	alerts/check.sh
 	ACS_EXPORTER_BIN=$(BIN) python3 -m pytest -q tests/e2e
+
+## Slow and idle connections from a few addresses against one scrape a second, each
+## scenario for FAIRNESS_SECONDS (default 60; make test runs 10 s of each).
+fairness: setup-test
+	swift build --build-tests
+	ACS_FAIRNESS_SECONDS=$(or $(FAIRNESS_SECONDS),60) swift test --skip-build --filter ConnectionFairnessTests
 
 ## Ten tenants under mixed upstream faults for five minutes (make test runs 45 s of it).
 soak: setup-test
@@ -265,8 +273,8 @@ bench-compare: setup-bench
 clean:
 	rm -rf .build $(DIST_BUILD) $(DIST_DIR) $(BASE_DIR) $(IMAGE_BUILD) data bench/out
 
-## libFuzzer targets (fuzz/), each run for FUZZ_SECONDS (default 60, about 9 min in all, build included);
-## fails on the first crash. Separate from `make test`; results in README.md.
+## libFuzzer targets (fuzz/), each run for FUZZ_SECONDS (default 60, about 10 min in all, build included);
+## fails on the first crash. Separate from `make test`; results in docs/web-security.md.
 .PHONY: fuzz
 fuzz: setup
 	FUZZ_SECONDS=$(or $(FUZZ_SECONDS),60) fuzz/run.sh

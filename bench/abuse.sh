@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Hostile and heavy clients against a running exporter (or any server), on
 # loopback only: oversize and malformed requests, slow half-open connections
-# while a normal scraper goes on, 256 concurrent scrapers, throughput at 4, 128
-# and 256 connections, and the cost of basic auth. Figures in README.md.
+# while a normal scraper goes on, slow and idle connections from several
+# addresses reopened as soon as they are closed (the connection caps' fairness),
+# 256 concurrent scrapers, throughput at 4, 128 and 256 connections, and the cost
+# of basic auth. Figures in docs/benchmarks.md.
 #
 #   bench/abuse.sh URL [--pid PID] [--user USER:PASSWORD] [--cacert FILE] [--plain-url URL]
 #                      [--slow N] [--duration SECONDS] [--slow-source ADDRESS] [--skip SECTION,...]
@@ -14,8 +16,8 @@
 #   --plain-url   the same body served without basic auth, to compare the cost of authentication
 #   --slow        slow connections to open (default 1000), from --slow-source (default 127.0.0.2, so the
 #                 per-address cap applies to them and not to the scraper on 127.0.0.1)
-#   --duration    how long the slow connections and the scraper run (default 30 s)
-#   --skip        any of: malformed,slow,concurrent,throughput,auth
+#   --duration    how long the slow connections and the scraper run, in each scenario (default 30 s)
+#   --skip        any of: malformed,slow,fairness,concurrent,throughput,auth
 # Needs curl, python3 and wrk (Debian packages); every loop is bounded in count and time.
 set -euo pipefail
 
@@ -30,7 +32,7 @@ while [ $# -gt 0 ]; do
     --duration) duration=$2; shift 2 ;;
     --slow-source) slow_source=$2; shift 2 ;;
     --skip) skip=$2; shift 2 ;;
-    -h|--help) sed -n '2,22p' "$0"; exit 0 ;;
+    -h|--help) sed -n '2,24p' "$0"; exit 0 ;;
     *) url=$1; shift ;;
   esac
 done
@@ -79,7 +81,9 @@ path = u.path or "/"
 cases = [
     ("414", "request target of 100 KB", f"GET /{'a' * 100_000} HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode()),
     ("414", "request target of 9 KB", f"GET /{'a' * 9_000} HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode()),
+    ("414", "query of 600 parameters (4 KB)", f"GET {path}?{'&'.join(f'a{i}=b' for i in range(600))} HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode()),
     ("431", "40 headers of 2 KB", (f"GET {path} HTTP/1.1\r\nHost: x\r\n{auth}" + "".join(f"X-F{i}: {'f' * 2000}\r\n" for i in range(40)) + "\r\n").encode()),
+    ("431", "101 header fields", (f"GET {path} HTTP/1.1\r\nHost: x\r\n{auth}" + "".join(f"X-F{i}: f\r\n" for i in range(101)) + "\r\n").encode()),
     ("413", "Content-Length 10 MB, no body sent", f"POST /api/v1/requests HTTP/1.1\r\nHost: x\r\n{auth}Content-Length: 10000000\r\n\r\n".encode()),
     ("413", "chunked body of 200 KB", f"POST /api/v1/requests HTTP/1.1\r\nHost: x\r\n{auth}Transfer-Encoding: chunked\r\n\r\n".encode() + b"".join(b"1000\r\n" + b"x" * 4096 + b"\r\n" for _ in range(50)) + b"0\r\n\r\n"),
     ("400", "NUL in a path segment", f"GET /api/v1/requests/t/m/3520%00 HTTP/1.1\r\nHost: x\r\n{auth}\r\n".encode()),
@@ -94,67 +98,105 @@ PY
   echo "after: fds $(fds)  rss_kib $(rss_kib)"
 fi
 
-if ! skipped slow; then
-  section "$slow slow half-open connections from $slow_source for ${duration}s, one scrape per second from 127.0.0.1"
-  python3 - "$url" "$slow" "$duration" "$slow_source" > /tmp/abuse-slow.$$ 2>&1 <<'PY' &
+# Slow clients (python, in the background) for $2 seconds: $1 connections from the
+# comma-separated addresses $3, each sending a request line and a header, then one
+# more header byte every 10-20 s ($4 = trickle) or nothing at all ($4 = idle); with
+# $5 = reopen, one closed by the server is opened again within 0.2 s. Prints a summary
+# line when done.
+slow_clients() {
+  python3 - "$url" "$1" "$2" "$3" "$4" "$5" <<'PY'
 import random, socket, sys, time, urllib.parse
-url, count, duration, source = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4]
+url, count, duration, sources, mode, reopen = sys.argv[1], int(sys.argv[2]), float(sys.argv[3]), sys.argv[4].split(","), sys.argv[5], sys.argv[6] == "reopen"
 u = urllib.parse.urlsplit(url)
 port = u.port or (443 if u.scheme == "https" else 80)
-sockets, refused = [], 0
-deadline = time.monotonic() + duration
-for _ in range(count):
+refused = reopened = 0
+def connect(index):
+    global refused
+    s = socket.socket()
     try:
-        s = socket.socket()
-        s.bind((source, 0))
+        s.bind((sources[index % len(sources)], 0))
         s.settimeout(2)
         s.connect((u.hostname, port))
         s.setblocking(False)
-        try: s.send(b"GET / HTTP/1.1\r\nHost: x\r\n")   # a head that never completes
-        except OSError: pass
-        sockets.append([s, time.monotonic() + random.uniform(10, 20)])
+        if mode == "trickle":
+            try: s.send(b"GET / HTTP/1.1\r\nHost: x\r\n")   # a head that never completes
+            except OSError: pass
+        return [s, time.monotonic() + random.uniform(10, 20)]
     except OSError:
-        refused += 1
+        s.close(); refused += 1
+        return [None, 0]
+deadline = time.monotonic() + duration
+slots = [connect(i) for i in range(count)]
 while time.monotonic() < deadline:
     now = time.monotonic()
-    for entry in sockets:
-        if entry[0] is not None and now >= entry[1]:
+    for index, entry in enumerate(slots):
+        if entry[0] is not None:
             try:
-                entry[0].send(b"X")                  # one header byte every 10-20 s
+                if entry[0].recv(1) == b"":                  # closed by the server
+                    entry[0].close(); entry[0] = None; reopened += reopen
+            except BlockingIOError:
+                pass
+            except OSError:
+                entry[0].close(); entry[0] = None; reopened += reopen
+        if entry[0] is not None and mode == "trickle" and now >= entry[1]:
+            try:
+                entry[0].send(b"X")                          # one header byte every 10-20 s
                 entry[1] = now + random.uniform(10, 20)
             except OSError:
                 entry[0].close(); entry[0] = None
+        if entry[0] is None and reopen:
+            slots[index] = connect(index)
     time.sleep(0.2)
-alive = 0
-for entry in sockets:
-    if entry[0] is None: continue
-    try:
-        if entry[0].recv(1) == b"": entry[0].close(); continue
-    except BlockingIOError:
-        alive += 1
-    except OSError:
-        pass
-print(f"slow connections: opened {len(sockets)}, refused at connect {refused}, still open at the end {alive}")
+alive = sum(1 for entry in slots if entry[0] is not None)
+for entry in slots:
+    if entry[0] is not None: entry[0].close()
+print(f"slow connections: {count} from {len(sources)} address(es), refused at connect {refused}, "
+      f"reopened {reopened}, open at the end {alive}")
 PY
-  slow_pid=$!
-  max_ms=0; over=0; scrapes=0; failed=0; max_fds=0; max_rss=0
-  end=$((SECONDS + duration))
+}
+
+# One scrape a second from 127.0.0.1 for $1 seconds; prints how many were answered
+# 200, their median and slowest time, and the server's most descriptors and memory.
+scrape_each_second() {
+  local end=$((SECONDS + $1)) scrapes=0 failed=0 over=0 max_fds=0 max_rss=0 out code ms f r times=()
   while [ $SECONDS -lt $end ]; do
     out=$(curl "${curl_args[@]}" --interface 127.0.0.1 -w '%{http_code} %{time_total}' "$url" || true)
-    code=${out%% *}; seconds=${out##* }
-    ms=$(awk -v s="$seconds" 'BEGIN { printf "%d", s * 1000 }')
+    code=${out%% *}
+    ms=$(awk -v s="${out##* }" 'BEGIN { printf "%d", s * 1000 }')
     scrapes=$((scrapes + 1))
-    [ "$code" = 200 ] || failed=$((failed + 1))
-    [ "$ms" -gt "$max_ms" ] && max_ms=$ms
-    [ "$ms" -gt 1000 ] && over=$((over + 1))
+    if [ "$code" = 200 ]; then times+=("$ms"); [ "$ms" -gt 100 ] && over=$((over + 1)); else failed=$((failed + 1)); fi
     f=$(fds); r=$(rss_kib)
     [ "$f" != "-" ] && [ "$f" -gt "$max_fds" ] && max_fds=$f
     [ "$r" != "-" ] && [ "$r" -gt "$max_rss" ] && max_rss=$r
     sleep 1
   done
+  local sorted=($(printf '%s\n' "${times[@]:-}" | sort -n))
+  echo "scrapes $scrapes, answered 200: $((scrapes - failed)), median ${sorted[$(( ${#sorted[@]} / 2 ))]:--} ms," \
+       "slowest ${sorted[-1]:--} ms, answered after 100 ms: $over; max fds $max_fds, max rss_kib $max_rss"
+}
+
+if ! skipped slow; then
+  section "$slow slow half-open connections from $slow_source for ${duration}s, one scrape per second from 127.0.0.1"
+  slow_clients "$slow" "$duration" "$slow_source" trickle once > /tmp/abuse-slow.$$ 2>&1 &
+  slow_pid=$!
+  scrape_each_second "$duration"
   wait "$slow_pid" || true
   cat /tmp/abuse-slow.$$; rm -f /tmp/abuse-slow.$$
-  echo "scrapes $scrapes, not 200: $failed, slowest ${max_ms} ms, over 1 s: $over; max fds $max_fds, max rss_kib $max_rss"
+fi
+
+if ! skipped fairness; then
+  # More slow connections than the server's cap (512), from several addresses, reopened
+  # as soon as they are closed: a scraper from another address must still get in.
+  for scenario in "1000 3 trickle" "1000 16 trickle" "600 3 idle"; do
+    read -r count addresses mode <<<"$scenario"
+    sources=$(seq -s, -f '127.0.0.%g' 2 $((addresses + 1)))
+    section "$count $mode connections from $addresses addresses, reopened when closed, for ${duration}s; one scrape per second from 127.0.0.1"
+    slow_clients "$count" "$duration" "$sources" "$mode" reopen > /tmp/abuse-fair.$$ 2>&1 &
+    fair_pid=$!
+    scrape_each_second "$duration"
+    wait "$fair_pid" || true
+    cat /tmp/abuse-fair.$$; rm -f /tmp/abuse-fair.$$
+  done
 fi
 
 if ! skipped concurrent; then

@@ -9,6 +9,7 @@ let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
     ("fuzz-decode-status", ["IngestionModel"]),
     ("fuzz-decode-trigger", ["IngestionModel"]),
     ("fuzz-listen-address", ["HTTPServer"]),
+    ("fuzz-query-string", ["HTTPServer", "WireFormat"]),
     ("fuzz-percent-decoding", ["WireFormat"]),
     ("fuzz-accept-encoding", ["WireFormat"]),
     ("fuzz-authorization", ["WireFormat"]),

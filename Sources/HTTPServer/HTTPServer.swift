@@ -29,7 +29,9 @@ public final class HTTPServer: Sendable {
         /// Serve on this inherited, already listening socket (systemd socket activation)
         /// instead of binding `listenAddress`.
         public var listeningSocket: ListeningSocket?
-        /// Receives libmicrohttpd's own error lines (one per call, no trailing newline).
+        /// Receives libmicrohttpd's own error lines (one per call, no trailing newline),
+        /// at most one per cause a minute: the others are counted, and the count is
+        /// written once at the end of the minute (`RateLimitedLog`).
         public var libraryLog: @Sendable (String) -> Void = { line in
             FileHandle.standardError.write(Data(("libmicrohttpd: " + line + "\n").utf8))
         }
@@ -103,6 +105,7 @@ public final class HTTPServer: Sendable {
                 try? await Task.sleep(for: interval)
                 let closed = context.connections.shutDownOverdue(now: .now)
                 if closed > 0 { context.countRefusal(.requestHeadTimeout, by: UInt64(closed)) }
+                context.libraryLog.flush()
             }
         }
     }
@@ -124,15 +127,16 @@ public final class HTTPServer: Sendable {
             MHD_OptionItem(option: .EXTERNAL_LOGGER, value: Int(bitPattern: acs_mhd_log_adapter_pointer()),
                            ptr_value: UnsafeMutableRawPointer(logTarget)),
             MHD_OptionItem(option: .LISTEN_SOCKET, value: Int(fd), ptr_value: nil),
-            // A backstop above our own caps (the accept policy counts and refuses first).
-            MHD_OptionItem(option: .CONNECTION_LIMIT, value: limits.maxConnections + max(1, configuration.threads),
-                           ptr_value: nil),
+            // A backstop above our own caps: the accept policy counts, evicts and refuses first.
+            MHD_OptionItem(option: .CONNECTION_LIMIT, value: limits.maxOpenConnections, ptr_value: nil),
             MHD_OptionItem(option: .CONNECTION_TIMEOUT,
                            value: max(1, Int(limits.idleTimeout.components.seconds)), ptr_value: nil),
             MHD_OptionItem(option: .CONNECTION_MEMORY_LIMIT, value: limits.connectionMemoryLimit, ptr_value: nil),
             MHD_OptionItem(option: .NOTIFY_COMPLETED, value: unsafeBitCast(requestCompleted, to: Int.self),
                            ptr_value: contextPointer),
             MHD_OptionItem(option: .NOTIFY_CONNECTION, value: unsafeBitCast(connectionNotice, to: Int.self),
+                           ptr_value: contextPointer),
+            MHD_OptionItem(option: .URI_LOG_CALLBACK, value: unsafeBitCast(requestLineReceived, to: Int.self),
                            ptr_value: contextPointer),
             MHD_OptionItem(option: .UNESCAPE_CALLBACK, value: unsafeBitCast(keepEscaped, to: Int.self),
                            ptr_value: nil),
@@ -206,6 +210,7 @@ public final class HTTPServer: Sendable {
         sweeper.cancel()
         await sweeper.value
         MHD_stop_daemon(running)
+        context.libraryLog.flush(everything: true)
         if listening >= 0 { close(listening) }
         logTarget.deallocate()
         Unmanaged<ServerContext>.fromOpaque(contextPointer).release()

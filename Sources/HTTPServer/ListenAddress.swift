@@ -36,7 +36,11 @@ public struct ListenAddress: Sendable, Equatable, CustomStringConvertible {
     public var description: String { host.contains(":") ? "[\(host)]:\(port)" : "\(host):\(port)" }
 
     /// Creates, binds and listens on a non-blocking TCP socket; port 0 picks a free one.
-    func openSocket(backlog: Int32 = 128) throws(HTTPServerError) -> (fd: Int32, port: Int) {
+    /// The backlog is the system's largest (`net.core.somaxconn` caps SOMAXCONN), as
+    /// Go's listeners and systemd's sockets have: a burst of connections (clients
+    /// that reconnect as soon as they are closed or evicted) must not fill the queue,
+    /// or the kernel drops the scraper's connection attempt and it retries a second later.
+    func openSocket(backlog: Int32 = SOMAXCONN) throws(HTTPServerError) -> (fd: Int32, port: Int) {
         let family: Int32
         var storage = sockaddr_storage()
         var length: socklen_t

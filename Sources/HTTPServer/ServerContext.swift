@@ -8,7 +8,8 @@ final class ServerContext: Sendable {
     let router: Router
     let limits: HTTPServer.Limits
     let unauthenticatedRoutes: Set<String>
-    let libraryLog: @Sendable (String) -> Void
+    /// libmicrohttpd's lines, to the configuration's logger at most once per cause a minute.
+    let libraryLog: RateLimitedLog
     let connections = ConnectionTable()
     private let settings: Mutex<SecuritySettings>
 
@@ -29,7 +30,7 @@ final class ServerContext: Sendable {
         self.limits = limits
         self.settings = Mutex(settings)
         self.unauthenticatedRoutes = unauthenticatedRoutes
-        self.libraryLog = libraryLog
+        self.libraryLog = RateLimitedLog(write: libraryLog)
     }
 
     var securitySettings: SecuritySettings {
@@ -90,10 +91,20 @@ final class ServerContext: Sendable {
     }
 }
 
-/// One request's state between libmicrohttpd's calls: what the first call
-/// (headers complete) decided, the body as it arrives, then the reply a
-/// deferred handler produced.
+/// One request's state between libmicrohttpd's calls: its target as the request
+/// line gave it, what the first call (headers complete) decided, the body as it
+/// arrives, then the reply a deferred handler produced.
 final class RequestState: Sendable {
+    /// The request target's length in bytes, query included.
+    let targetBytes: Int
+    /// The query's parameters, decoded; nil when there were more than the limit.
+    let query: [String: String]?
+
+    init(targetBytes: Int, query: [String: String]?) {
+        self.targetBytes = targetBytes
+        self.query = query
+    }
+
     /// What the first call decided, fixed from then on (a class: it is read on
     /// each later call, and a copy of the request would cost on every scrape).
     final class Head: Sendable {
@@ -117,6 +128,7 @@ final class RequestState: Sendable {
         }
     }
     private struct Contents {
+        var headSeen = false
         var head: Head?
         var body: [UInt8] = []
         var bodyTooLarge = false
@@ -125,6 +137,14 @@ final class RequestState: Sendable {
         var countedInFlight = false
     }
     private let contents = Mutex(Contents())
+
+    /// True once: on libmicrohttpd's first call for this request, with the headers complete.
+    func takeFirstCall() -> Bool {
+        contents.withLock { state in
+            defer { state.headSeen = true }
+            return !state.headSeen
+        }
+    }
 
     func setHead(_ head: Head) { contents.withLock { $0.head = head } }
     var head: Head? { contents.withLock { $0.head } }

@@ -12,12 +12,15 @@ public struct HTTPServerStatistics: Sendable, Equatable {
 
     /// Why a connection was closed by a limit rather than by its client.
     public enum ConnectionRefusal: String, Sendable, CaseIterable {
-        /// `maxConnections` reached.
+        /// `maxConnections` reached and no connection could be evicted (each had a request in progress).
         case connectionLimit = "connection_limit"
         /// `maxConnectionsPerAddress` reached.
         case perAddressLimit = "per_address_limit"
         /// A request head (or TLS handshake) not complete within its deadline.
         case requestHeadTimeout = "request_head_timeout"
+        /// `maxConnections` reached: shut down to make room for a new connection, having waited
+        /// longest for a request (or, kept alive, idled longest).
+        case evicted = "evicted"
         /// A TLS client certificate missing, untrusted, expired or outside `client_allowed_sans`.
         case clientCertificate = "client_certificate"
     }

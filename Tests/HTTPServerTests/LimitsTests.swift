@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import Synchronization
 import Testing
 import TestSupport
 
@@ -43,6 +44,13 @@ struct LimitsTests {
         }
     }
 
+    @Test func theQueryCountsTowardTheTargetLimit() async throws {
+        try await withServer({ $0.limits.maxURLBytes = 256 }, routes: echo) { server throws in
+            let query = "?x=" + String(repeating: "a", count: 1000)
+            #expect(try await curl(["http://127.0.0.1:\(server.port)/-/healthy\(query)"]).status == 414)
+        }
+    }
+
     @Test func aTargetOverLibmicrohttpdsBufferIsStill414() async throws {
         try await withServer(routes: echo) { server throws in
             let path = "/" + String(repeating: "a", count: 70_000)
@@ -67,6 +75,55 @@ struct LimitsTests {
             for index in 0..<40 { head += "X-Filler-\(index): " + String(repeating: "f", count: 2000) + "\r\n" }
             connection.send(head + "\r\n")
             #expect(statusCode(of: connection.readHead()) == 431)
+        }
+    }
+
+    /// libmicrohttpd would keep each parameter in the connection's 32 KiB of memory and,
+    /// once out of it, leave the request unanswered until the head deadline.
+    @Test(arguments: [101, 600, 1000])
+    func aQueryOfTooManyParametersIs414(count: Int) async throws {
+        try await withServer(routes: echo) { server throws in
+            let query = (0..<count).map { "a\($0)=b" }.joined(separator: "&")  // at most 7 KB: under the 8 KiB target limit
+            let connection = try RawConnection(port: server.port)
+            connection.send("GET /-/healthy?\(query) HTTP/1.1\r\nHost: x\r\n\r\n")
+            #expect(statusCode(of: connection.readHead()) == 414)
+            #expect(server.statistics().requests(handler: HTTPServerStatistics.unmatchedHandler, code: 414) == 1)
+        }
+    }
+
+    @Test func aQueryOfOneHundredParametersIsRead() async throws {
+        try await withServer(routes: { router in
+            router.get("/count") { request in HTTPResponse.text("\(request.query.count) \(request.query["a99"] ?? "-")").reply }
+        }) { server throws in
+            let query = (0..<100).map { "a\($0)=b\($0)" }.joined(separator: "&")
+            let response = try await curl(["http://127.0.0.1:\(server.port)/count?\(query)"])
+            #expect(response.status == 200 && response.body == "100 b99")
+        }
+    }
+
+    /// Just over the limit, and far over it (more than libmicrohttpd's memory for a head holds).
+    @Test(arguments: [101, 1000])
+    func tooManyHeaderFieldsAre431(count: Int) async throws {
+        try await withServer(routes: echo) { server throws in
+            let connection = try RawConnection(port: server.port)
+            let fields = (0..<count).map { "h\($0): v\r\n" }.joined()  // at most 10 KB: under the 16 KiB head limit
+            connection.send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n\(fields)\r\n")
+            #expect(statusCode(of: connection.readHead()) == 431)
+        }
+    }
+
+    /// A client that repeats a request libmicrohttpd logs about (here a garbage request
+    /// line, answered 400) writes one line per cause, not one per request.
+    @Test func aRepeatedBadRequestIsLoggedOnce() async throws {
+        let lines = Mutex<[String]>([])
+        try await withServer({ $0.libraryLog = { line in lines.withLock { $0.append(line) } } }, routes: echo) { server throws in
+            for _ in 0..<50 {
+                let connection = try RawConnection(port: server.port)
+                connection.send("\u{16}\u{03}\u{01} nonsense\r\n\r\n")
+                #expect(statusCode(of: connection.readHead()) == 400)
+            }
+            let logged = lines.withLock { $0 }
+            #expect(!logged.isEmpty && logged.count <= 2, "\(logged.count) lines: \(logged.prefix(3))")
         }
     }
 
@@ -126,14 +183,69 @@ struct LimitsTests {
         }
     }
 
-    @Test func theTotalConnectionCapRefusesTheNextOne() async throws {
+    @Test func pastTheTotalCapTheConnectionWaitingLongestForARequestIsEvicted() async throws {
         try await withServer({ $0.limits.maxConnections = 4 }, routes: echo) { server throws in
-            let held = try (0..<4).map { index in try RawConnection(port: server.port, source: "127.0.0.\(index + 2)") }
-            try await eventually("four connections open") { server.statistics().openConnections == 4 }
+            var held: [RawConnection] = []
+            for index in 0..<4 {
+                held.append(try RawConnection(port: server.port, source: "127.0.0.\(index + 2)"))
+                // One at a time, so the order of arrival is the order of opening.
+                try await eventually("connection \(index + 1) open") { server.statistics().openConnections == index + 1 }
+            }
+            // Partway through its head, as a trickling client is: it is still the first to go.
+            held[0].send("GET /-/healthy HTTP/1.1\r\nHost: x\r\n")
+            let scraper = try RawConnection(port: server.port, source: "127.0.0.9")
+            scraper.send("GET /-/healthy HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            #expect(statusCode(of: scraper.readHead()) == 200)
+            try await eventually("the oldest connection closed") { held[0].isClosedByPeer }
+            #expect(!held[1].isClosedByPeer && !held[2].isClosedByPeer && !held[3].isClosedByPeer)
+            let refused = server.statistics().refusedConnections
+            #expect(refused[.evicted] == 1 && refused[.connectionLimit] == nil)
+        }
+    }
+
+    @Test func keptAliveConnectionsAreEvictedOnlyAfterThoseThatNeverCompletedARequest() async throws {
+        // Requests whose answers have no body, so that a read from each connection sees only its end.
+        let emptyRequest = "POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n"
+        try await withServer({ $0.limits.maxConnections = 2 }, routes: echo) { server throws in
+            let keptAlive = try RawConnection(port: server.port, source: "127.0.0.2")
+            keptAlive.send(emptyRequest)
+            #expect(statusCode(of: keptAlive.readHead()) == 200)
+            let silent = try RawConnection(port: server.port, source: "127.0.0.3")
+            try await eventually("both connections open") { server.statistics().openConnections == 2 }
+            // The silent one is younger, but never sent a request: it goes first.
+            let third = try RawConnection(port: server.port, source: "127.0.0.4")
+            try await eventually("the silent connection evicted") { silent.isClosedByPeer }
+            #expect(!keptAlive.isClosedByPeer)
+            third.send(emptyRequest)
+            #expect(statusCode(of: third.readHead()) == 200)
+            // Now both are kept alive: the one idle longest goes.
+            let fourth = try RawConnection(port: server.port, source: "127.0.0.5")
+            try await eventually("the connection idle longest evicted") { keptAlive.isClosedByPeer }
+            #expect(!third.isClosedByPeer)
+            #expect(server.statistics().refusedConnections[.evicted] == 2)
+            withExtendedLifetime(fourth) {}
+        }
+    }
+
+    @Test func aConnectionWhoseRequestIsProcessedIsNeverEvicted() async throws {
+        let release = Gate()
+        try await withServer({ $0.limits.maxConnections = 2 }, routes: { router in
+            router.add("GET", "/slow", .deferred { _ in
+                await release.wait()
+                return HTTPResponse.text("slow").reply
+            })
+        }) { server throws in
+            let url = "http://127.0.0.1:\(server.port)/slow"
+            async let first = curl([url])
+            async let second = curl([url])
+            defer { release.open() }  // after the requests: it runs before they are awaited, so a throw holds nothing
+            try await eventually("two requests in flight") { server.statistics().requestsInFlight == 2 }
             let extra = try RawConnection(port: server.port, source: "127.0.0.9")
-            #expect(extra.readAll() == nil)
+            #expect(extra.readAll() == nil)  // closed unanswered: nothing could be evicted for it
             #expect(server.statistics().refusedConnections[.connectionLimit] == 1)
-            withExtendedLifetime(held) {}
+            release.open()
+            #expect(try await first.body == "slow")
+            #expect(try await second.body == "slow")
         }
     }
 

@@ -547,7 +547,7 @@
               |||,
             },
           },
-          // Connections closed by a limit (connection_limit, per_address_limit,
+          // Connections closed by a limit (connection_limit, per_address_limit, evicted,
           // request_head_timeout, client_certificate), not by their client. A
           // kept-alive connection left idle between scrapes is closed by the idle
           // time-out and not counted. The `for` keeps a one-off burst out.

@@ -1,6 +1,5 @@
 import CMicroHTTPD
 import Foundation
-import WireFormat
 
 /// libmicrohttpd calls this once when a request's head is complete, once per
 /// chunk of body, and once more when the body is complete (and again after a
@@ -12,13 +11,13 @@ let accessHandler: MHD_AccessHandlerCallback = {
     guard let contextPointer, let connection, let url, let method, let uploadSize, let slot else { return MHD_Result.NO }
     let context = Unmanaged<ServerContext>.fromOpaque(contextPointer).takeUnretainedValue()
 
-    guard let statePointer = slot.pointee else {
-        let state = RequestState()
-        slot.pointee = Unmanaged.passRetained(state).toOpaque()
+    // Made when the request line arrived (`requestLineReceived`).
+    guard let statePointer = slot.pointee else { return MHD_Result.NO }
+    let state = Unmanaged<RequestState>.fromOpaque(statePointer).takeUnretainedValue()
+    if state.takeFirstCall() {
         let isHTTP11 = version.map { strcmp($0, "HTTP/1.1") == 0 } ?? false
         return readHead(of: connection, url: url, method: method, isHTTP11: isHTTP11, into: state, context: context)
     }
-    let state = Unmanaged<RequestState>.fromOpaque(statePointer).takeUnretainedValue()
 
     if uploadSize.pointee > 0 {
         state.append(UnsafeRawBufferPointer(start: uploadData, count: uploadSize.pointee),
@@ -30,8 +29,10 @@ let accessHandler: MHD_AccessHandlerCallback = {
     if let reply = state.takeReply() { return queue(reply, on: connection, head: head, context: context) }
     guard state.markDispatched() else { return MHD_Result.YES }
     // Head and body are in: from here the handler's time is not the client's,
-    // so the connection's deadline stops (a body trickled byte by byte does not).
-    connectionRecord(connection)?.beginRequest()
+    // so the connection's deadline stops (a body trickled byte by byte does not),
+    // and it may no longer be evicted. One already shut down (its deadline passed,
+    // or evicted, as the request arrived) is closed without running the handler.
+    guard connectionRecord(connection)?.beginRequest() ?? true else { return MHD_Result.NO }
     return dispatch(head, state: state, connection: connection, context: context)
 }
 
@@ -42,12 +43,9 @@ private func readHead(of connection: OpaquePointer, url: UnsafePointer<CChar>, m
     let limits = context.limits
     let settings = context.securitySettings
     var request = HTTPRequest(method: String(cString: method), rawPath: String(cString: url))
-    request.headers = values(of: connection, kind: MHD_ValueKind.HEADER_KIND, lowercasingKeys: true)
-    request.query = values(of: connection, kind: MHD_ValueKind.GET_ARGUMENT_KIND, lowercasingKeys: false)
-        .reduce(into: [:]) { result, pair in
-            result[PercentEncoding.decode(pair.key, plusIsSpace: true)] = PercentEncoding.decode(pair.value, plusIsSpace: true)
-        }
-    request.clientAddress = connectionRecord(connection)?.address
+    request.headers = headers(of: connection)
+    request.query = state.query ?? [:]
+    request.clientAddress = connectionRecord(connection)?.address.text
 
     // What a refusal answers with before the route is known.
     var label = HTTPServerStatistics.unmatchedHandler
@@ -58,12 +56,16 @@ private func readHead(of connection: OpaquePointer, url: UnsafePointer<CChar>, m
     func refuse(_ status: Int, _ text: String) -> MHD_Result {
         refuse(HTTPResponse.text(text + "\n", status: status).reply)
     }
-    if strlen(url) > limits.maxURLBytes { return refuse(414, "request target over \(limits.maxURLBytes) bytes") }
+    if state.targetBytes > limits.maxURLBytes { return refuse(414, "request target over \(limits.maxURLBytes) bytes") }
+    if state.query == nil { return refuse(414, "query of more than \(limits.maxQueryParameters) parameters") }
     // RFC 9112 §3.2: an HTTP/1.1 request without Host is answered 400 (libmicrohttpd
     // only checks in its strict mode, which also refuses other things clients send).
     if isHTTP11 && request.header("host") == nil { return refuse(400, "missing Host header") }
     if acs_mhd_request_header_size(connection) > limits.maxHeaderBytes {
         return refuse(431, "request head over \(limits.maxHeaderBytes) bytes")
+    }
+    if MHD_get_connection_values(connection, MHD_ValueKind.HEADER_KIND, nil, nil) > limits.maxHeaderFields {
+        return refuse(431, "request head of more than \(limits.maxHeaderFields) header fields")
     }
     // A NUL cannot be part of any name this server knows, and would end the
     // value early wherever it reaches C (SQLite, crypt, logs): refuse it anywhere.
@@ -232,30 +234,22 @@ private func queue(_ reply: HTTPReply, on connection: OpaquePointer, label: Stri
     return result
 }
 
-private final class ValueCollector {
-    var values: [String: String]
-    let lowercasingKeys: Bool
-    init(lowercasingKeys: Bool) {
-        self.lowercasingKeys = lowercasingKeys
-        values = Dictionary(minimumCapacity: lowercasingKeys ? 8 : 0)
-    }
-}
-
-private func values(of connection: OpaquePointer, kind: MHD_ValueKind, lowercasingKeys: Bool) -> [String: String] {
-    let collector = ValueCollector(lowercasingKeys: lowercasingKeys)
-    withExtendedLifetime(collector) {
-        _ = MHD_get_connection_values(connection, kind, { cls, _, key, value in
+/// Header values by lower-cased name; a repeated header's values joined with ", ".
+private func headers(of connection: OpaquePointer) -> [String: String] {
+    var headers = [String: String](minimumCapacity: 8)
+    withUnsafeMutablePointer(to: &headers) { target in
+        _ = MHD_get_connection_values(connection, MHD_ValueKind.HEADER_KIND, { cls, _, key, value in
             guard let cls, let key else { return MHD_Result.YES }
-            let collector = Unmanaged<ValueCollector>.fromOpaque(cls).takeUnretainedValue()
-            let name = collector.lowercasingKeys ? HTTPRequest.headerKey(key) : String(cString: key)
+            let headers = cls.assumingMemoryBound(to: [String: String].self)
+            let name = HTTPRequest.headerKey(key)
             let text = value.map { String(cString: $0) } ?? ""
-            if let existing = collector.values[name], collector.lowercasingKeys {
-                collector.values[name] = existing + ", " + text
+            if let existing = headers.pointee[name] {
+                headers.pointee[name] = existing + ", " + text
             } else {
-                collector.values[name] = text
+                headers.pointee[name] = text
             }
             return MHD_Result.YES
-        }, Unmanaged.passUnretained(collector).toOpaque())
+        }, UnsafeMutableRawPointer(target))
     }
-    return collector.values
+    return headers
 }

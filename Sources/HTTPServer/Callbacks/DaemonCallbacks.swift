@@ -25,16 +25,42 @@ let keepEscaped: @convention(c) (UnsafeMutableRawPointer?, OpaquePointer?, Unsaf
     text.map { strlen($0) } ?? 0
 }
 
-/// Refuses a connection past the total or per-address cap (libmicrohttpd then
-/// closes it unanswered). Counted here; admitted ones are counted when started.
+/// Starts a request's state when its request line has arrived, before
+/// libmicrohttpd reads the headers, and reads the query here: libmicrohttpd would
+/// keep every parameter in the connection's memory (32 KiB) and, on 0.9.75, leave
+/// the request unanswered once it runs out. The query is then cut from the target
+/// libmicrohttpd parses next (it is given an empty one), so it stores none. What
+/// this returns is the request's context (the access handler's `slot`), released
+/// when the request ends (`requestCompleted`).
+let requestLineReceived: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?, OpaquePointer?)
+    -> UnsafeMutableRawPointer? = { pointer, target, _ in
+    guard let context = context(pointer) else { return nil }
+    var targetBytes = 0
+    var query: [String: String]? = [:]
+    if let target {
+        targetBytes = strlen(target)
+        if let mark = strchr(target, Int32(UInt8(ascii: "?"))) {
+            query = QueryString.parameters(of: String(cString: mark + 1), maxParameters: context.limits.maxQueryParameters)
+            // libmicrohttpd's own buffer, writable: it ends the path at the `?` itself right after this call.
+            UnsafeMutablePointer(mutating: mark + 1).pointee = 0
+        }
+    }
+    return Unmanaged.passRetained(RequestState(targetBytes: targetBytes, query: query)).toOpaque()
+}
+
+/// Refuses a connection past the per-address cap, or past the total cap when no
+/// connection may be evicted for it (libmicrohttpd then closes it unanswered).
+/// Refusals and evictions are counted here; admitted connections when started.
 let acceptPolicy: MHD_AcceptPolicyCallback = { pointer, address, _ in
     guard let context = context(pointer) else { return MHD_Result.NO }
-    let text = address.flatMap(ipAddressText(of:)) ?? "unknown"
-    if let refusal = context.connections.admission(for: text, limits: context.limits) {
+    switch context.connections.admission(for: PeerAddress(address), limits: context.limits) {
+    case .admitted(let evicted):
+        if evicted > 0 { context.countRefusal(.evicted, by: UInt64(evicted)) }
+        return MHD_Result.YES
+    case .refused(let refusal):
         context.countRefusal(refusal)
         return MHD_Result.NO
     }
-    return MHD_Result.YES
 }
 
 /// Opens and closes a connection's record. "Started" comes before any byte is
@@ -44,8 +70,8 @@ let connectionNotice: MHD_NotifyConnectionCallback = { pointer, connection, sock
     // Compared by value: Swift imports this enum without case names.
     switch code.rawValue {
     case 0:  // MHD_CONNECTION_NOTIFY_STARTED
-        let address = acs_mhd_client_address(connection).flatMap(ipAddressText(of:)) ?? "unknown"
-        let record = ConnectionRecord(address: address, fd: acs_mhd_connection_fd(connection), context: context,
+        let record = ConnectionRecord(address: PeerAddress(acs_mhd_client_address(connection)),
+                                      fd: acs_mhd_connection_fd(connection), context: context,
                                       now: .now, headAllowance: context.limits.requestHeadTimeout)
         context.connections.register(record)
         socketContext.pointee = Unmanaged.passRetained(record).toOpaque()
@@ -64,9 +90,11 @@ let connectionNotice: MHD_NotifyConnectionCallback = { pointer, connection, sock
 /// connection's deadline for the next head.
 let requestCompleted: @convention(c) (
     UnsafeMutableRawPointer?, OpaquePointer?, UnsafeMutablePointer<UnsafeMutableRawPointer?>?, MHD_RequestTerminationCode
-) -> Void = { pointer, connection, slot, _ in
+) -> Void = { pointer, connection, slot, termination in
     guard let context = context(pointer) else { return }
-    connectionRecord(connection)?.finishRequest(now: .now, allowance: context.limits.idleTimeout)
+    // Compared by value: Swift imports this enum without case names (0: MHD_REQUEST_TERMINATED_COMPLETED_OK).
+    connectionRecord(connection)?.finishRequest(now: .now, allowance: context.limits.idleTimeout,
+                                                answered: termination.rawValue == 0)
     guard let slot, let statePointer = slot.pointee else { return }
     let state = Unmanaged<RequestState>.fromOpaque(statePointer)
     if state.takeUnretainedValue().countedInFlight { context.inFlight.subtract(1, ordering: .relaxed) }
@@ -79,29 +107,5 @@ let requestCompleted: @convention(c) (
 let libraryLogLine: @convention(c) (UnsafeMutableRawPointer?, UnsafePointer<CChar>?) -> Void = { pointer, text in
     guard let context = context(pointer), let text else { return }
     let line = String(cString: text).trimmingCharacters(in: .whitespacesAndNewlines)
-    if !line.isEmpty { context.libraryLog(line) }
-}
-
-/// An IPv4 or IPv6 address in text form; IPv4-mapped IPv6 addresses read as IPv4,
-/// so one client counts once whichever way it connected.
-func ipAddressText(of address: UnsafePointer<sockaddr>) -> String? {
-    var text = [CChar](repeating: 0, count: Int(INET6_ADDRSTRLEN))
-    switch Int32(address.pointee.sa_family) {
-    case AF_INET:
-        return address.withMemoryRebound(to: sockaddr_in.self, capacity: 1) { v4 in
-            var raw = v4.pointee.sin_addr
-            return inet_ntop(AF_INET, &raw, &text, socklen_t(text.count)) != nil ? String(cString: text) : nil
-        }
-    case AF_INET6:
-        return address.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { v6 in
-            var raw = v6.pointee.sin6_addr
-            let bytes = withUnsafeBytes(of: &raw) { Array($0) }
-            if bytes[0..<10].allSatisfy({ $0 == 0 }) && bytes[10] == 0xFF && bytes[11] == 0xFF {
-                return bytes[12...].map(String.init).joined(separator: ".")
-            }
-            return inet_ntop(AF_INET6, &raw, &text, socklen_t(text.count)) != nil ? String(cString: text) : nil
-        }
-    default:
-        return nil
-    }
+    if !line.isEmpty { context.libraryLog.log(line) }
 }
