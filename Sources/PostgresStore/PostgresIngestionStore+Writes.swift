@@ -218,8 +218,10 @@ extension PostgresIngestionStore {
         guard !requests.isEmpty else { return }
         let bounds = durationBounds
         try await transaction("import \(requests.count) requests", bounded: false) { connection in
-            try await connection.query("SET LOCAL statement_timeout = 0; SET LOCAL lock_timeout = 0; SET LOCAL idle_in_transaction_session_timeout = 0",
-                                       logger: self.logger)
+            // An import may take minutes: none of the session's time-outs applies to it.
+            try await connection.query("SET LOCAL statement_timeout = 0", logger: self.logger)
+            try await connection.query("SET LOCAL lock_timeout = 0", logger: self.logger)
+            try await connection.query("SET LOCAL idle_in_transaction_session_timeout = 0", logger: self.logger)
             // Other exporters' counting waits for the import, whose totals replace theirs.
             try await connection.query("LOCK TABLE outcome_totals, duration_buckets, mapping_latest IN SHARE ROW EXCLUSIVE MODE",
                                        logger: self.logger)

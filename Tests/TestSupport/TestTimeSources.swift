@@ -80,17 +80,35 @@ extension ManualTimeSource {
         }
     }
 
-    /// Moves the clock on in `step`s for `duration`, each step once the code under test
-    /// has settled: every task the previous step woke sleeps on the clock again (or a
-    /// second of real time has passed, for one that ended). The clock never moves while
-    /// a woken task works (an HTTP call, a store write), so what is measured on it is
-    /// what the code decided, however slow the machine; a step that wakes nobody costs nothing.
+    /// Moves the clock on for `duration`, from one sleeper's deadline to the next (by
+    /// `step` while nobody sleeps on it), each move once the code under test has settled: as many tasks
+    /// sleep on the clock as before the move, and still do a millisecond later (or a
+    /// second of real time has passed, for a task that ended). The clock never moves
+    /// while a woken task works (an HTTP call, a store write), and lands on each deadline
+    /// exactly, so what is measured on it is what the code decided, however slow the machine.
     public func runSettled(for duration: Duration, step: Duration = .seconds(1)) async throws {
-        for _ in 0..<Int(duration / step) {
+        let end = now().adding(duration)
+        while now() < end {
             let parked = sleepers
-            guard advance(by: step) > 0 else { continue }
+            let target = min(nextDeadline ?? now().adding(step), end)
+            advance(by: .seconds(max(0, target.timeIntervalSince(now()))))
             let deadline = ContinuousClock.now + .seconds(1)
-            repeat { try await Task.sleep(for: .microseconds(200)) } while sleepers < parked && ContinuousClock.now < deadline
+            var stable = 0
+            while stable < 2 && ContinuousClock.now < deadline {
+                let before = sleepers
+                try await Task.sleep(for: .milliseconds(1))
+                stable = sleepers >= parked && sleepers == before ? stable + 1 : 0
+            }
         }
+    }
+
+    /// The earliest deadline a sleeper waits for (nil: none sleeps).
+    public var nextDeadline: Date? {
+        var earliest: Date?
+        clock.update { _, deadlines in
+            earliest = deadlines.min()
+            return []
+        }
+        return earliest
     }
 }

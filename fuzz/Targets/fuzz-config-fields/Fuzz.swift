@@ -1,28 +1,38 @@
 import FuzzDriver
-import Yams
 import YAMLSupport
 
-/// The configuration reader's typed reads (`--config.file`), over any document:
-/// every top-level key read as each type the exporter asks for.
+/// The configuration reader (`--config.file`) over any document: a table with a key of
+/// each type the exporter reads, a nested section and a list of sections. Every problem
+/// must be one line.
+struct Fields {
+    struct Item {
+        var name = ""
+        var every = Duration.zero
+    }
+    var text = ""
+    var number = 0
+    var ratio = 0.0
+    var flag = false
+    var wait = Duration.zero
+    var names: [String] = []
+    var nested = Item()
+    var items: [Item] = []
+
+    static let item = ConfigTable<Item>([.string("name", \.name, required: true), .duration("every", \.every, minimum: .seconds(1))])
+    static let table = ConfigTable<Fields>([
+        .string("text", \.text), .int("number", \.number, range: 0...100), .double("ratio", \.ratio, minimum: 0),
+        .bool("flag", \.flag), .duration("wait", \.wait), .stringList("names", \.names),
+        .section("nested", \.nested, item), .list("items", \.items, item, element: Item.init, unique: ("name", \.name, "item")),
+    ])
+}
+
 @_cdecl("LLVMFuzzerTestOneInput")
 public func fuzz(_ data: UnsafePointer<UInt8>?, _ count: Int) -> CInt {
     let text = String(decoding: UnsafeBufferPointer(start: data, count: data == nil ? 0 : count), as: UTF8.self)
-    let fields = YAMLFields(file: "config.yml", environment: ["ACS_CLIENT_ID": "id"])
-    guard let root = fields.root(of: text) else { return 0 }
-    for (key, value) in root {
-        guard let name = key.string else { continue }
-        _ = fields.string(root, name, path: "")
-        _ = fields.int(root, name, path: "", range: 0...100)
-        _ = fields.double(root, name, path: "")
-        _ = fields.bool(root, name, path: "")
-        _ = fields.duration(root, name, path: "")
-        _ = fields.stringList(root, name, path: "")
-        if let nested = value.mapping {
-            fields.allowOnly(["name", "mappings"], in: nested, path: name)
-            for (inner, _) in nested { _ = fields.duration(nested, inner.string ?? "", path: name) }
-        }
-    }
-    for problem in fields.problems { precondition(!problem.contains("\n"), "multi-line problem") }
+    let reader = ConfigReader(file: "config.yml", environment: ["ACS_CLIENT_ID": "id"])
+    var fields = Fields()
+    _ = reader.read(text, into: &fields, table: Fields.table)
+    for problem in reader.problems { precondition(!problem.contains("\n"), "multi-line problem") }
     return 0
 }
 
