@@ -218,6 +218,51 @@ struct StoreFaultTests {
         }
     }
 
+    /// SQLite held by another process (an exclusive transaction, as a hung filesystem or a
+    /// stray tool would hold it): writes fail after SQLite's busy wait, so the store is
+    /// down and not ready within the bound, nothing is triggered, and a SIGTERM meanwhile
+    /// ends the process within 5 s without a crash; once released, counters are exact.
+    @Test func aDatabaseHeldByAnotherProcessIsSeenAndShutdownStaysBounded() async throws {
+        try await stopping(Setup()) { setup throws in
+            let database = setup.directory.path("store.sqlite")
+            let config = try setup.config(storage: "  path: \(database)\n  timeout: 2s", pollInterval: "200ms")
+            var (exporter, port) = try await setup.start(config: config, name: "exporter")
+            try await setup.round(port)
+            let holder = try setup.processes.start("/usr/bin/python3", ["-c", """
+                import sqlite3, sys, time
+                db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+                db.execute("BEGIN EXCLUSIVE")
+                print("held", flush=True)
+                time.sleep(120)
+                """, database], name: "holder")
+            try await eventually("the other process holds the database") { holder.stdout.contains("held") }
+            let heldAt = ContinuousClock.now
+            try await eventually("store_up 0 and not ready", timeout: .seconds(40)) {
+                guard await Self.storeUp(port) == 0 else { return false }
+                return (try? await http("http://127.0.0.1:\(port)/-/ready").status) == 503
+            }
+            let seen = ContinuousClock.now - heldAt
+            print("SQLite held by another process: store_up 0 and /-/ready 503 after \(seen)")
+            let posts = setup.simulator.callCount(.trigger)
+            let refused = await Self.storeErrors(port, "trigger_intent")
+            try await eventually("two more refused triggers") { await Self.storeErrors(port, "trigger_intent") >= refused + 2 }
+            #expect(setup.simulator.callCount(.trigger) == posts, "a POST was sent while the store could not record it")
+
+            let signalled = ContinuousClock.now
+            exporter.signal(SIGTERM)
+            let status = await exporter.wait(timeout: .seconds(15))
+            let took = ContinuousClock.now - signalled
+            print("SQLite held by another process: SIGTERM exit status \(status.map(String.init) ?? "none") after \(took)")
+            #expect(status != nil && took <= .seconds(5.5), "exit \(String(describing: status)) after \(took)")
+            #expect(!exporter.stderr.contains("Fatal error") && !exporter.stderr.contains("Stack dump"), "\(exporter.stderr.suffix(3000))")
+
+            await holder.kill9()
+            (exporter, port) = try await setup.start(config: config, name: "exporter-again")
+            try await setup.round(port)
+            try await Self.expectGroundTruth(setup, port)
+        }
+    }
+
     @Test func aTriggerAnsweredWhileTheDiskIsFullIsStoredOnceItHasSpace() async throws {
         try await onASmallDisk { setup, mount, _, port throws in
             // The next POST is answered 4 s late: its intent is stored, then the disk fills.

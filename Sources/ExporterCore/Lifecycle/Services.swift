@@ -118,7 +118,8 @@ final class ShutdownLimit: Sendable {
         timer.withLock { timer in
             guard timer == nil else { return }
             timer = Task.detached { [limit, running, logger] in
-                do { try await Task.sleep(for: limit) } catch { return }
+                // Half a second early: the process is gone by the limit, its exit included.
+                do { try await Task.sleep(for: max(limit - .milliseconds(500), limit / 2)) } catch { return }
                 logger.error("shutdown did not finish within \(DurationText.format(limit)): exiting", metadata: [
                     "still_stopping": "\(running.current.joined(separator: ", "))",
                 ])
