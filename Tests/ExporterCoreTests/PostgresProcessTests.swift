@@ -172,19 +172,7 @@ struct HungPostgresTests {
 
         // SIGTERM during the hang: out within 5 s, one line naming what did not stop, no crash.
         for (name, child) in [("single", alone.0), ("owner", leaving.0)] {
-            let signalled = ContinuousClock.now
-            child.signal(SIGTERM)
-            let status = await child.wait(timeout: .seconds(15))
-            let took = ContinuousClock.now - signalled
-            print("hung PostgreSQL: SIGTERM of the \(name) exporter: exit status \(status.map(String.init) ?? "none") after \(took)")
-            #expect(status != nil && took <= .seconds(5.5), "\(name): exit \(String(describing: status)) after \(took)")
-            #expect(!child.stderr.contains("Fatal error") && !child.stderr.contains("Crash") && !child.stderr.contains("Stack dump"),
-                    "\(name): \(child.stderr.suffix(3000))")
-            if status != 0 {
-                let line = child.stderr.split(separator: "\n").last { $0.contains("shutdown did not finish") }
-                print("hung PostgreSQL: \(name): \(line ?? "no line")")
-                #expect(line?.contains("still_stopping=") == true, "\(name) exited \(String(describing: status)) without saying why")
-            }
+            await StoreFaultTests.expectBoundedShutdown(child, "hung PostgreSQL, the \(name) exporter")
         }
         try await Task.sleep(until: hungAt + Self.hang)   // the hang lasts its full length
         #expect(Self.posts(single) == alonePosts, "POSTs sent by the single exporter while the store hung")

@@ -159,6 +159,23 @@ struct StoreFaultTests {
         #expect(equal, "counters differ from the simulator's ground truth: \(differences(last, setup.simulator))")
     }
 
+    /// SIGTERM to `child` ends it within 5 s (and a half, for the machine), never by a crash;
+    /// an exit status other than 0 comes with the one line that names what did not stop.
+    static func expectBoundedShutdown(_ child: ChildProcess, _ name: String) async {
+        let signalled = ContinuousClock.now
+        child.signal(SIGTERM)
+        let status = await child.wait(timeout: .seconds(15))
+        let took = ContinuousClock.now - signalled
+        print("\(name): SIGTERM: exit status \(status.map(String.init) ?? "none") after \(took)")
+        #expect(status != nil && took <= .seconds(5.5), "\(name): exit \(String(describing: status)) after \(took)")
+        #expect(!child.stderr.contains("Fatal error") && !child.stderr.contains("Stack dump"), "\(name): \(child.stderr.suffix(3000))")
+        if status != 0 {
+            let line = child.stderr.split(separator: "\n").last { $0.contains("shutdown did not finish") }
+            print("\(name): \(line ?? "no line")")
+            #expect(line?.contains("still_stopping=") == true, "\(name) exited \(String(describing: status)) without saying why")
+        }
+    }
+
     static func storeUp(_ port: Int) async -> Double? { try? await scrape(port)["acs_ingestion_store_up"] }
 
     static func storeErrors(_ port: Int, _ operation: String) async -> Double {
@@ -229,11 +246,10 @@ struct StoreFaultTests {
             var (exporter, port) = try await setup.start(config: config, name: "exporter")
             try await setup.round(port)
             let holder = try setup.processes.start("/usr/bin/python3", ["-c", """
-                import sqlite3, sys, time
-                db = sqlite3.connect(sys.argv[1], isolation_level=None, timeout=30)
+                db = __import__("sqlite3").connect(__import__("sys").argv[1], isolation_level=None, timeout=30)
                 db.execute("BEGIN EXCLUSIVE")
                 print("held", flush=True)
-                time.sleep(120)
+                __import__("time").sleep(120)
                 """, database], name: "holder")
             try await eventually("the other process holds the database") { holder.stdout.contains("held") }
             let heldAt = ContinuousClock.now
@@ -248,13 +264,7 @@ struct StoreFaultTests {
             try await eventually("two more refused triggers") { await Self.storeErrors(port, "trigger_intent") >= refused + 2 }
             #expect(setup.simulator.callCount(.trigger) == posts, "a POST was sent while the store could not record it")
 
-            let signalled = ContinuousClock.now
-            exporter.signal(SIGTERM)
-            let status = await exporter.wait(timeout: .seconds(15))
-            let took = ContinuousClock.now - signalled
-            print("SQLite held by another process: SIGTERM exit status \(status.map(String.init) ?? "none") after \(took)")
-            #expect(status != nil && took <= .seconds(5.5), "exit \(String(describing: status)) after \(took)")
-            #expect(!exporter.stderr.contains("Fatal error") && !exporter.stderr.contains("Stack dump"), "\(exporter.stderr.suffix(3000))")
+            await Self.expectBoundedShutdown(exporter, "SQLite held by another process")
 
             await holder.kill9()
             (exporter, port) = try await setup.start(config: config, name: "exporter-again")

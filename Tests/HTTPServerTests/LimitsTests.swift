@@ -146,9 +146,12 @@ struct LimitsTests {
         }
     }
 
-    @Test func requestsBeyondTheConcurrencyLimitAre503WithRetryAfter() async throws {
+    /// A server configured by `configure` with a `/slow` route held until `body` returns,
+    /// and two requests to it in flight; `body` gets the server and the two answers to come.
+    private func withTwoSlowRequests(_ configure: (inout HTTPServer.Configuration) -> Void,
+                                     _ body: (HTTPServer, _ url: String, _ release: Gate) async throws -> Void) async throws {
         let release = Gate()
-        try await withServer({ $0.limits.maxConcurrentRequests = 2; $0.limits.retryAfterSeconds = 3 }, routes: { router in
+        try await withServer(configure, routes: { router in
             router.add("GET", "/slow", .deferred { _ in
                 await release.wait()
                 return HTTPResponse.text("slow").reply
@@ -159,12 +162,19 @@ struct LimitsTests {
             async let second = curl([url])
             defer { release.open() }  // after the requests: it runs before they are awaited, so a throw holds nothing
             try await eventually("two requests in flight") { server.statistics().requestsInFlight == 2 }
+            try await body(server, url, release)
+            release.open()
+            #expect(try await first.body == "slow")
+            #expect(try await second.body == "slow")
+        }
+    }
+
+    @Test func requestsBeyondTheConcurrencyLimitAre503WithRetryAfter() async throws {
+        try await withTwoSlowRequests({ $0.limits.maxConcurrentRequests = 2; $0.limits.retryAfterSeconds = 3 }) { server, url, release throws in
             let refused = try await curl([url])
             #expect(refused.status == 503)
             #expect(refused.header("Retry-After") == "3")
             release.open()
-            #expect(try await first.status == 200)
-            #expect(try await second.status == 200)
             try await eventually("nothing in flight") { server.statistics().requestsInFlight == 0 }
             #expect(try await curl([url]).status == 200)
         }
@@ -228,24 +238,10 @@ struct LimitsTests {
     }
 
     @Test func aConnectionWhoseRequestIsProcessedIsNeverEvicted() async throws {
-        let release = Gate()
-        try await withServer({ $0.limits.maxConnections = 2 }, routes: { router in
-            router.add("GET", "/slow", .deferred { _ in
-                await release.wait()
-                return HTTPResponse.text("slow").reply
-            })
-        }) { server throws in
-            let url = "http://127.0.0.1:\(server.port)/slow"
-            async let first = curl([url])
-            async let second = curl([url])
-            defer { release.open() }  // after the requests: it runs before they are awaited, so a throw holds nothing
-            try await eventually("two requests in flight") { server.statistics().requestsInFlight == 2 }
+        try await withTwoSlowRequests({ $0.limits.maxConnections = 2 }) { server, _, _ throws in
             let extra = try RawConnection(port: server.port, source: "127.0.0.9")
             #expect(extra.readAll() == nil)  // closed unanswered: nothing could be evicted for it
             #expect(server.statistics().refusedConnections[.connectionLimit] == 1)
-            release.open()
-            #expect(try await first.body == "slow")
-            #expect(try await second.body == "slow")
         }
     }
 

@@ -3,6 +3,7 @@ import Foundation
 import Glibc
 #endif
 import Synchronization
+import TestSupport
 
 /// Connections that never complete a request, spread over several loopback
 /// source addresses, each opened again from its address once the server has
@@ -156,20 +157,4 @@ private func nonBlockingConnection(from source: String, to port: Int) -> Int32 {
         return -1
     }
     return fd
-}
-
-/// Binds `fd` to `source` (port chosen by the kernel) and connects it to
-/// 127.0.0.1:`port`; false with `errno` set when either fails.
-func bindAndConnect(_ fd: Int32, from source: String, to port: Int) -> Bool {
-    var local = sockaddr_in()
-    local.sin_family = sa_family_t(AF_INET)
-    local.sin_addr.s_addr = inet_addr(source)
-    var remote = sockaddr_in()
-    remote.sin_family = sa_family_t(AF_INET)
-    remote.sin_port = in_port_t(UInt16(port).bigEndian)
-    remote.sin_addr.s_addr = inet_addr("127.0.0.1")
-    let size = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafePointer(to: &local) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, size) } }
-    guard bound == 0 else { return false }
-    return withUnsafePointer(to: &remote) { $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { connect(fd, $0, size) } } == 0
 }
