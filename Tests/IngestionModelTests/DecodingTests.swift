@@ -189,3 +189,51 @@ struct TriggerDecodingTests {
         }
     }
 }
+
+@Suite("Decoding Experience Platform's Catalog batch lookups")
+struct CatalogDecodingTests {
+    static let id = "01H8BATCHEXAMPLE"
+
+    func decode(_ body: String) throws -> CatalogBatch {
+        try IngestionResponseDecoder.decodeCatalogBatch(Array(body.utf8), id: Self.id)
+    }
+
+    @Test func aBatchStillProcessedHasNoCountsAndHasNotEnded() throws {
+        let batch = try decode(#"{"\#(Self.id)": {"status": "processing", "created": 1764400000000}}"#)
+        #expect(batch == CatalogBatch(id: Self.id, status: "processing"))
+        #expect(!batch.hasEnded)
+    }
+
+    @Test func aSuccessfulBatchCanStillHaveFailedRows() throws {
+        let batch = try decode(#"""
+            {"\#(Self.id)": {"status": "success", "metrics": {"inputRecordCount": 1000, "outputRecordCount": 997,
+             "failedRecordCount": 3, "inputByteSize": 52000, "inputFileCount": 1},
+             "errors": [{"code": "INGEST-1401-400", "description": "The row has a field of the wrong type.", "recordCount": 3}],
+             "relatedObjects": [{"type": "dataSet", "id": "5e0a"}]}}
+            """#)
+        #expect(batch.hasEnded && batch.status == "success")
+        #expect(batch.counts == .init(input: 1000, output: 997, failed: 3))
+        #expect(batch.errors == [.init(code: "INGEST-1401-400", description: "The row has a field of the wrong type.", recordCount: 3)])
+    }
+
+    @Test func errorsWithoutRecordCountAndCountsAsStringsAreRead() throws {
+        let long = String(repeating: "x", count: 500)
+        let batch = try decode(#"""
+            {"\#(Self.id)": {"status": "FAILED", "metrics": {"inputRecordCount": "20", "outputRecordCount": "0"},
+             "errors": [{"code": "INGEST-1212-400", "description": "Encountered 5 errors in the data."},
+                        {"code": "INGEST-1401-400", "description": "\#(long)", "recordCount": "5"}, {"description": "no code"}]}}
+            """#)
+        #expect(batch.status == "failed" && batch.hasEnded)
+        #expect(batch.counts == .init(input: 20, output: 0, failed: nil))
+        #expect(batch.errors.map(\.code) == ["INGEST-1212-400", "INGEST-1401-400"])
+        #expect(batch.errors[0].recordCount == nil && batch.errors[1].recordCount == 5)
+        #expect(batch.errors[1].description?.count == CatalogBatch.descriptionLimit)
+    }
+
+    @Test func bodiesThatAreNotABatchOfThatIdAreErrors() {
+        #expect(throws: ResponseDecodingError.emptyBody) { try decode("") }
+        #expect(throws: ResponseDecodingError.notJSON(snippet: "<html>Gateway</html>")) { try decode("<html>Gateway</html>") }
+        #expect(throws: ResponseDecodingError.missingField(Self.id)) { try decode(#"{"OTHERBATCH": {"status": "success"}}"#) }
+        #expect(throws: ResponseDecodingError.missingField("status")) { try decode(#"{"\#(Self.id)": {"metrics": {}}}"#) }
+    }
+}
