@@ -71,7 +71,6 @@ final class TenantWorker: Sendable {
         let budget = TenantCallBudget(callsPerHour: tenant.maxCallsPerHour, time: time) { [metrics] available in
             metrics.budget(tenant: name, callsPerHour: tenant.maxCallsPerHour, available: available)
         }
-        if budget == nil { metrics.budget(tenant: name, callsPerHour: nil, available: 0) }
         let gate = TenantGate(concurrency: concurrency,
                               rate: RateLimiter(ratePerSecond: collector.maxRequestsPerSecond, time: time),
                               upstream: upstream, budget: budget,

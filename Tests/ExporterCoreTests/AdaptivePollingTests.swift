@@ -110,59 +110,49 @@ struct AdaptivePollingTests {
     /// min: no hour holds more than 600 calls at the simulator, every request is polled and
     /// followed to its end, and the counters equal the simulator's ground truth.
     @Test func aHundredOpenRequestsUnderABudgetOf600CallsAnHour() async throws {
-        let time = ManualTimeSource()
         let mappings = (1...100).map { String(format: "B%03d", $0) }
-        var scenario = Scenario(tenants: [Scenario.Tenant(name: "t-a", mappings: mappings.map { id in
-            var mapping = Scenario.Mapping(id: id)
-            mapping.duration = .seconds(1200) ... .seconds(4800)
-            return mapping
-        })])
-        scenario.credentials = [.init(clientID: "c", clientSecret: "s")]
-        let simulator = try AdobeSimulator(scenario: scenario, time: time)
-        let directory = try TemporaryDirectory()
-        defer { directory.cleanUp() }
-        var tenant = ExporterConfig.Tenant(name: "t-a", clientID: "c", clientSecret: Secret("s"), mappings: mappings.map {
-            ExporterConfig.Mapping(id: $0, name: $0, triggerEvery: nil)
-        })
-        (tenant.apiURL, tenant.imsTokenURL, tenant.maxCallsPerHour) = (simulator.baseURL, simulator.tokenURL, 600)
-        var config = ExporterConfig(tenants: [tenant])
-        config.collector.maxRequestsPerSecond = 10_000
-        config.storage.path = directory.path("store.sqlite")
-        let daemon = try await ExporterDaemon(config: config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
-                                              logger: LogCapture().logger, time: time)
-        let triggers = Task {
-            for mapping in mappings { _ = await daemon.collector.trigger(MappingKey(tenant: "t-a", mapping: mapping)) }
+        let setup = try SchedulerTests.Setup(scheduled: false, mappings: mappings) { config in
+            config.tenants.removeAll { $0.name == "t-b" }
+            config.tenants[0].maxCallsPerHour = 600
         }
-        let loop = Task { await daemon.collector.run() }
-        let hours = 3.0
-        try await time.runSettled(for: .seconds(hours * 3600))
-        await triggers.value
-        loop.cancel()
-        await loop.value
+        try await stopping(setup) { setup throws in
+            let (time, simulator) = (setup.time, setup.simulator)
+            for mapping in mappings { simulator.setMapping(tenant: "t-a", mapping: mapping, duration: .seconds(1200) ... .seconds(4800)) }
+            let daemon = try await ExporterDaemon(config: setup.config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
+                                                  logger: LogCapture().logger, time: time)
+            let triggers = Task {
+                for mapping in mappings { _ = await daemon.collector.trigger(MappingKey(tenant: "t-a", mapping: mapping)) }
+            }
+            let loop = Task { await daemon.collector.run() }
+            let hours = 3.0
+            try await time.runSettled(for: .seconds(hours * 3600))
+            await triggers.value
+            loop.cancel()
+            await loop.value
 
-        let instants = simulator.calls(tenant: "t-a").sorted()
-        let tokens = simulator.callCount(.token)
-        let busiest = instants.indices.map { index in instants[index...].prefix { $0.timeIntervalSince(instants[index]) < 3600 }.count }.max() ?? 0
-        let requests = simulator.requests()
-        let polled = simulator.statusCalls(tenant: "t-a")
-        print("budget 600/h, 100 open requests: \(instants.count) ingestion calls and \(tokens) token call(s) in \(Int(hours)) h, "
-              + "at most \(busiest) in any hour; status calls per request \(polled.values.min() ?? 0)...\(polled.values.max() ?? 0)")
-        #expect(requests.count == 100)
-        #expect(busiest + tokens <= 600, "\(busiest) ingestion calls and \(tokens) token calls in one hour")
-        #expect(requests.allSatisfy { (polled[$0.requestID] ?? 0) >= 1 }, "a request was never polled")
-        daemon.publisher.refresh()
-        let metrics = try await scrape(daemon.port)
-        let now = time.now()
-        for request in requests {
-            #expect(request.status(at: now).isTerminal)
-            let success = request.outcome == .success ? 1.0 : 0
-            #expect(metrics[series("acs_ingestion_requests_total", "t-a", request.mapping, "status=\"success\"")] == success,
-                    "\(request.mapping)")
-            #expect(metrics[series("acs_ingestion_requests_in_progress", "t-a", request.mapping)] == 0, "\(request.mapping)")
+            let instants = simulator.calls(tenant: "t-a").sorted()
+            let tokens = simulator.callCount(.token)
+            let busiest = instants.indices.map { index in instants[index...].prefix { $0.timeIntervalSince(instants[index]) < 3600 }.count }.max() ?? 0
+            let requests = simulator.requests()
+            let polled = simulator.statusCalls(tenant: "t-a")
+            print("budget 600/h, 100 open requests: \(instants.count) ingestion calls and \(tokens) token call(s) in \(Int(hours)) h, "
+                  + "at most \(busiest) in any hour; status calls per request \(polled.values.min() ?? 0)...\(polled.values.max() ?? 0)")
+            #expect(requests.count == 100)
+            #expect(busiest + tokens <= 600, "\(busiest) ingestion calls and \(tokens) token calls in one hour")
+            #expect(requests.allSatisfy { (polled[$0.requestID] ?? 0) >= 1 }, "a request was never polled")
+            daemon.publisher.refresh()
+            let metrics = try await scrape(daemon.port)
+            let now = time.now()
+            for request in requests {
+                #expect(request.status(at: now).isTerminal)
+                let success = request.outcome == .success ? 1.0 : 0
+                #expect(metrics[series("acs_ingestion_requests_total", "t-a", request.mapping, "status=\"success\"")] == success,
+                        "\(request.mapping)")
+                #expect(metrics[series("acs_ingestion_requests_in_progress", "t-a", request.mapping)] == 0, "\(request.mapping)")
+            }
+            #expect(metrics["acs_ingestion_api_budget_calls_per_hour{tenant=\"t-a\"}"] == 600)
+            #expect((metrics["acs_ingestion_api_budget_waits_total{tenant=\"t-a\",operation=\"status\"}"] ?? 0) > 0)
+            await daemon.stop()
         }
-        #expect(metrics["acs_ingestion_api_budget_calls_per_hour{tenant=\"t-a\"}"] == 600)
-        #expect((metrics["acs_ingestion_api_budget_waits_total{tenant=\"t-a\",operation=\"status\"}"] ?? 0) > 0)
-        await daemon.stop()
-        await simulator.stop()
     }
 }

@@ -25,8 +25,8 @@ struct SchedulerTests {
         let daemons = Registry<ExporterDaemon>()
 
         /// With `scheduled`, M1 of each tenant triggers every hour.
-        init(secret: String = "s", scheduled: Bool = true, configure: (inout ExporterConfig) -> Void = { _ in }) throws {
-            let mappings = ["M1", "M2", "M3"]
+        init(secret: String = "s", scheduled: Bool = true, mappings: [String] = ["M1", "M2", "M3"],
+             configure: (inout ExporterConfig) -> Void = { _ in }) throws {
             var scenario = Scenario(tenants: ["t-a", "t-b"].map { name in
                 Scenario.Tenant(name: name, mappings: mappings.map { id in
                     var mapping = Scenario.Mapping(id: id)

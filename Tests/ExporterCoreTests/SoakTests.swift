@@ -98,10 +98,9 @@ struct SoakTests {
             let started = Date()
             var oldest: [String: TimeInterval] = [:]
             var stallsSeen = 0
-            // Sampled once a second of the real clock (the sampling period, not a wait): how old each
-            // tenant's last poll is, and whether any worker is taken for stalled.
-            while Date().timeIntervalSince(started) < Double(Self.seconds) {
-                try await Task.sleep(for: .seconds(1))
+            // Sampled once a second of the real clock for the whole run: how old each tenant's
+            // last poll is, and whether any worker is taken for stalled.
+            _ = try await throughout(.seconds(Self.seconds), every: .seconds(1)) {
                 let metrics = try await Self.scrape(daemon)
                 let now = Date().timeIntervalSince1970
                 for tenant in Self.tenants {
@@ -111,6 +110,7 @@ struct SoakTests {
                     oldest[tenant] = max(oldest[tenant] ?? 0, age)
                     if metrics["acs_ingestion_collector_stalled{tenant=\"\(tenant)\"}"] == 1 { stallsSeen += 1 }
                 }
+                return true
             }
             let calls = setup.simulator.callCount(.any)
             // No more triggers; every request followed to its end (faults go on meanwhile).

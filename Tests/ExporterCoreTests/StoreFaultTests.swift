@@ -249,7 +249,7 @@ struct StoreFaultTests {
                 db = __import__("sqlite3").connect(__import__("sys").argv[1], isolation_level=None, timeout=30)
                 db.execute("BEGIN EXCLUSIVE")
                 print("held", flush=True)
-                __import__("time").sleep(120)
+                __import__("signal").pause()
                 """, database], name: "holder")
             try await eventually("the other process holds the database") { holder.stdout.contains("held") }
             let heldAt = ContinuousClock.now

@@ -42,20 +42,24 @@ struct SQLiteFaultTests {
         await store.close()
     }
 
+    /// Opening `path` is refused as corrupt, in one line naming the path and `remedy`.
+    func expectRefused(_ path: String, as what: String, naming remedy: String) {
+        do throws(StoreError) {
+            _ = try open(path)
+            Issue.record("\(what) was opened")
+        } catch {
+            #expect(error.kind == .corrupt)
+            #expect(!error.description.contains("\n"))
+            #expect(error.description.contains(path) && error.description.contains(remedy), "\(error)")
+        }
+    }
+
     @Test("a damaged file is refused with one line, and left as it was", arguments: DatabaseDamage.allCases)
     func damagedFileIsRefused(_ damage: DatabaseDamage) async throws {
         try await withDatabaseFile(populated: true) { _, path throws in
             try damage.apply(to: path)
             let before = FileManager.default.contents(atPath: path)
-            do throws(StoreError) {
-                _ = try open(path)
-                Issue.record("a \(damage) file was opened")
-            } catch {
-                #expect(error.kind == .corrupt)
-                #expect(!error.description.contains("\n"))
-                #expect(error.description.contains(path))
-                #expect(error.description.contains(damage == .empty ? "--storage.init" : "restore"), "\(error)")
-            }
+            expectRefused(path, as: "a \(damage) file", naming: damage == .empty ? "--storage.init" : "restore")
             #expect(FileManager.default.contents(atPath: path) == before, "the refused file changed")
         }
     }
@@ -82,14 +86,7 @@ struct SQLiteFaultTests {
     @Test func aMissingFileWhereADatabaseWasKeptIsRefusedUnlessAskedTo() async throws {
         try await withDatabaseFile(populated: true) { directory, path throws in
             for file in [path] + DatabaseFile.companions(of: path) { try? FileManager.default.removeItem(atPath: file) }
-            do throws(StoreError) {
-                _ = try open(path)
-                Issue.record("a lost database was silently begun anew")
-            } catch {
-                #expect(error.kind == .corrupt)
-                #expect(!error.description.contains("\n"))
-                #expect(error.description.contains(path) && error.description.contains("--storage.init"), "\(error)")
-            }
+            expectRefused(path, as: "a lost database", naming: "--storage.init")
             #expect(!FileManager.default.fileExists(atPath: path), "the refusal created a file")
             let store = try open(path, initialize: true)
             #expect(store.created)

@@ -45,6 +45,19 @@ public func eventually(timeout: Duration = .seconds(30), _ condition: () async t
     return try await condition()
 }
 
+/// Whether `sample` holds every `period` throughout `duration` (false at the first sample
+/// that does not): an invariant over a window (a hang that must last, a soak), where
+/// `eventually` waits for something to happen.
+public func throughout(_ duration: Duration, every period: Duration = .milliseconds(250),
+                       _ sample: () async throws -> Bool) async rethrows -> Bool {
+    let end = ContinuousClock.now + duration
+    while ContinuousClock.now < end {
+        guard try await sample() else { return false }
+        try? await Task.sleep(until: min(ContinuousClock.now + period, end), clock: .continuous)
+    }
+    return try await sample()
+}
+
 /// One HTTP/1.1 exchange on a plain socket, the body as sent (no decoding): for
 /// checking what a server really puts on the wire.
 public struct RawHTTPAnswer: Sendable {
