@@ -175,7 +175,7 @@ let package = Package(
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "ExporterMetrics", "HTTPServer", "IngestionModel", "TestSupport"]),
         .testTarget(name: "ExporterCoreTests", dependencies: [
             "ExporterCore", "IngestionCollector", "Cluster", "ExporterConfiguration", "ExporterAPI", "ExporterMetrics", "AdobeSimulator", "IngestionStore", "SQLiteStore", "IngestionModel", "HTTPServer",
-            "AdobeIngestionClient", "YAMLSupport", "TestSupport",
+            "AdobeIngestionClient", "YAMLSupport", "Scheduling", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),
     ]

@@ -27,11 +27,30 @@ public struct AdobeClientConfiguration: Sendable, Equatable {
     /// Larger bodies are refused as soon as their size is known.
     public var maxBodyBytes: Int = 1 << 20
 
+    /// Experience Platform, where the failed requests' batches are looked up (nil: they are not).
+    public var platform: PlatformSettings?
+
     public init(tenant: String = "", clientID: String = "", clientSecret: Secret = Secret("")) {
         self.tenant = tenant
         self.clientID = clientID
         self.clientSecret = clientSecret
     }
+}
+
+/// How one tenant reaches Experience Platform's Catalog (the `aep` block of its configuration).
+public struct PlatformSettings: Sendable, Equatable {
+    /// `x-gw-ims-org-id`: the IMS organization, `…@AdobeOrg`.
+    public var orgID = ""
+    /// `x-sandbox-name`.
+    public var sandbox = "prod"
+    public var url = "https://platform.adobe.io"
+    /// A batch is looked up at once, then after this, doubling up to `lookupIntervalMax`…
+    public var lookupInterval: Duration = .seconds(60)
+    public var lookupIntervalMax: Duration = .seconds(900)
+    /// … until this long after its request ended, when it ends as `unknown`.
+    public var giveUpAfter: Duration = .seconds(6 * 3600)
+
+    public init() {}
 }
 
 /// Bounded retries for throttling, server errors, time-outs and lost connections.

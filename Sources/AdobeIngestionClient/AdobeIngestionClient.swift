@@ -9,6 +9,8 @@ import WireFormat
 public struct APICallRecord: Sendable {
     public enum Operation: String, Sendable, CaseIterable {
         case token, trigger, status
+        /// A Catalog batch lookup in Experience Platform.
+        case batch
     }
     public let tenant: String
     public let operation: Operation
@@ -101,6 +103,28 @@ public final class AdobeIngestionClient: Sendable {
         }
         do {
             return try IngestionResponseDecoder.decodeStatus(response.body)
+        } catch {
+            throw Self.bodyError(error, status: response.status)
+        }
+    }
+
+    /// Looks a batch up in Experience Platform's Catalog (`GET {platform_url}/data/foundation/catalog/batches/{id}`),
+    /// with the tenant's token and the `aep` settings' organization and sandbox; 401, 403, 404, 429 and 5xx as for
+    /// the ingestion calls.
+    public func catalogBatch(_ batchID: String) async throws(AdobeAPIError) -> CatalogBatch {
+        guard let platform = configuration.platform else { throw .missingField("aep") }
+        let response = try await authorizedCall(.batch) { token in
+            let base = platform.url.hasSuffix("/") ? String(platform.url.dropLast()) : platform.url
+            return OutgoingRequest(method: .GET, url: "\(base)/data/foundation/catalog/batches/\(PercentEncoding.encode(batchID))",
+                                   headers: [("Authorization", Authorization.bearer(token.value.revealed)),
+                                             ("x-api-key", self.configuration.clientID),
+                                             ("x-gw-ims-org-id", platform.orgID),
+                                             ("x-sandbox-name", platform.sandbox),
+                                             ("Accept", "application/json")],
+                                   body: nil)
+        }
+        do {
+            return try IngestionResponseDecoder.decodeCatalogBatch(response.body, id: batchID)
         } catch {
             throw Self.bodyError(error, status: response.status)
         }

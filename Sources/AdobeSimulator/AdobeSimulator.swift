@@ -29,6 +29,13 @@ public final class AdobeSimulator: Sendable {
         let ingest = "/{tenant}/campaign/dataIngestion/xdmIngestion/{mapping}/ingest"
         router.add("POST", ingest, .deferred { await handlers.ingestion($0, .trigger) })
         router.add("GET", ingest, .deferred { await handlers.ingestion($0, .status) })
+        router.add("GET", "/data/foundation/catalog/batches/{batch}", .deferred { await handlers.catalogBatch($0) })
+        // Row-level errors hold the rejected rows themselves (personal data): served, so that a
+        // test can show the exporter never asks for them.
+        router.add("GET", "/data/foundation/export/batches/{batch}/meta", .deferred { request in
+            handlers.state.withLock { $0.rowErrorCalls += 1 }
+            return HTTPResponse.json(Array(SimulatedBatch.rowErrors.utf8), status: 200).reply
+        })
         router.notFound = { _ in HTTPResponse.json(Array(SeedBodies.notFound.utf8), status: 404).reply }
         var configuration = HTTPServer.Configuration(listenAddress: listenAddress)
         configuration.limits.maxBodyBytes = 16 * 1024
@@ -60,6 +67,40 @@ public final class AdobeSimulator: Sendable {
             state.tenants[tenant]?.mappings[mapping]?.nextOutcomes = outcomes
             state.tenants[tenant]?.mappings[mapping]?.nextBatchIDs = batchIDs
         }
+    }
+
+    /// Decides how the next ACP-880096 batches of a mapping end in the Catalog, ahead of its fate mix.
+    public func setNextBatchFates(tenant: String, mapping: String, _ fates: [CatalogFate]) {
+        handlers.state.withLock { $0.tenants[tenant]?.mappings[mapping]?.nextBatchFates = fates }
+    }
+
+    /// How long the next ACP-880096 batches of every mapping stay `processing` in the Catalog.
+    public func setBatchProcessing(_ duration: ClosedRange<Duration>) {
+        handlers.state.withLock { state in
+            for tenant in state.tenants.keys {
+                for mapping in state.tenants[tenant]!.mappings.keys { state.tenants[tenant]!.mappings[mapping]!.config.batchProcessing = duration }
+            }
+        }
+    }
+
+    /// Every batch the Catalog knows: the ground truth of the AEP figures.
+    public func batches() -> [SimulatedBatch] {
+        handlers.state.withLock { $0.batches.values.sorted { $0.id < $1.id } }
+    }
+
+    /// Calls for a batch's row-level errors (the exporter must make none).
+    public func rowErrorCalls() -> Int {
+        handlers.state.withLock { $0.rowErrorCalls }
+    }
+
+    /// Catalog lookups answered 200 for each batch.
+    public func batchLookups() -> [String: Int] {
+        handlers.state.withLock { $0.batchLookups }
+    }
+
+    /// The headers of every Catalog lookup that reached the simulator (names lower-cased), oldest first.
+    public func batchLookupHeaders() -> [[String: String]] {
+        handlers.state.withLock { $0.batchLookupHeaders }
     }
 
     /// Every access token IMS issued, so tests can prove none leaks.
@@ -206,6 +247,46 @@ final class SimulatorHandlers: Sendable {
             }
             state.statusCalls[tenant, default: [:]][id, default: 0] += 1
             return json(200, found.statusBody(at: time.now()))
+        }
+        return await finish(fault, reply)
+    }
+
+    /// Experience Platform's Catalog: `GET /data/foundation/catalog/batches/{id}`. The
+    /// token and client as for the ingestion calls; the batch's tenant's organization
+    /// (`x-gw-ims-org-id`, else 403) and sandbox (`x-sandbox-name`: missing 400, another one 404,
+    /// as a batch of another sandbox is not found there).
+    func catalogBatch(_ request: HTTPRequest) async -> HTTPReply {
+        let now = time.now()
+        let id = request.pathParameters["batch"] ?? ""
+        let headers = ["authorization", "x-api-key", "x-gw-ims-org-id", "x-sandbox-name"].reduce(into: [String: String]()) { found, name in
+            found[name] = request.header(name)
+        }
+        let refusal = state.withLock { state -> HTTPReply? in
+            state.batchLookupHeaders.append(headers)
+            state.callCounts[.batch, default: 0] += 1
+            guard let bearer = request.bearerToken, let issued = state.tokens[bearer], now < issued.expiresAt else {
+                return json(401, SeedBodies.invalidToken)
+            }
+            guard request.header("x-api-key") == issued.clientID else { return json(403, SeedBodies.invalidProfile) }
+            return nil
+        }
+        if let refusal { return refusal }
+        let fault = state.withLock { state -> InjectedFault? in
+            if let tenant = state.batches[id]?.tenant, let retryAfter = state.throttleRetryAfter(tenant: tenant, now: now) {
+                return .throttled(retryAfter: String(Int(retryAfter.seconds.rounded(.up))))
+            }
+            return state.drawFault(for: .batch)
+        }
+        if let answer = await early(fault) { return answer }
+        let reply = state.withLock { state -> HTTPReply in
+            guard let sandbox = request.header("x-sandbox-name"), !sandbox.isEmpty else { return json(400, SeedBodies.missingSandbox) }
+            guard let batch = state.batches[id], let tenant = state.scenario.tenants.first(where: { $0.name == batch.tenant }) else {
+                return json(404, SeedBodies.batchNotFound)
+            }
+            guard request.header("x-gw-ims-org-id") == tenant.orgID else { return json(403, SeedBodies.wrongOrganization) }
+            guard sandbox == tenant.sandbox else { return json(404, SeedBodies.batchNotFound) }
+            state.batchLookups[id, default: 0] += 1
+            return json(200, batch.body(at: now, orgID: tenant.orgID))
         }
         return await finish(fault, reply)
     }

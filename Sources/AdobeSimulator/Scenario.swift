@@ -31,6 +31,10 @@ public struct Scenario: Sendable, Equatable {
         public var records: ClosedRange<Int> = 10...500
         /// Relative weights of the outcomes.
         public var outcomes: [Outcome: Double] = [.success: 1]
+        /// How long an ACP-880096 failure's batch stays `processing` in the Catalog, from the failure.
+        public var batchProcessing: ClosedRange<Duration> = .zero ... .seconds(20)
+        /// Relative weights of how those batches end.
+        public var batchFates: [CatalogFate: Double] = [.failed: 1, .partial: 1, .failedWithoutCounts: 1]
         public init(id: String) { self.id = id }
     }
 
@@ -48,6 +52,9 @@ public struct Scenario: Sendable, Equatable {
         public var firstRequestID = 3520
         public var mappings: [Mapping]
         public var throttle: Throttle?
+        /// The IMS organization (`x-gw-ims-org-id`) and sandbox (`x-sandbox-name`) its Catalog lookups must name.
+        public var orgID = "1234ABCD5678EF90@AdobeOrg"
+        public var sandbox = "prod"
         public init(name: String, mappings: [Mapping]) {
             self.name = name
             self.mappings = mappings
@@ -151,6 +158,8 @@ extension Scenario.Tenant {
         ConfigTable([
             .string("name", \.name, required: true),
             .int("first_request_id", \.firstRequestID, range: 1...Int(Int32.max)),
+            .string("org_id", \.orgID),
+            .string("sandbox", \.sandbox),
             .list("mappings", \.mappings, Scenario.Mapping.table, element: { Scenario.Mapping(id: "") }),
             .value("throttle", \.throttle) { node, key, reader in
                 var throttle = Scenario.Throttle()
@@ -169,14 +178,9 @@ extension Scenario.Mapping {
             .string("id", \.id, required: true),
             .bool("published", \.published),
             .bool("stopped", \.stopped),
-            .value("duration", \.duration) { node, key, reader in
-                let parts = (node.scalar ?? "").components(separatedBy: "..")
-                guard let low = DurationText.parse(parts[0]), let high = DurationText.parse(parts.last!), low <= high else {
-                    reader.problem(node, key, "must be a duration or a range like 2s..5s")
-                    return nil
-                }
-                return low...high
-            },
+            .value("duration", \.duration, parse: durationRange),
+            .value("batch_processing", \.batchProcessing, parse: durationRange),
+            .value("batch_fates", \.batchFates) { node, key, reader in weights(CatalogFate.self, "fate", node, key, reader) },
             .value("records", \.records) { node, key, reader in
                 let parts = (node.scalar ?? "").components(separatedBy: "..")
                 guard let low = Int(parts[0]), let high = Int(parts.last!), 0 <= low, low <= high else {
@@ -185,22 +189,36 @@ extension Scenario.Mapping {
                 }
                 return low...high
             },
-            .value("outcomes", \.outcomes) { node, key, reader in
-                guard let entries = node.entries else {
-                    reader.problem(node, key, "must map outcomes to weights")
-                    return nil
-                }
-                var outcomes: [Scenario.Outcome: Double] = [:]
-                for (name, weight) in entries {
-                    guard let outcome = Scenario.Outcome(rawValue: name.scalar ?? "") else {
-                        reader.problem(name, key, "unknown outcome; use \(Scenario.Outcome.allCases.map(\.rawValue).joined(separator: ", "))")
-                        continue
-                    }
-                    outcomes[outcome] = reader.double(weight, "\(key).\(outcome.rawValue)", minimum: 0)
-                }
-                return outcomes
-            },
+            .value("outcomes", \.outcomes) { node, key, reader in weights(Scenario.Outcome.self, "outcome", node, key, reader) },
         ])
+    }
+
+    /// `2s..5s`, or one duration.
+    private static func durationRange(_ node: YAMLValue, _ key: String, _ reader: ConfigReader) -> ClosedRange<Duration>? {
+        let parts = (node.scalar ?? "").components(separatedBy: "..")
+        guard let low = DurationText.parse(parts[0]), let high = DurationText.parse(parts.last!), low <= high else {
+            reader.problem(node, key, "must be a duration or a range like 2s..5s")
+            return nil
+        }
+        return low...high
+    }
+
+    /// Relative weights of named cases: `{success: 3, failed_880096: 1}`.
+    private static func weights<Case: RawRepresentable & CaseIterable & Hashable>(
+        _ type: Case.Type, _ what: String, _ node: YAMLValue, _ key: String, _ reader: ConfigReader) -> [Case: Double]? where Case.RawValue == String {
+        guard let entries = node.entries else {
+            reader.problem(node, key, "must map \(what)s to weights")
+            return nil
+        }
+        var weights: [Case: Double] = [:]
+        for (name, weight) in entries {
+            guard let value = Case(rawValue: name.scalar ?? "") else {
+                reader.problem(name, key, "unknown \(what); use \(Case.allCases.map(\.rawValue).joined(separator: ", "))")
+                continue
+            }
+            weights[value] = reader.double(weight, "\(key).\(value.rawValue)", minimum: 0)
+        }
+        return weights
     }
 }
 

@@ -77,6 +77,8 @@ extension InjectedFault {
 /// Which calls an injected fault applies to.
 public enum SimulatedOperation: String, Sendable {
     case token, trigger, status, any
+    /// A Catalog batch lookup.
+    case batch
 }
 
 /// All mutable simulator state, kept behind one lock.
@@ -85,6 +87,7 @@ struct SimulatorState {
         var config: Scenario.Mapping
         var nextOutcomes: [Scenario.Outcome] = []
         var nextBatchIDs: [String] = []
+        var nextBatchFates: [CatalogFate] = []
         var requestIDs: [Int] = []
     }
     struct TenantState {
@@ -116,6 +119,13 @@ struct SimulatorState {
     var throttles: [String: (until: Date, retryAfter: Duration)] = [:]
     /// When the simulator started (scenario throttles are relative to it).
     var started: Date
+    /// The Catalog's batches, by id.
+    var batches: [String: SimulatedBatch] = [:]
+    var rowErrorCalls = 0
+    /// Catalog lookups answered 200, by batch id.
+    var batchLookups: [String: Int] = [:]
+    /// The headers of each Catalog lookup that reached the simulator, oldest first.
+    var batchLookupHeaders: [[String: String]] = []
 
     init(scenario: Scenario, now: Date) {
         self.scenario = scenario
@@ -189,6 +199,16 @@ struct SimulatorState {
         let request = SimulatedRequest(tenant: tenant, mapping: mapping, requestID: id, outcome: outcome,
                                        records: records, batchID: batch, submittedAt: now,
                                        finishesAt: now.addingTimeInterval(duration))
+        if outcome == .failedToUpload {
+            let fate = mappingState.nextBatchFates.isEmpty ? drawWeighted(config.batchFates) ?? .failed
+                : mappingState.nextBatchFates.removeFirst()
+            let input = config.records.lowerBound + Int(random.next() % UInt64(config.records.count))
+            let low = config.batchProcessing.lowerBound.seconds, high = config.batchProcessing.upperBound.seconds
+            let processing = low + (high - low) * random.unit()
+            batches[batch] = SimulatedBatch(id: batch, tenant: tenant, mapping: mapping, requestID: id, fate: fate,
+                                            input: max(1, input), created: now.addingTimeInterval(duration / 2),
+                                            completesAt: now.addingTimeInterval(duration + processing))
+        }
         mappingState.requestIDs.append(id)
         tenantState.mappings[mapping] = mappingState
         tenants[tenant] = tenantState
@@ -197,12 +217,17 @@ struct SimulatorState {
     }
 
     private mutating func drawOutcome(_ weights: [Scenario.Outcome: Double]) -> Scenario.Outcome {
-        let ordered = Scenario.Outcome.allCases.compactMap { outcome in weights[outcome].map { (outcome, $0) } }
+        drawWeighted(weights) ?? .success
+    }
+
+    /// One case drawn by weight, in declaration order; nil when no weight is positive.
+    private mutating func drawWeighted<Case: CaseIterable & Hashable>(_ weights: [Case: Double]) -> Case? {
+        let ordered = Case.allCases.compactMap { value in weights[value].map { (value, $0) } }
         let total = ordered.reduce(0) { $0 + $1.1 }
-        guard total > 0 else { return .success }
+        guard total > 0 else { return nil }
         var draw = random.unit() * total
-        for (outcome, weight) in ordered {
-            if draw < weight { return outcome }
+        for (value, weight) in ordered {
+            if draw < weight { return value }
             draw -= weight
         }
         return ordered.last!.0

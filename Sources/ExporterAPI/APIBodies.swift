@@ -28,16 +28,19 @@ public struct RequestBody: Codable, Sendable, Equatable {
     @Nullable public var durationSeconds: Double?
     /// Only in the answer about one request.
     public var observations: [ObservationBody]?
+    /// Its batch as followed in Experience Platform's Catalog (a tenant with an `aep` block).
+    @Nullable public var aepBatch: AEPBatchBody?
 
     enum CodingKeys: String, CodingKey {
         case tenant, mapping, origin, status, info, observations
+        case aepBatch = "aep_batch"
         case requestID = "request_id", rawStatus = "raw_status", numRecords = "num_records", batchID = "batch_id"
         case acpCode = "acp_code", firstSeen = "first_seen", lastPolled = "last_polled", finishedAt = "finished_at"
         case untrackedAt = "untracked_at"
         case durationSeconds = "duration_seconds"
     }
 
-    public init(_ request: TrackedRequest, observations: [Observation]? = nil) {
+    public init(_ request: TrackedRequest, observations: [Observation]? = nil, batch: BatchFollowUp? = nil) {
         (tenant, mapping, requestID, origin, status, rawStatus, numRecords, batchID, info, acpCode) = request.textFields
         firstSeen = Timestamp.rfc3339(request.firstSeen)
         lastPolled = request.lastPolled.map(Timestamp.rfc3339)
@@ -45,8 +48,53 @@ public struct RequestBody: Codable, Sendable, Equatable {
         untrackedAt = request.untrackedAt.map(Timestamp.rfc3339)
         durationSeconds = request.duration
         self.observations = observations.map { $0.map(ObservationBody.init) }
+        aepBatch = batch.map(AEPBatchBody.init)
     }
 
+}
+
+/// A request's batch in Experience Platform: its Catalog status, record counts and error
+/// codes with Adobe's generic descriptions (never a row's content).
+public struct AEPBatchBody: Codable, Sendable, Equatable {
+    public struct ErrorBody: Codable, Sendable, Equatable {
+        public var code: String
+        @Nullable public var recordCount: Int?
+        @Nullable public var description: String?
+
+        enum CodingKeys: String, CodingKey {
+            case code, description
+            case recordCount = "record_count"
+        }
+    }
+
+    public var batchID: String
+    /// `pending` before the first answer, then the Catalog's status; `unknown` when given up on.
+    public var status: String
+    public var ended: Bool
+    public var lookups: Int
+    @Nullable public var inputRecords: Int?
+    @Nullable public var ingestedRecords: Int?
+    @Nullable public var failedRecords: Int?
+    public var errors: [ErrorBody]
+    /// Why the last lookup failed, until one is answered.
+    @Nullable public var lastError: String?
+    @Nullable public var nextLookupAt: String?
+    @Nullable public var finishedAt: String?
+
+    enum CodingKeys: String, CodingKey {
+        case status, ended, lookups, errors
+        case batchID = "batch_id", inputRecords = "input_records", ingestedRecords = "ingested_records"
+        case failedRecords = "failed_records", lastError = "last_error", nextLookupAt = "next_lookup_at", finishedAt = "finished_at"
+    }
+
+    public init(_ batch: BatchFollowUp) {
+        (batchID, status, ended, lookups) = (batch.batchID, batch.status, !batch.isOpen, batch.lookups)
+        (inputRecords, ingestedRecords, failedRecords) = (batch.counts.input, batch.counts.output, batch.counts.failed)
+        errors = batch.errors.map { ErrorBody(code: $0.code, recordCount: $0.recordCount, description: $0.description) }
+        lastError = batch.lastError
+        nextLookupAt = batch.nextLookupAt.map(Timestamp.rfc3339)
+        finishedAt = batch.finishedAt.map(Timestamp.rfc3339)
+    }
 }
 
 /// One status change of a request.

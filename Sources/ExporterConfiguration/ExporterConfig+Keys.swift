@@ -38,6 +38,7 @@ extension ExporterConfig.Tenant {
             .stringList("scopes", \.client.scopes),
             .choice("request_id_in", \.client.requestIDPlacement),
             .int("max_calls_per_hour", \.maxCallsPerHour, range: CallBudget.minimumCallsPerHour...10_000_000),
+            .optionalSection("aep", \.client.platform, PlatformSettings.table, element: PlatformSettings.init),
             .list("mappings", \.mappings, ExporterConfig.Mapping.table, element: ExporterConfig.Mapping.init,
                   required: "at least one mapping is required", unique: ("id", \.id, "mapping")),
         ], check: { tenant, node, path, reader in
@@ -48,6 +49,35 @@ extension ExporterConfig.Tenant {
                 return
             }
             tenant.client.clientSecret = secret
+        })
+    }
+}
+
+extension PlatformSettings {
+    /// `tenants[].aep`: following failed requests' batches in Experience Platform's Catalog.
+    static var table: ConfigTable<Self> {
+        ConfigTable([
+            .string("org_id", \.orgID, required: true),
+            .string("sandbox", \.sandbox),
+            .url("platform_url", \.url),
+            .duration("lookup_interval", \.lookupInterval, minimum: .seconds(1)),
+            .duration("lookup_interval_max", \.lookupIntervalMax, minimum: .seconds(1)),
+            .duration("give_up_after", \.giveUpAfter, minimum: .seconds(60)),
+        ], check: { platform, node, path, reader in
+            // An IMS organization id: hex digits, then @AdobeOrg.
+            let hex = Set("0123456789ABCDEFabcdef")
+            let parts = platform.orgID.split(separator: "@", omittingEmptySubsequences: false)
+            if node["org_id"] != nil, parts.count != 2 || parts[1] != "AdobeOrg" || parts[0].isEmpty || !parts[0].allSatisfy(hex.contains) {
+                reader.problem(node["org_id"], path + ".org_id", "must be an IMS organization id such as 1234ABCD5678EF90@AdobeOrg")
+            }
+            let sandboxCharacters = Set("abcdefghijklmnopqrstuvwxyz0123456789-")
+            if platform.sandbox.isEmpty || !platform.sandbox.allSatisfy(sandboxCharacters.contains) {
+                reader.problem(node["sandbox"], path + ".sandbox", "must be a sandbox name: lower-case letters, digits and '-'")
+            }
+            if platform.lookupIntervalMax < platform.lookupInterval {
+                reader.problem(node["lookup_interval_max"], path + ".lookup_interval_max",
+                               "must be at least lookup_interval (\(DurationText.format(platform.lookupInterval)))")
+            }
         })
     }
 }

@@ -25,6 +25,8 @@ public enum Demo {
             mapping("XDM45", .seconds(1) ... .seconds(2), [.success: 60, .failedToUpload: 25, .aborted: 15]),
         ])
         prod.firstRequestID = 3520
+        // The ACP-880096 failures' batches stay `processing` for a few seconds in the Catalog.
+        prod.mappings[1].batchProcessing = .seconds(2) ... .seconds(8)
         var stage = Scenario.Tenant(name: "demo-mkt-stage1", mappings: [
             mapping("XDM10", .seconds(3600) ... .seconds(7200), [.success: 1]),
         ])
@@ -41,7 +43,8 @@ public enum Demo {
     /// Makes the first requests end in each documented way, so every panel has data within seconds.
     public static func prime(_ simulator: AdobeSimulator) {
         simulator.setNextOutcomes(tenant: "demo-mkt-prod1", mapping: "XDM44", [.success, .failedToFetch, .success])
-        simulator.setNextOutcomes(tenant: "demo-mkt-prod1", mapping: "XDM45", [.failedToUpload, .aborted, .success])
+        simulator.setNextOutcomes(tenant: "demo-mkt-prod1", mapping: "XDM45", [.failedToUpload, .aborted, .success, .failedToUpload])
+        simulator.setNextBatchFates(tenant: "demo-mkt-prod1", mapping: "XDM45", [.partial, .failedWithoutCounts])
     }
 
     public static let defaultStoragePath = "./data/demo.sqlite"
@@ -103,6 +106,13 @@ public enum Demo {
         ])
         // One tenant on a call budget, so that its figures show (a trigger every 3 s and its polls need about it).
         config.tenants[1].maxCallsPerHour = 3600
+        // The production tenant follows its failures' batches in the simulated Experience Platform.
+        var platform = PlatformSettings()
+        platform.orgID = Scenario.Tenant(name: "", mappings: []).orgID
+        platform.url = simulatorURL
+        platform.lookupInterval = .seconds(2)
+        platform.lookupIntervalMax = .seconds(10)
+        config.tenants[0].client.platform = platform
         config.collector.pollInterval = .seconds(1)
         config.collector.requestTimeout = .seconds(5)
         config.storage.path = storagePath

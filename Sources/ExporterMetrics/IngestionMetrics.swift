@@ -8,9 +8,11 @@ public struct MappingDescriptor: Sendable, Equatable {
     public var name: String
     /// Whether this exporter triggers it on a schedule.
     public var scheduled: Bool
+    /// Whether its failed requests' batches are followed in Experience Platform (its `acs_ingestion_aep_*` series).
+    public var followsBatches: Bool
 
-    public init(key: MappingKey, name: String, scheduled: Bool) {
-        (self.key, self.name, self.scheduled) = (key, name, scheduled)
+    public init(key: MappingKey, name: String, scheduled: Bool, followsBatches: Bool = false) {
+        (self.key, self.name, self.scheduled, self.followsBatches) = (key, name, scheduled, followsBatches)
     }
 }
 
@@ -222,6 +224,13 @@ public final class IngestionMetrics: Sendable {
         for open in totals.open {
             guard let position = position(open.key) else { continue }
             state.updateMapping(position, marking: []) { $0.open[open.requestID] = open.firstSeen }
+        }
+        for (key, aep) in totals.aep {
+            guard let position = position(key) else { continue }
+            state.updateMapping(position, marking: []) { mapping in
+                if mapping.aep == nil { mapping.aep = MetricsState.AEPSeries() }
+                mapping.aep!.restore(aep)
+            }
         }
     }
 

@@ -65,6 +65,15 @@ extension MetricFamily {
     static let nextPoll = MetricFamily("acs_ingestion_next_poll_timestamp_seconds", .gauge,
         "When the exporter next polls the mapping's oldest open request (Unix time); absent when none is open.")
 
+    static let aepBatches = MetricFamily("acs_ingestion_aep_batches_total", .counter,
+        "Batches of ended requests followed in Adobe Experience Platform's Catalog to their end, by final status (success, failed, aborted, …; unknown when given up on).")
+    static let aepRecords = MetricFamily("acs_ingestion_aep_batch_records_total", .counter,
+        "Records of followed batches that ended, by outcome: input (inputRecordCount), ingested (outputRecordCount), failed (failedRecordCount).")
+    static let aepErrors = MetricFamily("acs_ingestion_aep_batch_errors_total", .counter,
+        "Followed batches that ended reporting this error code (a batch counts once per code); at most 20 codes per mapping, the others as code=\"other\".")
+    static let aepInProgress = MetricFamily("acs_ingestion_aep_batches_in_progress", .gauge,
+        "Batches being followed in Adobe Experience Platform's Catalog (looked up until they end).")
+
     // Per tenant (label tenant).
     static let up = MetricFamily("acs_ingestion_up", .gauge,
         "1 when the tenant's last poll cycle obtained a token and reached the ingestion API, else 0 (0 too while its collector is stalled).")
@@ -128,7 +137,8 @@ extension MetricFamily {
     /// The per-mapping families, in exposition order.
     static let perMapping: [MetricFamily] = [requests, records, failures, inProgress, oldestStart, inProgressAge, duration,
                                              lastSuccess, lastFailure, lastSuccessRecords, triggers, mappingInfo, nextTrigger,
-                                             triggerFailingSince, statusCallsPerRequest, nextPoll]
+                                             triggerFailingSince, statusCallsPerRequest, nextPoll, aepBatches, aepRecords, aepErrors,
+                                             aepInProgress]
     /// The per-tenant families, in exposition order (after the per-mapping ones).
     static let perTenant: [MetricFamily] = [up, collectorStalled, lastPoll, apiRequests, apiDuration, apiBackoffUntil, tokenExpiry,
                                             budgetCallsPerHour, budgetAvailable, budgetWaits]

@@ -33,6 +33,8 @@ struct MetricsState {
         var statusCalls: Histogram?
         /// When the oldest open request is polled next (Unix time).
         var nextPoll: Double?
+        /// The batches followed in Experience Platform (nil when the tenant does not follow them and none was counted).
+        var aep: AEPSeries?
     }
     struct FailureSeries {
         let key: FailureKey
@@ -143,6 +145,7 @@ struct MetricsState {
                 return newMapping(descriptor, created: firstConfigured[descriptor.key] ?? asOf.timeIntervalSince1970)
             }()
             mapping.infoLabels = Self.infoLabels(descriptor)
+            if descriptor.followsBatches && mapping.aep == nil { mapping.aep = AEPSeries() }
             newMappings.append(mapping)
         }
         var newTenants: [Tenant] = [], newTenantIndex: [String: Int] = [:]
@@ -304,6 +307,8 @@ struct MetricsState {
             m.statusCalls?.write(f, labels: m.labels, "", bounds: Self.statusCallBoundLabels, format: format, created: started, into: &w)
         case MetricFamily.nextPoll.name:
             if let next = m.nextPoll { w.sample(f.name, m.labels, value: next) }
+        case MetricFamily.aepBatches.name, MetricFamily.aepRecords.name, MetricFamily.aepErrors.name, MetricFamily.aepInProgress.name:
+            m.aep?.render(f, labels: m.labels, format, created: m.created, into: &w)
         default:
             preconditionFailure("no renderer for \(f.name)")
         }
@@ -339,7 +344,7 @@ struct MetricsState {
             if let budget = t.budget { w.sample(f.name, t.labels, value: budget.available) }
         case MetricFamily.budgetWaits.name:
             guard let budget = t.budget else { break }
-            for operation in Self.operations {
+            for operation in Set(Self.operations).union(budget.waits.keys).sorted() {
                 let labels = ",operation=\"\(operation)\""
                 w.sample(f.name, t.labels, labels, value: budget.waits[operation] ?? 0)
                 if om { w.sample(f.openMetricsName, suffix: "_created", t.labels, labels, value: started) }

@@ -102,7 +102,8 @@ public final class Collector: Sendable {
     public static func descriptors(of config: ExporterConfig, tenants: Set<String>? = nil) -> [MappingDescriptor] {
         config.tenants.filter { tenants?.contains($0.name) ?? true }.flatMap { tenant in
             tenant.mappings.map {
-                MappingDescriptor(key: MappingKey(tenant: tenant.name, mapping: $0.id), name: $0.name, scheduled: $0.schedule != nil)
+                MappingDescriptor(key: MappingKey(tenant: tenant.name, mapping: $0.id), name: $0.name, scheduled: $0.schedule != nil,
+                                  followsBatches: tenant.client.platform != nil)
             }
         }
     }

@@ -207,7 +207,7 @@ extension CallKind {
         switch operation {
         case .token: self = .token
         case .trigger: self = .trigger
-        case .status: self = .poll
+        case .status, .batch: self = .poll
         }
     }
 }

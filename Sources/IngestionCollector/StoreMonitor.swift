@@ -202,8 +202,23 @@ struct MonitoredStore: IngestionStore {
         try await call(.triggerAttempt) { () throws(StoreError) in try await inner.recordTriggerAttempt(attempt) }
     }
 
-    func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date) async throws(StoreError) -> ObservationResult {
-        try await call(.observation) { () throws(StoreError) in try await inner.recordObservation(rowID, report: report, at: time) }
+    func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date,
+                           followBatch: Bool) async throws(StoreError) -> ObservationResult {
+        try await call(.observation) { () throws(StoreError) in
+            try await inner.recordObservation(rowID, report: report, at: time, followBatch: followBatch)
+        }
+    }
+
+    func recordBatchLookup(_ lookup: BatchLookup) async throws(StoreError) -> BatchLookupResult {
+        try await call(.batchLookup) { () throws(StoreError) in try await inner.recordBatchLookup(lookup) }
+    }
+
+    func openBatches(tenant: String?) async throws(StoreError) -> [BatchFollowUp] {
+        try await call(.read) { () throws(StoreError) in try await inner.openBatches(tenant: tenant) }
+    }
+
+    func batches(ofRequests rowIDs: [Int64]) async throws(StoreError) -> [Int64: BatchFollowUp] {
+        try await call(.read) { () throws(StoreError) in try await inner.batches(ofRequests: rowIDs) }
     }
 
     func recordNotFound(_ rowID: Int64, at time: Date) async throws(StoreError) -> TrackedRequest {

@@ -18,13 +18,15 @@ final class TenantWorker: Sendable {
     let client: AdobeIngestionClient
     let upstream: UpstreamGuard
     let health: TenantHealth
+    /// Whether the tenant's Catalog lookups work (a tenant that follows batches).
+    let platformHealth: PlatformHealth
     /// Whether the worker still makes progress (judged by the collector's `Watchdog`).
     let liveness: WorkerLiveness
     let store: any IngestionStore
     let metrics: IngestionMetrics
     let time: any TimeSource
     let logger: Logger
-    private let settings: LiveConfiguration
+    let settings: LiveConfiguration
     let planners: [String: TriggerPlanner]
     let plans = Mutex<[String: TriggerPlan]>([:])
     /// Set at start-up; cleared once the intents a crash left are resolved.
@@ -95,6 +97,7 @@ final class TenantWorker: Sendable {
             planners[mapping.id] = TriggerPlanner(schedule: schedule, jitter: jitter)
         }
         (self.tenant, self.upstream, self.health, self.liveness) = (tenant, upstream, health, liveness)
+        platformHealth = PlatformHealth(tenant: name, logger: logger, time: time)
         (self.store, self.metrics) = (store, metrics)
         (self.time, self.logger, self.settings, self.planners, self.lease) = (time, logger, settings, planners, lease)
         self.budget = budget
@@ -213,6 +216,8 @@ final class TenantWorker: Sendable {
             for request in due { group.addTask { await self.poll(request) } }
         }
         if Task.isCancelled { return }
+        await followBatches()
+        if Task.isCancelled { return }
         metrics.pollCompleted(tenant: tenant.name, at: time.now())
     }
 
@@ -297,7 +302,8 @@ final class TenantWorker: Sendable {
             logger.warning("unknown ingestion status", metadata: labels.merging(["status": "\(raw)"]) { $1 })
         }
         do {
-            let result = try await store.recordObservation(request.rowID, report: report, at: time.now())
+            let result = try await store.recordObservation(request.rowID, report: report, at: time.now(),
+                                                           followBatch: tenant.client.platform != nil)
             if case .finished(let finished) = result { ended(finished) }
         } catch {
             storeFailed("cannot store an observation; the request is polled again", error, labels)

@@ -38,8 +38,15 @@ public protocol IngestionStore: Sendable {
     func recordTriggerAttempt(_ attempt: TriggerAttempt) async throws(StoreError) -> TrackResult?
 
     /// Records what a poll saw: the request's row, an observation when something
-    /// changed and, when it ends, the running totals.
-    func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date) async throws(StoreError) -> ObservationResult
+    /// changed and, when it ends, the running totals. With `followBatch`, a request that
+    /// ends with a batch id also starts that batch's follow-up (`BatchFollowUp`, due at
+    /// once), in the same transaction.
+    func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date,
+                           followBatch: Bool) async throws(StoreError) -> ObservationResult
+
+    /// Records what one Catalog lookup of a followed batch came to; when the batch ends
+    /// (or is given up on), counts it in the AEP totals, once (see `AEPTotals.Addition`).
+    func recordBatchLookup(_ lookup: BatchLookup) async throws(StoreError) -> BatchLookupResult
 
     /// Notes that Adobe answered 404 for a request (the first time only); returns its row.
     func recordNotFound(_ rowID: Int64, at time: Date) async throws(StoreError) -> TrackedRequest
@@ -76,6 +83,12 @@ public protocol IngestionStore: Sendable {
 
     func request(_ key: MappingKey, _ requestID: RequestID) async throws(StoreError) -> TrackedRequest?
 
+    /// Followed batches not yet ended, of one tenant or of all, the soonest due first.
+    func openBatches(tenant: String?) async throws(StoreError) -> [BatchFollowUp]
+
+    /// The followed batches of these requests, by request row id.
+    func batches(ofRequests rowIDs: [Int64]) async throws(StoreError) -> [Int64: BatchFollowUp]
+
     /// A request's status changes, oldest first.
     func observations(of rowID: Int64) async throws(StoreError) -> [Observation]
 
@@ -108,6 +121,11 @@ public struct StoreProbe: Sendable, Equatable {
 extension IngestionStore {
     public func openRequests() async throws(StoreError) -> [TrackedRequest] {
         try await openRequests(tenant: nil)
+    }
+
+    /// A poll's answer, without following its batch.
+    public func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date) async throws(StoreError) -> ObservationResult {
+        try await recordObservation(rowID, report: report, at: time, followBatch: false)
     }
 
 }

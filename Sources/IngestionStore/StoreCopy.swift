@@ -34,20 +34,23 @@ public enum StoreCopy {
         public var prunedKeys = Counts()
         public var triggerPlans = Counts()
         public var triggerIntents = Counts()
-        /// Rows of outcome totals, duration buckets, trigger counts and latest events.
+        /// Batches followed in Experience Platform.
+        public var batches = Counts()
+        /// Rows of outcome totals, duration buckets, trigger counts, latest events and AEP totals.
         public var totals = Counts()
 
         public init() {}
 
         public var wroteNothing: Bool {
-            [mappings, requests, observations, prunedKeys, triggerPlans, triggerIntents, totals].allSatisfy { $0.written == 0 }
+            [mappings, requests, observations, prunedKeys, triggerPlans, triggerIntents, batches, totals].allSatisfy { $0.written == 0 }
         }
 
         /// One line per table: `requests          100000 read    100000 written`.
         public var description: String {
             let tables: [(String, Counts)] = [("mappings", mappings), ("requests", requests), ("observations", observations),
                                               ("pruned keys", prunedKeys), ("trigger plans", triggerPlans),
-                                              ("trigger intents", triggerIntents), ("totals rows", totals)]
+                                              ("trigger intents", triggerIntents), ("followed batches", batches),
+                                              ("totals rows", totals)]
             return tables.map { (name: String, counts: Counts) -> String in
                 let label = name.padding(toLength: 16, withPad: " ", startingAt: 0)
                 return label + String(counts.read).leftPadded(10) + " read" + String(counts.written).leftPadded(10) + " written"
@@ -85,6 +88,10 @@ public enum StoreCopy {
         report.triggerPlans = Counts(read: plans.count, written: try await target.writeTriggerPlans(plans))
         let intents = try await source.pendingTriggerIntents()
         report.triggerIntents = Counts(read: intents.count, written: try await target.writeTriggerIntents(intents))
+        try await forEachPage(source.batchRows(after:limit:), after: 0, \.requestRowID, limit: batchSize) { rows throws(StoreError) in
+            report.batches.read += rows.count
+            report.batches.written += try await target.writeBatchRows(rows)
+        }
         // Last, so that the counters the target restores match the rows it holds.
         let totals = try await source.totals()
         report.totals = Counts(read: totals.rowCount, written: try await target.writeTotals(totals))
@@ -116,6 +123,7 @@ public struct StoreDigest: Sendable, Equatable, CustomStringConvertible {
     public var mappings = 0
     public var triggerPlans = 0
     public var triggerIntents = 0
+    public var batches = 0
     public var totalsRows = 0
     public var checksum: UInt64 = 0xcbf2_9ce4_8422_2325
 
@@ -135,6 +143,9 @@ public struct StoreDigest: Sendable, Equatable, CustomStringConvertible {
             "\($0.key) \($0.value.slot.bits) \($0.value.dueAt.bits) \($0.value.attempts) \($0.value.failingSince.bits)"
         }, \.triggerPlans)
         digest.add(try await store.pendingTriggerIntents().map { "\($0.id) \($0.key) \($0.at.bits)" }, \.triggerIntents)
+        try await forEachPage(store.batchRows(after:limit:), after: 0, \.requestRowID, limit: batchSize) { rows in
+            digest.add(rows.map(\.canonicalLine), \.batches)
+        }
         digest.add(try await store.totals().canonicalLines, \.totalsRows)
         return digest
     }
@@ -148,14 +159,16 @@ public struct StoreDigest: Sendable, Equatable, CustomStringConvertible {
 
     public var description: String {
         "\(requests) requests, \(observations) observations, \(prunedKeys) pruned keys, \(mappings) mappings, "
-            + "\(triggerPlans) trigger plans, \(triggerIntents) trigger intents, \(totalsRows) totals rows, "
+            + "\(triggerPlans) trigger plans, \(triggerIntents) trigger intents, \(batches) followed batches, \(totalsRows) totals rows, "
             + "checksum \(String(checksum, radix: 16))"
     }
 }
 
 extension IngestionTotals {
     /// Rows of the four totals tables.
-    var rowCount: Int { outcomes.count + buckets.count + triggers.values.map(\.count).reduce(0, +) + latest.count }
+    var rowCount: Int {
+        outcomes.count + buckets.count + triggers.values.map(\.count).reduce(0, +) + latest.count + aep.values.map(\.rows.count).reduce(0, +)
+    }
 
     /// One line per totals row, sorted, doubles and times by their bits: equal lines, equal totals.
     var canonicalLines: [String] {
@@ -168,7 +181,8 @@ extension IngestionTotals {
             "latest \($0.key) \($0.value.lastSuccessAt.bits) \($0.value.lastSuccessRecords) \($0.value.lastFailureAt.bits) "
                 + "\($0.value.lastTriggerAt.bits)"
         }
-        return (outcomes + buckets + triggers + latest).sorted()
+        let aep = self.aep.flatMap { key, totals in totals.rows.map { "aep \(key) \($0.kind.rawValue) \($0.name) \($0.value)" } }
+        return (outcomes + buckets + triggers + latest + aep).sorted()
     }
 }
 
@@ -178,6 +192,14 @@ private extension TrackedRequest {
          status.rawUnknown ?? "-", String(numRecords), batchID ?? "-", info ?? "-", acpCode?.rawValue ?? "-", finishedAt.bits,
          notFoundSince.bits, untrackedAt.bits]
             .joined(separator: "\u{1f}")
+    }
+}
+
+private extension BatchFollowUp {
+    var canonicalLine: String {
+        [String(requestRowID), key.description, requestID.rawValue, batchID, status, createdAt.bits, String(lookups), nextLookupAt.bits,
+         lastError ?? "-", finishedAt.bits, counts.input.map(String.init) ?? "-", counts.output.map(String.init) ?? "-",
+         counts.failed.map(String.init) ?? "-", errorsJSON].joined(separator: "\u{1f}")
     }
 }
 

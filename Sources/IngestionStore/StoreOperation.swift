@@ -5,6 +5,7 @@ public enum StoreOperation: String, CaseIterable, Sendable {
     case triggerIntent = "trigger_intent"
     case triggerAttempt = "trigger_attempt"
     case observation
+    case batchLookup = "batch_lookup"
     case notFound = "not_found"
     case importHistory = "import"
     case read

@@ -46,8 +46,15 @@ public protocol StoreTransfer: IngestionStore {
     func writeTriggerIntents(_ intents: [TriggerIntent]) async throws(StoreError) -> Int
 
     /// Sets the running totals named in `totals` (outcomes, buckets, triggers,
-    /// latest events; `open` is ignored) to its values; returns how many rows were added or changed.
+    /// latest events, the AEP totals; `open` and in-progress counts are ignored) to its values;
+    /// returns how many rows were added or changed.
     func writeTotals(_ totals: IngestionTotals) async throws(StoreError) -> Int
+
+    /// Followed batches whose request's row id is greater than `rowID`, by that row id.
+    func batchRows(after rowID: Int64, limit: Int) async throws(StoreError) -> [BatchFollowUp]
+
+    /// Writes followed batches (their requests must be there); returns how many were added or changed.
+    func writeBatchRows(_ rows: [BatchFollowUp]) async throws(StoreError) -> Int
 }
 
 /// One stored observation with its ids.

@@ -208,6 +208,39 @@ enum Migrations {
             // What the owner takes: the waiting calls of one tenant, oldest first.
             "CREATE INDEX trigger_queue_waiting ON trigger_queue (tenant, id) WHERE taken_by IS NULL",
         ]),
+        Step(version: 7, name: "batches followed in Experience Platform and their totals", statements: [
+            // One row per request whose batch is followed in the Catalog: a job, resumed after a restart.
+            """
+            CREATE TABLE aep_batches (
+                request bigint PRIMARY KEY REFERENCES requests (id) ON DELETE CASCADE,
+                tenant text COLLATE "C" NOT NULL,
+                mapping text COLLATE "C" NOT NULL,
+                batch_id text NOT NULL,
+                status text COLLATE "C" NOT NULL,
+                created_at double precision NOT NULL,
+                lookups bigint NOT NULL DEFAULT 0,
+                next_lookup_at double precision,
+                last_error text,
+                finished_at double precision,
+                input_records bigint,
+                output_records bigint,
+                failed_records bigint,
+                errors text NOT NULL DEFAULT '[]'
+            )
+            """,
+            "CREATE INDEX aep_batches_open ON aep_batches (tenant, next_lookup_at) WHERE finished_at IS NULL",
+            // Running totals of ended batches: kind status, records or error; a name and a count.
+            """
+            CREATE TABLE aep_totals (
+                tenant text COLLATE "C" NOT NULL,
+                mapping text COLLATE "C" NOT NULL,
+                kind text COLLATE "C" NOT NULL,
+                name text COLLATE "C" NOT NULL,
+                value bigint NOT NULL,
+                PRIMARY KEY (tenant, mapping, kind, name)
+            )
+            """,
+        ]),
     ]
 
     static var newest: Int { steps.last?.version ?? 0 }

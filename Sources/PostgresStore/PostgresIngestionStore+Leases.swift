@@ -216,8 +216,13 @@ struct FencedPostgresStore: IngestionStore {
         try await store.recordTriggerAttempt(attempt, fence: fence)
     }
 
-    func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date) async throws(StoreError) -> ObservationResult {
-        try await store.recordObservation(rowID, report: report, at: time, fence: fence)
+    func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date,
+                           followBatch: Bool) async throws(StoreError) -> ObservationResult {
+        try await store.recordObservation(rowID, report: report, at: time, followBatch: followBatch, fence: fence)
+    }
+
+    func recordBatchLookup(_ lookup: BatchLookup) async throws(StoreError) -> BatchLookupResult {
+        try await store.recordBatchLookup(lookup, fence: fence)
     }
 
     func recordNotFound(_ rowID: Int64, at time: Date) async throws(StoreError) -> TrackedRequest {
@@ -260,6 +265,11 @@ struct FencedPostgresStore: IngestionStore {
     }
 
     func observations(of rowID: Int64) async throws(StoreError) -> [Observation] { try await store.observations(of: rowID) }
+    func openBatches(tenant: String?) async throws(StoreError) -> [BatchFollowUp] { try await store.openBatches(tenant: tenant) }
+
+    func batches(ofRequests rowIDs: [Int64]) async throws(StoreError) -> [Int64: BatchFollowUp] {
+        try await store.batches(ofRequests: rowIDs)
+    }
     func isPruned(_ key: MappingKey, _ requestID: RequestID) async throws(StoreError) -> Bool { try await store.isPruned(key, requestID) }
     func history(_ query: HistoryQuery) async throws(StoreError) -> [TrackedRequest] { try await store.history(query) }
     func latestRequests() async throws(StoreError) -> [MappingKey: TrackedRequest] { try await store.latestRequests() }

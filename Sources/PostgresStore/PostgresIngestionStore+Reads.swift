@@ -10,8 +10,64 @@ extension PostgresIngestionStore {
             totals.open = try await self.requests(connection, """
                 SELECT \(unescaped: Self.requestColumns) FROM requests WHERE \(unescaped: Self.isOpen) ORDER BY id
                 """)
+            let aep = try await connection.query(
+                "SELECT tenant, mapping, kind, name, value FROM aep_totals ORDER BY 1, 2, 3, 4", logger: self.logger)
+            for try await (tenant, mapping, kind, name, value) in aep.decode((String, String, String, String, Int).self) {
+                guard let kind = AEPTotals.Kind(rawValue: kind) else { continue }
+                totals.aep[MappingKey(tenant: tenant, mapping: mapping), default: AEPTotals()].add(kind: kind, name: name, value: value)
+            }
+            let open = try await connection.query(
+                "SELECT tenant, mapping, count(*)::bigint FROM aep_batches WHERE finished_at IS NULL GROUP BY 1, 2", logger: self.logger)
+            for try await (tenant, mapping, count) in open.decode((String, String, Int).self) {
+                totals.aep[MappingKey(tenant: tenant, mapping: mapping), default: AEPTotals()].inProgress = count
+            }
             return totals
         }
+    }
+
+    public func openBatches(tenant: String?) async throws(StoreError) -> [BatchFollowUp] {
+        try await withConnection("read followed batches") { connection in
+            try await self.batches(connection, """
+                SELECT \(unescaped: Self.batchColumns) FROM aep_batches b JOIN requests r ON r.id = b.request
+                WHERE b.finished_at IS NULL AND (\(tenant)::text IS NULL OR b.tenant = \(tenant))
+                ORDER BY b.next_lookup_at, b.request
+                """)
+        }
+    }
+
+    public func batches(ofRequests rowIDs: [Int64]) async throws(StoreError) -> [Int64: BatchFollowUp] {
+        guard !rowIDs.isEmpty else { return [:] }
+        return try await withConnection("read the batches of \(rowIDs.count) requests") { connection in
+            let found = try await self.batches(connection, """
+                SELECT \(unescaped: Self.batchColumns) FROM aep_batches b JOIN requests r ON r.id = b.request
+                WHERE b.request = ANY(\(rowIDs))
+                """)
+            return Dictionary(found.map { ($0.requestRowID, $0) }) { first, _ in first }
+        }
+    }
+
+    /// A followed batch's columns, with its request's id (`aep_batches b JOIN requests r`), as `batches(_:_:)` decodes them.
+    static let batchColumns = """
+        b.request, b.tenant, b.mapping, r.request_id, b.batch_id, b.status, b.created_at, b.lookups, b.next_lookup_at, \
+        b.last_error, b.finished_at, b.input_records, b.output_records, b.failed_records, b.errors
+        """
+
+    func batches(_ connection: PostgresConnection, _ query: PostgresQuery) async throws -> [BatchFollowUp] {
+        var result: [BatchFollowUp] = []
+        let rows = try await connection.query(query, logger: logger)
+        for try await row in rows {
+            let (request, tenant, mapping, requestID, batchID, status, created, lookups, next, lastError, finished,
+                 input, output, failed, errors) =
+                try row.decode((Int64, String, String, String, String, String, Double, Int, Double?, String?, Double?,
+                                Int?, Int?, Int?, String).self)
+            result.append(BatchFollowUp(
+                requestRowID: request, key: MappingKey(tenant: tenant, mapping: mapping), requestID: RequestID(requestID),
+                batchID: batchID, status: status, createdAt: Date(timeIntervalSince1970: created), lookups: lookups,
+                nextLookupAt: next.map(Date.init(timeIntervalSince1970:)), lastError: lastError,
+                finishedAt: finished.map(Date.init(timeIntervalSince1970:)),
+                counts: CatalogBatch.Counts(input: input, output: output, failed: failed), errors: BatchFollowUp.errors(fromJSON: errors)))
+        }
+        return result
     }
 
     public func openRequests(tenant: String?) async throws(StoreError) -> [TrackedRequest] {

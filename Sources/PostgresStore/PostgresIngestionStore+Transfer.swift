@@ -116,7 +116,61 @@ extension PostgresIngestionStore: StoreTransfer {
     }
 
     public func writeTotals(_ totals: IngestionTotals) async throws(StoreError) -> Int {
-        try await transaction("write totals") { connection in try await self.writeTotals(connection, totals) }
+        try await transaction("write totals") { connection in
+            var written = try await self.writeTotals(connection, totals)
+            for (key, aep) in totals.aep {
+                for row in aep.rows {
+                    written += try await self.count(connection, """
+                        WITH written AS (
+                            INSERT INTO aep_totals AS t (tenant, mapping, kind, name, value)
+                            VALUES (\(key.tenant), \(key.mapping), \(row.kind.rawValue), \(row.name), \(row.value))
+                            ON CONFLICT (tenant, mapping, kind, name) DO UPDATE SET value = excluded.value
+                            WHERE t.value IS DISTINCT FROM excluded.value RETURNING 1)
+                        SELECT count(*) FROM written
+                        """)
+                }
+            }
+            return written
+        }
+    }
+
+    public func batchRows(after rowID: Int64, limit: Int) async throws(StoreError) -> [BatchFollowUp] {
+        try await withConnection("read followed batches") { connection in
+            try await self.batches(connection, """
+                SELECT \(unescaped: Self.batchColumns) FROM aep_batches b JOIN requests r ON r.id = b.request
+                WHERE b.request > \(rowID) ORDER BY b.request LIMIT \(max(1, limit))
+                """)
+        }
+    }
+
+    public func writeBatchRows(_ rows: [BatchFollowUp]) async throws(StoreError) -> Int {
+        try await transaction("write \(rows.count) followed batches") { connection in
+            var written = 0
+            for batch in rows {
+                let (created, next, finished) = (batch.createdAt.timeIntervalSince1970, batch.nextLookupAt?.timeIntervalSince1970,
+                                                 batch.finishedAt?.timeIntervalSince1970)
+                written += try await self.count(connection, """
+                    WITH written AS (
+                        INSERT INTO aep_batches AS b (request, tenant, mapping, batch_id, status, created_at, lookups, next_lookup_at,
+                            last_error, finished_at, input_records, output_records, failed_records, errors)
+                        VALUES (\(batch.requestRowID), \(batch.key.tenant), \(batch.key.mapping), \(batch.batchID), \(batch.status),
+                                \(created), \(batch.lookups), \(next), \(batch.lastError), \(finished), \(batch.counts.input),
+                                \(batch.counts.output), \(batch.counts.failed), \(batch.errorsJSON))
+                        ON CONFLICT (request) DO UPDATE SET status = excluded.status, lookups = excluded.lookups,
+                            next_lookup_at = excluded.next_lookup_at, last_error = excluded.last_error,
+                            finished_at = excluded.finished_at, input_records = excluded.input_records,
+                            output_records = excluded.output_records, failed_records = excluded.failed_records, errors = excluded.errors
+                        WHERE (b.status, b.lookups, b.next_lookup_at, b.last_error, b.finished_at, b.input_records, b.output_records,
+                               b.failed_records, b.errors)
+                            IS DISTINCT FROM (excluded.status, excluded.lookups, excluded.next_lookup_at, excluded.last_error,
+                                              excluded.finished_at, excluded.input_records, excluded.output_records,
+                                              excluded.failed_records, excluded.errors)
+                        RETURNING 1)
+                    SELECT count(*) FROM written
+                    """)
+            }
+            return written
+        }
     }
 
     // MARK: - Statements shared with the import

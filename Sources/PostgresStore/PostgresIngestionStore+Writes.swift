@@ -165,15 +165,16 @@ extension PostgresIngestionStore {
         }
     }
 
-    public func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date) async throws(StoreError) -> ObservationResult {
-        try await recordObservation(rowID, report: report, at: time, fence: nil)
+    public func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date,
+                                  followBatch: Bool) async throws(StoreError) -> ObservationResult {
+        try await recordObservation(rowID, report: report, at: time, followBatch: followBatch, fence: nil)
     }
 
     /// A poll that does not end its request (nearly every poll) is one statement
     /// (`RecordPoll`, or `FencedRecordPoll` with the fence folded in), and so one
     /// transaction and one round trip; one that ends it also counts it, in the same
     /// transaction. Fenced, only a request of the lease's tenant.
-    func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date,
+    func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date, followBatch: Bool,
                            fence: Fence?) async throws(StoreError) -> ObservationResult {
         let operation = "record observation of request row \(rowID)"
         guard report.status.isTerminal else {
@@ -183,8 +184,63 @@ extension PostgresIngestionStore {
         }
         return try await transaction(operation) { connection in
             let result = try await self.applyObservation(connection, rowID, report, at: time, fence: fence, operation: operation)
-            if case .finished(let request) = result { try await self.countOutcome(connection, request) }
+            if case .finished(let request) = result {
+                try await self.countOutcome(connection, request)
+                if followBatch, let batchID = request.batchID, !batchID.isEmpty {
+                    let at = time.timeIntervalSince1970
+                    try await connection.query("""
+                        INSERT INTO aep_batches (request, tenant, mapping, batch_id, status, created_at, next_lookup_at)
+                        VALUES (\(rowID), \(request.key.tenant), \(request.key.mapping), \(batchID), \(BatchFollowUp.pending), \(at), \(at))
+                        ON CONFLICT (request) DO NOTHING
+                        """, logger: self.logger)
+                }
+            }
             return result
+        }
+    }
+
+    public func recordBatchLookup(_ lookup: BatchLookup) async throws(StoreError) -> BatchLookupResult {
+        try await recordBatchLookup(lookup, fence: nil)
+    }
+
+    /// One transaction: the fence (first, when there is one), the row locked, updated and,
+    /// when the batch ends, its totals, as SQLite counts them (`AEPTotals.Addition`).
+    func recordBatchLookup(_ lookup: BatchLookup, fence: Fence?) async throws(StoreError) -> BatchLookupResult {
+        let operation = "record a lookup of the batch of request row \(lookup.requestRowID)"
+        return try await transaction(operation) { connection in
+            if let fence { try await fence.check(connection, location: self.location, operation: operation, logger: self.logger) }
+            guard var batch = try await self.batches(connection, """
+                SELECT \(unescaped: Self.batchColumns) FROM aep_batches b JOIN requests r ON r.id = b.request
+                WHERE b.request = \(lookup.requestRowID) FOR UPDATE OF b
+                """).first else {
+                throw StoreError(.failed, "database \(self.location): no followed batch for request row \(lookup.requestRowID)")
+            }
+            if let fence { try fence.cover(batch.key.tenant, self.location, operation) }
+            guard batch.isOpen else { return .alreadyEnded(batch) }
+            batch.apply(lookup.outcome, at: lookup.at, next: lookup.next)
+            try await connection.query("""
+                UPDATE aep_batches SET status = \(batch.status), lookups = \(batch.lookups),
+                    next_lookup_at = \(batch.nextLookupAt?.timeIntervalSince1970), last_error = \(batch.lastError),
+                    finished_at = \(batch.finishedAt?.timeIntervalSince1970), input_records = \(batch.counts.input),
+                    output_records = \(batch.counts.output), failed_records = \(batch.counts.failed), errors = \(batch.errorsJSON)
+                WHERE request = \(batch.requestRowID)
+                """, logger: self.logger)
+            guard !batch.isOpen else { return .stillOpen(batch) }
+            var known = Set<String>()
+            let codes = try await connection.query("""
+                SELECT name FROM aep_totals WHERE tenant = \(batch.key.tenant) AND mapping = \(batch.key.mapping)
+                    AND kind = \(AEPTotals.Kind.errors.rawValue)
+                """, logger: self.logger)
+            for try await name in codes.decode(String.self) { known.insert(name) }
+            let addition = AEPTotals.Addition(batch, knownCodes: known)
+            for row in addition.rows {
+                try await connection.query("""
+                    INSERT INTO aep_totals AS t (tenant, mapping, kind, name, value)
+                    VALUES (\(batch.key.tenant), \(batch.key.mapping), \(row.kind.rawValue), \(row.name), \(row.value))
+                    ON CONFLICT (tenant, mapping, kind, name) DO UPDATE SET value = t.value + excluded.value
+                    """, logger: self.logger)
+            }
+            return .ended(batch, addition)
         }
     }
 
@@ -253,6 +309,7 @@ extension PostgresIngestionStore {
                 WITH gone AS (
                     DELETE FROM requests WHERE id IN (
                         SELECT id FROM requests WHERE finished_at < \(cutoff.timeIntervalSince1970)
+                            AND id NOT IN (SELECT request FROM aep_batches WHERE finished_at IS NULL)
                         ORDER BY finished_at, id LIMIT \(max(0, limit)))
                     RETURNING tenant, mapping, request_id
                 ), kept AS (

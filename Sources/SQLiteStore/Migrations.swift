@@ -154,6 +154,35 @@ enum Migrations {
         );
         CREATE INDEX trigger_queue_waiting ON trigger_queue (tenant, id) WHERE taken_by IS NULL;
         """),
+        Step(version: 7, name: "batches followed in Experience Platform and their totals", sql: """
+        -- One row per request whose batch is followed in the Catalog: a job, resumed after a restart.
+        CREATE TABLE aep_batches (
+            request INTEGER PRIMARY KEY REFERENCES requests (id) ON DELETE CASCADE,
+            tenant TEXT NOT NULL,
+            mapping TEXT NOT NULL,
+            batch_id TEXT NOT NULL,
+            status TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            lookups INTEGER NOT NULL DEFAULT 0,
+            next_lookup_at REAL,
+            last_error TEXT,
+            finished_at REAL,
+            input_records INTEGER,
+            output_records INTEGER,
+            failed_records INTEGER,
+            errors TEXT NOT NULL DEFAULT '[]'
+        );
+        CREATE INDEX aep_batches_open ON aep_batches (tenant, next_lookup_at) WHERE finished_at IS NULL;
+        -- Running totals of ended batches: kind status, records or error; a name and a count.
+        CREATE TABLE aep_totals (
+            tenant TEXT NOT NULL,
+            mapping TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            name TEXT NOT NULL,
+            value INTEGER NOT NULL,
+            PRIMARY KEY (tenant, mapping, kind, name)
+        ) WITHOUT ROWID;
+        """),
     ]
 }
 

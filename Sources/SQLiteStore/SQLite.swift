@@ -12,6 +12,7 @@ enum SQLValue: Sendable {
     init(_ text: String?) { self = text.map { .text($0) } ?? .null }
     init(_ date: Date?) { self = date.map { .real($0.timeIntervalSince1970) } ?? .null }
     init(_ number: Int) { self = .integer(Int64(number)) }
+    init(_ number: Int?) { self = number.map { .integer(Int64($0)) } ?? .null }
 }
 
 /// One SQLite connection: the only code that calls SQLite's C API.
@@ -186,6 +187,7 @@ struct Row {
         return String(cString: pointer)
     }
     func string(_ column: Int32) -> String { text(column) ?? "" }
+    func optionalInt(_ column: Int32) -> Int? { isNull(column) ? nil : int(column) }
     func date(_ column: Int32) -> Date? {
         isNull(column) ? nil : Date(timeIntervalSince1970: double(column))
     }

@@ -30,6 +30,14 @@ extension SQLiteIngestionStore {
                     lastSuccessAt: row.date(2), lastSuccessRecords: row.int(3), lastFailureAt: row.date(4), lastTriggerAt: row.date(5))
             }
             totals.open = try Self.requests(db, where: Self.isOpen, [], order: "id")
+            try db.prepare("SELECT tenant, mapping, kind, name, value FROM aep_totals ORDER BY 1, 2, 3, 4").run { row in
+                guard let kind = AEPTotals.Kind(rawValue: row.string(2)) else { return }
+                totals.aep[MappingKey(tenant: row.string(0), mapping: row.string(1)), default: AEPTotals()]
+                    .add(kind: kind, name: row.string(3), value: row.int(4))
+            }
+            try db.prepare("SELECT tenant, mapping, count(*) FROM aep_batches WHERE finished_at IS NULL GROUP BY 1, 2").run { row in
+                totals.aep[MappingKey(tenant: row.string(0), mapping: row.string(1)), default: AEPTotals()].inProgress = row.int(2)
+            }
             return totals
         }
     }
@@ -43,6 +51,48 @@ extension SQLiteIngestionStore {
 
     public func request(_ key: MappingKey, _ requestID: RequestID) throws(StoreError) -> TrackedRequest? {
         try read { db throws(StoreError) in try Self.request(db, key, requestID) }
+    }
+
+    public func openBatches(tenant: String?) throws(StoreError) -> [BatchFollowUp] {
+        try read { db throws(StoreError) in
+            guard let tenant else { return try Self.batches(db, where: "b.finished_at IS NULL", []) }
+            return try Self.batches(db, where: "b.finished_at IS NULL AND b.tenant = ?", [.text(tenant)])
+        }
+    }
+
+    public func batches(ofRequests rowIDs: [Int64]) throws(StoreError) -> [Int64: BatchFollowUp] {
+        guard !rowIDs.isEmpty else { return [:] }
+        return try read { db throws(StoreError) in
+            var found: [Int64: BatchFollowUp] = [:]
+            // In slices, within SQLite's limit on bound values.
+            for start in stride(from: 0, to: rowIDs.count, by: 500) {
+                let slice = rowIDs[start..<min(start + 500, rowIDs.count)]
+                let marks = Array(repeating: "?", count: slice.count).joined(separator: ", ")
+                for batch in try Self.batches(db, where: "b.request IN (\(marks))", slice.map { .integer($0) }) {
+                    found[batch.requestRowID] = batch
+                }
+            }
+            return found
+        }
+    }
+
+    /// Followed batches with their request's id, the soonest due first (or in `order`).
+    static func batches(_ db: SQLiteConnection, where condition: String, _ values: [SQLValue],
+                        order: String = "b.next_lookup_at, b.request", limit: Int? = nil) throws(StoreError) -> [BatchFollowUp] {
+        var result: [BatchFollowUp] = []
+        try db.prepare("""
+            SELECT b.request, b.tenant, b.mapping, r.request_id, b.batch_id, b.status, b.created_at, b.lookups, b.next_lookup_at,
+                b.last_error, b.finished_at, b.input_records, b.output_records, b.failed_records, b.errors
+            FROM aep_batches b JOIN requests r ON r.id = b.request WHERE \(condition) ORDER BY \(order)
+            """ + (limit == nil ? "" : " LIMIT ?")).run(values + (limit.map { [SQLValue($0)] } ?? [])) { row in
+            result.append(BatchFollowUp(
+                requestRowID: Int64(row.int(0)), key: MappingKey(tenant: row.string(1), mapping: row.string(2)),
+                requestID: RequestID(row.string(3)), batchID: row.string(4), status: row.string(5), createdAt: row.date(6)!,
+                lookups: row.int(7), nextLookupAt: row.date(8), lastError: row.text(9), finishedAt: row.date(10),
+                counts: CatalogBatch.Counts(input: row.optionalInt(11), output: row.optionalInt(12), failed: row.optionalInt(13)),
+                errors: BatchFollowUp.errors(fromJSON: row.string(14))))
+        }
+        return result
     }
 
     public func observations(of rowID: Int64) throws(StoreError) -> [Observation] {

@@ -187,7 +187,42 @@ extension SQLiteIngestionStore: StoreTransfer {
                  latest.lastSuccessAt == nil ? .null : SQLValue(latest.lastSuccessRecords),
                  SQLValue(latest.lastFailureAt), SQLValue(latest.lastTriggerAt)]
             }
-            return outcomes + buckets + triggers + latest
+            let aep = try db.changes(running: """
+                INSERT INTO aep_totals (tenant, mapping, kind, name, value) VALUES (?, ?, ?, ?, ?)
+                ON CONFLICT DO UPDATE SET value = excluded.value WHERE aep_totals.value IS NOT excluded.value
+                """, for: totals.aep.flatMap { key, aep in aep.rows.map { (key, $0) } }) { key, row in
+                [.text(key.tenant), .text(key.mapping), .text(row.kind.rawValue), .text(row.name), SQLValue(row.value)]
+            }
+            return outcomes + buckets + triggers + latest + aep
+        }
+    }
+
+    public func batchRows(after rowID: Int64, limit: Int) throws(StoreError) -> [BatchFollowUp] {
+        try read { db throws(StoreError) in
+            try Self.batches(db, where: "b.request > ?", [.integer(rowID)], order: "b.request", limit: max(1, limit))
+        }
+    }
+
+    public func writeBatchRows(_ rows: [BatchFollowUp]) throws(StoreError) -> Int {
+        try write { db throws(StoreError) -> Int in
+            try db.changes(running: """
+                INSERT INTO aep_batches (request, tenant, mapping, batch_id, status, created_at, lookups, next_lookup_at, last_error,
+                    finished_at, input_records, output_records, failed_records, errors) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (request) DO UPDATE SET status = excluded.status, lookups = excluded.lookups,
+                    next_lookup_at = excluded.next_lookup_at, last_error = excluded.last_error, finished_at = excluded.finished_at,
+                    input_records = excluded.input_records, output_records = excluded.output_records,
+                    failed_records = excluded.failed_records, errors = excluded.errors
+                WHERE (aep_batches.status, aep_batches.lookups, aep_batches.next_lookup_at, aep_batches.last_error,
+                       aep_batches.finished_at, aep_batches.input_records, aep_batches.output_records, aep_batches.failed_records,
+                       aep_batches.errors)
+                    IS NOT (excluded.status, excluded.lookups, excluded.next_lookup_at, excluded.last_error, excluded.finished_at,
+                            excluded.input_records, excluded.output_records, excluded.failed_records, excluded.errors)
+                """, for: rows) { batch in
+                [.integer(batch.requestRowID), .text(batch.key.tenant), .text(batch.key.mapping), .text(batch.batchID), .text(batch.status),
+                 SQLValue(batch.createdAt), SQLValue(batch.lookups), SQLValue(batch.nextLookupAt), SQLValue(batch.lastError),
+                 SQLValue(batch.finishedAt), SQLValue(batch.counts.input), SQLValue(batch.counts.output), SQLValue(batch.counts.failed),
+                 .text(batch.errorsJSON)]
+            }
         }
     }
 }

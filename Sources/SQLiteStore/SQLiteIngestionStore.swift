@@ -245,7 +245,8 @@ public actor SQLiteIngestionStore: IngestionStore {
         }
     }
 
-    public func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date) throws(StoreError) -> ObservationResult {
+    public func recordObservation(_ rowID: Int64, report: StatusReport, at time: Date,
+                                  followBatch: Bool) throws(StoreError) -> ObservationResult {
         let bounds = durationBounds
         return try write { db throws(StoreError) -> ObservationResult in
             guard var request = try Self.request(db, rowID: rowID) else { throw Self.noRow(db, rowID) }
@@ -263,7 +264,43 @@ public actor SQLiteIngestionStore: IngestionStore {
             if changed { try Self.appendObservation(db, rowID, request, at: time) }
             guard request.status.isTerminal else { return .stillRunning(request) }
             try Self.countOutcome(db, request, bounds: bounds)
+            if followBatch, let batchID = request.batchID, !batchID.isEmpty {
+                try db.prepare("""
+                    INSERT INTO aep_batches (request, tenant, mapping, batch_id, status, created_at, next_lookup_at)
+                    VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT DO NOTHING
+                    """).run([.integer(rowID), .text(request.key.tenant), .text(request.key.mapping), .text(batchID),
+                              .text(BatchFollowUp.pending), SQLValue(time), SQLValue(time)])
+            }
             return .finished(request)
+        }
+    }
+
+    public func recordBatchLookup(_ lookup: BatchLookup) throws(StoreError) -> BatchLookupResult {
+        try write { db throws(StoreError) -> BatchLookupResult in
+            guard var batch = try Self.batches(db, where: "b.request = ?", [.integer(lookup.requestRowID)]).first else {
+                throw StoreError(.failed, "database \(db.path): no followed batch for request row \(lookup.requestRowID)")
+            }
+            guard batch.isOpen else { return .alreadyEnded(batch) }
+            batch.apply(lookup.outcome, at: lookup.at, next: lookup.next)
+            try db.prepare("""
+                UPDATE aep_batches SET status = ?, lookups = ?, next_lookup_at = ?, last_error = ?, finished_at = ?,
+                    input_records = ?, output_records = ?, failed_records = ?, errors = ? WHERE request = ?
+                """).run([.text(batch.status), SQLValue(batch.lookups), SQLValue(batch.nextLookupAt), SQLValue(batch.lastError),
+                          SQLValue(batch.finishedAt), SQLValue(batch.counts.input), SQLValue(batch.counts.output),
+                          SQLValue(batch.counts.failed), .text(batch.errorsJSON), .integer(batch.requestRowID)])
+            guard !batch.isOpen else { return .stillOpen(batch) }
+            var known = Set<String>()
+            try db.prepare("SELECT name FROM aep_totals WHERE tenant = ? AND mapping = ? AND kind = ?")
+                .run([.text(batch.key.tenant), .text(batch.key.mapping), .text(AEPTotals.Kind.errors.rawValue)]) { known.insert($0.string(0)) }
+            let addition = AEPTotals.Addition(batch, knownCodes: known)
+            for row in addition.rows {
+                try db.prepare("""
+                    INSERT INTO aep_totals (tenant, mapping, kind, name, value) VALUES (?, ?, ?, ?, ?)
+                    ON CONFLICT DO UPDATE SET value = value + excluded.value
+                    """).run([.text(batch.key.tenant), .text(batch.key.mapping), .text(row.kind.rawValue), .text(row.name),
+                              SQLValue(row.value)])
+            }
+            return .ended(batch, addition)
         }
     }
 
@@ -291,7 +328,11 @@ public actor SQLiteIngestionStore: IngestionStore {
         try write { db throws(StoreError) -> Int in
             // The oldest `limit` ended before the cutoff; their keys stay, so that
             // tracking one again cannot count it a second time.
-            let oldest = "SELECT id FROM requests WHERE finished_at < ? ORDER BY finished_at, id LIMIT ?"
+            // A request whose batch is still followed stays until the follow-up ends.
+            let oldest = """
+                SELECT id FROM requests WHERE finished_at < ? AND id NOT IN (SELECT request FROM aep_batches WHERE finished_at IS NULL)
+                ORDER BY finished_at, id LIMIT ?
+                """
             try db.prepare("""
                 INSERT OR IGNORE INTO pruned_requests (tenant, mapping, request_id)
                 SELECT tenant, mapping, request_id FROM requests WHERE id IN (\(oldest))

@@ -125,6 +125,16 @@ public struct ConfigKey<Value> {
         }
     }
 
+    /// A nested mapping that may be left out (nil then), read through its own table into a fresh `element()`.
+    public static func optionalSection<Section>(_ name: String, _ field: WritableKeyPath<Value, Section?>,
+                                                _ table: ConfigTable<Section>, element: @escaping () -> Section) -> ConfigKey {
+        ConfigKey(name) { value, node, key, reader in
+            var section = value[keyPath: field] ?? element()
+            table.read(node, into: &section, path: key, reader: reader)
+            value[keyPath: field] = section
+        }
+    }
+
     /// A list of mappings, each read through `table` into a fresh `element()`.
     /// `unique` names a key whose values must differ between elements.
     public static func list<Element>(_ name: String, _ field: WritableKeyPath<Value, [Element]>,

@@ -107,10 +107,19 @@ enum RequestTable {
     static func render(_ requests: [RequestBody]) -> String {
         let rows = requests.map { r -> [String] in
             [r.firstSeen, r.tenant, r.mapping, r.requestID, r.status, String(r.numRecords), r.acpCode ?? "",
-             r.durationSeconds.map { String(format: "%.0fs", $0) } ?? ""]
+             r.durationSeconds.map { String(format: "%.0fs", $0) } ?? "", aep(r.aepBatch)]
         }
-        return TextTable.render(header: ["FIRST SEEN", "TENANT", "MAPPING", "REQUEST", "STATUS", "RECORDS", "ACP CODE", "DURATION"],
+        return TextTable.render(header: ["FIRST SEEN", "TENANT", "MAPPING", "REQUEST", "STATUS", "RECORDS", "ACP CODE", "DURATION", "AEP BATCH"],
                                 rows: rows, rightAligned: [5, 7])
+    }
+
+    /// `success 1342/1491 ingested, 149 failed: INGEST-1401-400 (149)`, or the Catalog status while it is followed.
+    static func aep(_ batch: AEPBatchBody?) -> String {
+        guard let batch else { return "" }
+        guard batch.ended, let input = batch.inputRecords else { return batch.status }
+        let codes = batch.errors.map { error in error.code + (error.recordCount.map { " (\($0))" } ?? "") }.joined(separator: ", ")
+        return "\(batch.status) \(batch.ingestedRecords ?? 0)/\(input) ingested, \(batch.failedRecords ?? 0) failed"
+            + (codes.isEmpty ? "" : ": " + codes)
     }
 }
 

@@ -44,6 +44,28 @@ struct ConfigTests {
         }
     }
 
+    /// `tenants[].aep`: absent is off; each bad value one line naming its key; the defaults.
+    @Test(arguments: [("aep: {sandbox: prod}", "config.yml:4: tenants[0].aep.org_id: is required"),
+                      ("aep: {org_id: 1234ABCD}", "config.yml:4: tenants[0].aep.org_id: must be an IMS organization id"),
+                      ("aep: {org_id: 12AB@AdobeOrg, sandbox: Prod_1}", "config.yml:4: tenants[0].aep.sandbox: must be a sandbox name"),
+                      ("aep: {org_id: 12AB@AdobeOrg, platform_url: 'ftp://x'}", "config.yml:4: tenants[0].aep.platform_url: must be an http"),
+                      ("aep: {org_id: 12AB@AdobeOrg, lookup_interval: 10m, lookup_interval_max: 1m}",
+                       "config.yml:4: tenants[0].aep.lookup_interval_max: must be at least lookup_interval (10m)"),
+                      ("aep: {org_id: 12AB@AdobeOrg, region: emea}", "tenants[0].aep.region")])
+    func theAEPBlockIsChecked(line: String, expected: String) {
+        #expect {
+            try ExporterConfig.parse(yaml: Self.tenant(with: line), file: "config.yml")
+        } throws: { error in "\(error)".contains(expected) }
+    }
+
+    @Test func theAEPBlockIsOptionalWithDefaults() throws {
+        #expect(try ExporterConfig.parse(yaml: Self.tenant(with: "scopes: [openid]"), file: "c.yml").tenants[0].client.platform == nil)
+        let platform = try #require(try ExporterConfig.parse(yaml: Self.tenant(with: "aep: {org_id: 12AB@AdobeOrg}"), file: "c.yml")
+            .tenants[0].client.platform)
+        #expect(platform.orgID == "12AB@AdobeOrg" && platform.sandbox == "prod" && platform.url == "https://platform.adobe.io")
+        #expect(platform.lookupInterval == .seconds(60) && platform.lookupIntervalMax == .seconds(900) && platform.giveUpAfter == .seconds(21_600))
+    }
+
     /// Tenant names and mapping ids go into Adobe's URL path and into labels: only the
     /// characters Adobe uses, with one line naming the key (and not quoting the value).
     @Test(arguments: [("tenants:\n  - name: acme/prod\n    client_id: c\n    client_secret: s\n    mappings: [{id: XDM44}]\n",

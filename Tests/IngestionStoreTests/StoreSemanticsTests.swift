@@ -21,7 +21,7 @@ struct StoreSemanticsTests {
             #expect(try await store.schemaVersion() == newestSchemaVersion(driver))
             await store.close()
         }
-        #expect(try await fixture.column("SELECT version FROM schema_migrations ORDER BY version") == ["1", "2", "3", "4", "5", "6"])
+        #expect(try await fixture.column("SELECT version FROM schema_migrations ORDER BY version") == ["1", "2", "3", "4", "5", "6", "7"])
         #expect(try await fixture.column("SELECT name FROM schema_migrations WHERE version = 2") == ["keys of requests removed by retention"])
         // A version means one schema on both engines: the same steps under the same names.
         #expect(try await fixture.column("SELECT version || ' ' || name FROM schema_migrations ORDER BY version") == migrationSteps(driver))
@@ -39,8 +39,8 @@ struct StoreSemanticsTests {
         _ = try await store.registerMappings([key], at: start)
         await store.close()
         // What version 3 had: no store_probe, trigger_plans, trigger_intents, the two request columns
-        // nor the cluster's tables.
-        for statement in ["DROP TABLE trigger_queue", "DROP TABLE tenant_leases", "DROP TABLE replicas",
+        // nor the cluster's and the followed batches' tables.
+        for statement in ["DROP TABLE aep_totals", "DROP TABLE aep_batches", "DROP TABLE trigger_queue", "DROP TABLE tenant_leases", "DROP TABLE replicas",
                           "DROP TABLE store_probe", "DROP TABLE trigger_intents", "DROP TABLE trigger_plans",
                           "ALTER TABLE requests DROP COLUMN not_found_since", "ALTER TABLE requests DROP COLUMN untracked_at",
                           "DELETE FROM schema_migrations WHERE version > 3"] {
@@ -52,6 +52,7 @@ struct StoreSemanticsTests {
         #expect(try await upgraded.openRequests() == [row])
         #expect(try await upgraded.pendingTriggerIntents().isEmpty)
         #expect(try await upgraded.triggerPlans().isEmpty)
+        #expect(try await upgraded.openBatches(tenant: nil).isEmpty)
         #expect(try await upgraded.registerMappings([key], at: start.addingTimeInterval(60)) == [key: start])
         _ = try await upgraded.probe(write: true, at: start)
         await upgraded.close()

@@ -26,8 +26,20 @@ struct StoreTransferTests {
                                  StatusReport(requestID: "9001", status: .unknown("Queued (AEP)"), info: "waiting"),
                                  StatusReport(requestID: "9001", status: .failed, batchID: "B-1",
                                               info: "Mapping Id: XDM44. ACP-880096 Sync Job failed")].enumerated() {
-            _ = try await store.recordObservation(row, report: report, at: start.addingTimeInterval(5000 + Double(offset + 1) * 30.5))
+            _ = try await store.recordObservation(row, report: report, at: start.addingTimeInterval(5000 + Double(offset + 1) * 30.5),
+                                                  followBatch: true)
         }
+        // Its batch, followed in Experience Platform to its end; another one still followed.
+        let partial = CatalogBatch(id: "B-1", status: "success", counts: .init(input: 40, output: 37, failed: 3),
+                                   errors: [.init(code: "INGEST-1401-400", description: "a row could not be read", recordCount: 3)])
+        _ = try await store.recordBatchLookup(BatchLookup(requestRowID: row, outcome: .answered(partial), at: start.addingTimeInterval(5200.5),
+                                                          next: start.addingTimeInterval(5200.5)))
+        let followed = try await store.track(other, requestID: "9006", origin: .external, at: start.addingTimeInterval(5000)).request.rowID
+        _ = try await store.recordObservation(followed, report: StatusReport(requestID: "9006", status: .failed, batchID: "B-2",
+                                                                            info: "Mapping Id: XDM45. ACP-880096 Sync Job failed"),
+                                              at: start.addingTimeInterval(5100), followBatch: true)
+        _ = try await store.recordBatchLookup(BatchLookup(requestRowID: followed, outcome: .failed(reason: "HTTP 503"),
+                                                          at: start.addingTimeInterval(5100), next: start.addingTimeInterval(5160.25)))
         let open = try await store.recordTriggerAttempt(TriggerAttempt(
             key: other, at: start.addingTimeInterval(6000), result: .alreadyInProgress, requestID: "9002", origin: .adopted,
             plan: TriggerPlan(slot: start.addingTimeInterval(6000), dueAt: start.addingTimeInterval(6300.5), attempts: 2,
@@ -51,9 +63,11 @@ struct StoreTransferTests {
             try await seed(source)
             try await withStore(targetDriver) { target, _ in
                 let first = try await StoreCopy.copy(from: source, to: target, batchSize: 7)
-                // 39 imported, 19 pruned, 5 tracked; one observation per import, per change seen and per end given up.
-                #expect(first.requests == .init(read: 25, written: 25))
-                #expect(first.observations == .init(read: 24, written: 24))
+                // 39 imported, 19 pruned, 6 tracked; one observation per import, per change seen and per end given up.
+                #expect(first.requests == .init(read: 26, written: 26))
+                #expect(first.observations == .init(read: 25, written: 25))
+                #expect(first.batches == .init(read: 2, written: 2))
+                #expect(try await target.openBatches(tenant: nil) == source.openBatches(tenant: nil))
                 #expect(first.prunedKeys == .init(read: 19, written: 19))
                 #expect(first.mappings == .init(read: 2, written: 2))
                 #expect(first.triggerPlans == .init(read: 2, written: 2))
@@ -73,7 +87,7 @@ struct StoreTransferTests {
                 }
 
                 let second = try await StoreCopy.copy(from: source, to: target)
-                #expect(second.wroteNothing && second.requests.read == 25 && second.triggerIntents.read == 1)
+                #expect(second.wroteNothing && second.requests.read == 26 && second.triggerIntents.read == 1 && second.batches.read == 2)
                 #expect(try await StoreDigest.of(target) == digest)
 
                 // The copy goes on as a store: new rows get new ids, pruned keys stay refused.

@@ -40,10 +40,16 @@
             labels: { severity: 'warning' },
             annotations: {
               summary: 'ACS ingestion Failed: {{ $labels.tenant }} / {{ $labels.mapping }} ({{ $labels.acp_code }})',
+              // The last sentence only once Experience Platform has rejected records of
+              // the mapping's batches during the window (ACP-880096: the exporter follows
+              // the failure's batch to its end); nothing while it has not, or cannot.
+              // The query names the alert's own job and instance, so it needs no selector.
               description: |||
                 {{ printf "%.0f" $value }} ingestion request(s) of mapping {{ $labels.mapping }}
                 "{{ $labels.name }}" on tenant {{ $labels.tenant }} ended in status Failed with code
-                {{ $labels.acp_code }} during the last 15 minutes (exporter {{ $labels.instance }}).
+                {{ $labels.acp_code }} during the last 15 minutes (exporter {{ $labels.instance }}).{{ with printf `sum(increase(acs_ingestion_aep_batch_records_total{job=%q, instance=%q, tenant=%q, mapping=%q, outcome="failed"}[15m])) > 0` $labels.job $labels.instance $labels.tenant $labels.mapping | query }}
+                Experience Platform rejected {{ . | first | value | printf "%.0f" }} record(s) of the batches of
+                this mapping that ended in that time (AcsIngestionRecordsRejectedByAep).{{ end }}
               |||,
             },
           },
@@ -96,6 +102,41 @@
                 minutes: Adobe answered 404 for longer than collector.give_up_after, or the request stayed In
                 Progress longer than collector.max_in_progress. What it came to is unknown and it is no longer
                 polled (exporter {{ $labels.instance }}).
+              |||,
+            },
+          },
+          // Records Experience Platform rejected, from the batches the exporter follows
+          // (the batchId of a request Failed with ACP-880096) to their end. Counted
+          // whatever the batch's final status: a `success` batch can hold rejected
+          // rows (partial ingestion). The second clause, as for the Failed alert,
+          // also sees a series that its first rejection created, already above 0.
+          {
+            alert: 'AcsIngestionRecordsRejectedByAep',
+            expr: |||
+              (
+                  increase(acs_ingestion_aep_batch_records_total{%(acsIngestionExporterSelector)s, outcome="failed"}[15m]) > 0
+                or
+                  (
+                    acs_ingestion_aep_batch_records_total{%(acsIngestionExporterSelector)s, outcome="failed"}
+                    unless acs_ingestion_aep_batch_records_total{%(acsIngestionExporterSelector)s, outcome="failed"} offset 15m
+                  ) > 0
+                  and on (job, instance)
+                    (up{%(acsIngestionExporterSelector)s} offset 15m or group by (job, instance) (acs_ingestion_mapping_info{%(acsIngestionExporterSelector)s} offset 15m))
+              )
+              * on (job, instance, tenant, mapping) group_left (name)
+                acs_ingestion_mapping_info{%(acsIngestionExporterSelector)s}
+            ||| % $._config,
+            'for': '0m',
+            labels: { severity: 'warning' },
+            annotations: {
+              summary: 'Records rejected by Experience Platform: {{ $labels.tenant }} / {{ $labels.mapping }}',
+              description: |||
+                Experience Platform rejected {{ printf "%.0f" $value }} record(s) of the batches of mapping
+                {{ $labels.mapping }} "{{ $labels.name }}" on tenant {{ $labels.tenant }} that ended during the
+                last 15 minutes (the batches' failedRecordCount in Catalog; a batch with status success can hold
+                rejected rows too). These records are not in the dataset. The error codes the batches reported
+                are in acs_ingestion_aep_batch_errors_total{tenant="{{ $labels.tenant }}",
+                mapping="{{ $labels.mapping }}"} (exporter {{ $labels.instance }}).
               |||,
             },
           },

@@ -3,7 +3,7 @@
 function(c) {
   uid: c.config.dashboards.capacity.uid,
   title: 'ACS ingestion capacity',
-  description: 'Capacity report for Adobe Campaign Standard data ingestion: records ingested per day / week / month per tenant and mapping, top mappings, trends and success ratio, and the Adobe API calls against each tenant\'s call budget.',
+  description: 'Capacity report for Adobe Campaign Standard data ingestion: records ingested per day / week / month per tenant and mapping, top mappings, trends and success ratio, the Adobe API calls against each tenant\'s call budget, and the records Experience Platform rejected in the batches the exporter followed.',
   tags: c.config.dashboardTags + ['capacity'],
   editable: true,
   graphTooltip: 1,
@@ -1182,7 +1182,7 @@ function(c) {
     {
       type: 'timeseries',
       title: 'Adobe API calls per hour vs budget (daily mean)',
-      description: "Calls made with each tenant's credential per hour, averaged over each day (every token, trigger and status call, retries included; calls refused by an open breaker are not made), and the tenant's max_calls_per_hour (acs_ingestion_api_budget_calls_per_hour, dashed; tenants with a budget only). Busy hours run above the daily mean: the overview's API call budget panel shows the live rate. For a tenant without a budget, the calls show what budget it would need.",
+      description: "Calls made with each tenant's credential per hour, averaged over each day (every token, trigger, status and batch call, retries included; calls refused by an open breaker are not made), and the tenant's max_calls_per_hour (acs_ingestion_api_budget_calls_per_hour, dashed; tenants with a budget only). Busy hours run above the daily mean: the overview's API call budget panel shows the live rate. For a tenant without a budget, the calls show what budget it would need.",
       datasource: c.datasource,
       fieldConfig: {
         defaults: {
@@ -1359,6 +1359,465 @@ function(c) {
         w: 8,
         x: 16,
         y: 41,
+      },
+    },
+    {
+      type: 'row',
+      id: 21,
+      title: 'Experience Platform batches',
+      collapsed: false,
+      gridPos: {
+        h: 1,
+        w: 24,
+        x: 0,
+        y: 49,
+      },
+      panels: [],
+    },
+    {
+      type: 'timeseries',
+      title: 'Records rejected by Experience Platform per day',
+      description: "Records per day that Experience Platform rejected in the batches the exporter followed (those of requests Failed with ACP-880096), per tenant and mapping (Catalog's failedRecordCount, counted when a batch ends; a success batch can hold rejected rows). Rejected records are not in the dataset: a mapping that rejects records day after day has a lasting data or schema problem (see the runbook of AcsIngestionRecordsRejectedByAep).",
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 'short',
+          color: {
+            mode: 'palette-classic',
+          },
+          custom: {
+            drawStyle: 'bars',
+            lineWidth: 1,
+            fillOpacity: 60,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'normal',
+              group: 'A',
+            },
+            axisPlacement: 'auto',
+            gradientMode: 'none',
+            lineInterpolation: 'linear',
+            pointSize: 4,
+            thresholdsStyle: {
+              mode: 'off',
+            },
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+          decimals: 0,
+          min: 0,
+        },
+        overrides: [],
+      },
+      options: {
+        legend: {
+          displayMode: 'table',
+          placement: 'right',
+          showLegend: true,
+          calcs: ['lastNotNull', 'max'],
+        },
+        tooltip: {
+          mode: 'multi',
+          sort: 'desc',
+        },
+      },
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('sum by (tenant, mapping) (increase(acs_ingestion_aep_batch_records_total{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping", outcome="failed"}[1d]))'),
+          legendFormat: '{{tenant}} / {{mapping}}',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+          interval: '1d',
+        },
+      ],
+      id: 22,
+      gridPos: {
+        h: 8,
+        w: 8,
+        x: 0,
+        y: 50,
+      },
+    },
+    {
+      type: 'timeseries',
+      title: 'Batch records per day: input vs ingested',
+      description: "Records per day of the Experience Platform batches the exporter followed, per tenant: input (Catalog's inputRecordCount, dashed) against ingested (outputRecordCount). The gap is what Platform rejected.",
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 'short',
+          color: {
+            mode: 'palette-classic',
+          },
+          custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+            axisPlacement: 'auto',
+            gradientMode: 'none',
+            lineInterpolation: 'linear',
+            pointSize: 4,
+            thresholdsStyle: {
+              mode: 'off',
+            },
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+          decimals: 0,
+          min: 0,
+        },
+        overrides: [
+          {
+            matcher: {
+              id: 'byRegexp',
+              options: '.* input$',
+            },
+            properties: [
+              {
+                id: 'custom.lineStyle',
+                value: {
+                  fill: 'dash',
+                  dash: [10, 10],
+                },
+              },
+              {
+                id: 'custom.fillOpacity',
+                value: 0,
+              },
+            ],
+          },
+        ],
+      },
+      options: {
+        legend: {
+          displayMode: 'table',
+          placement: 'right',
+          showLegend: true,
+          calcs: ['lastNotNull', 'max'],
+        },
+        tooltip: {
+          mode: 'multi',
+          sort: 'desc',
+        },
+      },
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('sum by (tenant, outcome) (increase(acs_ingestion_aep_batch_records_total{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping", outcome=~"input|ingested"}[1d]))'),
+          legendFormat: '{{tenant}} {{outcome}}',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+          interval: '1d',
+        },
+      ],
+      id: 23,
+      gridPos: {
+        h: 8,
+        w: 8,
+        x: 8,
+        y: 50,
+      },
+    },
+    {
+      type: 'bargauge',
+      title: 'Top 10 Experience Platform error codes, last 7 days',
+      description: 'The 10 tenant / mapping / error code triples reported by the most ended Experience Platform batches during the last 7 days (acs_ingestion_aep_batch_errors_total: batches, not records). A mapping keeps at most 20 codes, the rest is counted as code "other". The runbook of AcsIngestionRecordsRejectedByAep says what each code means.',
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 'short',
+          color: {
+            mode: 'continuous-BlPu',
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+          min: 0,
+          decimals: 0,
+        },
+        overrides: [],
+      },
+      options: {
+        reduceOptions: {
+          calcs: ['lastNotNull'],
+          fields: '',
+          values: false,
+        },
+        orientation: 'horizontal',
+        displayMode: 'gradient',
+        showUnfilled: true,
+        valueMode: 'color',
+        namePlacement: 'auto',
+        sizing: 'auto',
+        minVizHeight: 16,
+        minVizWidth: 8,
+        maxVizHeight: 300,
+      },
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('topk(10, sum by (tenant, mapping, code) (increase(acs_ingestion_aep_batch_errors_total{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping"}[7d])) > 0)'),
+          legendFormat: '{{tenant}} / {{mapping}} {{code}}',
+          editorMode: 'code',
+          range: false,
+          instant: true,
+        },
+      ],
+      id: 24,
+      gridPos: {
+        h: 8,
+        w: 8,
+        x: 16,
+        y: 50,
+      },
+    },
+    {
+      type: 'timeseries',
+      title: 'Batches per day by Experience Platform status',
+      description: 'Followed Experience Platform batches that ended per day, per tenant, by the status they ended with in Catalog (success, failed, aborted, deleted, inactive), or unknown when the exporter gave up following one before it ended.',
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 'short',
+          color: {
+            mode: 'palette-classic',
+          },
+          custom: {
+            drawStyle: 'bars',
+            lineWidth: 1,
+            fillOpacity: 60,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'normal',
+              group: 'A',
+            },
+            axisPlacement: 'auto',
+            gradientMode: 'none',
+            lineInterpolation: 'linear',
+            pointSize: 4,
+            thresholdsStyle: {
+              mode: 'off',
+            },
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+          decimals: 0,
+          min: 0,
+        },
+        overrides: [
+          {
+            matcher: {
+              id: 'byRegexp',
+              options: '.* success$',
+            },
+            properties: [
+              {
+                id: 'color',
+                value: {
+                  mode: 'fixed',
+                  fixedColor: 'green',
+                },
+              },
+            ],
+          },
+          {
+            matcher: {
+              id: 'byRegexp',
+              options: '.* failed$',
+            },
+            properties: [
+              {
+                id: 'color',
+                value: {
+                  mode: 'fixed',
+                  fixedColor: 'red',
+                },
+              },
+            ],
+          },
+          {
+            matcher: {
+              id: 'byRegexp',
+              options: '.* aborted$',
+            },
+            properties: [
+              {
+                id: 'color',
+                value: {
+                  mode: 'fixed',
+                  fixedColor: 'orange',
+                },
+              },
+            ],
+          },
+          {
+            matcher: {
+              id: 'byRegexp',
+              options: '.* unknown$',
+            },
+            properties: [
+              {
+                id: 'color',
+                value: {
+                  mode: 'fixed',
+                  fixedColor: 'purple',
+                },
+              },
+            ],
+          },
+        ],
+      },
+      options: {
+        legend: {
+          displayMode: 'table',
+          placement: 'right',
+          showLegend: true,
+          calcs: ['lastNotNull', 'max'],
+        },
+        tooltip: {
+          mode: 'multi',
+          sort: 'desc',
+        },
+      },
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('sum by (tenant, status) (increase(acs_ingestion_aep_batches_total{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping"}[1d]))'),
+          legendFormat: '{{tenant}} {{status}}',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+          interval: '1d',
+        },
+      ],
+      id: 25,
+      gridPos: {
+        h: 8,
+        w: 12,
+        x: 0,
+        y: 58,
+      },
+    },
+    {
+      type: 'timeseries',
+      title: 'Batches being followed (daily maximum)',
+      description: 'The most Experience Platform batches the exporter followed at once each day, per tenant and mapping (acs_ingestion_aep_batches_in_progress): each one is looked up in Catalog (operation="batch") until it ends or the exporter gives up on it.',
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 'short',
+          color: {
+            mode: 'palette-classic',
+          },
+          custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+            axisPlacement: 'auto',
+            gradientMode: 'none',
+            lineInterpolation: 'linear',
+            pointSize: 4,
+            thresholdsStyle: {
+              mode: 'off',
+            },
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+          decimals: 0,
+          min: 0,
+        },
+        overrides: [],
+      },
+      options: {
+        legend: {
+          displayMode: 'table',
+          placement: 'right',
+          showLegend: true,
+          calcs: ['lastNotNull', 'max'],
+        },
+        tooltip: {
+          mode: 'multi',
+          sort: 'desc',
+        },
+      },
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('max by (tenant, mapping) (max_over_time(acs_ingestion_aep_batches_in_progress{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping"}[1d]))'),
+          legendFormat: '{{tenant}} / {{mapping}}',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+          interval: '1d',
+        },
+      ],
+      id: 26,
+      gridPos: {
+        h: 8,
+        w: 12,
+        x: 12,
+        y: 58,
       },
     },
   ],

@@ -842,6 +842,484 @@ function(c) {
     },
     {
       type: 'row',
+      id: 48,
+      title: 'Experience Platform batches',
+      collapsed: false,
+      gridPos: {
+        h: 1,
+        w: 24,
+        x: 0,
+        y: 22,
+      },
+      panels: [],
+    },
+    {
+      type: 'timeseries',
+      title: 'Records rejected by Experience Platform (per hour)',
+      description: "Records of the followed Experience Platform batches that Platform rejected (Catalog's failedRecordCount), per hour, per tenant and mapping. The exporter follows the batch of every request that ended Failed with ACP-880096 and counts its records when the batch ends, whatever its status: a success batch can hold rejected rows (partial ingestion). Rejected records are not in the dataset; AcsIngestionRecordsRejectedByAep fires on them. Dots are exemplars: the latest batch of each series, with its batch_id and the request_id that links to the exporter's record of the request (the exporter_url variable).",
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 'short',
+          color: {
+            mode: 'palette-classic',
+          },
+          custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+            axisPlacement: 'auto',
+            gradientMode: 'none',
+            lineInterpolation: 'linear',
+            pointSize: 4,
+            thresholdsStyle: {
+              mode: 'off',
+            },
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+          min: 0,
+        },
+        overrides: [
+          {
+            matcher: {
+              id: 'byName',
+              options: 'request_id',
+            },
+            properties: [
+              {
+                id: 'links',
+                value: [
+                  {
+                    title: 'Request ${__value.raw} on the exporter',
+                    url: '${exporter_url}/api/v1/requests/${__data.fields.tenant}/${__data.fields.mapping}/${__value.raw}',
+                    targetBlank: true,
+                  },
+                ],
+              },
+            ],
+          },
+        ],
+      },
+      options: {
+        legend: {
+          displayMode: 'table',
+          placement: 'right',
+          showLegend: true,
+          calcs: ['lastNotNull', 'max'],
+        },
+        tooltip: {
+          mode: 'multi',
+          sort: 'desc',
+        },
+      },
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('sum by (tenant, mapping) (rate(acs_ingestion_aep_batch_records_total{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping", outcome="failed"}[$__rate_interval])) * 3600'),
+          legendFormat: '{{tenant}} / {{mapping}}',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+          exemplar: true,
+        },
+      ],
+      id: 49,
+      gridPos: {
+        h: 8,
+        w: 12,
+        x: 0,
+        y: 23,
+      },
+    },
+    {
+      type: 'timeseries',
+      title: 'Batch records: input vs ingested (per hour)',
+      description: "Records of the followed Experience Platform batches per hour when they end, per tenant and mapping: input (Catalog's inputRecordCount, dashed) against ingested (outputRecordCount). The gap between the two is what Platform rejected (Records rejected by Experience Platform). A batch that failed before reading its rows (a disabled dataset, an unreadable file) may report no counts at all.",
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 'short',
+          color: {
+            mode: 'palette-classic',
+          },
+          custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+            axisPlacement: 'auto',
+            gradientMode: 'none',
+            lineInterpolation: 'linear',
+            pointSize: 4,
+            thresholdsStyle: {
+              mode: 'off',
+            },
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+          min: 0,
+        },
+        overrides: [
+          {
+            matcher: {
+              id: 'byRegexp',
+              options: '.* input$',
+            },
+            properties: [
+              {
+                id: 'custom.lineStyle',
+                value: {
+                  fill: 'dash',
+                  dash: [10, 10],
+                },
+              },
+              {
+                id: 'custom.fillOpacity',
+                value: 0,
+              },
+            ],
+          },
+        ],
+      },
+      options: {
+        legend: {
+          displayMode: 'table',
+          placement: 'right',
+          showLegend: true,
+          calcs: ['lastNotNull', 'max'],
+        },
+        tooltip: {
+          mode: 'multi',
+          sort: 'desc',
+        },
+      },
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('sum by (tenant, mapping, outcome) (rate(acs_ingestion_aep_batch_records_total{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping", outcome=~"input|ingested"}[$__rate_interval])) * 3600'),
+          legendFormat: '{{tenant}} / {{mapping}} {{outcome}}',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+        },
+      ],
+      id: 50,
+      gridPos: {
+        h: 8,
+        w: 12,
+        x: 12,
+        y: 23,
+      },
+    },
+    {
+      type: 'table',
+      title: 'Experience Platform error codes (selected range)',
+      description: "The 10 most frequent error codes of the Experience Platform batches that ended during the selected time range, per tenant and mapping: how many batches reported each (acs_ingestion_aep_batch_errors_total). A mapping keeps at most 20 codes, the rest is counted as code \"other\". INGEST-1212-400 is Platform's summary of a partly ingested batch, INGEST-1211-400 a batch without error diagnostics; the runbook of AcsIngestionRecordsRejectedByAep says what each code means. Only rows with errors are shown.",
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 'short',
+          color: {
+            mode: 'thresholds',
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+          custom: {
+            align: 'auto',
+            cellOptions: {
+              type: 'auto',
+            },
+            inspect: false,
+          },
+          decimals: 0,
+        },
+        overrides: [],
+      },
+      options: {
+        showHeader: true,
+        cellHeight: 'sm',
+        footer: {
+          show: false,
+          reducer: ['sum'],
+          fields: '',
+        },
+        sortBy: [
+          {
+            displayName: 'Batches',
+            desc: true,
+          },
+        ],
+      },
+      transformations: [
+        {
+          id: 'organize',
+          options: {
+            excludeByName: {
+              Time: true,
+            },
+            indexByName: {},
+            renameByName: {
+              Value: 'Batches',
+              code: 'Error code',
+            },
+          },
+        },
+      ],
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('topk(10, sum by (tenant, mapping, code) (increase(acs_ingestion_aep_batch_errors_total{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping"}[$__range])) > 0)'),
+          legendFormat: '__auto',
+          editorMode: 'code',
+          range: false,
+          instant: true,
+          format: 'table',
+        },
+      ],
+      id: 51,
+      gridPos: {
+        h: 8,
+        w: 12,
+        x: 0,
+        y: 31,
+      },
+    },
+    {
+      type: 'timeseries',
+      title: 'Batches ended by Experience Platform status (per hour)',
+      description: "Followed Experience Platform batches per hour by the status they ended with in Catalog: success (possibly with rejected rows), failed, aborted, deleted, inactive; unknown when the exporter gave up following one before it ended.",
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 'short',
+          color: {
+            mode: 'palette-classic',
+          },
+          custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+            axisPlacement: 'auto',
+            gradientMode: 'none',
+            lineInterpolation: 'linear',
+            pointSize: 4,
+            thresholdsStyle: {
+              mode: 'off',
+            },
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+          min: 0,
+        },
+        overrides: [
+          {
+            matcher: {
+              id: 'byRegexp',
+              options: '.* failed$',
+            },
+            properties: [
+              {
+                id: 'color',
+                value: {
+                  mode: 'fixed',
+                  fixedColor: 'red',
+                },
+              },
+            ],
+          },
+          {
+            matcher: {
+              id: 'byRegexp',
+              options: '.* aborted$',
+            },
+            properties: [
+              {
+                id: 'color',
+                value: {
+                  mode: 'fixed',
+                  fixedColor: 'orange',
+                },
+              },
+            ],
+          },
+          {
+            matcher: {
+              id: 'byRegexp',
+              options: '.* unknown$',
+            },
+            properties: [
+              {
+                id: 'color',
+                value: {
+                  mode: 'fixed',
+                  fixedColor: 'purple',
+                },
+              },
+            ],
+          },
+        ],
+      },
+      options: {
+        legend: {
+          displayMode: 'table',
+          placement: 'right',
+          showLegend: true,
+          calcs: ['lastNotNull', 'max'],
+        },
+        tooltip: {
+          mode: 'multi',
+          sort: 'desc',
+        },
+      },
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('sum by (tenant, mapping, status) (rate(acs_ingestion_aep_batches_total{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping"}[$__rate_interval])) * 3600'),
+          legendFormat: '{{tenant}} / {{mapping}} {{status}}',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+        },
+      ],
+      id: 52,
+      gridPos: {
+        h: 8,
+        w: 6,
+        x: 12,
+        y: 31,
+      },
+    },
+    {
+      type: 'timeseries',
+      title: 'Batches being followed',
+      description: 'Experience Platform batches the exporter is following per tenant and mapping: looked up in Catalog (operation="batch" in Adobe API requests by code) until they end or the exporter gives up on them (then counted with status unknown).',
+      datasource: c.datasource,
+      fieldConfig: {
+        defaults: {
+          unit: 'short',
+          color: {
+            mode: 'palette-classic',
+          },
+          custom: {
+            drawStyle: 'line',
+            lineWidth: 1,
+            fillOpacity: 10,
+            showPoints: 'never',
+            spanNulls: false,
+            stacking: {
+              mode: 'none',
+              group: 'A',
+            },
+            axisPlacement: 'auto',
+            gradientMode: 'none',
+            lineInterpolation: 'linear',
+            pointSize: 4,
+            thresholdsStyle: {
+              mode: 'off',
+            },
+          },
+          thresholds: {
+            mode: 'absolute',
+            steps: [
+              {
+                color: 'green',
+                value: null,
+              },
+            ],
+          },
+          mappings: [],
+          decimals: 0,
+          min: 0,
+        },
+        overrides: [],
+      },
+      options: {
+        legend: {
+          displayMode: 'table',
+          placement: 'right',
+          showLegend: true,
+          calcs: ['lastNotNull', 'max'],
+        },
+        tooltip: {
+          mode: 'multi',
+          sort: 'desc',
+        },
+      },
+      targets: [
+        {
+          datasource: c.datasource,
+          refId: 'A',
+          expr: c.q('sum by (tenant, mapping) (acs_ingestion_aep_batches_in_progress{%(acsIngestionExporterSelector)s, job=~"$job", instance=~"$instance", tenant=~"$tenant", mapping=~"$mapping"})'),
+          legendFormat: '{{tenant}} / {{mapping}}',
+          editorMode: 'code',
+          range: true,
+          instant: false,
+        },
+      ],
+      id: 53,
+      gridPos: {
+        h: 8,
+        w: 6,
+        x: 18,
+        y: 31,
+      },
+    },
+    {
+      type: 'row',
       id: 13,
       title: 'In progress and duration',
       collapsed: false,
@@ -849,7 +1327,7 @@ function(c) {
         h: 1,
         w: 24,
         x: 0,
-        y: 22,
+        y: 39,
       },
       panels: [],
     },
@@ -925,7 +1403,7 @@ function(c) {
         h: 8,
         w: 6,
         x: 0,
-        y: 23,
+        y: 40,
       },
     },
     {
@@ -1035,7 +1513,7 @@ function(c) {
         h: 8,
         w: 6,
         x: 6,
-        y: 23,
+        y: 40,
       },
     },
     {
@@ -1147,7 +1625,7 @@ function(c) {
         h: 8,
         w: 6,
         x: 12,
-        y: 23,
+        y: 40,
       },
     },
     {
@@ -1247,7 +1725,7 @@ function(c) {
         h: 8,
         w: 6,
         x: 18,
-        y: 23,
+        y: 40,
       },
     },
     {
@@ -1259,7 +1737,7 @@ function(c) {
         h: 1,
         w: 24,
         x: 0,
-        y: 31,
+        y: 48,
       },
       panels: [],
     },
@@ -1380,7 +1858,7 @@ function(c) {
         h: 8,
         w: 12,
         x: 0,
-        y: 32,
+        y: 49,
       },
     },
     {
@@ -1454,7 +1932,7 @@ function(c) {
         h: 8,
         w: 12,
         x: 12,
-        y: 32,
+        y: 49,
       },
     },
     {
@@ -1466,7 +1944,7 @@ function(c) {
         h: 1,
         w: 24,
         x: 0,
-        y: 40,
+        y: 57,
       },
       panels: [],
     },
@@ -1558,13 +2036,13 @@ function(c) {
         h: 8,
         w: 8,
         x: 0,
-        y: 41,
+        y: 58,
       },
     },
     {
       type: 'timeseries',
       title: 'Adobe API requests by code',
-      description: 'Calls from the exporter to Adobe per second by operation (token / trigger / status) and HTTP code or error kind (timeout, connection). 429 = throttled.',
+      description: 'Calls from the exporter to Adobe per second by operation (token / trigger / status / batch: the Catalog lookups of the Experience Platform batches it follows) and HTTP code or error kind (timeout, connection). 429 = throttled.',
       datasource: c.datasource,
       fieldConfig: {
         defaults: {
@@ -1632,7 +2110,7 @@ function(c) {
         h: 8,
         w: 8,
         x: 8,
-        y: 41,
+        y: 58,
       },
     },
     {
@@ -1715,7 +2193,7 @@ function(c) {
         h: 8,
         w: 8,
         x: 16,
-        y: 41,
+        y: 58,
       },
     },
     {
@@ -1789,7 +2267,7 @@ function(c) {
         h: 8,
         w: 8,
         x: 0,
-        y: 49,
+        y: 66,
       },
     },
     {
@@ -1852,7 +2330,7 @@ function(c) {
         h: 8,
         w: 8,
         x: 8,
-        y: 49,
+        y: 66,
       },
     },
     {
@@ -1943,7 +2421,7 @@ function(c) {
         h: 8,
         w: 8,
         x: 16,
-        y: 49,
+        y: 66,
       },
     },
     {
@@ -1955,7 +2433,7 @@ function(c) {
         h: 1,
         w: 24,
         x: 0,
-        y: 57,
+        y: 74,
       },
       panels: [],
     },
@@ -2087,7 +2565,7 @@ function(c) {
         h: 8,
         w: 12,
         x: 0,
-        y: 58,
+        y: 75,
       },
     },
     {
@@ -2197,13 +2675,13 @@ function(c) {
         h: 8,
         w: 12,
         x: 12,
-        y: 58,
+        y: 75,
       },
     },
     {
       type: 'timeseries',
       title: 'API call budget',
-      description: "Tenants with a call budget only. Left axis, calls per hour: the configured max_calls_per_hour (acs_ingestion_api_budget_calls_per_hour, dashed) and the calls actually made with the tenant's credential (every token, trigger and status call, retries included; calls refused by an open breaker are not made). Right axis: the calls left in the tenant's token bucket now (acs_ingestion_api_budget_available_calls): it holds a minute's share of the budget (2 to 10 calls) and refills evenly; near 0 for long, the budget binds and polls wait (negative: a call made without asking, paid back by the next ones). Status calls go only while they leave one call for a trigger or a token request.",
+      description: "Tenants with a call budget only. Left axis, calls per hour: the configured max_calls_per_hour (acs_ingestion_api_budget_calls_per_hour, dashed) and the calls actually made with the tenant's credential (every token, trigger, status and batch call, retries included; calls refused by an open breaker are not made). Right axis: the calls left in the tenant's token bucket now (acs_ingestion_api_budget_available_calls): it holds a minute's share of the budget (2 to 10 calls) and refills evenly; near 0 for long, the budget binds and polls wait (negative: a call made without asking, paid back by the next ones). Status calls go only while they leave one call for a trigger or a token request.",
       datasource: c.datasource,
       fieldConfig: {
         defaults: {
@@ -2325,7 +2803,7 @@ function(c) {
         h: 8,
         w: 12,
         x: 0,
-        y: 66,
+        y: 83,
       },
     },
     {
@@ -2399,7 +2877,7 @@ function(c) {
         h: 8,
         w: 12,
         x: 12,
-        y: 66,
+        y: 83,
       },
     },
     {
@@ -2411,7 +2889,7 @@ function(c) {
         h: 1,
         w: 24,
         x: 0,
-        y: 74,
+        y: 91,
       },
       panels: [
         {
@@ -2485,7 +2963,7 @@ function(c) {
             h: 8,
             w: 6,
             x: 0,
-            y: 75,
+            y: 92,
           },
         },
         {
@@ -2559,7 +3037,7 @@ function(c) {
             h: 8,
             w: 6,
             x: 6,
-            y: 75,
+            y: 92,
           },
         },
         {
@@ -2634,7 +3112,7 @@ function(c) {
             h: 8,
             w: 6,
             x: 12,
-            y: 75,
+            y: 92,
           },
         },
         {
@@ -2708,7 +3186,7 @@ function(c) {
             h: 8,
             w: 6,
             x: 18,
-            y: 75,
+            y: 92,
           },
         },
       ],
@@ -2722,7 +3200,7 @@ function(c) {
         h: 1,
         w: 24,
         x: 0,
-        y: 75,
+        y: 92,
       },
       panels: [],
     },
@@ -2853,7 +3331,7 @@ function(c) {
         h: 8,
         w: 12,
         x: 0,
-        y: 76,
+        y: 93,
       },
     },
     {
@@ -2963,7 +3441,7 @@ function(c) {
         h: 8,
         w: 12,
         x: 12,
-        y: 76,
+        y: 93,
       },
     },
     {
@@ -3073,7 +3551,7 @@ function(c) {
         h: 8,
         w: 8,
         x: 0,
-        y: 84,
+        y: 101,
       },
     },
     {
@@ -3136,7 +3614,7 @@ function(c) {
         h: 8,
         w: 8,
         x: 8,
-        y: 84,
+        y: 101,
       },
     },
     {
@@ -3207,7 +3685,7 @@ function(c) {
         h: 4,
         w: 8,
         x: 16,
-        y: 84,
+        y: 101,
       },
     },
     {
@@ -3262,7 +3740,7 @@ function(c) {
         h: 4,
         w: 8,
         x: 16,
-        y: 88,
+        y: 105,
       },
     },
     {
@@ -3336,7 +3814,7 @@ function(c) {
         h: 8,
         w: 8,
         x: 0,
-        y: 92,
+        y: 109,
       },
     },
     {
@@ -3410,7 +3888,7 @@ function(c) {
         h: 8,
         w: 8,
         x: 8,
-        y: 92,
+        y: 109,
       },
     },
     {
@@ -3519,7 +3997,7 @@ function(c) {
         h: 8,
         w: 8,
         x: 16,
-        y: 92,
+        y: 109,
       },
     },
   ],

@@ -546,7 +546,27 @@ EXPECTED_FIRING = {
                                    {"name": r".+"}),
     "AcsIngestionRequestStuckInProgress": ({"tenant": "demo-mkt-stage1", "mapping": "XDM10"},
                                            {"name": r".+"}),
+    # The demo's first ACP-880096 batch ends in AEP as a partial success: rows rejected.
+    "AcsIngestionRecordsRejectedByAep": ({"tenant": "demo-mkt-prod1", "mapping": "XDM45", "outcome": "failed"},
+                                         {"name": r".+"}),
 }
+
+
+def test_demo_shows_aep_records_within_a_minute(stack):
+    """The demo follows its ACP-880096 failures' batches into the simulated Experience Platform."""
+    stack.ensure_running()
+    expr = f'sum by (outcome) (acs_ingestion_aep_batch_records_total{{job="{JOB}",tenant="demo-mkt-prod1"}})'
+    deadline = stack.scraping_since + 60
+    seen = {}
+    while True:
+        status, body = stack.query(expr)
+        assert status == 200, body
+        seen = {r["metric"]["outcome"]: float(r["value"][1]) for r in body["data"]["result"]}
+        if seen.get("input", 0) > 0 and seen.get("failed", 0) > 0 or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert seen.get("input", 0) > 0 and seen.get("failed", 0) > 0, f"AEP records after a minute: {seen}\n" + stack.logs()
+    assert seen["input"] >= seen.get("ingested", 0) + seen["failed"] - 1e-9, seen
 
 
 def test_alerts_fire(stack):

@@ -131,9 +131,15 @@ struct APIRoutes: Sendable {
             query.before = value
         }
         let rows: [TrackedRequest]
-        do { rows = try await collector.store.history(query) } catch { throw HTTPError(error, doing: "cannot read the history") }
+        let batches: [Int64: BatchFollowUp]
+        do {
+            rows = try await collector.store.history(query)
+            batches = try await collector.store.batches(ofRequests: rows.filter { $0.batchID?.isEmpty == false }.map(\.rowID))
+        } catch {
+            throw HTTPError(error, doing: "cannot read the history")
+        }
         let next = rows.count == query.limit ? rows.last.map { String($0.rowID) } : nil
-        return (200, RequestPage(requests: rows.map { RequestBody($0) }, nextCursor: next))
+        return (200, RequestPage(requests: rows.map { RequestBody($0, batch: batches[$0.rowID]) }, nextCursor: next))
     }
 
     /// The request a path names: `/{tenant}/{mapping}/{requestId}`.
@@ -161,7 +167,8 @@ struct APIRoutes: Sendable {
             guard let found = try await collector.store.request(key, id) else {
                 throw HTTPError(404, "request \(id) of \(key.tenant)/\(key.mapping) is not tracked")
             }
-            return (200, RequestBody(found, observations: try await collector.store.observations(of: found.rowID)))
+            let batch = try await collector.store.batches(ofRequests: [found.rowID])[found.rowID]
+            return (200, RequestBody(found, observations: try await collector.store.observations(of: found.rowID), batch: batch))
         } catch let error as HTTPError {
             throw error
         } catch let error as StoreError {

@@ -21,6 +21,8 @@ struct StatusPage: Sendable {
         var totals: IngestionTotals
         var daily: [MappingKey: [String: Int]]
         var recent: [TrackedRequest]
+        /// The recent requests' batches followed in Experience Platform, by request row id.
+        var batches: [Int64: BatchFollowUp]
         var readAt: Date
     }
 
@@ -45,9 +47,12 @@ struct StatusPage: Sendable {
         let days = Self.days(endingAt: now, count: 30)
         var recentQuery = HistoryQuery()
         recentQuery.limit = 25
+        let recent = try await store.history(recentQuery)
         return Contents(latest: try await store.latestRequests(), totals: try await store.totals(),
                         daily: try await store.dailyRecords(since: Timestamp.startOfDay(days.first!) ?? now),
-                        recent: try await store.history(recentQuery), readAt: now)
+                        recent: recent,
+                        batches: try await store.batches(ofRequests: recent.filter { $0.batchID?.isEmpty == false }.map(\.rowID)),
+                        readAt: now)
     }
 
     private func render(_ contents: Contents, now: Date, notice: String?) -> String {
@@ -70,7 +75,7 @@ struct StatusPage: Sendable {
             """
             <tr data-request="\(e(request.requestID.rawValue))"><td>\(e(Self.clock(request.firstSeen)))</td><td>\(e(request.key.tenant))/\(e(request.key.mapping))</td>\
             <td>\(e(request.requestID.rawValue))</td><td>\(badge(request.status))</td><td>\(request.numRecords)</td>\
-            <td>\(e(request.acpCode?.rawValue ?? ""))</td><td class="info">\(e(request.info ?? ""))</td></tr>
+            <td>\(e(request.acpCode?.rawValue ?? ""))</td><td class="info">\(e(request.info ?? ""))\(aep(contents.batches[request.rowID]))</td></tr>
             """
         }.joined(separator: "\n")
         return """
@@ -129,6 +134,24 @@ struct StatusPage: Sendable {
         \(acp)
         </article>
         """
+    }
+
+    /// A failed request's batch as Experience Platform saw it: status, records ingested and
+    /// rejected, each error code with its count and Adobe's description.
+    private func aep(_ batch: BatchFollowUp?) -> String {
+        guard let batch else { return "" }
+        var text = "<div class=\"aep\" data-batch=\"\(e(batch.batchID))\">AEP batch \(e(batch.batchID)): \(e(batch.status))"
+        if !batch.isOpen, let input = batch.counts.input {
+            text += ", \(batch.counts.output ?? 0) of \(input) records ingested, \(batch.counts.failed ?? 0) rejected"
+        } else if batch.isOpen {
+            text += " (followed: \(batch.lookups) lookups\(batch.lastError.map { "; last: " + e($0) } ?? ""))"
+        }
+        if !batch.errors.isEmpty {
+            text += "<ul class=\"acp\">" + batch.errors.map { error in
+                "<li>\(e(error.code))\(error.recordCount.map { " (\($0) records)" } ?? ""): \(e(error.description ?? ""))</li>"
+            }.joined() + "</ul>"
+        }
+        return text + "</div>"
     }
 
     /// A 30-bar chart of records per day.

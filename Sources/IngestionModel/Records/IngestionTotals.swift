@@ -49,6 +49,8 @@ public struct IngestionTotals: Sendable, Equatable {
     public var latest: [MappingKey: Latest] = [:]
     /// Requests not yet ended.
     public var open: [TrackedRequest] = []
+    /// The followed batches' totals, per mapping that has any.
+    public var aep: [MappingKey: AEPTotals] = [:]
 
     public init() {}
 
