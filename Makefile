@@ -53,7 +53,7 @@ DIST_BUILD := .build-dist
 DIST_BIN := $(DIST_BUILD)/release/$(NAME)
 DIST_DIR := dist
 
-.PHONY: demo test test-dist test-image soak fairness mixin image release build setup setup-test setup-bench bench bench-compare clean man \
+.PHONY: demo test test-dist test-image soak fairness mixin image release build setup setup-test setup-bench bench-tools bench bench-compare clean man \
 	completions install install-files \
 	uninstall dist dist-archive
 
@@ -253,15 +253,18 @@ test-image: setup-test image
 	cmp $(IMAGE) $(IMAGE_BUILD)/again.oci.tar
 	ACS_IMAGE=$(IMAGE) python3 -m pytest -q tests/image
 
-bench: setup-bench
+## The exporter's release build and the benchmark tools, a package of their own (bench/Package.swift).
+bench-tools: setup-bench
 	swift build -c release
+	swift build -c release --package-path bench --scratch-path .build-bench
+
+bench: bench-tools
 	bench/run.sh
 
 ## This build against the first version (BASE_REV), each as a ratio to the reference.
 BASE_REV ?= 8c22705
 BASE_DIR := .build-base
-bench-compare: setup-bench
-	swift build -c release
+bench-compare: bench-tools
 	@rev=$$(git rev-parse --verify "$(BASE_REV)^{commit}") && \
 	if [ "$$(cat $(BASE_DIR)/src.rev 2>/dev/null)" != "$$rev" ]; then \
 	  rm -rf $(BASE_DIR)/src && mkdir -p $(BASE_DIR)/src && \
@@ -271,7 +274,7 @@ bench-compare: setup-bench
 	bench/compare.sh
 
 clean:
-	rm -rf .build $(DIST_BUILD) $(DIST_DIR) $(BASE_DIR) $(IMAGE_BUILD) data bench/out
+	rm -rf .build .build-bench $(DIST_BUILD) $(DIST_DIR) $(BASE_DIR) $(IMAGE_BUILD) data bench/out
 
 ## libFuzzer targets (fuzz/), each run for FUZZ_SECONDS (default 60, about 10 min in all, build included);
 ## fails on the first crash. Separate from `make test`; results in docs/web-security.md.

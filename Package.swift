@@ -34,6 +34,13 @@ let package = Package(
     platforms: [.macOS(.v15)],
     products: [
         .executable(name: "acs-ingestion-exporter", targets: ["acs-ingestion-exporter"]),
+        // For the benchmark tools, a package of their own (bench/Package.swift); not an API.
+        .library(name: "IngestionModel", targets: ["IngestionModel"]),
+        .library(name: "IngestionStore", targets: ["IngestionStore"]),
+        .library(name: "SQLiteStore", targets: ["SQLiteStore"]),
+        .library(name: "PostgresStore", targets: ["PostgresStore"]),
+        .library(name: "ExporterMetrics", targets: ["ExporterMetrics"]),
+        .library(name: "Exposition", targets: ["Exposition"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -143,12 +150,7 @@ let package = Package(
             .product(name: "Logging", package: "swift-log"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
         ]),
-        // bench/run.sh's data generator; not shipped.
-        .executableTarget(name: "acs-bench-seed", dependencies: ["SQLiteStore", "ExporterMetrics", "Exposition", "IngestionModel"],
-                          path: "bench/seed"),
-        // bench/store.sh's seeder and measurer, SQLite and PostgreSQL side by side; not shipped.
-        .executableTarget(name: "acs-bench-store", dependencies: ["IngestionModel", "IngestionStore", "SQLiteStore", "PostgresStore"],
-                          path: "bench/store"),
+        // The benchmark tools (acs-bench-seed, acs-bench-store) are a package of their own: bench/Package.swift.
 
         // What the test targets share: the seed's bodies as fixtures, injectable
         // clocks, temporary directories, HTTP and process helpers.

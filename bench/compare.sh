@@ -20,7 +20,7 @@ DURATION=${DURATION:-5}
 REPS=${REPS:-7}
 SIZES=${SIZES:-"15 157 1580"}   # mappings: the first version writes ~64 series each (~100k at 1,580), this build ~80
 BIN=${BIN:-.build/release/acs-ingestion-exporter}
-SEED=${SEED:-.build/release/acs-bench-seed}
+SEED=${SEED:-.build-bench/release/acs-bench-seed}
 BASE_BIN=${BASE_BIN:-.build-base/build/release/acs-ingestion-exporter}
 BASE_SEED=${BASE_SEED:-.build-base/build/release/acs-bench-seed}
 REF_SRC=${REF_SRC:-../shared/bench/mhd-reference/mhdserve.c}
@@ -29,7 +29,7 @@ mkdir -p "$OUT"
 PORT=19191; BASE_PORT=19192; REF_PORT=19093; BASE_REF_PORT=19095
 
 for binary in "$BIN" "$SEED" "$BASE_BIN" "$BASE_SEED"; do
-  [ -x "$binary" ] || { echo "missing $binary (swift build -c release; make bench-compare builds the other one)" >&2; exit 1; }
+  [ -x "$binary" ] || { echo "missing $binary (make bench-tools; make bench-compare builds the other one)" >&2; exit 1; }
 done
 build_reference
 

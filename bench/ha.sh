@@ -13,16 +13,16 @@
 # until the tenants are spread again. Median and worst takeover, each replica's CPU and
 # resident memory at the end. Results: bench/out/ha.md.
 #
-#   swift build -c release && bench/ha.sh
+#   make bench-tools && bench/ha.sh
 #   KILLS=20 LEASE_TTL=5 POLL=1 HISTORY=1000000 WINDOW=30 bench/ha.sh
 #
 # PostgreSQL 15 runs in a temporary cluster (tests/e2e/pg.py, fsync on), removed at the end.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export BIN=${BIN:-.build/release/acs-ingestion-exporter} STORE_BENCH=${STORE_BENCH:-.build/release/acs-bench-store}
+export BIN=${BIN:-.build/release/acs-ingestion-exporter} STORE_BENCH=${STORE_BENCH:-.build-bench/release/acs-bench-store}
 export KILLS=${KILLS:-20} LEASE_TTL=${LEASE_TTL:-5} POLL=${POLL:-1} TENANTS=${TENANTS:-30}
 export HISTORY=${HISTORY:-1000000} LOAD_MAPPINGS=${LOAD_MAPPINGS:-34} WINDOW=${WINDOW:-30}
-[ -x "$BIN" ] && [ -x "$STORE_BENCH" ] || { echo "run: swift build -c release (or set BIN and STORE_BENCH)" >&2; exit 1; }
+[ -x "$BIN" ] && [ -x "$STORE_BENCH" ] || { echo "run: make bench-tools (or set BIN and STORE_BENCH)" >&2; exit 1; }
 [ -x /usr/lib/postgresql/15/bin/initdb ] || { echo "PostgreSQL 15 is missing: apt-get install postgresql" >&2; exit 1; }
 mkdir -p bench/out
 exec python3 - <<'EOF'

@@ -23,7 +23,7 @@ SIZES=${SIZES:-"15 157 1250"}          # mappings: ~1k, ~10k and ~100k series (~
 CONNS=${CONNS:-"4 128 256"}            # connection counts measured at the middle size
 BIG_HISTORY=${BIG_HISTORY:-1000000}
 BIN=${BIN:-.build/release/acs-ingestion-exporter}
-SEED=${SEED:-.build/release/acs-bench-seed}
+SEED=${SEED:-.build-bench/release/acs-bench-seed}
 REF_SRC=${REF_SRC:-../shared/bench/mhd-reference/mhdserve.c}
 OUT=${OUT:-bench/out}
 mkdir -p "$OUT"
@@ -31,7 +31,7 @@ EXPORTER_PORT=19191
 REF_PORT=19093          # the reference serving the text body
 REF_OM_PORT=19094       # the reference serving the OpenMetrics body
 
-[ -x "$BIN" ] && [ -x "$SEED" ] || { echo "run: swift build -c release" >&2; exit 1; }
+[ -x "$BIN" ] && [ -x "$SEED" ] || { echo "run: make bench-tools" >&2; exit 1; }
 build_reference
 
 

@@ -5,7 +5,7 @@
 # open requests (4 at a time, as max_concurrent_requests), and the CPU that costs the
 # exporter's process and the server; the day report over the 1,000,000 requests.
 #
-#   swift build -c release --product acs-bench-store && bench/store.sh
+#   make bench-tools && bench/store.sh
 #   REQUESTS=1000000 ROUNDS=20 REPS=3 bench/store.sh
 #
 # PostgreSQL 15 runs with its defaults (fsync and synchronous_commit on) in a cluster
@@ -14,7 +14,7 @@
 # a new process; observations the run of median rate. Results: bench/out/store.md.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-BIN=${BIN:-.build/release/acs-bench-store}
+BIN=${BIN:-.build-bench/release/acs-bench-store}
 REQUESTS=${REQUESTS:-1000000}
 ROUNDS=${ROUNDS:-20}
 REPS=${REPS:-3}
@@ -22,7 +22,7 @@ PGBIN=/usr/lib/postgresql/15/bin
 OUT=bench/out
 mkdir -p "$OUT"
 
-[ -x "$BIN" ] || { echo "run: swift build -c release --product acs-bench-store" >&2; exit 1; }
+[ -x "$BIN" ] || { echo "run: make bench-tools" >&2; exit 1; }
 [ -x "$PGBIN/initdb" ] || { echo "PostgreSQL 15 is missing: apt-get install postgresql" >&2; exit 1; }
 
 # The server refuses to run as root: then it runs as Debian's postgres user.
