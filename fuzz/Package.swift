@@ -8,6 +8,7 @@ import PackageDescription
 let fuzzTargets: [(name: String, dependencies: [Target.Dependency])] = [
     ("fuzz-decode-status", ["IngestionModel"]),
     ("fuzz-decode-trigger", ["IngestionModel"]),
+    ("fuzz-decode-catalog", ["IngestionModel"]),
     ("fuzz-listen-address", ["HTTPServer"]),
     ("fuzz-query-string", ["HTTPServer", "WireFormat"]),
     ("fuzz-percent-decoding", ["WireFormat"]),

@@ -141,7 +141,10 @@ public final class AdobeIngestionClient: Sendable {
             let response = try await callWithRetries(operation, context: context, build: { build(token) })
             if response.status == 401 && !IngestionResponseDecoder.carriesIngestionStatus(response.body) {
                 let gateway = GatewayError.decode(response.body)
-                guard !renewed else { throw .unauthorized(code: gateway?.code, message: gateway?.message) }
+                // The Catalog's 401 for anything but the token itself (an entitlement) is not
+                // worth the token Campaign's calls use.
+                let tokenRefused = operation != .batch || gateway?.code == nil || gateway?.code == GatewayError.invalidTokenCode
+                guard !renewed && tokenRefused else { throw .unauthorized(code: gateway?.code, message: gateway?.message) }
                 logger.info("access token refused, renewing it", metadata: ["operation": "\(operation.rawValue)"])
                 await tokens.invalidate(token)
                 renewed = true

@@ -325,6 +325,7 @@ public final class Collector: Sendable {
     static let pruneBatch = 1000
 
     public func applyRetention() async {
+        await endOrphanedFollowUps()
         let cutoff = time.now().adding(.zero - config.storage.retention)
         do {
             // In short transactions: polls go on in between, and a shutdown waits for one batch at most.
@@ -337,6 +338,26 @@ public final class Collector: Sendable {
             if removed > 0 { logger.info("retention pruned old requests", metadata: ["removed": "\(removed)"]) }
         } catch {
             logger.error("retention failed", metadata: ["error": "\(error)"])
+        }
+    }
+
+    /// Follow-ups that no configured tenant continues (the tenant, or its `aep` block, was
+    /// removed) end as `unknown`, counted once, so that they neither stay in progress nor
+    /// keep their requests from retention.
+    func endOrphanedFollowUps() async {
+        let following = Set(config.tenants.filter { $0.client.platform != nil }.map(\.name))
+        guard let open = try? await store.openBatches(tenant: nil) else { return }
+        let orphaned = open.filter { !following.contains($0.key.tenant) }
+        for batch in orphaned {
+            let now = time.now()
+            guard case .ended(let ended, let addition)? = try? await store.recordBatchLookup(
+                BatchLookup(requestRowID: batch.requestRowID, outcome: .gaveUp, at: now, next: now)) else { continue }
+            metrics.batchEnded(addition, requestID: ended.requestID, batchID: ended.batchID, at: now)
+        }
+        for key in Set(orphaned.map(\.key)) { metrics.batchesInProgress(key, count: 0, at: time.now()) }
+        if !orphaned.isEmpty {
+            logger.warning("batches no longer followed in Experience Platform ended as unknown (their tenant or its aep block was removed)",
+                           metadata: ["batches": "\(orphaned.count)"])
         }
     }
 }

@@ -50,6 +50,9 @@ struct TenantGate: RequestGate {
     let concurrency: ConcurrencyLimit
     let rate: RateLimiter
     var upstream: UpstreamGuard?
+    /// The guard of the tenant's Catalog lookups (`batch`): a Catalog that fails or throttles
+    /// holds its own lookups, never the Campaign calls (nil: `upstream` guards them too).
+    var platformUpstream: UpstreamGuard?
     /// The tenant's call budget, if it has one: every attempt takes a call from it.
     var budget: TenantCallBudget?
     /// Told when an attempt of `operation` had to wait for the budget.
@@ -79,12 +82,13 @@ struct TenantGate: RequestGate {
     func withPermit<T: Sendable>(for operation: APICallRecord.Operation,
                                  judge: (Result<T, AdobeAPIError>) -> AttemptOutcome?,
                                  _ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T {
+        let upstream = operation == .batch ? platformUpstream ?? self.upstream : self.upstream
         while true {
             let admission = try await upstream?.admit()
             // nil: held again before sending (the admission is ended, and the call asks anew).
             let result: Result<T, AdobeAPIError>?
             do throws(AdobeAPIError) {
-                result = try await attempt(operation, admitted: admission, body).map { .success($0) }
+                result = try await attempt(operation, upstream: upstream, admitted: admission, body).map { .success($0) }
             } catch {
                 result = .failure(error)
             }
@@ -98,7 +102,8 @@ struct TenantGate: RequestGate {
 
     /// Waits for a rate token and a slot, then runs `body`; nil when a pause or the
     /// breaker began while this call waited for its turn.
-    private func attempt<T: Sendable>(_ operation: APICallRecord.Operation, admitted admission: UpstreamGuard.Admission?,
+    private func attempt<T: Sendable>(_ operation: APICallRecord.Operation, upstream: UpstreamGuard?,
+                                      admitted admission: UpstreamGuard.Admission?,
                                       _ body: () async throws(AdobeAPIError) -> T) async throws(AdobeAPIError) -> T? {
         do {
             if let budget, try await budget.acquire(CallKind(operation), waiting: { ownLiveness?.quiet(until: $0) }) {

@@ -19,22 +19,18 @@ extension TenantWorker {
         }
     }
 
-    /// Looks up the followed batches that are due (those due before the middle of the next
-    /// cycle, the soonest first, as many as the budget lets go); those past `give_up_after`
+    /// Looks up the followed batches that are due (the soonest first, as many as the budget
+    /// lets go); those past `give_up_after`
     /// end as `unknown` without a call. Shows how many each mapping has in progress.
     func followBatches() async {
         guard let schedule = batchSchedule else { return }
         liveness.stage("the followed batches from the store")
-        let open: [BatchFollowUp]
-        do {
-            open = try await store.openBatches(tenant: tenant.name)
-        } catch {
-            storeFailed("cannot read the followed batches", error, ["tenant": "\(tenant.name)"])
-            return
-        }
+        guard let open = await read("the followed batches", { () throws(StoreError) in try await store.openBatches(tenant: tenant.name) })
+        else { return }
+        // Never early (unlike polls): every gap is at least the schedule's, so a batch costs
+        // at most `BatchLookupSchedule.maxLookups` lookups.
         let now = time.now()
-        let horizon = now.adding(settings.value.collector.pollInterval / 2)
-        let due = open.filter { ($0.nextLookupAt ?? now) <= horizon }
+        let due = open.filter { ($0.nextLookupAt ?? now) <= now }
         var lookups: [BatchFollowUp] = []
         var ended = Set<Int64>()
         for batch in due {
@@ -67,7 +63,10 @@ extension TenantWorker {
             outcome = .answered(try await client.catalogBatch(batch.batchID))
             platformHealth.answered()
         } catch {
-            if case .cancelled = error { return false }
+            switch error {
+            case .cancelled, .circuitOpen: return false  // nothing was sent: not a lookup (the batch stays due)
+            default: break
+            }
             platformHealth.failed(error, batch: batch)
             outcome = .failed(reason: PlatformHealth.reason(error, sandbox: tenant.client.platform?.sandbox ?? ""))
         }

@@ -69,13 +69,17 @@ final class TenantWorker: Sendable {
             metrics.upstreamHeld(tenant: name, until: hold?.until)
             health.held(hold)
         }
+        // The Catalog's own pause and breaker: said in the log by `PlatformHealth`, not in Campaign's gauges.
+        let platformUpstream = tenant.client.platform.map { _ in
+            UpstreamGuard(time: time) { hold in if let hold { liveness.quiet(until: hold.until) } }
+        }
         let finishing = Latch()
         let budget = TenantCallBudget(callsPerHour: tenant.maxCallsPerHour, time: time) { [metrics] available in
             metrics.budget(tenant: name, callsPerHour: tenant.maxCallsPerHour, available: available)
         }
         let gate = TenantGate(concurrency: concurrency,
                               rate: RateLimiter(ratePerSecond: collector.maxRequestsPerSecond, time: time),
-                              upstream: upstream, budget: budget,
+                              upstream: upstream, platformUpstream: platformUpstream, budget: budget,
                               budgetWaited: { [metrics] operation in metrics.budgetWaited(tenant: name, operation: operation.rawValue) },
                               liveness: liveness,
                               attemptTimeout: collector.requestTimeout,
@@ -197,13 +201,8 @@ final class TenantWorker: Sendable {
             await triggerOnSchedule(mapping)
         }
         liveness.stage("the open requests from the store")
-        let open: [TrackedRequest]
-        do {
-            open = try await store.openRequests(tenant: tenant.name)
-        } catch {
-            storeFailed("cannot read open requests", error, ["tenant": "\(tenant.name)"])
-            return
-        }
+        guard let open = await read("open requests", { () throws(StoreError) in try await store.openRequests(tenant: tenant.name) })
+        else { return }
         // Cluster mode: requests tracked or untracked through another replica's API.
         if lease != nil { metrics.openRequests(tenant.mappings.map { key($0.id) }, open, now: time.now()) }
         if open.isEmpty && !isFinishing {
@@ -335,6 +334,16 @@ final class TenantWorker: Sendable {
             }
         } catch {
             storeFailed("cannot store an abandoned request", error, ["tenant": "\(request.key.tenant)"])
+        }
+    }
+
+    /// What the cycle reads of the store (`what`), or nil when the read failed (said by `storeFailed`).
+    func read<T: Sendable>(_ what: String, _ body: () async throws(StoreError) -> T) async -> T? {
+        do throws(StoreError) {
+            return try await body()
+        } catch {
+            storeFailed("cannot read \(what)", error, ["tenant": "\(tenant.name)"])
+            return nil
         }
     }
 

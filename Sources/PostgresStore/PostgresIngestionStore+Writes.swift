@@ -226,6 +226,10 @@ extension PostgresIngestionStore {
                 WHERE request = \(batch.requestRowID)
                 """, logger: self.logger)
             guard !batch.isOpen else { return .stillOpen(batch) }
+            // One counting at a time per mapping (until commit): two batches ending together
+            // cannot both take the twentieth code.
+            try await connection.query(
+                "SELECT pg_advisory_xact_lock(hashtext(\(batch.key.tenant) || '/' || \(batch.key.mapping)))", logger: self.logger)
             var known = Set<String>()
             let codes = try await connection.query("""
                 SELECT name FROM aep_totals WHERE tenant = \(batch.key.tenant) AND mapping = \(batch.key.mapping)

@@ -4,8 +4,9 @@ import IngestionModel
 /// When a followed batch is looked up in the Catalog: at once when its request ends
 /// (Campaign reports the failure after the batch's own end, most of the time), then
 /// after `interval`, doubling up to `maximum` while the batch is still processed or the
-/// lookup fails, until `giveUpAfter` from the first lookup, when it ends as `unknown`.
-/// So a batch costs at most `maxLookups` calls.
+/// lookup fails, until `giveUpAfter` from the request's end (as the exporter saw it, when the
+/// first lookup is due), when it ends as `unknown`. The collector never looks up early, so a
+/// batch costs at most `maxLookups` lookups (each with the client's retries).
 public struct BatchLookupSchedule: Sendable, Equatable {
     public var interval: Duration
     public var maximum: Duration

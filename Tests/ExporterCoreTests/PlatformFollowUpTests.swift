@@ -177,4 +177,56 @@ struct PlatformFollowUpTests {
             #expect(setup.simulator.issuedTokens().count >= 2, "the 401 renewed the token")
         }
     }
+
+    /// A Catalog that fails (503 after every retry) opens the breaker of its own lookups: Campaign's
+    /// calls go on (the requests end, `acs_ingestion_up` stays 1, nothing holds them), and the batches
+    /// are counted once the Catalog answers again.
+    @Test func aFailingCatalogHoldsItsOwnLookupsAndNeverCampaignsCalls() async throws {
+        let setup = try Self.setup()
+        try await stopping(setup) { setup throws in
+            Self.processing(setup, .zero)
+            // Three lookups of 4 attempts each meet them: the third failure opens the breaker, the
+            // probes after 30 s, 60 s and 120 s fail too, the next one is answered.
+            setup.simulator.inject(.unavailable, on: .batch, times: 6)
+            let daemon = try await setup.daemon()
+            try await Self.run(setup, daemon, triggering: Self.keys("t-a"), for: .seconds(3600))
+            let metrics = try await setup.metrics(daemon)
+            #expect(metrics["acs_ingestion_api_requests_total{tenant=\"t-a\",operation=\"batch\",code=\"503\"}"] == 6)
+            #expect(metrics["acs_ingestion_up{tenant=\"t-a\"}"] == 1)
+            #expect(metrics["acs_ingestion_api_backoff_until_timestamp_seconds{tenant=\"t-a\"}"] == 0)
+            #expect((metrics["acs_ingestion_api_requests_total{tenant=\"t-a\",operation=\"status\",code=\"circuit_open\"}"] ?? 0) == 0)
+            for mapping in ["M1", "M2", "M3"] {
+                #expect(metrics[series("acs_ingestion_requests_total", "t-a", mapping, "status=\"failed\"")] == 1, "\(mapping)")
+                let ended = ["success", "failed"].compactMap { metrics[series("acs_ingestion_aep_batches_total", "t-a", mapping, "status=\"\($0)\"")] }
+                #expect(ended.reduce(0, +) == 1, "\(mapping): \(ended)")
+            }
+            // Lookups the breaker held were not sent, and not counted as lookups.
+            let stored = try await daemon.store.batches(ofRequests: try await daemon.store.history(HistoryQuery()).map(\.rowID))
+            let lookups = stored.values.map(\.lookups).reduce(0, +)
+            let answered = setup.simulator.batchLookups().values.reduce(0, +)
+            #expect(answered == 3 && lookups <= answered + 6, "\(lookups) lookups stored, \(answered) answered, 6 503s")
+        }
+    }
+
+    /// A batch still followed when its tenant's `aep` block is removed ends as `unknown` at the
+    /// next start (counted once), instead of staying in progress and keeping its request from retention.
+    @Test func removingTheAEPBlockEndsTheBatchesItFollowed() async throws {
+        var setup = try Self.setup()
+        try await stopping(setup) { _ throws in
+            Self.processing(setup, .seconds(3600))
+            let first = try await setup.daemon()
+            try await Self.run(setup, first, triggering: [MappingKey(tenant: "t-a", mapping: "M1")], for: .seconds(300))
+            #expect(try await first.store.openBatches(tenant: "t-a").count == 1)
+            await first.stop()
+
+            for index in setup.config.tenants.indices { setup.config.tenants[index].client.platform = nil }
+            let second = try await setup.daemon()
+            try await Self.run(setup, second, triggering: [], for: .seconds(60))
+            #expect(try await second.store.openBatches(tenant: nil).isEmpty)
+            let metrics = try await setup.metrics(second)
+            #expect(metrics[series("acs_ingestion_aep_batches_total", "t-a", "M1", "status=\"unknown\"")] == 1)
+            #expect(metrics[series("acs_ingestion_aep_batches_in_progress", "t-a", "M1")] == 0)
+            #expect(metrics[series("acs_ingestion_aep_batches_total", "t-a", "M2", "status=\"unknown\"")] == nil, "no block: no series")
+        }
+    }
 }

@@ -45,11 +45,8 @@ struct PlatformProcessTests {
             mappings:
               - id: \(mapping)
                 trigger_every: 1h
-        collector:
-          poll_interval: 200ms
-          max_requests_per_second: 1000
-        storage:
-          path: \(database)
+        collector: {poll_interval: 200ms, max_requests_per_second: 1000}
+        storage: {path: \(database)}
         """
     }
 
@@ -142,7 +139,8 @@ struct PlatformClusterTests {
                 let database = try await server.createDatabase()
                 let single = PlatformProcessTests.config(simulator, secretFile: secretFile, database: "unused")
                 let config = try directory.write("config.yml", single.replacingOccurrences(of: "poll_interval: 200ms", with: "poll_interval: 500ms")
-                    .replacingOccurrences(of: "  path: unused", with: """
+                    .replacingOccurrences(of: "storage: {path: unused}", with: """
+                    storage:
                       driver: postgres
                       url: \(server.url(database: database))
                       password_file: \(passwordFile)

@@ -116,6 +116,17 @@ struct LeaseStoreTests {
             #expect(try await a.pendingTriggerIntents().isEmpty)
             #expect(try await a.triggerPlans() == [key: plan])
 
+            // A batch followed under the lease: its start and a lookup land.
+            let followed = try await fenced.track(key, requestID: "7", origin: .external, at: start + 45).request.rowID
+            let uploadFailed = StatusReport(requestID: "7", status: .failed, batchID: "B7", info: "ACP-880096 Sync Job failed to upload.")
+            guard case .finished = try await fenced.recordObservation(followed, report: uploadFailed, at: start + 46, followBatch: true),
+                  case .stillOpen = try await fenced.recordBatchLookup(BatchLookup(
+                      requestRowID: followed, outcome: .answered(CatalogBatch(id: "B7", status: "processing")), at: start + 47,
+                      next: start + 107)) else {
+                Issue.record("expected the follow-up to start and stay open")
+                return
+            }
+
             // The lease goes to b (a releases it, b takes it: epoch 2).
             let third = try await fenced.track(key, requestID: "3", origin: .external, at: start + 50).request.rowID
             let fourth = try await fenced.track(key, requestID: "4", origin: .external, at: start + 50).request.rowID
@@ -135,6 +146,11 @@ struct LeaseStoreTests {
                     third, report: StatusReport(requestID: "3", status: .failed), at: start + 60) }),
                 ("404", { _ = try await fenced.recordNotFound(third, at: start + 60) }),
                 ("abandon", { _ = try await fenced.abandon(fourth, reason: "gone", at: start + 60) }),
+                ("ending observation that follows its batch", { _ = try await fenced.recordObservation(
+                    third, report: StatusReport(requestID: "3", status: .failed, batchID: "B3"), at: start + 60, followBatch: true) }),
+                ("batch lookup", { _ = try await fenced.recordBatchLookup(BatchLookup(
+                    requestRowID: followed, outcome: .answered(CatalogBatch(id: "B7", status: "failed")), at: start + 60,
+                    next: start + 60)) }),
             ]
             for (name, write) in writes {
                 try await expectStoreError(from: write, else: "a fenced \(name) landed after the lease moved") { error in
@@ -160,7 +176,8 @@ struct LeaseStoreTests {
                 return
             }
             totals = try await b.totals()
-            #expect(totals.requests(of: key) == [.success: 2, .abandoned: 1] && totals.recordsIngested(of: key) == 9)
+            #expect(totals.requests(of: key) == [.success: 2, .abandoned: 1, .failed: 1] && totals.recordsIngested(of: key) == 9)
+            #expect(try await b.openBatches(tenant: "t1").map(\.batchID) == ["B7"])
         }
     }
 
@@ -405,7 +422,7 @@ struct LeaseStoreTests {
     private func tablesDigest(_ fixture: StoreFixture) async throws -> [String] {
         var digest: [String] = []
         for table in ["requests", "observations", "trigger_intents", "trigger_plans", "outcome_totals", "duration_buckets",
-                      "trigger_totals", "mapping_latest", "mappings", "pruned_requests"] {
+                      "trigger_totals", "mapping_latest", "mappings", "pruned_requests", "aep_batches", "aep_totals"] {
             let rows = "SELECT count(*) || ' ' || md5(coalesce(string_agg(t::text, ',' ORDER BY t::text), '')) FROM \(table) t"
             digest.append(table + " " + (try await fixture.column(rows).joined()))
         }

@@ -47,12 +47,17 @@ public struct CatalogBatch: Sendable, Equatable {
 
     /// A description is kept to this many characters.
     public static let descriptionLimit = 200
+    /// A code is kept to this many characters (it becomes a label value).
+    public static let codeLimit = 64
+    /// Errors kept per batch.
+    public static let errorLimit = 50
 }
 
 extension IngestionResponseDecoder {
     /// Reads a Catalog batch lookup: an object keyed by the batch id, whose value holds
     /// `status`, `metrics` and `errors`. Counts may be numbers or strings, every field but
-    /// `status` may be missing; descriptions are cut to `CatalogBatch.descriptionLimit`.
+    /// `status` may be missing; descriptions are cut to `CatalogBatch.descriptionLimit`, codes to
+    /// `codeLimit`, and at most `errorLimit` errors are kept.
     public static func decodeCatalogBatch(_ bytes: [UInt8], id: String) throws(ResponseDecodingError) -> CatalogBatch {
         guard !bytes.isEmpty else { throw .emptyBody }
         guard let root = (try? JSONSerialization.jsonObject(with: Data(bytes))) as? [String: Any] else {
@@ -63,8 +68,9 @@ extension IngestionResponseDecoder {
         let metrics = batch["metrics"] as? [String: Any] ?? [:]
         let counts = CatalogBatch.Counts(input: count(metrics["inputRecordCount"]), output: count(metrics["outputRecordCount"]),
                                          failed: count(metrics["failedRecordCount"]))
-        let errors = (batch["errors"] as? [[String: Any]] ?? []).compactMap { entry -> CatalogBatch.Failure? in
-            guard let code = (entry["code"] as? String) ?? count(entry["code"]).map(String.init), !code.isEmpty else { return nil }
+        let errors = (batch["errors"] as? [[String: Any]] ?? []).prefix(CatalogBatch.errorLimit).compactMap { entry -> CatalogBatch.Failure? in
+            guard let whole = (entry["code"] as? String) ?? count(entry["code"]).map(String.init), !whole.isEmpty else { return nil }
+            let code = String(whole.prefix(CatalogBatch.codeLimit))
             let description = (entry["description"] as? String).map { String($0.prefix(CatalogBatch.descriptionLimit)) }
             return CatalogBatch.Failure(code: code, description: description, recordCount: count(entry["recordCount"]))
         }

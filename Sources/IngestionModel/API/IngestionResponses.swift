@@ -107,6 +107,9 @@ public struct GatewayError: Sendable, Equatable {
     public let code: String?
     public let message: String?
 
+    /// adobe.io's code for a token it does not accept ("Oauth token is not valid").
+    public static let invalidTokenCode = "401013"
+
     public static func decode(_ bytes: [UInt8]) -> GatewayError? {
         guard let object = try? LenientObject.parse(bytes) else { return nil }
         let code = object.text("error_code") ?? object.text("code") ?? object.text("error")
