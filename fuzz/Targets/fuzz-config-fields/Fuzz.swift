@@ -18,12 +18,16 @@ struct Fields {
     var nested = Item()
     var items: [Item] = []
 
-    static let item = ConfigTable<Item>([.string("name", \.name, required: true), .duration("every", \.every, minimum: .seconds(1))])
-    static let table = ConfigTable<Fields>([
+    static var item: ConfigTable<Item> {
+        ConfigTable([.string("name", \.name, required: true), .duration("every", \.every, minimum: .seconds(1))])
+    }
+    static var table: ConfigTable<Fields> {
+        ConfigTable([
         .string("text", \.text), .int("number", \.number, range: 0...100), .double("ratio", \.ratio, minimum: 0),
         .bool("flag", \.flag), .duration("wait", \.wait), .stringList("names", \.names),
         .section("nested", \.nested, item), .list("items", \.items, item, element: Item.init, unique: ("name", \.name, "item")),
-    ])
+        ])
+    }
 }
 
 @_cdecl("LLVMFuzzerTestOneInput")
