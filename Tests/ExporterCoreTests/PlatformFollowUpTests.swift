@@ -115,6 +115,10 @@ struct PlatformFollowUpTests {
             #expect(record.errors.map(\.code) == ["INGEST-1401-400"] && record.errors.first?.recordCount == partial.failed)
             let statusPage = try await http("http://127.0.0.1:\(daemon.port)/").text
             #expect(statusPage.contains("AEP batch \(partial.id): success, \(partial.ingested) of \(partial.input) records ingested"))
+            let (_, table, _) = try await CLITests().run(["requests", "--url", "http://127.0.0.1:\(daemon.port)", "--mapping", partial.mapping],
+                                                         in: setup.directory)
+            #expect(table.contains("AEP BATCH") && table.contains(
+                "success \(partial.ingested)/\(partial.input) ingested, \(partial.failed) failed: INGEST-1401-400 (\(partial.failed))"), "\(table)")
 
             // Ended batches are not looked up again.
             try await setup.time.runSettled(for: .seconds(1800))
