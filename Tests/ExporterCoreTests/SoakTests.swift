@@ -15,8 +15,9 @@ import TestSupport
 /// clock, against a simulator that meets 16 % of the ingestion calls with a fault (429
 /// with Retry-After 1, 500, 503, a time-out, a truncated body, an HTML page). No
 /// tenant's last poll may age past `SoakTests.pollAgeBound`, no worker may be taken for
-/// stalled, and once the schedules are removed and every request has ended the counters
-/// are exactly what the simulator did.
+/// stalled, and once the schedules are removed and every request (and every batch followed
+/// in the simulated Experience Platform, whose lookups meet the same faults) has ended the
+/// counters are exactly what the simulator did.
 ///
 /// `ACS_SOAK_SECONDS` sets how long the faults run (default 45 s, `make test`;
 /// `make soak` runs 300 s). Runs on its own (`--filter SoakTests`): its bound is on the
@@ -47,6 +48,7 @@ struct SoakTests {
                     mapping.duration = .seconds(1) ... .seconds(4)
                     mapping.records = 10...500
                     mapping.outcomes = [.success: 80, .failedToFetch: 8, .failedToUpload: 7, .aborted: 5]
+                    mapping.batchProcessing = .zero ... .seconds(3)
                     return mapping
                 })
                 tenant.firstRequestID = 10_000 * (index + 1)
@@ -69,6 +71,10 @@ struct SoakTests {
                                                    mappings: SoakTests.mappings.map { .init(id: $0, name: $0, triggerEvery: .seconds(3)) })
                 tenant.apiURL = simulator.baseURL
                 tenant.imsTokenURL = simulator.tokenURL
+                var platform = PlatformSettings()
+                (platform.orgID, platform.url) = (Scenario.Tenant(name: name, mappings: []).orgID, simulator.baseURL)
+                (platform.lookupInterval, platform.lookupIntervalMax) = (.seconds(1), .seconds(2))
+                tenant.client.platform = platform
                 return tenant
             })
             config.collector.pollInterval = .seconds(1)
@@ -119,8 +125,10 @@ struct SoakTests {
                 drained.tenants[index].mappings = Self.mappings.map { .init(id: $0, name: $0, triggerEvery: nil) }
             }
             _ = try await daemon.collector.apply(drained)
-            try await eventually("every tracked request ended", timeout: .seconds(120)) {
-                try await daemon.collector.store.openRequests(tenant: nil).isEmpty
+            try await eventually("every tracked request and followed batch ended", timeout: .seconds(120)) {
+                let store = daemon.collector.store
+                guard try await store.openRequests(tenant: nil).isEmpty else { return false }
+                return try await store.openBatches(tenant: nil).isEmpty
             }
             loop.cancel()
             await loop.value
@@ -173,6 +181,7 @@ struct SoakTests {
                 }
                 let records = Double(mine.filter { $0.status == .success }.map(\.numRecords).reduce(0, +))
                 #expect(metrics[series("acs_ingestion_records_ingested_total", tenant, mapping)] == records, "\(key)")
+                expectExactAEPCounters(metrics, key, followed: mine, batches: simulator.batches())
                 let known = Set(mine.map(\.requestID.rawValue))
                 for id in made.keys where !known.contains(id) {
                     lost += 1
@@ -180,7 +189,31 @@ struct SoakTests {
                 }
             }
         }
-        print("soak: \(followed.count) requests followed and counted exactly; \(lost) started by a POST whose answer was lost")
-        #expect(followed.count > 100)
+        let batches = followed.filter { $0.batchID?.isEmpty == false }.count
+        print("soak: \(followed.count) requests followed and counted exactly, \(batches) batches followed in AEP; "
+              + "\(lost) started by a POST whose answer was lost")
+        #expect(followed.count > 100 && batches > 0)
+    }
+
+    /// Every batch of a followed request ended as the simulated Catalog says, counted once:
+    /// by final status, records by outcome, and one per error code.
+    static func expectExactAEPCounters(_ metrics: Exposition, _ key: MappingKey, followed: [TrackedRequest], batches: [SimulatedBatch]) {
+        let truth = Dictionary(uniqueKeysWithValues: batches.map { ($0.id, $0) })
+        let mine = followed.compactMap { request in request.batchID.flatMap { truth[$0] } }
+        #expect(mine.count == followed.filter { $0.batchID?.isEmpty == false }.count, "\(key): a followed batch the Catalog never had")
+        func sample(_ name: String, _ extra: String) -> Double { metrics[series(name, key.tenant, key.mapping, extra)] ?? 0 }
+        for status in ["success", "failed", "unknown"] {
+            #expect(sample("acs_ingestion_aep_batches_total", "status=\"\(status)\"") == Double(mine.filter { $0.finalStatus == status }.count),
+                    "\(key) \(status)")
+        }
+        for (outcome, count) in [("input", \SimulatedBatch.input), ("ingested", \.ingested), ("failed", \.failed)] {
+            #expect(sample("acs_ingestion_aep_batch_records_total", "outcome=\"\(outcome)\"") == Double(mine.map { $0[keyPath: count] }.reduce(0, +)),
+                    "\(key) \(outcome)")
+        }
+        for code in Set(mine.flatMap { $0.errors.map(\.code) }) {
+            #expect(sample("acs_ingestion_aep_batch_errors_total", "code=\"\(code)\"") == Double(mine.filter { $0.errors.contains { $0.code == code } }.count),
+                    "\(key) \(code)")
+        }
+        #expect(sample("acs_ingestion_aep_batches_in_progress", "") == 0, "\(key)")
     }
 }
