@@ -109,8 +109,8 @@ public final class AdobeIngestionClient: Sendable {
     }
 
     /// Looks a batch up in Experience Platform's Catalog (`GET {platform_url}/data/foundation/catalog/batches/{id}`),
-    /// with the tenant's token and the `aep` settings' organization and sandbox; 401, 403, 404, 429 and 5xx as for
-    /// the ingestion calls.
+    /// with the tenant's token and the `aep` settings' organization and sandbox: one attempt (the caller's
+    /// schedule retries), 401 renewing the token when the gateway says it is invalid.
     public func catalogBatch(_ batchID: String) async throws(AdobeAPIError) -> CatalogBatch {
         guard let platform = configuration.platform else { throw .missingField("aep") }
         let response = try await authorizedCall(.batch) { token in
@@ -243,7 +243,9 @@ struct CallContext: Sendable {
                 }
                 failure = error
             }
-            guard failure.isTransient, attempt < retry.maxAttempts else { throw failure }
+            // A Catalog lookup is one attempt: the followed batch's back-off is its retry, and a
+            // lookup never waits (a Retry-After, a pause) inside the poll cycle Campaign's calls share.
+            guard failure.isTransient, operation != .batch, attempt < retry.maxAttempts else { throw failure }
             var delay = retry.backoff(afterAttempt: attempt, jitter: jitter())
             if case .throttled = failure, gate.holdsThrottledCalls {
                 delay = .zero  // the gate holds this call, and every other of the tenant, until the pause ends

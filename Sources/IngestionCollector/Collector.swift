@@ -341,13 +341,19 @@ public final class Collector: Sendable {
         }
     }
 
-    /// Follow-ups that no configured tenant continues (the tenant, or its `aep` block, was
-    /// removed) end as `unknown`, counted once, so that they neither stay in progress nor
-    /// keep their requests from retention.
+    /// How long a follow-up of a tenant this configuration does not name must have been left
+    /// alone before it is ended: in cluster mode another replica may run a newer configuration
+    /// that names the tenant (its lookups keep `next_lookup_at` recent).
+    static let orphanGrace: TimeInterval = 86_400
+
+    /// Follow-ups of a tenant no longer configured, left alone for `orphanGrace`, end as
+    /// `unknown`, counted once, so that they neither stay in progress nor keep their requests
+    /// from retention (a configured tenant without an `aep` block ends its own, see `TenantWorker`).
     func endOrphanedFollowUps() async {
-        let following = Set(config.tenants.filter { $0.client.platform != nil }.map(\.name))
+        let configured = Set(config.tenants.map(\.name))
         guard let open = try? await store.openBatches(tenant: nil) else { return }
-        let orphaned = open.filter { !following.contains($0.key.tenant) }
+        let stale = time.now().addingTimeInterval(-Self.orphanGrace)
+        let orphaned = open.filter { !configured.contains($0.key.tenant) && ($0.nextLookupAt ?? .distantPast) < stale }
         for batch in orphaned {
             let now = time.now()
             guard case .ended(let ended, let addition)? = try? await store.recordBatchLookup(
@@ -356,7 +362,7 @@ public final class Collector: Sendable {
         }
         for key in Set(orphaned.map(\.key)) { metrics.batchesInProgress(key, count: 0, at: time.now()) }
         if !orphaned.isEmpty {
-            logger.warning("batches no longer followed in Experience Platform ended as unknown (their tenant or its aep block was removed)",
+            logger.warning("batches no longer followed in Experience Platform ended as unknown: their tenant is no longer configured",
                            metadata: ["batches": "\(orphaned.count)"])
         }
     }

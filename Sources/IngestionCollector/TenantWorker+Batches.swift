@@ -23,7 +23,7 @@ extension TenantWorker {
     /// lets go); those past `give_up_after`
     /// end as `unknown` without a call. Shows how many each mapping has in progress.
     func followBatches() async {
-        guard let schedule = batchSchedule else { return }
+        guard let schedule = batchSchedule else { return await endFollowUpsWithoutBlock() }
         liveness.stage("the followed batches from the store")
         guard let open = await read("the followed batches", { () throws(StoreError) in try await store.openBatches(tenant: tenant.name) })
         else { return }
@@ -41,6 +41,8 @@ extension TenantWorker {
                 lookups.append(batch)
             }
         }
+        // While the Catalog's pause or breaker holds, no lookup goes (they stay due): none waits in the cycle.
+        if let hold = platformUpstream?.hold, hold.until > now { lookups = [] }
         if let budget, lookups.count > budget.pollsAvailable {
             for _ in lookups.dropFirst(budget.pollsAvailable) { metrics.budgetWaited(tenant: tenant.name, operation: "batch") }
             lookups = Array(lookups.prefix(budget.pollsAvailable))
@@ -56,6 +58,19 @@ extension TenantWorker {
         }
     }
 
+    /// A tenant without an `aep` block (removed, or never there) ends the follow-ups it still
+    /// has as `unknown`, once per run of its worker (a reload that removes the block restarts it),
+    /// through its own store (fenced in cluster mode), so that none stays in progress.
+    private func endFollowUpsWithoutBlock() async {
+        guard !followUpsWithoutBlockEnded.exchange(true, ordering: .relaxed),
+              let open = await read("the followed batches", { () throws(StoreError) in try await store.openBatches(tenant: tenant.name) }),
+              !open.isEmpty else { return }
+        for batch in open { _ = await record(batch, .gaveUp, next: time.now()) }
+        for mapping in tenant.mappings { metrics.batchesInProgress(key(mapping.id), count: 0, at: time.now()) }
+        logger.warning("batches no longer followed in Experience Platform ended as unknown: the tenant has no aep block",
+                       metadata: ["tenant": "\(tenant.name)", "batches": "\(open.count)"])
+    }
+
     /// One Catalog lookup of `batch`, and its record; true when the batch ended with it.
     private func lookUp(_ batch: BatchFollowUp, _ schedule: BatchLookupSchedule) async -> Bool {
         let outcome: BatchLookup.Outcome
@@ -64,7 +79,7 @@ extension TenantWorker {
             platformHealth.answered()
         } catch {
             switch error {
-            case .cancelled, .circuitOpen: return false  // nothing was sent: not a lookup (the batch stays due)
+            case .cancelled, .circuitOpen: return false  // nothing was sent (one attempt): not a lookup, the batch stays due
             default: break
             }
             platformHealth.failed(error, batch: batch)

@@ -20,6 +20,10 @@ final class TenantWorker: Sendable {
     let health: TenantHealth
     /// Whether the tenant's Catalog lookups work (a tenant that follows batches).
     let platformHealth: PlatformHealth
+    /// The Catalog's own 429 pause and breaker (a tenant that follows batches).
+    let platformUpstream: UpstreamGuard?
+    /// Set once the follow-ups left by an `aep` block since removed are ended (a tenant without one).
+    let followUpsWithoutBlockEnded = Atomic<Bool>(false)
     /// Whether the worker still makes progress (judged by the collector's `Watchdog`).
     let liveness: WorkerLiveness
     let store: any IngestionStore
@@ -102,6 +106,7 @@ final class TenantWorker: Sendable {
         }
         (self.tenant, self.upstream, self.health, self.liveness) = (tenant, upstream, health, liveness)
         platformHealth = PlatformHealth(tenant: name, logger: logger, time: time)
+        self.platformUpstream = platformUpstream
         (self.store, self.metrics) = (store, metrics)
         (self.time, self.logger, self.settings, self.planners, self.lease) = (time, logger, settings, planners, lease)
         self.budget = budget

@@ -210,7 +210,11 @@ struct SoakTests {
             #expect(sample("acs_ingestion_aep_batch_records_total", "outcome=\"\(outcome)\"") == Double(mine.map { $0[keyPath: count] }.reduce(0, +)),
                     "\(key) \(outcome)")
         }
-        for code in Set(mine.flatMap { $0.errors.map(\.code) }) {
+        let codes = Set(mine.flatMap { $0.errors.map(\.code) })
+        let prefix = "acs_ingestion_aep_batch_errors_total{tenant=\"\(key.tenant)\",mapping=\"\(key.mapping)\",code="
+        #expect(Set(metrics.samples.keys.filter { $0.hasPrefix(prefix) }.map { String($0.dropFirst(prefix.count + 1).dropLast(2)) }) == codes,
+                "\(key): the code series are the codes the batches reported")
+        for code in codes {
             #expect(sample("acs_ingestion_aep_batch_errors_total", "code=\"\(code)\"") == Double(mine.filter { $0.errors.contains { $0.code == code } }.count),
                     "\(key) \(code)")
         }
