@@ -20,8 +20,8 @@ extension TenantWorker {
     }
 
     /// Looks up the followed batches that are due (the soonest first, as many as the budget
-    /// lets go); those past `give_up_after`
-    /// end as `unknown` without a call. Shows how many each mapping has in progress.
+    /// lets go); those past `give_up_after` end as `unknown` without a call. Shows how many
+    /// each mapping has in progress.
     func followBatches() async {
         guard let schedule = batchSchedule else { return await endFollowUpsWithoutBlock() }
         liveness.stage("the followed batches from the store")
@@ -62,9 +62,12 @@ extension TenantWorker {
     /// has as `unknown`, once per run of its worker (a reload that removes the block restarts it),
     /// through its own store (fenced in cluster mode), so that none stays in progress.
     private func endFollowUpsWithoutBlock() async {
-        guard !followUpsWithoutBlockEnded.exchange(true, ordering: .relaxed),
-              let open = await read("the followed batches", { () throws(StoreError) in try await store.openBatches(tenant: tenant.name) }),
-              !open.isEmpty else { return }
+        // Read until the store answers once; then never again in this run.
+        guard !followUpsWithoutBlockEnded.load(ordering: .relaxed),
+              let open = await read("the followed batches", { () throws(StoreError) in try await store.openBatches(tenant: tenant.name) })
+        else { return }
+        followUpsWithoutBlockEnded.store(true, ordering: .relaxed)
+        guard !open.isEmpty else { return }
         for batch in open { _ = await record(batch, .gaveUp, next: time.now()) }
         for mapping in tenant.mappings { metrics.batchesInProgress(key(mapping.id), count: 0, at: time.now()) }
         logger.warning("batches no longer followed in Experience Platform ended as unknown: the tenant has no aep block",
