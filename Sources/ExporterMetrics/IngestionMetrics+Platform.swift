@@ -35,7 +35,7 @@ extension MetricsState {
         /// By `AEPTotals.outcomes` index.
         var records = Array(repeating: 0, count: AEPTotals.outcomes.count)
         var recordExemplars: [Exemplar?] = Array(repeating: nil, count: AEPTotals.outcomes.count)
-        var errors: [String: Int] = [:]
+        var errors: [String: Int] = Dictionary(uniqueKeysWithValues: AEPTotals.presetCodes.map { ($0, 0) })
         var errorExemplars: [String: Exemplar] = [:]
         var inProgress = 0
 

@@ -70,7 +70,7 @@ extension MetricFamily {
     static let aepRecords = MetricFamily("acs_ingestion_aep_batch_records_total", .counter,
         "Records of followed batches that ended, by outcome: input (inputRecordCount), ingested (outputRecordCount), failed (failedRecordCount).")
     static let aepErrors = MetricFamily("acs_ingestion_aep_batch_errors_total", .counter,
-        "Followed batches that ended reporting this error code (a batch counts once per code); at most 20 codes per mapping, the others as code=\"other\".")
+        "Followed batches that ended reporting this error code (a batch counts once per code); at most 20 codes per mapping, the others as code=\"other\"; the common INGEST codes exist at 0.")
     static let aepInProgress = MetricFamily("acs_ingestion_aep_batches_in_progress", .gauge,
         "Batches being followed in Adobe Experience Platform's Catalog (looked up until they end).")
 

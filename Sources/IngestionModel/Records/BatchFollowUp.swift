@@ -145,6 +145,9 @@ public struct AEPTotals: Sendable, Equatable {
     public static let outcomes = ["input", "ingested", "failed"]
     /// Distinct error codes kept per mapping; the others count as `other`.
     public static let maxCodes = 20
+    /// Codes whose series exist (at 0) from the first scrape, so that a code's first batch is an
+    /// increase, not a new series (as for the known ACP codes). Not counted in `maxCodes`.
+    public static let presetCodes = ["INGEST-1211-400", "INGEST-1212-400", "INGEST-1401-400", "INGEST-1555-400"]
     public static let otherCode = "other"
 
     /// Its stored rows: (kind, name, value), sorted (the in-progress count is not one: it is the open follow-ups).
