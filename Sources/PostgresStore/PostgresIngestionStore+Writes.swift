@@ -208,6 +208,8 @@ extension PostgresIngestionStore {
     func recordBatchLookup(_ lookup: BatchLookup, fence: Fence?) async throws(StoreError) -> BatchLookupResult {
         let operation = "record a lookup of the batch of request row \(lookup.requestRowID)"
         return try await transaction(operation) { connection in
+            // Whatever the database's default: the codes read after the lock below must be the committed ones.
+            try await connection.query("SET TRANSACTION ISOLATION LEVEL READ COMMITTED", logger: self.logger)
             if let fence { try await fence.check(connection, location: self.location, operation: operation, logger: self.logger) }
             guard var batch = try await self.batches(connection, """
                 SELECT \(unescaped: Self.batchColumns) FROM aep_batches b JOIN requests r ON r.id = b.request
