@@ -64,6 +64,13 @@ public struct RetryPolicy: Sendable, Equatable {
 
     public init() {}
 
+    /// A single attempt: for a call whose caller retries on a schedule of its own.
+    public static var once: RetryPolicy {
+        var policy = RetryPolicy()
+        policy.maxAttempts = 1
+        return policy
+    }
+
     /// Exponential back-off with "equal jitter": half fixed, half random, so
     /// clients that failed together do not retry together.
     public func backoff(afterAttempt attempt: Int, jitter: Double) -> Duration {

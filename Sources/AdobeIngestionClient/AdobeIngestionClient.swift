@@ -113,7 +113,12 @@ public final class AdobeIngestionClient: Sendable {
     /// schedule retries), 401 renewing the token when the gateway says it is invalid.
     public func catalogBatch(_ batchID: String) async throws(AdobeAPIError) -> CatalogBatch {
         guard let platform = configuration.platform else { throw .missingField("aep") }
-        let response = try await authorizedCall(.batch) { token in
+        // One attempt: the followed batch's back-off is its retry, and a lookup never waits (a
+        // Retry-After, a pause) inside the poll cycle Campaign's calls share. A 401 for anything but
+        // the token itself (an entitlement) is not worth the token Campaign's calls use.
+        let response = try await authorizedCall(.batch, retry: .once, renewsToken: { gateway in
+            gateway?.code == nil || gateway?.code == GatewayError.invalidTokenCode
+        }) { token in
             let base = platform.url.hasSuffix("/") ? String(platform.url.dropLast()) : platform.url
             return OutgoingRequest(method: .GET, url: "\(base)/data/foundation/catalog/batches/\(PercentEncoding.encode(batchID))",
                                    headers: [("Authorization", Authorization.bearer(token.value.revealed)),
@@ -132,19 +137,19 @@ public final class AdobeIngestionClient: Sendable {
 
     // MARK: - Calls
 
-    /// Sends with a valid token; on 401 renews the token once and sends again.
-    private func authorizedCall(_ operation: APICallRecord.Operation,
+    /// Sends with a valid token, retrying as `retry` says (the tenant's policy by default); on a
+    /// 401 that `renewsToken` accepts, renews the token once and sends again.
+    private func authorizedCall(_ operation: APICallRecord.Operation, retry: RetryPolicy? = nil,
+                                renewsToken: (GatewayError?) -> Bool = { _ in true },
                                 build: @Sendable (AccessToken) -> OutgoingRequest) async throws(AdobeAPIError) -> RawResponse {
         var renewed = false
+        let context = context(retry: retry ?? configuration.retry)
         while true {
             let token = try await tokens.validToken()
             let response = try await callWithRetries(operation, context: context, build: { build(token) })
             if response.status == 401 && !IngestionResponseDecoder.carriesIngestionStatus(response.body) {
                 let gateway = GatewayError.decode(response.body)
-                // The Catalog's 401 for anything but the token itself (an entitlement) is not
-                // worth the token Campaign's calls use.
-                let tokenRefused = operation != .batch || gateway?.code == nil || gateway?.code == GatewayError.invalidTokenCode
-                guard !renewed && tokenRefused else { throw .unauthorized(code: gateway?.code, message: gateway?.message) }
+                guard !renewed && renewsToken(gateway) else { throw .unauthorized(code: gateway?.code, message: gateway?.message) }
                 logger.info("access token refused, renewing it", metadata: ["operation": "\(operation.rawValue)"])
                 await tokens.invalidate(token)
                 renewed = true
@@ -154,8 +159,8 @@ public final class AdobeIngestionClient: Sendable {
         }
     }
 
-    private var context: CallContext {
-        CallContext(tenant: configuration.tenant, transport: transport, time: time, retry: configuration.retry,
+    private func context(retry: RetryPolicy) -> CallContext {
+        CallContext(tenant: configuration.tenant, transport: transport, time: time, retry: retry,
                     logger: logger, observe: observe, jitter: jitter, gate: gate)
     }
 
@@ -243,9 +248,7 @@ struct CallContext: Sendable {
                 }
                 failure = error
             }
-            // A Catalog lookup is one attempt: the followed batch's back-off is its retry, and a
-            // lookup never waits (a Retry-After, a pause) inside the poll cycle Campaign's calls share.
-            guard failure.isTransient, operation != .batch, attempt < retry.maxAttempts else { throw failure }
+            guard failure.isTransient, attempt < retry.maxAttempts else { throw failure }
             var delay = retry.backoff(afterAttempt: attempt, jitter: jitter())
             if case .throttled = failure, gate.holdsThrottledCalls {
                 delay = .zero  // the gate holds this call, and every other of the tenant, until the pause ends

@@ -68,33 +68,25 @@ public struct SimulatedBatch: Sendable, Equatable {
     /// Experience Platform's "look up a batch" (numbers as numbers, times in epoch ms).
     func body(at now: Date, orgID: String) -> String {
         func ms(_ date: Date) -> Int64 { Int64((date.timeIntervalSince1970 * 1000).rounded()) }
-        func quoted(_ text: String) -> String {
-            String(decoding: (try? JSONSerialization.data(withJSONObject: [text], options: [.withoutEscapingSlashes])) ?? Data("[\"\"]".utf8),
-                   as: UTF8.self).dropFirst().dropLast().description
-        }
         let ended = now >= completesAt
-        var fields = [
-            "\"status\":\(quoted(ended ? finalStatus : "processing"))",
-            "\"imsOrg\":\(quoted(orgID))",
-            "\"relatedObjects\":[{\"type\":\"dataSet\",\"id\":\(quoted("5c8c3c555033b814b69f947f"))}]",
-            "\"id\":\(quoted(id))",
-            "\"created\":\(ms(created))",
-            "\"updated\":\(ms(ended ? completesAt : now))",
-            "\"createdClient\":\"acp_ingestion\"",
-            "\"version\":\"1.0.0\"",
+        var batch: [String: Any] = [
+            "status": ended ? finalStatus : "processing", "imsOrg": orgID, "id": id,
+            "relatedObjects": [["type": "dataSet", "id": "5c8c3c555033b814b69f947f"]],
+            "created": ms(created), "updated": ms(ended ? completesAt : now), "createdClient": "acp_ingestion", "version": "1.0.0",
         ]
         if ended {
-            fields.append("\"started\":\(ms(created))")
-            fields.append("\"completed\":\(ms(completesAt))")
-            fields.append("\"metrics\":{\"inputRecordCount\":\(input),\"outputRecordCount\":\(ingested),\"failedRecordCount\":\(failed),"
-                          + "\"inputByteSize\":\(input * 312),\"inputFileCount\":1}")
-            let errors = self.errors.map { error in
-                "{\"code\":\(quoted(error.code)),\"description\":\(quoted(error.description ?? ""))"
-                    + (error.recordCount.map { ",\"recordCount\":\($0)" } ?? "") + "}"
+            (batch["started"], batch["completed"]) = (ms(created), ms(completesAt))
+            batch["metrics"] = ["inputRecordCount": input, "outputRecordCount": ingested, "failedRecordCount": failed,
+                                "inputByteSize": input * 312, "inputFileCount": 1]
+            let errors = self.errors.map { error -> [String: Any] in
+                var entry: [String: Any] = ["code": error.code, "description": error.description ?? ""]
+                if let count = error.recordCount { entry["recordCount"] = count }
+                return entry
             }
-            if !errors.isEmpty { fields.append("\"errors\":[\(errors.joined(separator: ","))]") }
+            if !errors.isEmpty { batch["errors"] = errors }
         }
-        return "{\(quoted(id)):{\(fields.joined(separator: ","))}}"
+        let data = (try? JSONSerialization.data(withJSONObject: [id: batch], options: [.sortedKeys, .withoutEscapingSlashes])) ?? Data()
+        return String(decoding: data, as: UTF8.self)
     }
 }
 

@@ -18,10 +18,12 @@ extension IngestionMetrics {
         }
     }
 
-    /// How many batches of the mapping are being followed now.
+    /// How many batches of the mapping are being followed now; changes (and tells the observers) only when it moved.
     public func batchesInProgress(_ key: MappingKey, count: Int, at time: Date) {
+        let current = state.withLock { state in state.index[key].flatMap { state.mappings[$0].aep?.inProgress } }
+        guard let current, current != count else { return }
         update { state in
-            guard let position = state.index[key], let aep = state.mappings[position].aep, aep.inProgress != count else { return }
+            guard let position = state.index[key], state.mappings[position].aep != nil else { return }
             state.updateMapping(position, marking: [.aepInProgress]) { $0.aep!.inProgress = count }
             state.changed(at: time)
         }

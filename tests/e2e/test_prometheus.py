@@ -437,12 +437,16 @@ def test_exporter_first_scrape_contract(stack):
 def test_dashboard_variables_return_values(stack):
     """Every variable query of both dashboards returns values (asked again until the demo's data is there)."""
     stack.ensure_running()
-    deadline = stack.data_deadline()
-    while True:
-        problems = _variable_problems(stack)
-        if not problems or time.monotonic() > deadline:
-            break
-        time.sleep(1)
+    problems = []
+
+    def resolved() -> bool:
+        problems[:] = _variable_problems(stack)
+        return not problems
+
+    try:
+        wait_until("every dashboard variable to return values", resolved, timeout=stack.data_deadline() - time.monotonic(), interval=1)
+    except pytest.fail.Exception:
+        pass
     assert not problems, "\n".join(problems) + "\n" + stack.logs()
 
 
@@ -564,15 +568,19 @@ def test_demo_shows_aep_records_within_a_minute(stack):
     """The demo follows its ACP-880096 failures' batches into the simulated Experience Platform."""
     stack.ensure_running()
     expr = f'sum by (outcome) (acs_ingestion_aep_batch_records_total{{job="{JOB}",tenant="demo-mkt-prod1"}})'
-    deadline = stack.scraping_since + 60
     seen = {}
-    while True:
+
+    def records_seen() -> bool:
         status, body = stack.query(expr)
         assert status == 200, body
-        seen = {r["metric"]["outcome"]: float(r["value"][1]) for r in body["data"]["result"]}
-        if seen.get("input", 0) > 0 and seen.get("failed", 0) > 0 or time.monotonic() > deadline:
-            break
-        time.sleep(1)
+        seen.clear()
+        seen.update({r["metric"]["outcome"]: float(r["value"][1]) for r in body["data"]["result"]})
+        return seen.get("input", 0) > 0 and seen.get("failed", 0) > 0
+
+    try:
+        wait_until("AEP records in Prometheus", records_seen, timeout=max(1.0, stack.scraping_since + 60 - time.monotonic()), interval=1)
+    except pytest.fail.Exception:
+        pass
     assert seen.get("input", 0) > 0 and seen.get("failed", 0) > 0, f"AEP records after a minute: {seen}\n" + stack.logs()
     assert seen["input"] >= seen.get("ingested", 0) + seen["failed"] - 1e-9, seen
 
