@@ -72,10 +72,10 @@ public struct AEPBatchBody: Codable, Sendable, Equatable {
     public var status: String
     public var ended: Bool
     public var lookups: Int
+    public var errors: [ErrorBody]
     @Nullable public var inputRecords: Int?
     @Nullable public var ingestedRecords: Int?
     @Nullable public var failedRecords: Int?
-    public var errors: [ErrorBody]
     /// Why the last lookup failed, until one is answered.
     @Nullable public var lastError: String?
     @Nullable public var nextLookupAt: String?

@@ -120,11 +120,8 @@ final class RequestState: Sendable {
         init(request: HTTPRequest, resolution: Router.Resolution, handlerLabel: String,
              extraHeaders: [(name: String, value: String)],
              pendingAuthentication: (@Sendable () async -> AuthenticationDecision)?) {
-            self.request = request
-            self.resolution = resolution
-            self.handlerLabel = handlerLabel
-            self.extraHeaders = extraHeaders
-            self.pendingAuthentication = pendingAuthentication
+            (self.request, self.resolution, self.handlerLabel) = (request, resolution, handlerLabel)
+            (self.extraHeaders, self.pendingAuthentication) = (extraHeaders, pendingAuthentication)
         }
     }
     private struct Contents {

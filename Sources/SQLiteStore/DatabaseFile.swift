@@ -74,20 +74,15 @@ final class WriterLock: @unchecked Sendable {
 
     deinit { release() }
 
-    /// Takes the lock, trying again for up to 250 ms while it is held: a lock released
-    /// a moment ago can still be held by a child process another thread forked meanwhile
-    /// (its copy of the descriptor lives until it execs).
-    private static func lock(_ descriptor: Int32) -> Bool {
-        for attempt in 0..<26 {
-            if flock(descriptor, LOCK_EX | LOCK_NB) == 0 { return true }
-            guard errno == EWOULDBLOCK, attempt < 25 else { return false }
-            usleep(10_000)
-        }
-        return false
-    }
+    /// Takes the lock, or says at once that it is held.
+    private static func lock(_ descriptor: Int32) -> Bool { flock(descriptor, LOCK_EX | LOCK_NB) == 0 }
 
+    /// Unlocks before closing: a child process another thread forked meanwhile holds a copy
+    /// of the descriptor until it execs, and the lock would stay with that copy; `LOCK_UN`
+    /// releases it for every copy, so a store closed here can be opened again at once.
     func release() {
         guard descriptor >= 0 else { return }
+        flock(descriptor, LOCK_UN)
         close(descriptor)
         descriptor = -1
     }

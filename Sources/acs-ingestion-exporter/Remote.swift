@@ -47,6 +47,15 @@ struct RemoteOptions: ParsableArguments {
         return ProcessInfo.processInfo.environment["ACS_EXPORTER_API_TOKEN"]
     }
 
+    /// One connection attempt, as curl makes: an exporter that is down or unreachable is
+    /// reported at once (AsyncHTTPClient's default retries connecting until the deadline).
+    static let client: HTTPClient = {
+        var configuration = HTTPClient.Configuration()
+        configuration.timeout.connect = .seconds(10)
+        configuration.connectionPool.retryConnectionEstablishment = false
+        return HTTPClient(eventLoopGroup: HTTPClient.defaultEventLoopGroup, configuration: configuration)
+    }()
+
     /// Sends one API call and returns the status and the body; exits with the API's
     /// error message when it answers one (unless `errorBody` accepts that status).
     func call(_ method: String, _ path: String, body: [UInt8]? = nil,
@@ -71,7 +80,7 @@ struct RemoteOptions: ParsableArguments {
         let status: Int
         let data: Data
         do {
-            let response = try await HTTPClient.shared.execute(request, timeout: .seconds(90))
+            let response = try await Self.client.execute(request, timeout: .seconds(90))
             status = Int(response.status.code)
             data = Data(try await response.body.collect(upTo: 64 << 20).readableBytesView)
         } catch is NIOTooManyBytesError {

@@ -63,9 +63,12 @@ struct CLITests {
             #expect(credentialsStatus == 1 && credentials.contains("--url must not hold credentials"))
             #expect(!credentials.contains("s3cret-pw"))
 
+            // A stopped exporter is reported at once, not after the call's 90 s deadline.
             await daemon.stop()
+            let asked = ContinuousClock.now
             let (downStatus, _, down) = try await run(["requests", "--url", url], in: setup.directory)
             #expect(downStatus == 1 && down.contains("cannot reach the exporter at \(url)"))
+            #expect(ContinuousClock.now - asked < .seconds(10), "a stopped exporter took \(ContinuousClock.now - asked) to report")
         }
     }
 

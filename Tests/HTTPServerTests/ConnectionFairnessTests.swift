@@ -104,13 +104,7 @@ struct ConnectionFairnessTests {
         guard bindAndConnect(fd, from: source, to: port) else { return false }
         var request = Array("GET /metrics HTTP/1.1\r\nHost: 127.0.0.1\r\nConnection: close\r\n\r\n".utf8)
         guard send(fd, &request, request.count, Int32(MSG_NOSIGNAL)) == request.count else { return false }
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 4096)
-        while true {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            received += buffer.prefix(count)
-        }
+        let received = receiveToEnd(fd)
         return received.starts(with: Array("HTTP/1.1 200".utf8))
     }
 }

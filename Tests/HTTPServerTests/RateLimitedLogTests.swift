@@ -12,11 +12,14 @@ struct RateLimitedLogTests {
     }
 
     private let start = ContinuousClock.now
+    /// A new log and its lines for each test (the suite is made anew for each).
+    private let lines = Lines()
+    private let log: RateLimitedLog
+
+    init() { log = RateLimitedLog(write: lines.append) }
     private func at(_ seconds: Int) -> ContinuousClock.Instant { start + .seconds(seconds) }
 
     @Test func aRepeatedLineIsWrittenOnceThenCountedAtTheEndOfTheInterval() {
-        let lines = Lines()
-        let log = RateLimitedLog(write: lines.append)
         log.log("Error processing request (HTTP response code is 400). Closing connection.", now: at(0))
         for second in 1...41 {
             log.log("Error processing request (HTTP response code is 414). Closing connection.", now: at(second))
@@ -32,8 +35,6 @@ struct RateLimitedLogTests {
     }
 
     @Test func aCauseQuietForAWholeIntervalIsWrittenAtOnceAgain() {
-        let lines = Lines()
-        let log = RateLimitedLog(write: lines.append)
         log.log("Connection was closed by remote side with incomplete request.", now: at(0))
         log.flush(now: at(60))  // nothing suppressed: forgotten
         log.log("Connection was closed by remote side with incomplete request.", now: at(61))
@@ -41,8 +42,6 @@ struct RateLimitedLogTests {
     }
 
     @Test func aLineAfterTheIntervalCarriesTheCountWhenNotFlushed() {
-        let lines = Lines()
-        let log = RateLimitedLog(write: lines.append)
         log.log("Failed to read request: 1", now: at(0))
         log.log("Failed to read request: 2", now: at(10))
         log.log("Failed to read request: 3", now: at(70))
@@ -50,7 +49,6 @@ struct RateLimitedLogTests {
     }
 
     @Test func distinctCausesAreEachWrittenAndTheManyBeyondTheCapShareOne() {
-        let lines = Lines()
         let log = RateLimitedLog(maxCauses: 2, write: lines.append)
         log.log("first cause", now: at(0))
         log.log("second cause", now: at(0))

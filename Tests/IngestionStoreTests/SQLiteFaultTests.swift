@@ -96,6 +96,22 @@ struct SQLiteFaultTests {
             await fresh.close()
         }
     }
+    /// A child forked by another thread keeps a copy of the lock's descriptor until it
+    /// execs; a copy made with `dup` shares the lock the same way, and must not keep it.
+    @Test func aReleasedLockIsFreeAtOnceWhileACopyOfItsDescriptorLives() throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.cleanUp() }
+        let database = directory.path("store.sqlite")
+        let lock = try WriterLock(database: database)
+        let copies = try FileManager.default.contentsOfDirectory(atPath: "/proc/self/fd").compactMap { Int32($0) }
+            .filter { (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/fd/\($0)")) == lock.path }
+        let copy = dup(try #require(copies.first, "the lock's descriptor"))
+        defer { close(copy) }
+        lock.release()
+        let again = try WriterLock(database: database)
+        again.release()
+    }
+
 
     @Test func aSecondWriterIsRefusedWithTheHoldersPIDWhileReadersWork() async throws {
         try await withDatabaseFile(populated: true) { _, path throws in

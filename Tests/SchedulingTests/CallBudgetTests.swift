@@ -97,18 +97,6 @@ struct CallBudgetTests {
 
 @Suite("Fair polls")
 struct FairPollTests {
-    struct Candidate: Sendable {
-        let name: String
-        let startedAt: Date
-        let lastPolledAt: Date?
-
-        init(_ name: String, started: String, polled: String?) {
-            self.name = name
-            startedAt = instant("2026-01-10T\(started)Z")
-            lastPolledAt = polled.map { instant("2026-01-10T\($0)Z") }
-        }
-    }
-
     static let orders: [(rule: String, candidates: [Candidate], order: String)] = [
         ("the longest unpolled first", [Candidate("a", started: "10:00", polled: "10:20"),
                                         Candidate("b", started: "09:00", polled: "10:10"),
@@ -123,6 +111,18 @@ struct FairPollTests {
                                                                  Candidate("c", started: "09:00", polled: "10:20")], "bca"),
         ("none", [], ""),
     ]
+
+    struct Candidate: Sendable {
+        let name: String
+        let startedAt: Date
+        let lastPolledAt: Date?
+
+        init(_ name: String, started: String, polled: String?) {
+            self.name = name
+            startedAt = instant("2026-01-10T\(started)Z")
+            lastPolledAt = polled.map { instant("2026-01-10T\($0)Z") }
+        }
+    }
 
     @Test("the order polls are shared in", arguments: orders)
     func order(rule: String, candidates: [Candidate], order: String) {

@@ -85,13 +85,7 @@ public func rawHTTP(port: Int, path: String, headers: [String: String] = [:]) th
     for (name, value) in headers { request += "\(name): \(value)\r\n" }
     request += "\r\n"
     _ = request.withCString { send(fd, $0, strlen($0), 0) }
-    var received: [UInt8] = []
-    var buffer = [UInt8](repeating: 0, count: 65536)
-    while true {
-        let count = recv(fd, &buffer, buffer.count, 0)
-        if count <= 0 { break }
-        received += buffer[0..<count]
-    }
+    let received = receiveToEnd(fd)
     guard let end = received.indices.first(where: { received[$0...].starts(with: Array("\r\n\r\n".utf8)) }) else {
         throw POSIXError(.EBADMSG)
     }

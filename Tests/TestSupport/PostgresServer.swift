@@ -277,15 +277,7 @@ public final class PostgresServer: Sendable {
 
 /// Runs `body` with a cluster of its own, destroyed afterwards whether `body` succeeds or not.
 public func withPostgresServer<T>(_ body: (PostgresServer) async throws -> T) async throws -> T {
-    let server = try await PostgresServer.started()
-    do {
-        let result = try await body(server)
-        await server.destroy()
-        return result
-    } catch {
-        await server.destroy()
-        throw error
-    }
+    try await ending(try await PostgresServer.started(), with: { await $0.destroy() }, body)
 }
 
 public struct HarnessError: Error, CustomStringConvertible {

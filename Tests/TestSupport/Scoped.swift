@@ -7,12 +7,18 @@ public protocol AsyncStoppable: Sendable {
 /// (a failed `#require` included): a red test leaves nothing listening.
 public func stopping<Resource: AsyncStoppable, Result>(_ resource: Resource,
                                                        _ body: (Resource) async throws -> Result) async throws -> Result {
+    try await ending(resource, with: { await $0.stop() }, body)
+}
+
+/// Runs `body` with `resource`, then `end`s it, whether `body` returns or throws.
+public func ending<Resource, Result>(_ resource: Resource, with end: (Resource) async -> Void,
+                                     _ body: (Resource) async throws -> Result) async throws -> Result {
     do {
         let result = try await body(resource)
-        await resource.stop()
+        await end(resource)
         return result
     } catch {
-        await resource.stop()
+        await end(resource)
         throw error
     }
 }

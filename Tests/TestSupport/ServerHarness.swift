@@ -48,13 +48,7 @@ public final class RawConnection: @unchecked Sendable {
     /// Reads until the peer closes or 10 s pass; nil when the connection was
     /// reset or closed before any byte arrived.
     public func readAll() -> String? {
-        var received: [UInt8] = []
-        var buffer = [UInt8](repeating: 0, count: 65536)
-        while true {
-            let count = recv(fd, &buffer, buffer.count, 0)
-            if count <= 0 { break }
-            received += buffer.prefix(count)
-        }
+        let received = receiveToEnd(fd)
         return received.isEmpty ? nil : String(decoding: received, as: UTF8.self)
     }
 
@@ -109,6 +103,14 @@ public final class RawListener: @unchecked Sendable {
     }
 
     public func close() { Glibc.close(fd) }
+}
+
+/// The bytes `fd` receives until the peer closes, or its receive timeout passes.
+public func receiveToEnd(_ fd: Int32) -> [UInt8] {
+    var received: [UInt8] = []
+    var buffer = [UInt8](repeating: 0, count: 65536)
+    while case let count = recv(fd, &buffer, buffer.count, 0), count > 0 { received += buffer.prefix(count) }
+    return received
 }
 
 /// Binds `fd` to `source` (port chosen by the kernel) and connects it to

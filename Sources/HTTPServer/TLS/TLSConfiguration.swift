@@ -67,15 +67,15 @@ public enum TLSVersion: String, Sendable, CaseIterable, Comparable {
 
 /// exporter-toolkit's `client_auth_type` values (Go's `tls.ClientAuthType`).
 public enum ClientCertificatePolicy: String, Sendable, CaseIterable {
+    var asksForCertificate: Bool { self != .none }
+    var requiresCertificate: Bool { self == .requireAny || self == .requireAndVerify }
+    var verifies: Bool { self == .verifyIfGiven || self == .requireAndVerify }
+
     case none = "NoClientCert"
     case request = "RequestClientCert"
     case requireAny = "RequireAnyClientCert"
     case verifyIfGiven = "VerifyClientCertIfGiven"
     case requireAndVerify = "RequireAndVerifyClientCert"
-
-    var asksForCertificate: Bool { self != .none }
-    var requiresCertificate: Bool { self == .requireAny || self == .requireAndVerify }
-    var verifies: Bool { self == .verifyIfGiven || self == .requireAndVerify }
 }
 
 /// A certificate, key or TLS setting that cannot be used. The text names the

@@ -97,15 +97,15 @@ public struct BatchLookup: Sendable, Equatable {
         case gaveUp
     }
 
+    public init(requestRowID: Int64, outcome: Outcome, at: Date, next: Date) {
+        (self.requestRowID, self.outcome, self.at, self.next) = (requestRowID, outcome, at, next)
+    }
+
     public var requestRowID: Int64
     public var outcome: Outcome
     public var at: Date
     /// When to look again if the batch did not end.
     public var next: Date
-
-    public init(requestRowID: Int64, outcome: Outcome, at: Date, next: Date) {
-        (self.requestRowID, self.outcome, self.at, self.next) = (requestRowID, outcome, at, next)
-    }
 }
 
 /// What recording a lookup did.
