@@ -106,7 +106,7 @@ let package = Package(
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
         ]),
         // The in-memory metric model: families, samples, exemplars, and the text each part renders to.
-        .target(name: "ExporterMetrics", dependencies: ["IngestionModel", "IngestionStore"]),
+        .target(name: "ExporterMetrics", dependencies: ["IngestionModel", "IngestionStore", "BuildInfo"]),
         // From the metric model to the bytes a scrape gets: the segmented, cached body,
         // gzip, content negotiation, and the publisher that renders on change.
         .target(name: "Exposition", dependencies: ["ExporterMetrics", "IngestionModel", "HTTPServer", "CZlib", "CGlibcExtras"]),
@@ -128,11 +128,24 @@ let package = Package(
         .target(name: "Cluster", dependencies: [
             "IngestionCollector", "IngestionModel", "IngestionStore", .product(name: "Logging", package: "swift-log"),
         ]),
-        // The daemon's wiring (store, collector, cluster, exposition, HTTP server as services)
-        // and the exporter's HTTP routes.
+        // Opening the store a configuration names: SQLite at once, PostgreSQL once it answers.
+        .target(name: "StoreOpening", dependencies: [
+            "ExporterConfiguration", "IngestionModel", "IngestionStore", "SQLiteStore", "PostgresStore",
+            .product(name: "Logging", package: "swift-log"),
+        ]),
+        // The exporter on HTTP: its routes (probes, /metrics, the JSON API, trigger-now, the
+        // status page, the lifecycle API) on the HTTP server, the exposition they serve, the
+        // web configuration watcher.
+        .target(name: "ExporterWeb", dependencies: [
+            "ExporterConfiguration", "IngestionCollector", "Cluster", "Exposition", "ExporterMetrics", "ExporterAPI", "IngestionModel",
+            "IngestionStore", "AdobeIngestionClient", "Scheduling", "HTTPServer", "WireFormat", "WebConfig", "BuildInfo",
+            .product(name: "Logging", package: "swift-log"),
+            .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
+        ]),
+        // The daemon's wiring: the store, the collector, the cluster and the web front as
+        // services of one group, signals, reload and a bounded shutdown.
         .target(name: "ExporterCore", dependencies: [
-            "ExporterConfiguration", "IngestionCollector", "Cluster", "Exposition", "IngestionModel", "AdobeIngestionClient", "IngestionStore",
-            "SQLiteStore", "PostgresStore", "Scheduling", "ExporterMetrics", "ExporterAPI", "HTTPServer", "WireFormat", "BuildInfo", "WebConfig",
+            "ExporterConfiguration", "StoreOpening", "IngestionCollector", "Cluster", "ExporterWeb", "ExporterMetrics", "IngestionModel",
             .product(name: "Logging", package: "swift-log"),
             .product(name: "ServiceLifecycle", package: "swift-service-lifecycle"),
             .product(name: "UnixSignals", package: "swift-service-lifecycle"),
@@ -142,7 +155,7 @@ let package = Package(
             "ExporterCore", "ExporterConfiguration", "AdobeSimulator", "AdobeIngestionClient", "IngestionModel", "HTTPServer",
         ]),
         .executableTarget(name: "acs-ingestion-exporter", dependencies: [
-            "ExporterCore", "ExporterConfiguration", "ExporterDemo", "ExporterAPI", "ExporterMetrics", "AdobeSimulator", "HTTPServer", "IngestionModel",
+            "ExporterCore", "ExporterWeb", "BuildInfo", "ExporterConfiguration", "ExporterDemo", "ExporterAPI", "ExporterMetrics", "AdobeSimulator", "HTTPServer", "IngestionModel",
             "IngestionStore", "SQLiteStore", "PostgresStore", "WireFormat", "CGlibcExtras", "WebConfig",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "AsyncHTTPClient", package: "async-http-client"),
@@ -176,7 +189,7 @@ let package = Package(
         .testTarget(name: "ExporterMetricsTests", dependencies: ["ExporterMetrics", "IngestionModel", "TestSupport"]),
         .testTarget(name: "ExpositionTests", dependencies: ["Exposition", "ExporterMetrics", "HTTPServer", "IngestionModel", "TestSupport"]),
         .testTarget(name: "ExporterCoreTests", dependencies: [
-            "ExporterCore", "IngestionCollector", "Cluster", "ExporterConfiguration", "ExporterAPI", "ExporterMetrics", "AdobeSimulator", "IngestionStore", "SQLiteStore", "IngestionModel", "HTTPServer",
+            "ExporterCore", "ExporterWeb", "BuildInfo", "IngestionCollector", "Cluster", "ExporterConfiguration", "ExporterAPI", "ExporterMetrics", "AdobeSimulator", "IngestionStore", "SQLiteStore", "IngestionModel", "HTTPServer",
             "AdobeIngestionClient", "YAMLSupport", "Scheduling", "TestSupport",
             .product(name: "Logging", package: "swift-log"),
         ]),

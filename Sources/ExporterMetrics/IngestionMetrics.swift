@@ -1,3 +1,4 @@
+import BuildInfo
 import Foundation
 import IngestionModel
 import Synchronization
@@ -38,6 +39,13 @@ public final class IngestionMetrics: Sendable {
                 branch: String = "unknown", swiftVersion: String = "unknown", cluster: MetricsCluster? = nil, now: Date = Date()) {
         state = Mutex(MetricsState(mappings: mappings, version: version, revision: revision,
                                    branch: branch, swiftVersion: swiftVersion, cluster: cluster, now: now))
+    }
+
+    /// Stamped with this build: `acs_ingestion_exporter_build_info` gives its version, revision,
+    /// branch and compiler.
+    public convenience init(mappings: [MappingDescriptor], cluster: MetricsCluster?, now: Date) {
+        self.init(mappings: mappings, version: BuildInfo.version, revision: BuildInfo.revision, branch: BuildInfo.branch,
+                  swiftVersion: BuildInfo.swiftVersion, cluster: cluster, now: now)
     }
 
     /// Bumped by every change.

@@ -1,3 +1,4 @@
+import BuildInfo
 import ArgumentParser
 import CGlibcExtras
 import ExporterCore
@@ -14,7 +15,7 @@ struct ACSIngestionExporter: AsyncParsableCommand {
         Triggers and follows ingestion requests, keeps their history in SQLite and serves Prometheus metrics.
         Run with --config.file FILE, or --demo to try it against the built-in Adobe simulator.
         """,
-        version: ExporterVersion.versionText(program: "acs-ingestion-exporter"),
+        version: BuildInfo.versionText(program: "acs-ingestion-exporter"),
         subcommands: [Serve.self, CheckConfig.self, Simulate.self, Track.self, Trigger.self, Untrack.self, Requests.self, Report.self, Backup.self, Restore.self,
                       Migrate.self],
         defaultSubcommand: Serve.self)

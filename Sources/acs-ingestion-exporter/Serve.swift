@@ -2,6 +2,7 @@ import AdobeSimulator
 import ArgumentParser
 import ExporterConfiguration
 import ExporterCore
+import ExporterWeb
 import ExporterDemo
 import Foundation
 import HTTPServer
@@ -95,17 +96,18 @@ struct Serve: AsyncParsableCommand {
             if let storagePath { config.storage.path = storagePath }
         }
 
-        var options = ExporterDaemon.Options(listenAddress: address)
-        options.telemetryPath = telemetryPath
-        options.listeningSocket = listeningSocket
-        options.configFile = demo ? nil : configFile
-        options.lifecycleAPI = lifecycleAPI
-        options.initializeStorage = initializeStorage
+        var web = WebOptions(listenAddress: address)
+        web.telemetryPath = telemetryPath
+        web.listeningSocket = listeningSocket
+        web.lifecycleAPI = lifecycleAPI
         guard maxRequests >= 0 else { fail("--web.max-requests must be 0 (no limit) or more, got \(maxRequests)") }
-        options.maxRequests = maxRequests == 0 ? Int.max : maxRequests
+        web.maxRequests = maxRequests == 0 ? Int.max : maxRequests
         if let webConfigFile {
-            do { options.webConfig = try WebConfiguration.load(file: webConfigFile) } catch { fail(error.description) }
+            do { web.webConfig = try WebConfiguration.load(file: webConfigFile) } catch { fail(error.description) }
         }
+        var options = ExporterDaemon.Options(web: web)
+        options.configFile = demo ? nil : configFile
+        options.initializeStorage = initializeStorage
         let daemon: ExporterDaemon
         do {
             daemon = try await ExporterDaemon(config: config, options: options, logger: logger)

@@ -54,7 +54,7 @@ struct APITests {
             #expect(first.1["request_id"] as? String == "3520" && first.1["origin"] as? String == "external")
             let again = try await call(daemon, "POST", "/api/v1/requests", body: #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":"3520"}"#)
             #expect(again.0 == 200)
-            #expect(try await daemon.store.openRequests().count == 1)
+            #expect(try await daemon.collector.store.openRequests().count == 1)
             let metrics = try await setup.metrics(daemon)
             #expect(metrics[series("acs_ingestion_requests_in_progress", tenant, "XDM44")] == 1)
         }
@@ -92,7 +92,7 @@ struct APITests {
             #expect(status == bad.status)
             #expect(body["error"] as? String == bad.message)
             #expect(response.value(forHTTPHeaderField: "Content-Type") == "application/json")
-            #expect(try await daemon.store.openRequests().isEmpty)
+            #expect(try await daemon.collector.store.openRequests().isEmpty)
         }
     }
 
@@ -126,7 +126,7 @@ struct APITests {
                                               origin: .external, firstSeen: first, lastPolled: first, status: index % 5 == 0 ? .failed : .success,
                                               numRecords: 3, finishedAt: first.addingTimeInterval(30)))
             }
-            try await daemon.store.importHistory(history)
+            try await daemon.collector.store.importHistory(history)
 
             var seen: [String] = []
             var cursor: String?
@@ -150,11 +150,11 @@ struct APITests {
             let wrongMethod = try await call(daemon, "DELETE", "/api/v1/requests")
             #expect(wrongMethod.0 == 405 && (wrongMethod.1["error"] as? String)?.hasPrefix("method DELETE not allowed") == true)
 
-            try await daemon.store.importHistory([TrackedRequest(key: MappingKey(tenant: tenant, mapping: "XDM44"), requestID: "1",
+            try await daemon.collector.store.importHistory([TrackedRequest(key: MappingKey(tenant: tenant, mapping: "XDM44"), requestID: "1",
                                                            origin: .external, firstSeen: start.addingTimeInterval(-90 * 86400),
                                                            status: .success, numRecords: 1,
                                                            finishedAt: start.addingTimeInterval(-90 * 86400))])
-            _ = try await daemon.store.prune(finishedBefore: start.addingTimeInterval(-30 * 86400), limit: 1000)
+            _ = try await daemon.collector.store.prune(finishedBefore: start.addingTimeInterval(-30 * 86400), limit: 1000)
             let pruned = try await call(daemon, "POST", "/api/v1/requests", body: #"{"tenant":"acme-mkt-prod1","mapping":"XDM44","requestId":1}"#)
             #expect(pruned.0 == 409)
 

@@ -66,7 +66,7 @@ struct AdaptivePollingTests {
             for tenant in ["t-a", "t-b"] {
                 let simulated = Dictionary(uniqueKeysWithValues: setup.simulator.requests().filter { $0.tenant == tenant }.map { ($0.requestID, $0) })
                 let calls = setup.simulator.statusCalls(tenant: tenant)
-                for (id, request) in try await Self.stored(daemon.store, tenant: tenant) where id < 900_000 {
+                for (id, request) in try await Self.stored(daemon.collector.store, tenant: tenant) where id < 900_000 {
                     let truth = try #require(simulated[id])
                     guard let finishedAt = request.finishedAt else {
                         #expect(truth.finishesAt > setup.time.now().addingTimeInterval(-300), "request \(id) ended long ago and was not seen")
@@ -95,7 +95,7 @@ struct AdaptivePollingTests {
             let metrics = try await setup.metrics(daemon)
             for tenant in ["t-a", "t-b"] {
                 let calls = setup.simulator.statusCalls(tenant: tenant)
-                let ended = try await Self.stored(daemon.store, tenant: tenant).filter { $0.key < 900_000 && $0.value.finishedAt != nil }
+                let ended = try await Self.stored(daemon.collector.store, tenant: tenant).filter { $0.key < 900_000 && $0.value.finishedAt != nil }
                 for mapping in Set(ended.values.map(\.key.mapping)) {
                     let spent = ended.filter { $0.value.key.mapping == mapping }.keys.map { calls[$0] ?? 0 }.reduce(0, +)
                     #expect(metrics[series("acs_ingestion_status_calls_per_request_sum", tenant, mapping)] == Double(spent),
@@ -140,7 +140,7 @@ struct AdaptivePollingTests {
             #expect(requests.count == 100)
             #expect(busiest + tokens <= 600, "\(busiest) ingestion calls and \(tokens) token calls in one hour")
             #expect(requests.allSatisfy { (polled[$0.requestID] ?? 0) >= 1 }, "a request was never polled")
-            daemon.publisher.refresh()
+            daemon.web.publisher.refresh()
             let metrics = try await scrape(daemon.port)
             let now = time.now()
             for request in requests {

@@ -156,7 +156,7 @@ struct CLITests {
         config.storage.path = database
         let daemon = try await ExporterDaemon(config: config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
                                               logger: silentLogger)
-        daemon.publisher.refresh()
+        daemon.web.publisher.refresh()
         let metrics = try await scrape(daemon.port)
         for (id, expected) in totals {
             let parts = id.split(separator: "/").map(String.init)

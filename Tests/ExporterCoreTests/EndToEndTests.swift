@@ -167,7 +167,7 @@ struct EndToEndTests {
             let metrics = try await setup.metrics(daemon)
             #expect(metrics[series("acs_ingestion_requests_in_progress", Self.tenant, "XDM44")] == 1)
             #expect(metrics[series("acs_ingestion_triggers_total", Self.tenant, "XDM44", "result=\"already_in_progress\"")] == 1)
-            #expect(try await daemon.store.openRequests().count == 1)
+            #expect(try await daemon.collector.store.openRequests().count == 1)
         }
     }
 
@@ -198,7 +198,7 @@ struct EndToEndTests {
 
     @Test func servesGzipHealthReadinessAndALandingPage() async throws {
         try await Setup.run { setup, daemon in
-            daemon.publisher.refresh()
+            daemon.web.publisher.refresh()
             let base = "http://127.0.0.1:\(daemon.port)"
             // On the wire: gzip-encoded when asked, and the same exposition once inflated.
             let gzipped = try rawHTTP(port: daemon.port, path: "/metrics", headers: ["Accept-Encoding": "gzip"])

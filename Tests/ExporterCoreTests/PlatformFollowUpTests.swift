@@ -82,7 +82,7 @@ struct PlatformFollowUpTests {
             // request is seen at the fifth lookup (12 min), and not looked up again.
             let lookups = setup.simulator.batchLookups()
             for batch in batches { #expect(lookups[batch.id] == 5, "\(batch.id): \(lookups[batch.id] ?? 0) lookups") }
-            let stored = try await daemon.store.batches(ofRequests: try await daemon.store.history(HistoryQuery()).map(\.rowID))
+            let stored = try await daemon.collector.store.batches(ofRequests: try await daemon.collector.store.history(HistoryQuery()).map(\.rowID))
             #expect(stored.count == 3 && stored.values.allSatisfy { !$0.isOpen && $0.lookups == 5 })
 
             let metrics = try await setup.metrics(daemon)
@@ -152,7 +152,7 @@ struct PlatformFollowUpTests {
                 #expect(metrics["acs_ingestion_up{tenant=\"\(tenant)\"}"] == 1)
             }
             #expect(schedule.maxLookups == 6)
-            let stored = try await daemon.store.batches(ofRequests: try await daemon.store.history(HistoryQuery()).map(\.rowID))
+            let stored = try await daemon.collector.store.batches(ofRequests: try await daemon.collector.store.history(HistoryQuery()).map(\.rowID))
             #expect(stored.values.contains { $0.lastError?.contains("HTTP 403") == true })
             #expect(stored.values.contains { $0.lastError?.contains("HTTP 404: the Catalog does not know this batch in sandbox dev") == true })
         }
@@ -211,7 +211,7 @@ struct PlatformFollowUpTests {
                 let ended = ["success", "failed"].compactMap { metrics[series("acs_ingestion_aep_batches_total", "t-a", mapping, "status=\"\($0)\"")] }
                 #expect(ended.reduce(0, +) == 1, "\(mapping): \(ended)")
             }
-            let stored = try await daemon.store.batches(ofRequests: try await daemon.store.history(HistoryQuery()).map(\.rowID))
+            let stored = try await daemon.collector.store.batches(ofRequests: try await daemon.collector.store.history(HistoryQuery()).map(\.rowID))
             let lookups = stored.values.map(\.lookups).reduce(0, +)
             let answered = setup.simulator.batchLookups().values.reduce(0, +)
             #expect(answered == 2 && lookups == answered + 6, "\(lookups) lookups stored, \(answered) answered, 6 503s")
@@ -229,17 +229,17 @@ struct PlatformFollowUpTests {
             let first = try await setup.daemon()
             try await Self.run(setup, first, triggering: [MappingKey(tenant: "t-a", mapping: "M1"), MappingKey(tenant: "t-b", mapping: "M1")],
                                for: .seconds(300))
-            #expect(try await first.store.openBatches(tenant: nil).count == 2)
+            #expect(try await first.collector.store.openBatches(tenant: nil).count == 2)
             await first.stop()
 
             setup.config.tenants[0].client.platform = nil
             setup.config.tenants.removeLast()
             let second = try await setup.daemon()
             try await Self.run(setup, second, triggering: [], for: .seconds(60))
-            #expect(try await second.store.openBatches(tenant: nil).map(\.key.tenant) == ["t-b"])
+            #expect(try await second.collector.store.openBatches(tenant: nil).map(\.key.tenant) == ["t-b"])
             setup.time.advance(by: .seconds(86_400 + 3600))
             await second.collector.applyRetention()
-            #expect(try await second.store.openBatches(tenant: nil).isEmpty)
+            #expect(try await second.collector.store.openBatches(tenant: nil).isEmpty)
             let metrics = try await setup.metrics(second)
             #expect(metrics[series("acs_ingestion_aep_batches_total", "t-a", "M1", "status=\"unknown\"")] == 1)
             #expect(metrics[series("acs_ingestion_aep_batches_in_progress", "t-a", "M1")] == 0)

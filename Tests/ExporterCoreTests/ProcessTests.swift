@@ -1,3 +1,4 @@
+import BuildInfo
 import AdobeSimulator
 import ExporterCore
 import Foundation
@@ -226,7 +227,7 @@ struct ProcessTests {
     @Test func versionAndHelp() async throws {
         let (status, stdout, _) = try await runToExit(["--version"])
         #expect(status == 0 && stdout.trimmingCharacters(in: .whitespacesAndNewlines)
-                == ExporterVersion.versionText(program: "acs-ingestion-exporter"))
+                == BuildInfo.versionText(program: "acs-ingestion-exporter"))
         let (_, help, _) = try await runToExit(["simulate", "--help"])
         #expect(help.contains("Scenario file (YAML)") && help.contains("--web.listen-address"))
     }

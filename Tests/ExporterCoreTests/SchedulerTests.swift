@@ -220,7 +220,7 @@ struct SchedulerTests {
             #expect(untracked?.untrackedAt != nil)
             let metrics = try await setup.metrics(daemon)
             #expect(metrics[series("acs_ingestion_requests_in_progress", "t-a", "M3")] == 0)
-            #expect(try await daemon.store.request(key, RequestID(424_242)) != nil)
+            #expect(try await daemon.collector.store.request(key, RequestID(424_242)) != nil)
             let polls = setup.simulator.callCount(.status)
             await daemon.collector.cycle(tenant: "t-a")
             #expect(setup.simulator.callCount(.status) == polls)

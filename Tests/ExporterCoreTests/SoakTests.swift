@@ -132,7 +132,7 @@ struct SoakTests {
             }
             loop.cancel()
             await loop.value
-            daemon.publisher.refresh()
+            daemon.web.publisher.refresh()
             let metrics = try await Self.scrape(daemon)
             let worst = oldest.max { $0.value < $1.value }
             print("soak: \(Self.seconds) s, \(calls) calls to the simulator, \(setup.simulator.requests().count) ingestions; "
@@ -146,7 +146,7 @@ struct SoakTests {
     }
 
     static func scrape(_ daemon: ExporterDaemon) async throws -> Exposition {
-        daemon.publisher.refresh()
+        daemon.web.publisher.refresh()
         return try await ExporterCoreTests.scrape(daemon.port)
     }
 

@@ -1,6 +1,7 @@
 import AdobeSimulator
 import ExporterConfiguration
 import ExporterCore
+import ExporterWeb
 import Foundation
 import HTTPServer
 import Logging
@@ -99,7 +100,7 @@ extension DaemonSetup {
 
     /// A scrape of `daemon`, its gauges refreshed first.
     func metrics(_ daemon: ExporterDaemon) async throws -> Exposition {
-        daemon.publisher.refresh()
+        daemon.web.publisher.refresh()
         return try await scrape(daemon.port)
     }
 
@@ -111,4 +112,9 @@ extension DaemonSetup {
 }
 
 extension ExporterDaemon: AsyncStoppable {}
+
+extension ExporterDaemon.Options {
+    /// Serving on `listenAddress`, every other web option at its default.
+    init(listenAddress: ListenAddress) { self.init(web: WebOptions(listenAddress: listenAddress)) }
+}
 extension AdobeSimulator: AsyncStoppable {}

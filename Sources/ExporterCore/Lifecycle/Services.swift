@@ -1,35 +1,12 @@
 import Cluster
-import ExporterMetrics
-import Exposition
+import ExporterWeb
 import Foundation
-import HTTPServer
 import IngestionCollector
 import IngestionModel
 import Logging
 import ServiceLifecycle
 import Synchronization
 import UnixSignals
-import WebConfig
-
-/// Serves HTTP until a graceful shutdown, then stops accepting and closes every
-/// connection. Listening starts earlier (in the daemon's init), so the port is known.
-struct HTTPServerService: Service {
-    let server: HTTPServer
-
-    func run() async {
-        try? await gracefulShutdown()
-        await server.stop()
-    }
-}
-
-/// Renders the exposition on change until a graceful shutdown.
-struct PublisherService: Service {
-    let publisher: ExpositionPublisher
-
-    func run() async {
-        await cancelWhenGracefulShutdown { await publisher.run() }
-    }
-}
 
 /// Triggers and polls until a graceful shutdown, which cancels every upstream call.
 /// In cluster mode the coordinator runs beside the collector: it takes and gives up
@@ -51,29 +28,10 @@ struct CollectorService: Service {
             group.addTask { await collector.run() }
             group.addTask { await coordinator.run() }
             group.addTask { [collector] in
-                await coordinator.serveQueuedTriggers { key in TriggerNow.encode(TriggerNow.answer(key, await collector.trigger(key))) }
+                await coordinator.serveQueuedTriggers { key in TriggerNow.queuedAnswer(key, await collector.trigger(key)) }
             }
             if (try? await gracefulShutdown()) != nil { await collector.finishWorkers(within: finishing) }
             group.cancelAll()
-        }
-    }
-}
-
-/// Re-reads the web configuration when it (or a file it names) changes, until a graceful shutdown.
-struct WebConfigService: Service {
-    let watcher: WebConfigWatcher
-    let metrics: IngestionMetrics
-
-    func run() async {
-        await cancelWhenGracefulShutdown {
-            while !Task.isCancelled {
-                do { try await Task.sleep(for: .seconds(5)) } catch { return }
-                switch watcher.checkForChanges() {
-                case .applied: metrics.webConfigReloaded(successfully: true)
-                case .failed: metrics.webConfigReloaded(successfully: false)
-                case .unchanged: break
-                }
-            }
         }
     }
 }

@@ -1,7 +1,5 @@
 import ExporterConfiguration
-import ExporterMetrics
 import Foundation
-import IngestionCollector
 import IngestionModel
 import IngestionStore
 import Logging
@@ -9,60 +7,66 @@ import PostgresStore
 import SQLiteStore
 
 /// The store a configuration names, open for the daemon.
-struct OpenedStore {
-    let store: any IngestionStore
+public struct OpenedStore: Sendable {
+    public let store: any IngestionStore
     /// PostgreSQL: the coordination replicas share through it.
-    let leases: (any LeaseStore)?
+    public let leases: (any LeaseStore)?
     /// Whether the store was made new by this start (SQLite: no file, or an empty one with `--storage.init`).
-    let created: Bool
+    public let created: Bool
 }
 
-enum StoreOpening {
+/// Why the configured store cannot be opened: one line, naming what to fix.
+public struct StoreOpeningError: Error, CustomStringConvertible, Sendable {
+    public let description: String
+}
+
+public enum StoreOpening {
     /// How long the daemon waits between attempts while PostgreSQL cannot be reached at start.
     static let retryEvery: Duration = .seconds(5)
 
     /// Opens `storage`: SQLite at once (a damaged, empty or locked file is refused);
     /// PostgreSQL once the server answers, waiting for it (said once, then every five
-    /// minutes) rather than failing, as replicas may start before their database.
-    static func open(_ storage: ExporterConfig.Storage, initialize: Bool, logger: Logger) async throws(StartupError) -> OpenedStore {
+    /// minutes: `sayAgainEvery`) rather than failing, as replicas may start before their database.
+    public static func open(_ storage: ExporterConfig.Storage, durationBounds: [Double], initialize: Bool,
+                            sayAgainEvery: Duration, logger: Logger) async throws(StoreOpeningError) -> OpenedStore {
         switch storage.driver {
         case .sqlite:
             // Off the cooperative pool: the integrity check of a large file takes a while.
             do {
                 let store = try await offPool { () throws -> SQLiteIngestionStore in
-                    try SQLiteIngestionStore(path: storage.path, durationBounds: IngestionMetrics.durationBounds,
+                    try SQLiteIngestionStore(path: storage.path, durationBounds: durationBounds,
                                              options: .init(initialize: initialize))
                 }
                 return OpenedStore(store: store, leases: nil, created: store.created)
             } catch let error as StoreError {
-                throw StartupError(description: error.description)
+                throw StoreOpeningError(description: error.description)
             } catch {
-                throw StartupError(description: "\(error)")
+                throw StoreOpeningError(description: "\(error)")
             }
         case .postgres:
             let configuration: PostgresConfiguration
             do {
                 configuration = try storage.postgres(url: storage.url ?? "")
             } catch {
-                throw StartupError(description: "storage.url: \(error.description)")
+                throw StoreOpeningError(description: "storage.url: \(error.description)")
             }
             let started = ContinuousClock.now
             var lastSaid: ContinuousClock.Instant?
             while true {
                 do {
-                    let store = try await PostgresIngestionStore.connect(configuration, durationBounds: IngestionMetrics.durationBounds,
+                    let store = try await PostgresIngestionStore.connect(configuration, durationBounds: durationBounds,
                                                                          logger: logger)
                     if lastSaid != nil { logger.info("store reachable", metadata: ["store": "\(configuration.location)"]) }
                     return OpenedStore(store: store, leases: store, created: false)
                 } catch where error.kind == .unavailable {
-                    if lastSaid.map({ ContinuousClock.now - $0 >= StoreMonitor.repeatEvery }) ?? true {
+                    if lastSaid.map({ ContinuousClock.now - $0 >= sayAgainEvery }) ?? true {
                         lastSaid = ContinuousClock.now
                         logger.error("waiting for the store", metadata: ["error": "\(error)",
                                                                          "waited": "\(DurationText.format(ContinuousClock.now - started))"])
                     }
-                    do { try await Task.sleep(for: retryEvery) } catch { throw StartupError(description: "stopped while waiting for \(configuration.location)") }
+                    do { try await Task.sleep(for: retryEvery) } catch { throw StoreOpeningError(description: "stopped while waiting for \(configuration.location)") }
                 } catch {
-                    throw StartupError(description: error.description)
+                    throw StoreOpeningError(description: error.description)
                 }
             }
         }

@@ -1,6 +1,7 @@
 import AdobeIngestionClient
 import Cluster
 import ExporterAPI
+import ExporterConfiguration
 import Foundation
 import HTTPServer
 import IngestionCollector
@@ -13,13 +14,29 @@ import WireFormat
 /// Writes need `Authorization: Bearer <api.token_file's token>`, or, with basic auth
 /// on (`--web.config.file`), a user listed in `api.write_users`; without either
 /// they are off. Reads are open to whoever may read /metrics.
-struct APIRoutes: Sendable {
+public struct APIRoutes: Sendable {
     /// Who may write.
-    enum Writers: Sendable {
+    public enum Writers: Sendable {
         /// The bearer token of `api.token_file` (nil: writes are off).
         case token(Secret?)
         /// Basic auth is on: these users of `basic_auth_users`.
         case users(Set<String>)
+
+        /// Who may write under `config`: with basic auth, the users of `api.write_users`; else
+        /// the token in `api.token_file`, read now (a reload reads it again).
+        public init(_ config: ExporterConfig, basicAuth: Bool) throws(ReloadError) {
+            if basicAuth {
+                self = .users(Set(config.api.writeUsers))
+                return
+            }
+            guard let file = config.api.tokenFile else {
+                self = .token(nil)
+                return
+            }
+            let token = (try? String(contentsOfFile: file, encoding: .utf8))?.trimmingCharacters(in: .whitespacesAndNewlines)
+            guard let token, !token.isEmpty else { throw ReloadError("api.token_file \(file) is unreadable or empty") }
+            self = .token(Secret(token))
+        }
     }
 
     let collector: Collector

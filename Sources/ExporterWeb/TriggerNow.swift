@@ -8,7 +8,7 @@ import IngestionStore
 
 /// A trigger-now's answer as the API gives it, wherever the POST was sent from:
 /// this replica (the tenant's owner), or the owner through the shared queue.
-enum TriggerNow {
+public enum TriggerNow {
     typealias Answer = Result<(status: Int, body: TriggerResponse), HTTPError>
 
     /// What a trigger came to, in the API's terms: 201 submitted, 200 already in
@@ -34,6 +34,11 @@ enum TriggerNow {
             return .success((502, TriggerResponse(tenant: key.tenant, mapping: key.mapping, result: TriggerResult.error.label,
                                                   error: error.description)))
         }
+    }
+
+    /// A trigger run for another replica's queued call, as the queue keeps its answer.
+    public static func queuedAnswer(_ key: MappingKey, _ result: Result<TriggerOutcome, TriggerFailure>) -> (status: Int, body: [UInt8]) {
+        encode(answer(key, result))
     }
 
     /// The answer as the queue keeps it: a status and a JSON body.
