@@ -39,7 +39,8 @@ public struct ReloadError: Error, CustomStringConvertible, Sendable {
 /// The exporter on HTTP: every route (probes, /metrics, the API, the status page,
 /// the lifecycle API) on one libmicrohttpd server, the exposition /metrics serves,
 /// and the web configuration watcher, each a service of the daemon's group.
-/// `init` listens, so that the port is known.
+/// `init` listens, so that the port is known (connections wait in the kernel's
+/// queue); libmicrohttpd's threads start with the HTTP server's service.
 public final class WebFront: Sendable {
     public let publisher: ExpositionPublisher
     private let server: HTTPServer
@@ -67,7 +68,7 @@ public final class WebFront: Sendable {
         configuration.limits.maxConcurrentRequests = options.maxRequests
         if let web = options.webConfig { configuration.security = web.settings }
         configuration.libraryLog = { [logger] line in logger.warning("libmicrohttpd", metadata: ["message": "\(line)"]) }
-        server = try HTTPServer(configuration: configuration, router: router)
+        server = try HTTPServer(configuration: configuration, router: router, start: false)
         publisher.observeTraffic { [server] in HTTPTraffic(server.statistics()) }
         watcher = options.webConfig.map { [server, logger] loaded in
             WebConfigWatcher(loaded: loaded, apply: { server.apply($0) }, log: { line in logger.info("\(line)") })
@@ -80,16 +81,21 @@ public final class WebFront: Sendable {
             + (watcher.map { [("web config watcher", WebConfigService(watcher: $0, metrics: metrics))] } ?? [])
     }
 
+    /// Serves without the service group (tests, which drive the collector themselves).
+    public func startServing() throws(HTTPServerError) { try server.start() }
+
     /// Stops the server (for a daemon whose services never ran, as in tests). Idempotent.
     public func stop() async { await server.stop() }
 }
 
-/// Serves HTTP until a graceful shutdown, then stops accepting and closes every
-/// connection. Listening starts earlier (in `WebFront.init`), so the port is known.
+/// Starts libmicrohttpd's threads and serves HTTP until a graceful shutdown, then
+/// stops accepting and closes every connection. Listening starts earlier (in
+/// `WebFront.init`), so the port is known.
 struct HTTPServerService: Service {
     let server: HTTPServer
 
-    func run() async {
+    func run() async throws {
+        try server.start()
         try? await gracefulShutdown()
         await server.stop()
     }

@@ -41,72 +41,97 @@ public final class HTTPServer: Sendable {
         }
     }
 
-    private let daemon: Mutex<OpaquePointer?>
+    /// Bound (listening, connections wait in the kernel's queue), then serving, then stopped.
+    private enum State {
+        case bound(listener: Int32)
+        case serving(daemon: OpaquePointer, sweeper: Task<Void, Never>)
+        /// `start()` failed: the socket is closed; `stop()` frees the rest.
+        case failed
+        case stopped
+    }
+    private let state: Mutex<State>
+    private let configuration: Configuration
     private let context: ServerContext
     private nonisolated(unsafe) let contextPointer: UnsafeMutableRawPointer
     /// The C logger's closure argument; libmicrohttpd may log until it is stopped.
     private nonisolated(unsafe) let logTarget: UnsafeMutablePointer<acs_log_target>
-    private let sweeper: Task<Void, Never>
-    /// The TLS priorities the daemon started with; a reload cannot change them.
+    /// The TLS priorities the daemon starts with; a reload cannot change them.
     private let startedTLSPriorities: String?
     /// The port actually bound (useful with port 0).
     public let port: Int
     public let address: ListenAddress
 
-    public init(configuration: Configuration, router: Router) throws(HTTPServerError) {
+    /// Listens on the configured address (or the inherited socket), so that the port is
+    /// known; with `start`, serves at once, else from `start()` (a service's `run()`).
+    public init(configuration: Configuration, router: Router, start: Bool = true) throws(HTTPServerError) {
         if let tls = configuration.security.tls {
             do { try tls.validate() } catch { throw .tls(error) }
         }
         // The one place a listening socket is obtained: bound here, or inherited from
         // systemd (socket activation); everything below only needs a descriptor this
-        // initialiser may close.
+        // server may close.
         let inherited = configuration.listeningSocket
         let listener = if let inherited { (fd: inherited.fd, port: inherited.address.port) }
                        else { try configuration.listenAddress.openSocket() }
         self.port = listener.port
         self.address = ListenAddress(host: (inherited?.address ?? configuration.listenAddress).host, port: listener.port)
+        self.configuration = configuration
         let context = ServerContext(router: router, limits: configuration.limits, settings: configuration.security,
                                     unauthenticatedRoutes: configuration.unauthenticatedRoutes,
                                     libraryLog: configuration.libraryLog)
-        let contextPointer = Unmanaged.passRetained(context).toOpaque()
-
-        // libmicrohttpd gets its own descriptor for the socket: on several of its
-        // start-up failures it closes the one it was given, on others it does not,
-        // and closing it again could close a descriptor another thread just got.
-        let handedOff = fcntl(listener.fd, F_DUPFD_CLOEXEC, 0)
-        guard handedOff >= 0 else {
-            let code = errno
-            close(listener.fd)
-            Unmanaged<ServerContext>.fromOpaque(contextPointer).release()
-            throw .socket(configuration.listenAddress.description, "dup", code)
-        }
-        let tlsPriorities = configuration.security.tls?.priorities
-        let logTarget = UnsafeMutablePointer<acs_log_target>.allocate(capacity: 1)
-        logTarget.initialize(to: acs_log_target(log: libraryLogLine, context: contextPointer))
-        let started = Self.startDaemon(listeningOn: handedOff, configuration: configuration,
-                                       tlsPriorities: tlsPriorities, contextPointer: contextPointer,
-                                       logTarget: logTarget)
-        guard let started else {
-            closeDuplicate(handedOff, ifStillOf: listener.fd)
-            close(listener.fd)
-            logTarget.deallocate()
-            Unmanaged<ServerContext>.fromOpaque(contextPointer).release()
-            throw .daemonFailed(configuration.listenAddress.description)
-        }
-        close(listener.fd)  // libmicrohttpd owns `handedOff` now
-        self.logTarget = logTarget
         self.context = context
-        self.contextPointer = contextPointer
-        self.startedTLSPriorities = tlsPriorities
-        daemon = Mutex(started)
-        sweeper = Task.detached { [context] in
-            let interval = context.limits.deadlineSweepInterval
-            while !Task.isCancelled {
-                try? await Task.sleep(for: interval)
-                let closed = context.connections.shutDownOverdue(now: .now)
-                if closed > 0 { context.countRefusal(.requestHeadTimeout, by: UInt64(closed)) }
-                context.libraryLog.flush()
+        contextPointer = Unmanaged.passRetained(context).toOpaque()
+        logTarget = UnsafeMutablePointer<acs_log_target>.allocate(capacity: 1)
+        logTarget.initialize(to: acs_log_target(log: libraryLogLine, context: contextPointer))
+        startedTLSPriorities = configuration.security.tls?.priorities
+        state = Mutex(.bound(listener: listener.fd))
+        if start {
+            do { try self.start() } catch {
+                state.withLock { $0 = .stopped }
+                releaseResources()
+                throw error
             }
+        }
+    }
+
+    /// Starts libmicrohttpd's threads on the listening socket; nothing when already
+    /// serving. A server that failed to start, or was stopped, cannot start again.
+    public func start() throws(HTTPServerError) {
+        try state.withLock { (state: inout State) throws(HTTPServerError) in
+            guard case .bound(let listener) = state else {
+                if case .serving = state { return }
+                throw .daemonFailed("\(configuration.listenAddress.description) (stopped, or failed to start before)")
+            }
+            // libmicrohttpd gets its own descriptor for the socket: on several of its
+            // start-up failures it closes the one it was given, on others it does not,
+            // and closing it again could close a descriptor another thread just got.
+            let handedOff = fcntl(listener, F_DUPFD_CLOEXEC, 0)
+            guard handedOff >= 0 else {
+                let code = errno
+                close(listener)
+                state = .failed
+                throw .socket(configuration.listenAddress.description, "dup", code)
+            }
+            let started = Self.startDaemon(listeningOn: handedOff, configuration: configuration,
+                                           tlsPriorities: startedTLSPriorities, contextPointer: contextPointer,
+                                           logTarget: logTarget)
+            guard let started else {
+                closeDuplicate(handedOff, ifStillOf: listener)
+                close(listener)
+                state = .failed
+                throw .daemonFailed(configuration.listenAddress.description)
+            }
+            close(listener)  // libmicrohttpd owns `handedOff` now
+            let sweeper = Task.detached { [context] in
+                let interval = context.limits.deadlineSweepInterval
+                while !Task.isCancelled {
+                    try? await Task.sleep(for: interval)
+                    let closed = context.connections.shutDownOverdue(now: .now)
+                    if closed > 0 { context.countRefusal(.requestHeadTimeout, by: UInt64(closed)) }
+                    context.libraryLog.flush()
+                }
+            }
+            state = .serving(daemon: started, sweeper: sweeper)
         }
     }
 
@@ -192,26 +217,41 @@ public final class HTTPServer: Sendable {
     public func statistics() -> HTTPServerStatistics { context.statistics }
 
     /// Stops accepting (new connections are refused at once), ends deferred
-    /// handlers, closes every connection. Idempotent.
+    /// handlers, closes every connection. Idempotent; a server never started
+    /// closes its listening socket.
     public func stop() async {
-        guard let running = daemon.withLock({ current -> OpaquePointer? in
-            defer { current = nil }
-            return current
-        }) else { return }
-        // No new connection, and no new suspension: deferred routes answer 503 from now on.
-        let listening = MHD_quiesce_daemon(running)
-        // libmicrohttpd's threads may still hold the descriptor until MHD_stop_daemon,
-        // so it is not closed yet; shutting it down makes the kernel refuse new
-        // connections meanwhile instead of queueing them unanswered.
-        if listening >= 0 { shutdown(listening, Int32(SHUT_RDWR)) }
-        // libmicrohttpd must not be stopped while a connection is suspended: every
-        // deferred handler (cancelled here) resumes its connection before its task ends.
-        for task in context.beginStopping() { await task.value }
-        sweeper.cancel()
-        await sweeper.value
-        MHD_stop_daemon(running)
-        context.libraryLog.flush(everything: true)
-        if listening >= 0 { close(listening) }
+        let previous = state.withLock { state in
+            defer { state = .stopped }
+            return state
+        }
+        switch previous {
+        case .stopped:
+            return
+        case .failed:
+            break
+        case .bound(let listener):
+            close(listener)
+        case .serving(let running, let sweeper):
+            // No new connection, and no new suspension: deferred routes answer 503 from now on.
+            let listening = MHD_quiesce_daemon(running)
+            // libmicrohttpd's threads may still hold the descriptor until MHD_stop_daemon,
+            // so it is not closed yet; shutting it down makes the kernel refuse new
+            // connections meanwhile instead of queueing them unanswered.
+            if listening >= 0 { shutdown(listening, Int32(SHUT_RDWR)) }
+            // libmicrohttpd must not be stopped while a connection is suspended: every
+            // deferred handler (cancelled here) resumes its connection before its task ends.
+            for task in context.beginStopping() { await task.value }
+            sweeper.cancel()
+            await sweeper.value
+            MHD_stop_daemon(running)
+            context.libraryLog.flush(everything: true)
+            if listening >= 0 { close(listening) }
+        }
+        releaseResources()
+    }
+
+    /// What `init` allocated, once nothing can call back into it.
+    private func releaseResources() {
         logTarget.deallocate()
         Unmanaged<ServerContext>.fromOpaque(contextPointer).release()
     }

@@ -51,7 +51,7 @@ struct AdaptivePollingTests {
             })
             await seeded.close()
 
-            let daemon = try await ExporterDaemon(config: setup.config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
+            let daemon = try await ExporterDaemon.serving(config: setup.config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
                                                   logger: LogCapture().logger, time: setup.time)
             for key in [("t-a", "M1"), ("t-a", "M2"), ("t-b", "M1")].map({ MappingKey(tenant: $0.0, mapping: $0.1) }) {
                 _ = await daemon.collector.trigger(key)
@@ -118,7 +118,7 @@ struct AdaptivePollingTests {
         try await stopping(setup) { setup throws in
             let (time, simulator) = (setup.time, setup.simulator)
             for mapping in mappings { simulator.setMapping(tenant: "t-a", mapping: mapping, duration: .seconds(1200) ... .seconds(4800)) }
-            let daemon = try await ExporterDaemon(config: setup.config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
+            let daemon = try await ExporterDaemon.serving(config: setup.config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
                                                   logger: LogCapture().logger, time: time)
             let triggers = Task {
                 for mapping in mappings { _ = await daemon.collector.trigger(MappingKey(tenant: "t-a", mapping: mapping)) }

@@ -154,7 +154,7 @@ struct CLITests {
             })
         })
         config.storage.path = database
-        let daemon = try await ExporterDaemon(config: config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
+        let daemon = try await ExporterDaemon.serving(config: config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
                                               logger: silentLogger)
         daemon.web.publisher.refresh()
         let metrics = try await scrape(daemon.port)

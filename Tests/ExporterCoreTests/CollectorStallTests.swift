@@ -59,7 +59,7 @@ struct CollectorStallTests {
         }
         try await stopping(setup) { setup throws in
             let logs = LogCapture()
-            let daemon = try await ExporterDaemon(config: setup.config,
+            let daemon = try await ExporterDaemon.serving(config: setup.config,
                                                   options: .init(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
                                                   logger: logs.logger, time: setup.time)
             setup.daemons.add(daemon)

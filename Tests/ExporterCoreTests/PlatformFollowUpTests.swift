@@ -133,7 +133,7 @@ struct PlatformFollowUpTests {
         try await stopping(setup) { setup throws in
             Self.processing(setup, .zero)
             let log = LogCapture()
-            let daemon = try await ExporterDaemon(config: setup.config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
+            let daemon = try await ExporterDaemon.serving(config: setup.config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
                                                   logger: log.logger, time: setup.time)
             setup.daemons.add(daemon)
             try await Self.run(setup, daemon, triggering: [MappingKey(tenant: "t-a", mapping: "M1"), MappingKey(tenant: "t-b", mapping: "M1")],
@@ -194,7 +194,7 @@ struct PlatformFollowUpTests {
             setup.simulator.setMapping(tenant: "t-a", mapping: "M3", duration: .seconds(600) ... .seconds(600))
             setup.simulator.inject(.unavailable, on: .batch, times: 6)
             let log = LogCapture()
-            let daemon = try await ExporterDaemon(config: setup.config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
+            let daemon = try await ExporterDaemon.serving(config: setup.config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
                                                   logger: log.logger, time: setup.time)
             setup.daemons.add(daemon)
             try await Self.run(setup, daemon, triggering: Self.keys("t-a"), for: .seconds(3600))

@@ -95,7 +95,7 @@ struct SoakTests {
 
     @Test func tenTenantsUnderMixedFaultsKeepPollingAndCountExactly() async throws {
         try await stopping(try Setup()) { setup throws in
-            let daemon = try await ExporterDaemon(config: setup.config,
+            let daemon = try await ExporterDaemon.serving(config: setup.config,
                                                   options: .init(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
                                                   logger: silentLogger)
             setup.daemons.add(daemon)

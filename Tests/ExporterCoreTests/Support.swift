@@ -3,6 +3,7 @@ import ExporterConfiguration
 import ExporterCore
 import ExporterWeb
 import Foundation
+import IngestionModel
 import HTTPServer
 import Logging
 import TestSupport
@@ -92,7 +93,7 @@ protocol DaemonSetup: AsyncStoppable {
 extension DaemonSetup {
     /// A daemon of `config` on a free port of 127.0.0.1, on the injected clock, logging nothing.
     func daemon() async throws -> ExporterDaemon {
-        let daemon = try await ExporterDaemon(config: config, options: .init(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
+        let daemon = try await ExporterDaemon.serving(config: config, options: .init(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
                                               logger: silentLogger, time: time)
         daemons.add(daemon)
         return daemon
@@ -111,7 +112,18 @@ extension DaemonSetup {
     }
 }
 
-extension ExporterDaemon: AsyncStoppable {}
+extension ExporterDaemon: AsyncStoppable {
+    /// A daemon that serves HTTP at once; its collector runs only as the test drives it.
+    static func serving(config: ExporterConfig, options: Options, logger: Logger,
+                        time: any TimeSource = SystemTimeSource()) async throws -> ExporterDaemon {
+        let daemon = try await ExporterDaemon(config: config, options: options, logger: logger, time: time)
+        do { try daemon.web.startServing() } catch {
+            await daemon.stop()
+            throw error
+        }
+        return daemon
+    }
+}
 
 extension ExporterDaemon.Options {
     /// Serving on `listenAddress`, every other web option at its default.

@@ -23,7 +23,7 @@ struct UpstreamMannersTests {
             let lines = LogCapture()
             var config = setup.config
             config.tenants.removeAll { $0.name == "t-b" }
-            let daemon = try await ExporterDaemon(config: config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
+            let daemon = try await ExporterDaemon.serving(config: config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
                                                   logger: lines.logger, time: setup.time)
             for id in 1...37 { _ = try await daemon.collector.track(MappingKey(tenant: "t-a", mapping: "M1"), requestID: RequestID(id)) }
             refuse(setup)
@@ -95,7 +95,7 @@ struct UpstreamMannersTests {
             let lines = LogCapture()
             var config = setup.config
             config.tenants.removeAll { $0.name == "t-b" }
-            let daemon = try await ExporterDaemon(config: config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
+            let daemon = try await ExporterDaemon.serving(config: config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
                                                   logger: lines.logger, time: setup.time)
             setup.simulator.inject(.serverError, on: .trigger, times: 1_000_000)
             setup.simulator.inject(.serverError, on: .status, times: 1_000_000)
