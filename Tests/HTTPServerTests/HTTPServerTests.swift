@@ -140,6 +140,29 @@ struct HTTPServerTests {
         #expect(connectionRefused(port: server.port))
     }
 
+    /// Bound at init, serving from `start()` (a service's `run()`): a request made in between
+    /// waits in the kernel's queue and is answered once the server starts.
+    @Test func aServerBoundButNotStartedAnswersOnceStarted() async throws {
+        var router = Router()
+        router.get("/") { _ in HTTPResponse.text("up").reply }
+        let server = try HTTPServer(configuration: .init(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
+                                    router: router, start: false)
+        #expect(!connectionRefused(port: server.port))
+        async let early = curl(["http://127.0.0.1:\(server.port)/"])
+        try server.start()
+        try server.start()  // once only
+        #expect(try await early.body == "up")
+        await server.stop()
+        #expect(connectionRefused(port: server.port))
+        #expect(throws: HTTPServerError.self) { try server.start() }
+
+        // Never started: stop closes the socket.
+        let idle = try HTTPServer(configuration: .init(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)),
+                                  router: router, start: false)
+        await idle.stop()
+        #expect(connectionRefused(port: idle.port))
+    }
+
     @Test(arguments: [
         ("127.0.0.1:9", "127.0.0.1", 9), ("[::1]:80", "::1", 80), (":10193", "", 10193), ("localhost:0", "localhost", 0),
     ])
