@@ -34,12 +34,15 @@ public final class ClusterCoordinator: Sendable {
     /// Runs the tenants this coordinator takes, and stops those it gives up.
     let collector: any TenantOwnership
     private let logger: Logger
+    /// This replica's clock: when to step, and until when a lease may be acted on.
+    let time: any TimeSource
     private let held = Mutex<[String: LeaseHandle]>([:])
     /// Tenants being handed over (see `handOver`): their last cycle ends, then their lease is released.
     private let handingOver = Mutex<[String: Task<Void, Never>]>([:])
 
-    public init(settings: ClusterSettings, leases: any LeaseStore, collector: any TenantOwnership, logger: Logger) {
-        (self.settings, self.leases, self.collector, self.logger) = (settings, leases, collector, logger)
+    public init(settings: ClusterSettings, leases: any LeaseStore, collector: any TenantOwnership, logger: Logger,
+                time: any TimeSource = SystemTimeSource()) {
+        (self.settings, self.leases, self.collector, self.logger, self.time) = (settings, leases, collector, logger, time)
     }
 
     /// The tenants this replica holds leases on now.
@@ -48,8 +51,6 @@ public final class ClusterCoordinator: Sendable {
     /// The lease held on `tenant`, if any.
     func lease(of tenant: String) -> TenantLease? { held.withLock { $0[tenant]?.lease } }
 
-    /// When the first of the held leases lapses by this replica's clock (nil: none held).
-    public var validUntil: ContinuousClock.Instant? { held.withLock { $0.values.map(\.validUntil).min() } }
 
     /// Steps every third of the TTL, or every poll interval when that is shorter, and
     /// also right after another replica's lease is due to lapse: a lease its holder
@@ -57,8 +58,8 @@ public final class ClusterCoordinator: Sendable {
     public func run() async {
         while !Task.isCancelled {
             let lapse = await step()
-            let next = ContinuousClock.now + min(settings.leaseTTL / 3, collector.pollInterval)
-            do { try await Task.sleep(until: min(next, lapse.map { $0 + .milliseconds(20) } ?? next)) } catch { break }
+            let next = time.now().adding(min(settings.leaseTTL / 3, collector.pollInterval))
+            do { try await time.sleep(until: min(next, lapse.map { $0.adding(.milliseconds(20)) } ?? next)) } catch { break }
         }
         await releaseAll()
     }
@@ -67,10 +68,10 @@ public final class ClusterCoordinator: Sendable {
     /// share. Returns when, by this replica's clock, the first lease of another replica
     /// lapses unless renewed (nil: none held, or the heartbeat failed).
     @discardableResult
-    public func step() async -> ContinuousClock.Instant? {
+    public func step() async -> Date? {
         let tenants = collector.configuredTenants
         let replica = settings.replicaName
-        let asked = ContinuousClock.now
+        let (asked, askedElapsed) = (time.now(), time.elapsed())
         let view: ClusterView
         do {
             view = try await leases.heartbeat(replica: replica, ttl: settings.leaseTTL)
@@ -80,7 +81,7 @@ public final class ClusterCoordinator: Sendable {
             return nil
         }
         let nextLapse = view.leases.filter { $0.owner != replica && $0.expiresAt > view.now }.map(\.expiresAt).min()
-            .map { asked + .milliseconds(Int64($0.timeIntervalSince(view.now) * 1000)) }
+            .map { asked.addingTimeInterval($0.timeIntervalSince(view.now)) }
         for (tenant, handle) in held.withLock({ $0 }) {
             let renewed: TenantLease?
             do {
@@ -89,7 +90,7 @@ public final class ClusterCoordinator: Sendable {
                 continue   // the store is down: the lease lapses by its own clock (dropLapsed)
             }
             if let renewed, tenants.contains(tenant) {
-                handle.renewed(renewed, askedAt: asked)
+                handle.renewed(renewed, askedAt: askedElapsed)
             } else {
                 await drop(tenant, because: renewed == nil ? "lease lost to another replica" : "tenant removed from the configuration")
                 if let renewed { try? await leases.releaseLease(renewed) }
@@ -115,9 +116,9 @@ public final class ClusterCoordinator: Sendable {
             var taken: [TakenTenant] = []
             // Down the ranking until the share is reached: a tenant another replica took first is passed over.
             for tenant in free where taken.count < share - mine.count {
-                let asked = ContinuousClock.now
+                let asked = time.elapsed()
                 guard let lease = try? await leases.acquireLease(tenant: tenant, replica: replica, ttl: settings.leaseTTL) else { continue }
-                let handle = LeaseHandle(lease, askedAt: asked, ttl: settings.leaseTTL, margin: settings.margin)
+                let handle = LeaseHandle(lease, askedAt: asked, ttl: settings.leaseTTL, margin: settings.margin, time: time)
                 held.withLock { $0[tenant] = handle }
                 taken.append(TakenTenant(tenant: tenant, lease: handle, fencedStore: leases.fenced(by: lease, margin: settings.margin)))
             }
@@ -156,7 +157,7 @@ public final class ClusterCoordinator: Sendable {
     /// the other leases do not wait for it.
     private func handOver(_ tenant: String, because reason: String) {
         guard let handle = held.withLock({ $0.removeValue(forKey: tenant) }) else { return }
-        let grace = max(.zero, handle.validUntil - ContinuousClock.now)
+        let grace = handle.timeLeft
         // Made under the lock, so that the task's own removal comes after it.
         handingOver.withLock { tasks in
             tasks[tenant] = Task {

@@ -16,10 +16,10 @@ extension ClusterCoordinator {
     /// (nil: none came in time; the owner may still run it).
     public func forwardTrigger(_ key: MappingKey, at now: Date, wait: Duration) async throws(StoreError) -> (status: Int, body: [UInt8])? {
         let id = try await leases.enqueueTrigger(key, at: now)
-        let deadline = ContinuousClock.now + wait
-        while ContinuousClock.now < deadline {
+        let deadline = time.now().adding(wait)
+        while time.now() < deadline {
             if let answer = try await leases.queuedTriggerAnswer(id) { return answer }
-            try? await Task.sleep(for: .milliseconds(100))
+            try? await time.sleep(for: .milliseconds(100))
             if Task.isCancelled { break }
         }
         return nil
@@ -36,7 +36,7 @@ extension ClusterCoordinator {
                     try? await leases.answerQueuedTrigger(request.id, status: status, body: body)
                 }
             }
-            try? await Task.sleep(for: .seconds(1))
+            try? await time.sleep(for: .seconds(1))
         }
     }
 }

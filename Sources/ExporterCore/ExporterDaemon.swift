@@ -54,7 +54,7 @@ public final class ExporterDaemon: Sendable {
         do {
             opened = try await StoreOpening.open(config.storage, durationBounds: IngestionMetrics.durationBounds,
                                                  initialize: options.initializeStorage, sayAgainEvery: StoreMonitor.repeatEvery,
-                                                 logger: logger)
+                                                 time: time, logger: logger)
         } catch {
             throw StartupError(description: error.description)
         }
@@ -73,7 +73,7 @@ public final class ExporterDaemon: Sendable {
         collector = Collector(config: config, store: store, metrics: metrics, time: time, logger: logger, readiness: readiness,
                               leases: leases)
         coordinator = cluster.flatMap { [collector] settings in
-            leases.map { ClusterCoordinator(settings: settings, leases: $0, collector: collector, logger: logger) }
+            leases.map { ClusterCoordinator(settings: settings, leases: $0, collector: collector, logger: logger, time: time) }
         }
 
         // Counters are rebuilt before anything can change them through the API.

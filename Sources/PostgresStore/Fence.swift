@@ -12,12 +12,16 @@ import PostgresNIO
 /// lapsed lease taken by another replica, with epoch + 1) waits for the fenced write
 /// to commit, so the two never overlap, and a fenced write that comes after the
 /// takeover sees the new epoch and writes nothing. Renewals wait the same way (a few
-/// milliseconds: the fenced writes are short). `clock_timestamp()`, not `now()`:
+/// milliseconds: the fenced writes are short). `clock_timestamp()` (`LeaseClock`), not `now()`:
 /// the check may come after a wait for that lock, and must not use the time its
 /// transaction began.
 struct Fence: Sendable {
     let lease: TenantLease
     let margin: Duration
+    let clock: LeaseClock
+
+    /// The margin as bound: `clock_timestamp() + margin` is the time plus the margin by the lease clock.
+    fileprivate var boundMargin: Double { clock.shift() + margin.seconds }
 
     /// The check as a boolean SQL expression, around its four values: tenant, owner, epoch, margin (seconds).
     fileprivate static let parts = [
@@ -37,7 +41,7 @@ struct Fence: Sendable {
         bindings.append(lease.tenant)
         bindings.append(lease.owner)
         bindings.append(lease.epoch)
-        bindings.append(margin.seconds)
+        bindings.append(boundMargin)
     }
 
     /// What a write that the fence stopped throws: nothing was written.
@@ -62,10 +66,30 @@ struct Fence: Sendable {
     }
 
     /// The check of a lease with no margin (taking queued triggers).
-    static func exact(_ lease: TenantLease) -> Fence { Fence(lease: lease, margin: .zero) }
+    static func exact(_ lease: TenantLease, clock: LeaseClock) -> Fence { Fence(lease: lease, margin: .zero, clock: clock) }
+}
+
+/// The database's clock as leases and fences read it: the server's own (`clock_timestamp()`:
+/// replicas' clocks need not agree), or, for tests on an injected clock, the server's moved
+/// by how far that clock is from the system's, so that leases lapse on the test's time.
+public struct LeaseClock: Sendable {
+    /// Seconds added to `clock_timestamp()`.
+    let shift: @Sendable () -> Double
+
+    public static let server = LeaseClock { 0 }
+
+    /// The server's clock moved by `time`'s offset from the system's (none for the system's clock).
+    public static func following(_ time: any TimeSource) -> LeaseClock { LeaseClock { time.offsetFromSystemClock() } }
 }
 
 extension PostgresQuery.StringInterpolation {
+    /// `\(databaseNow: clock, plus: ttl)`: when the statement runs by the lease clock, plus `plus`.
+    mutating func appendInterpolation(databaseNow clock: LeaseClock, plus: Duration = .zero) {
+        appendLiteral("(clock_timestamp() + make_interval(secs => ")
+        appendInterpolation(clock.shift() + plus.seconds)
+        appendLiteral("))")
+    }
+
     /// `\(held: fence)`: the fence's check as a boolean expression, its values bound;
     /// `true` without a fence (an unfenced write).
     mutating func appendInterpolation(held fence: Fence?) {
@@ -81,7 +105,7 @@ extension PostgresQuery.StringInterpolation {
         appendLiteral(parts[2])
         appendInterpolation(fence.lease.epoch)
         appendLiteral(parts[3])
-        appendInterpolation(fence.margin.seconds)
+        appendInterpolation(fence.boundMargin)
         appendLiteral(parts[4])
     }
 }

@@ -5,7 +5,7 @@ import PostgresNIO
 
 /// Cluster mode: replicas that share this database split the tenants by leases (see
 /// `LeaseStore`). Every time is the database's clock, so the replicas' clocks need
-/// not agree: `clock_timestamp()` throughout, the time a statement actually runs,
+/// not agree: `clock_timestamp()` throughout (`LeaseClock`), the time a statement actually runs,
 /// since a statement may first wait for a lease's row lock (held by a fenced write,
 /// see `Fence`), and a transaction's start (`now()`) would then be stale.
 extension PostgresIngestionStore: LeaseStore {
@@ -16,7 +16,7 @@ extension PostgresIngestionStore: LeaseStore {
         return try await transaction("heartbeat of replica \(replica)") { connection in
             var now: Date?
             for try await at in try await connection.query("""
-                INSERT INTO replicas AS r (name, started_at, last_seen) VALUES (\(replica), clock_timestamp(), clock_timestamp())
+                INSERT INTO replicas AS r (name, started_at, last_seen) VALUES (\(replica), \(databaseNow: self.leaseClock), \(databaseNow: self.leaseClock))
                 ON CONFLICT (name) DO UPDATE SET last_seen = excluded.last_seen,
                     started_at = CASE WHEN r.last_seen > excluded.last_seen - make_interval(secs => \(ttl)) THEN r.started_at
                                       ELSE excluded.started_at END
@@ -41,14 +41,13 @@ extension PostgresIngestionStore: LeaseStore {
     /// released) is taken with epoch + 1; a live one is left alone (nil). Its UPDATE
     /// waits for fenced writes under the old lease to commit.
     public func acquireLease(tenant: String, replica: String, ttl: Duration) async throws(StoreError) -> TenantLease? {
-        let ttl = ttl.seconds
         return try await withConnection("acquire the lease of \(tenant) for \(replica)") { connection in
             try await self.lease(connection, """
                 INSERT INTO tenant_leases AS l (tenant, owner, epoch, expires_at)
-                VALUES (\(tenant), \(replica), 1, clock_timestamp() + make_interval(secs => \(ttl)))
+                VALUES (\(tenant), \(replica), 1, \(databaseNow: self.leaseClock, plus: ttl))
                 ON CONFLICT (tenant) DO UPDATE SET owner = excluded.owner, epoch = l.epoch + 1,
-                    expires_at = clock_timestamp() + make_interval(secs => \(ttl))
-                WHERE l.expires_at <= clock_timestamp()
+                    expires_at = \(databaseNow: self.leaseClock, plus: ttl)
+                WHERE l.expires_at <= \(databaseNow: self.leaseClock)
                 RETURNING \(unescaped: Self.leaseColumns)
                 """)
         }
@@ -56,12 +55,11 @@ extension PostgresIngestionStore: LeaseStore {
 
     /// One statement; nil when the lease lapsed, was released, or changed hands.
     public func renewLease(_ lease: TenantLease, ttl: Duration) async throws(StoreError) -> TenantLease? {
-        let ttl = ttl.seconds
         return try await withConnection("renew the \(lease)") { connection in
             try await self.lease(connection, """
-                UPDATE tenant_leases SET expires_at = clock_timestamp() + make_interval(secs => \(ttl))
+                UPDATE tenant_leases SET expires_at = \(databaseNow: self.leaseClock, plus: ttl)
                 WHERE tenant = \(lease.tenant) AND owner = \(lease.owner) AND epoch = \(lease.epoch)
-                    AND expires_at > clock_timestamp()
+                    AND expires_at > \(databaseNow: self.leaseClock)
                 RETURNING \(unescaped: Self.leaseColumns)
                 """)
         }
@@ -80,15 +78,15 @@ extension PostgresIngestionStore: LeaseStore {
     public func releaseLease(_ lease: TenantLease) async throws(StoreError) {
         try await withConnection("release the \(lease)") { connection in
             _ = try await connection.query("""
-                UPDATE tenant_leases SET expires_at = clock_timestamp()
+                UPDATE tenant_leases SET expires_at = \(databaseNow: self.leaseClock)
                 WHERE tenant = \(lease.tenant) AND owner = \(lease.owner) AND epoch = \(lease.epoch)
-                    AND expires_at > clock_timestamp()
+                    AND expires_at > \(databaseNow: self.leaseClock)
                 """, logger: self.logger)
         }
     }
 
     public func fenced(by lease: TenantLease, margin: Duration) -> any IngestionStore {
-        FencedPostgresStore(store: self, fence: Fence(lease: lease, margin: margin))
+        FencedPostgresStore(store: self, fence: Fence(lease: lease, margin: margin, clock: leaseClock))
     }
 
     // MARK: - The trigger-now queue
@@ -113,7 +111,7 @@ extension PostgresIngestionStore: LeaseStore {
     /// tenant marked taken by the lease's owner and epoch. FOR UPDATE SKIP LOCKED and
     /// `taken_by IS NULL` (checked again on the newest row version): two takers never take one call.
     public func takeQueuedTriggers(by lease: TenantLease) async throws(StoreError) -> [QueuedTrigger] {
-        let fence = Fence.exact(lease), operation = "take the queued triggers of \(lease.tenant)"
+        let fence = Fence.exact(lease, clock: leaseClock), operation = "take the queued triggers of \(lease.tenant)"
         return try await withConnection(operation) { connection in
             let rows = try await connection.query("""
                 WITH fence AS (SELECT \(held: fence) AS held), taken AS (

@@ -27,15 +27,19 @@ public final class PostgresIngestionStore: IngestionStore, Service {
     /// The pool's `run()`, when `connect` started it.
     private let ownedRun = Mutex<Task<Void, Never>?>(nil)
 
+    /// The clock leases and fences are read against (the server's, unless a test moves it).
+    let leaseClock: LeaseClock
+
     public var location: String { configuration.location }
 
     /// Sets up the pool; nothing connects until `run()` is going and a statement needs a connection.
     public init(configuration: PostgresConfiguration, durationBounds: [Double],
-                logger: Logger = Logger(label: "acs-ingestion-exporter.postgres", factory: { _ in SwiftLogNoOpLogHandler() }))
-        throws(StoreError) {
+                logger: Logger = Logger(label: "acs-ingestion-exporter.postgres", factory: { _ in SwiftLogNoOpLogHandler() }),
+                leaseClock: LeaseClock = .server) throws(StoreError) {
         self.configuration = configuration
         self.durationBounds = durationBounds
         self.logger = logger
+        self.leaseClock = leaseClock
         client = PostgresClient(configuration: try configuration.clientConfiguration(), backgroundLogger: logger)
     }
 
@@ -43,9 +47,11 @@ public final class PostgresIngestionStore: IngestionStore, Service {
     /// (or, read-only, checks that this exporter can read it).
     public static func connect(_ configuration: PostgresConfiguration, durationBounds: [Double],
                                logger: Logger = Logger(label: "acs-ingestion-exporter.postgres",
-                                                       factory: { _ in SwiftLogNoOpLogHandler() }))
+                                                       factory: { _ in SwiftLogNoOpLogHandler() }),
+                               leaseClock: LeaseClock = .server)
         async throws(StoreError) -> PostgresIngestionStore {
-        let store = try PostgresIngestionStore(configuration: configuration, durationBounds: durationBounds, logger: logger)
+        let store = try PostgresIngestionStore(configuration: configuration, durationBounds: durationBounds, logger: logger,
+                                               leaseClock: leaseClock)
         store.ownedRun.withLock { $0 = Task { await store.client.run() } }
         do {
             try await store.prepare()

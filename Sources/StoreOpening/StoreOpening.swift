@@ -27,8 +27,9 @@ public enum StoreOpening {
     /// Opens `storage`: SQLite at once (a damaged, empty or locked file is refused);
     /// PostgreSQL once the server answers, waiting for it (said once, then every five
     /// minutes: `sayAgainEvery`) rather than failing, as replicas may start before their database.
+    /// PostgreSQL's leases follow `time` (the server's own clock with the system's).
     public static func open(_ storage: ExporterConfig.Storage, durationBounds: [Double], initialize: Bool,
-                            sayAgainEvery: Duration, logger: Logger) async throws(StoreOpeningError) -> OpenedStore {
+                            sayAgainEvery: Duration, time: any TimeSource, logger: Logger) async throws(StoreOpeningError) -> OpenedStore {
         switch storage.driver {
         case .sqlite:
             // Off the cooperative pool: the integrity check of a large file takes a while.
@@ -55,7 +56,7 @@ public enum StoreOpening {
             while true {
                 do {
                     let store = try await PostgresIngestionStore.connect(configuration, durationBounds: durationBounds,
-                                                                         logger: logger)
+                                                                         logger: logger, leaseClock: .following(time))
                     if lastSaid != nil { logger.info("store reachable", metadata: ["store": "\(configuration.location)"]) }
                     return OpenedStore(store: store, leases: store, created: false)
                 } catch where error.kind == .unavailable {

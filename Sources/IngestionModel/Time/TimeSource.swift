@@ -4,6 +4,11 @@ import Foundation
 /// back-off and request ages can be tested without real waiting.
 public protocol TimeSource: Sendable {
     func now() -> Date
+    /// A reading of a clock that never steps, for measuring how long something lasts (a
+    /// lease's validity): unlike `now()`, a wall-clock adjustment does not move it.
+    func elapsed() -> Duration
+    /// How far this clock is from the system's (0 for the system's own).
+    func offsetFromSystemClock() -> TimeInterval
     func sleep(for duration: Duration) async throws
     /// Returns at `deadline`, at once if it has passed: a wait measured from the
     /// clock's time when the sleep begins, not from an earlier reading of it.
@@ -11,6 +16,11 @@ public protocol TimeSource: Sendable {
 }
 
 extension TimeSource {
+    /// A clock that only moves forward, as test clocks do: `now()` itself.
+    public func elapsed() -> Duration { .seconds(now().timeIntervalSince1970) }
+
+    public func offsetFromSystemClock() -> TimeInterval { now().timeIntervalSince(Date()) }
+
     public func sleep(until deadline: Date) async throws {
         let left = deadline.timeIntervalSince(now())
         guard left > 0 else { return try Task.checkCancellation() }
@@ -20,8 +30,12 @@ extension TimeSource {
 
 /// The real clock.
 public struct SystemTimeSource: TimeSource {
+    private static let origin = ContinuousClock.now
+
     public init() {}
     public func now() -> Date { Date() }
+    public func elapsed() -> Duration { ContinuousClock.now - Self.origin }
+    public func offsetFromSystemClock() -> TimeInterval { 0 }
     public func sleep(for duration: Duration) async throws {
         try await Task.sleep(for: duration)
     }
