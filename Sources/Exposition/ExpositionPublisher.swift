@@ -49,7 +49,7 @@ public final class ExpositionPublisher: Sendable {
     /// Whether a waiting scrape is updating a body (one at a time, off the cooperative pool).
     private let plainUpdating = Atomic<Bool>(false)
     /// Counts publications and freed bodies, for uncompressed scrapes that wait for their body (read by tests).
-    let publications = PublicationSignal()
+    let publications = Signal()
     /// How long an uncompressed scrape waits for its body to be brought up to date
     /// before it is inflated from the gzip segments instead.
     private let plainWait: Duration
@@ -269,29 +269,5 @@ enum RendererThread {
             return
         }
         pthread_detach(thread)
-    }
-}
-
-/// Counts events (publications, bodies freed); a waiter returns at the first one after the count it saw.
-final class PublicationSignal: Sendable {
-    private let room = WaitingRoom<Int, Void>(0)
-
-    var count: Int { room.read { $0 } }
-
-    func signal() {
-        room.update { count, parked in
-            count += 1
-            return Array(parked.indices)
-        }
-    }
-
-    /// Returns after the event that follows count `seen`, after `timeout`, or when cancelled.
-    func wait(after seen: Int, timeout: Duration) async {
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await self.room.enter { $0 != seen ? .proceed : .park(()) } }
-            group.addTask { try? await Task.sleep(for: timeout) }
-            await group.next()
-            group.cancelAll()
-        }
     }
 }

@@ -54,8 +54,8 @@ public final class Collector: Sendable {
     /// each reads the others' results whole.
     private let membership = AsyncLock()
     /// Wakes `run()` when the set of workers changed.
-    private let workersChanged: AsyncStream<Void>.Continuation
-    private let workerChanges: AsyncStream<Void>
+    /// Workers added or removed: `run()` starts the new ones.
+    private let workersChanged = Signal()
 
     /// With `leases`, the collector runs only the tenants it is handed (`own`), whose
     /// lease this replica holds; without, every configured tenant.
@@ -70,7 +70,6 @@ public final class Collector: Sendable {
         settings = LiveConfiguration(config)
         concurrency = ConcurrencyLimit(config.collector.maxConcurrentRequests)
         watchdog = Watchdog(metrics: metrics, readiness: readiness, logger: logger)
-        (workerChanges, workersChanged) = AsyncStream.makeStream(of: Void.self, bufferingPolicy: .bufferingNewest(1))
         workers = Mutex([:])
         if leases == nil {
             workers.withLock { workers in
@@ -156,8 +155,8 @@ public final class Collector: Sendable {
             // Held until the worker leaves the set, so that a new worker cannot take the
             // address (the ObjectIdentifier) of one started before and be taken for it.
             var started: [ObjectIdentifier: TenantWorker] = [:]
-            workersChanged.yield()
-            for await _ in workerChanges {
+            while true {
+                let seen = workersChanged.count
                 let current = workers.withLock { $0.values.map { (ObjectIdentifier($0), $0) } }
                 for (id, worker) in current where started[id] == nil {
                     started[id] = worker
@@ -165,6 +164,7 @@ public final class Collector: Sendable {
                 }
                 let kept = Set(current.map(\.0))
                 started = started.filter { kept.contains($0.key) }
+                do { try await workersChanged.wait(after: seen) } catch { break }
             }
         }
     }
@@ -206,7 +206,7 @@ public final class Collector: Sendable {
         for worker in stopped { worker.stop() }
         // The new workers start even when their plans cannot be read (they poll; plans come
         // with the next reload or restart): without this they would never run.
-        defer { workersChanged.yield() }
+        defer { workersChanged.signal() }
         try await loadPlans(for: created, totals: totals)
         let oldNames = Set(old.tenants.map(\.name)), newNames = Set(wanted.keys)
         return "tenants added \(newNames.subtracting(oldNames).sorted()), removed \(oldNames.subtracting(newNames).sorted()), "
@@ -238,7 +238,7 @@ public final class Collector: Sendable {
             return []
         }
         workers.withLock { workers in for worker in started { workers[worker.tenant.name] = worker } }
-        workersChanged.yield()
+        workersChanged.signal()
         return Set(started.map(\.tenant.name))
     }
 
@@ -264,7 +264,7 @@ public final class Collector: Sendable {
         defer { membership.unlock() }
         leased.withLock { _ = $0.removeValue(forKey: tenant) }
         leaving.withLock { _ = $0.remove(tenant) }
-        workersChanged.yield()
+        workersChanged.signal()
         metrics.reconfigure(mappings: Self.descriptors(of: config, tenants: ownedTenants), totals: IngestionTotals(), now: time.now())
         showOwnership()
     }

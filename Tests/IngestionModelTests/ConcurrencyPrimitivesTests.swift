@@ -4,8 +4,8 @@ import Synchronization
 import Testing
 import TestSupport
 
-/// The project's named waits: `Latch` (one-way), `AsyncLock` (one holder at a time, in
-/// turn), never a blocked thread. Waits are for parked tasks, with a deadline.
+/// The project's named waits: `Latch` (one-way), `Signal` (events counted, none missed),
+/// `AsyncLock` (one holder at a time, in turn), never a blocked thread. Waits are for parked tasks, with a deadline.
 @Suite("Concurrency primitives", .timeLimit(.minutes(1)))
 struct ConcurrencyPrimitivesTests {
     /// What the tasks of a test did, in order, under a lock.
@@ -37,6 +37,37 @@ struct ConcurrencyPrimitivesTests {
         waiter.cancel()
         await #expect(throws: CancellationError.self) { try await waiter.value }
         #expect(latch.waiting == 0 && !latch.isOpen)
+    }
+
+    @Test func aSignalWakesItsWaitersOnceAndMissesNoEventBetweenReadAndWait() async throws {
+        let signal = Signal()
+        let seen = Seen()
+        let before = signal.count
+        let waiters = (0..<3).map { index in Task { try await signal.wait(after: before); seen.enter(index); seen.leave() } }
+        try await eventually("three waiters parked") { signal.waiting == 3 }
+        #expect(seen.order.isEmpty, "a waiter passed before any event")
+        signal.signal()
+        signal.signal()  // a burst: each waiter wakes once
+        for waiter in waiters { try await waiter.value }
+        #expect(seen.order.count == 3 && signal.count == before + 2)
+
+        // An event after the count was read, before the wait: the wait returns at once.
+        let read = signal.count
+        signal.signal()
+        try await signal.wait(after: read)
+        // The timed wait returns at its timeout without an event.
+        let started = ContinuousClock.now
+        await signal.wait(after: signal.count, timeout: .milliseconds(50))
+        #expect(ContinuousClock.now - started >= .milliseconds(50))
+    }
+
+    @Test func aParkedSignalWaiterLeavesWhenCancelled() async throws {
+        let signal = Signal()
+        let waiter = Task { try await signal.wait(after: signal.count) }
+        try await eventually("the waiter parked") { signal.waiting == 1 }
+        waiter.cancel()
+        await #expect(throws: CancellationError.self) { try await waiter.value }
+        #expect(signal.waiting == 0 && signal.count == 0)
     }
 
     @Test func anAsyncLockHasOneHolderAtATimeInTurn() async throws {

@@ -9,7 +9,9 @@ terminated (SIGTERM, then SIGKILL after 10 s) when the test ends.
 
 from __future__ import annotations
 
+import itertools
 import os
+import random
 import shutil
 import socket
 import subprocess
@@ -17,7 +19,7 @@ import time
 import urllib.error
 import urllib.request
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 import pytest
 
@@ -46,13 +48,40 @@ def tool(name: str, package: str) -> str:
     return path
 
 
+# free_port() hands out ports from a range below Linux's ephemeral ports (32768-60999), cut
+# in one slice per pytest-xdist worker (PYTEST_XDIST_WORKER gw0, gw1…; the whole range
+# without xdist). A port it handed out is then not handed out again by this or another
+# worker, nor taken by the kernel meanwhile for a bind to port 0 (the demo's simulator,
+# the Swift tests' servers) or a client connection, before its server listens on it.
+PORT_RANGE = range(20000, 32768)
+
+
+def _worker_ports() -> Iterator[int]:
+    """This worker's slice of PORT_RANGE, round and round from a random place (so that two
+    runs on one machine do not walk it in step)."""
+    workers = int(os.environ.get("PYTEST_XDIST_WORKER_COUNT", "1"))
+    worker = int(os.environ.get("PYTEST_XDIST_WORKER", "gw0").removeprefix("gw")) % workers  # a restarted gw2 of 2
+    size = len(PORT_RANGE) // workers
+    first, start = PORT_RANGE.start + worker * size, random.randrange(size)
+    return itertools.cycle([first + (start + i) % size for i in range(size)])
+
+
+_ports = _worker_ports()
+
+
 def free_port(exclude=()) -> int:
-    while True:
+    """A loopback port of this worker's slice that nothing is bound to, never one handed out
+    before in this process (until the slice wraps)."""
+    for port in itertools.islice(_ports, len(PORT_RANGE)):
+        if port in exclude:
+            continue
         with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
-            s.bind((HOST, 0))
-            port = s.getsockname()[1]
-        if port not in exclude:
-            return port
+            try:
+                s.bind((HOST, port))
+            except OSError:
+                continue
+        return port
+    pytest.fail(f"no free port in this worker's part of {PORT_RANGE}")
 
 
 def port_open(port: int) -> bool:

@@ -22,13 +22,13 @@ Use (the lead merges it into conftest.py):
 import os
 import shlex
 import shutil
-import socket
 import subprocess
 import tempfile
 import time
 import uuid
 
 import pytest
+from conftest import free_port
 
 BIN = "/usr/lib/postgresql/15/bin"
 IS_ROOT = os.geteuid() == 0
@@ -47,12 +47,6 @@ def _run(command, log=None):
         tail = open(log, encoding="utf-8", errors="replace").read()[-600:] if log else ""
         name = os.path.basename(next((part for part in command if part.startswith(BIN)), command[0]))
         raise RuntimeError(f"{name} failed ({result.returncode}): {tail}")
-
-
-def _free_port():
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class PostgresCluster:
@@ -85,7 +79,7 @@ class PostgresCluster:
              log=f"{self.directory}/initdb.log")
         self._start_watchdog()
         for attempt in range(3):  # the port can be taken between finding it and listening on it
-            self.port = _free_port()
+            self.port = free_port()
             try:
                 self._start_server()
                 break
@@ -169,7 +163,8 @@ class PostgresCluster:
 
 @pytest.fixture(scope="session")
 def postgres():
-    """One cluster for the session; each test takes a fresh database with create_database()."""
+    """One cluster for the session (for each xdist worker whose tests use it); each test takes a
+    fresh database with create_database()."""
     cluster = PostgresCluster()
     try:
         cluster.start()
