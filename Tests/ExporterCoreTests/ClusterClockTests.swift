@@ -19,12 +19,12 @@ struct ClusterClockTests {
     static let tenants = (1...6).map { "t\($0)" }
     static let ttl = Duration.seconds(15)
 
-    struct Setup: DaemonSetup {
-        let time = ManualTimeSource()
-        let daemons = Registry<ExporterDaemon>()
+    /// The simulator, the replicas' configuration (on PostgreSQL: no folder) and the one clock.
+    struct Setup: AsyncStoppable {
         let simulator: AdobeSimulator
-        let directory: TemporaryDirectory
         let config: ExporterConfig
+        let time = ManualTimeSource()
+        let replicas = Registry<ExporterDaemon>()
 
         init(postgres server: PostgresServer, database: String) throws {
             var scenario = Scenario(tenants: ClusterClockTests.tenants.map { name in
@@ -35,7 +35,6 @@ struct ClusterClockTests {
             scenario.credentials = [.init(clientID: "cluster-client", clientSecret: "cluster-secret")]
             let simulator = try AdobeSimulator(scenario: scenario, time: time)
             self.simulator = simulator
-            directory = try TemporaryDirectory()
             var config = ExporterConfig(tenants: ClusterClockTests.tenants.map { name in
                 var tenant = ExporterConfig.Tenant(name: name, clientID: "cluster-client", clientSecret: Secret("cluster-secret"),
                                                    mappings: [.init(id: "XDM44", name: "Profiles", triggerEvery: .seconds(3600))])
@@ -58,8 +57,13 @@ struct ClusterClockTests {
             config.cluster.replicaName = name
             let daemon = try await ExporterDaemon.serving(config: config, options: .init(listenAddress: .init(host: "127.0.0.1", port: 0)),
                                                           logger: silentLogger, time: time)
-            daemons.add(daemon)
+            replicas.add(daemon)
             return (daemon, try #require(daemon.coordinator))
+        }
+
+        func stop() async {
+            for daemon in replicas.all { await daemon.stop() }
+            await simulator.stop()
         }
 
         /// Every mapping of the tenants `daemon` runs, through one cycle each.
