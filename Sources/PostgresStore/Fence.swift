@@ -20,28 +20,27 @@ struct Fence: Sendable {
     let margin: Duration
     let clock: LeaseClock
 
-    /// The margin as bound: `clock_timestamp() + margin` is the time plus the margin by the lease clock.
-    fileprivate var boundMargin: Double { clock.shift() + margin.seconds }
-
-    /// The check as a boolean SQL expression, around its four values: tenant, owner, epoch, margin (seconds).
+    /// The check as a boolean SQL expression, around its five values: tenant, owner, epoch,
+    /// the lease clock's time (NULL: the server's) and the margin (seconds).
     fileprivate static let parts = [
         "EXISTS (SELECT 1 FROM tenant_leases WHERE tenant = ", " AND owner = ", " AND epoch = ",
-        " AND expires_at > clock_timestamp() + make_interval(secs => ", ") FOR SHARE)",
+        " AND expires_at > coalesce(", "::timestamptz, clock_timestamp()) + make_interval(secs => ", ") FOR SHARE)",
     ]
 
-    /// The check with its values as parameters `$first` to `$first + 3`, for a prepared statement.
+    /// The check with its values as parameters `$first` to `$first + 4`, for a prepared statement.
     static func heldSQL(firstParameter first: Int) -> String {
-        parts[0] + (0..<4).map { "$\(first + $0)" + parts[$0 + 1] }.joined()
+        parts[0] + (0..<5).map { "$\(first + $0)" + parts[$0 + 1] }.joined()
     }
 
     /// The bindings `heldSQL` expects, in its order.
-    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .int8, .float8]
+    static let bindingDataTypes: [PostgresDataType] = [.text, .text, .int8, .timestamptz, .float8]
 
     func appendBindings(to bindings: inout PostgresBindings) {
         bindings.append(lease.tenant)
         bindings.append(lease.owner)
         bindings.append(lease.epoch)
-        bindings.append(boundMargin)
+        bindings.append(clock.fixedNow())
+        bindings.append(margin.seconds)
     }
 
     /// What a write that the fence stopped throws: nothing was written.
@@ -70,23 +69,27 @@ struct Fence: Sendable {
 }
 
 /// The database's clock as leases and fences read it: the server's own (`clock_timestamp()`:
-/// replicas' clocks need not agree), or, for tests on an injected clock, the server's moved
-/// by how far that clock is from the system's, so that leases lapse on the test's time.
+/// replicas' clocks need not agree), or, for tests on an injected clock, that clock's time,
+/// bound into each statement, so that leases lapse on the test's time.
 public struct LeaseClock: Sendable {
-    /// Seconds added to `clock_timestamp()`.
-    let shift: @Sendable () -> Double
+    /// The time statements bind in place of `clock_timestamp()`; nil: the server's clock.
+    let fixedNow: @Sendable () -> Date?
 
-    public static let server = LeaseClock { 0 }
+    public static let server = LeaseClock { nil }
 
-    /// The server's clock moved by `time`'s offset from the system's (none for the system's clock).
-    public static func following(_ time: any TimeSource) -> LeaseClock { LeaseClock { time.offsetFromSystemClock() } }
+    /// The server's clock, unless `time` is a test clock: then its time, exactly.
+    public static func following(_ time: any TimeSource) -> LeaseClock {
+        time.isSystemClock ? .server : LeaseClock { time.now() }
+    }
 }
 
 extension PostgresQuery.StringInterpolation {
     /// `\(databaseNow: clock, plus: ttl)`: when the statement runs by the lease clock, plus `plus`.
     mutating func appendInterpolation(databaseNow clock: LeaseClock, plus: Duration = .zero) {
-        appendLiteral("(clock_timestamp() + make_interval(secs => ")
-        appendInterpolation(clock.shift() + plus.seconds)
+        appendLiteral("(coalesce(")
+        appendInterpolation(clock.fixedNow())
+        appendLiteral("::timestamptz, clock_timestamp()) + make_interval(secs => ")
+        appendInterpolation(plus.seconds)
         appendLiteral("))")
     }
 
@@ -105,8 +108,10 @@ extension PostgresQuery.StringInterpolation {
         appendLiteral(parts[2])
         appendInterpolation(fence.lease.epoch)
         appendLiteral(parts[3])
-        appendInterpolation(fence.boundMargin)
+        appendInterpolation(fence.clock.fixedNow())
         appendLiteral(parts[4])
+        appendInterpolation(fence.margin.seconds)
+        appendLiteral(parts[5])
     }
 }
 

@@ -243,12 +243,12 @@ struct LeaseStoreTests {
 
             let session = try PSQLSession(server: server, database: fixture.database, applicationName: "acs-fenced-write")
             defer { session.end() }
-            let types = "bigint, float8, text, text, bigint, text, text, text, float8, text, text, bigint, float8"
-            #expect(FencedRecordPoll.bindingDataTypes.count == 13)
+            let types = "bigint, float8, text, text, bigint, text, text, text, float8, text, text, bigint, timestamptz, float8"
+            #expect(FencedRecordPoll.bindingDataTypes.count == 14)
             try session.send("PREPARE poll (\(types)) AS \(FencedRecordPoll.sql);")
             try session.send("""
                 BEGIN; EXECUTE poll(\(row), \(start.timeIntervalSince1970 + 5), '\(IngestionStatus.inProgress.name)', NULL, 4, NULL, \
-                'seen in the open transaction', NULL, NULL, 't1', 'a', \(lease.epoch), 0);
+                'seen in the open transaction', NULL, NULL, 't1', 'a', \(lease.epoch), NULL, 0);
                 """)
             try await eventually("the psql session to hold its transaction open") {
                 try await server.psql("""

@@ -7,8 +7,8 @@ public protocol TimeSource: Sendable {
     /// A reading of a clock that never steps, for measuring how long something lasts (a
     /// lease's validity): unlike `now()`, a wall-clock adjustment does not move it.
     func elapsed() -> Duration
-    /// How far this clock is from the system's (0 for the system's own).
-    func offsetFromSystemClock() -> TimeInterval
+    /// Whether this is the system's clock (a test clock is not).
+    var isSystemClock: Bool { get }
     func sleep(for duration: Duration) async throws
     /// Returns at `deadline`, at once if it has passed: a wait measured from the
     /// clock's time when the sleep begins, not from an earlier reading of it.
@@ -19,7 +19,7 @@ extension TimeSource {
     /// A clock that only moves forward, as test clocks do: `now()` itself.
     public func elapsed() -> Duration { .seconds(now().timeIntervalSince1970) }
 
-    public func offsetFromSystemClock() -> TimeInterval { now().timeIntervalSince(Date()) }
+    public var isSystemClock: Bool { false }
 
     public func sleep(until deadline: Date) async throws {
         let left = deadline.timeIntervalSince(now())
@@ -35,7 +35,7 @@ public struct SystemTimeSource: TimeSource {
     public init() {}
     public func now() -> Date { Date() }
     public func elapsed() -> Duration { ContinuousClock.now - Self.origin }
-    public func offsetFromSystemClock() -> TimeInterval { 0 }
+    public var isSystemClock: Bool { true }
     public func sleep(for duration: Duration) async throws {
         try await Task.sleep(for: duration)
     }
