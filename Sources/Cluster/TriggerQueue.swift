@@ -16,8 +16,8 @@ extension ClusterCoordinator {
     /// (nil: none came in time; the owner may still run it).
     public func forwardTrigger(_ key: MappingKey, at now: Date, wait: Duration) async throws(StoreError) -> (status: Int, body: [UInt8])? {
         let id = try await leases.enqueueTrigger(key, at: now)
-        let deadline = time.now().adding(wait)
-        while time.now() < deadline {
+        let deadline = time.elapsed() + wait
+        while time.elapsed() < deadline {
             if let answer = try await leases.queuedTriggerAnswer(id) { return answer }
             try? await time.sleep(for: .milliseconds(100))
             if Task.isCancelled { break }

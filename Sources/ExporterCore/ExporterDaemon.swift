@@ -194,19 +194,27 @@ public final class ExporterDaemon: Sendable {
         configuration.maximumCancellationDuration = nil
         let group = ServiceGroup(configuration: configuration)
         let limit = ShutdownLimit(limit: shutdownLimit, running: running, logger: logger)
-        try await withThrowingTaskGroup(of: Void.self) { tasks in
-            tasks.addTask { try await group.run() }
-            tasks.addTask {
-                await SignalWatcher(logger: self.logger, reload: { _ = await self.reload() }, stopping: { limit.start() }).run()
+        // A service that fails (the HTTP server cannot start its threads) ends the group; what
+        // init opened is closed all the same, then the failure is thrown.
+        var failure: (any Error)?
+        do {
+            try await withThrowingTaskGroup(of: Void.self) { tasks in
+                tasks.addTask { try await group.run() }
+                tasks.addTask {
+                    await SignalWatcher(logger: self.logger, reload: { _ = await self.reload() }, stopping: { limit.start() }).run()
+                }
+                try await tasks.next()
+                tasks.cancelAll()
             }
-            try await tasks.next()
-            tasks.cancelAll()
+        } catch {
+            failure = error
         }
         limit.start()
         running.started("store")
         await stop()
         running.stopped("store")
         limit.cancel()
+        if let failure { throw failure }
     }
 
     /// Stops what `init` started (for a daemon whose `run` was never called, as in tests). Idempotent.

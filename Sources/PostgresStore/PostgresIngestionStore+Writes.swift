@@ -437,7 +437,7 @@ struct RecordPoll: PostgresPreparedStatement {
     static let sql = statement(fenced: false)
     static let bindingDataTypes: [PostgresDataType] = [.int8, .float8, .text, .text, .int8, .text, .text, .text, .float8]
 
-    /// The statement; `fenced`, with the fence's check first (its values `$10` to `$13`):
+    /// The statement; `fenced`, with the fence's check first (its values `$10` to `$14`):
     /// the request is read (and so written) only when the lease holds and the request is
     /// of its tenant, and the last column says whether the lease held.
     static func statement(fenced: Bool) -> String {
