@@ -36,6 +36,8 @@ public final class ExporterDaemon: Sendable {
     public let readiness: Readiness
     /// Every route, the exposition and the web configuration watcher.
     public let web: WebFront
+    /// PostgreSQL: the connection pool, the first service (stopped last).
+    private let storePool: (@Sendable () async -> Void)?
     private let writers: Live<APIRoutes.Writers>
     private let basicAuth: Bool
     private let configFile: String?
@@ -59,6 +61,7 @@ public final class ExporterDaemon: Sendable {
             throw StartupError(description: error.description)
         }
         let store = opened.store
+        storePool = opened.runPool
         // With cluster.enabled (PostgreSQL), replicas share the tenants through leases
         // (one replica alone holds them all).
         let leases = config.cluster.enabled ? opened.leases : nil
@@ -174,9 +177,11 @@ public final class ExporterDaemon: Sendable {
     }
 
     /// The services by name, in start order; a graceful shutdown stops them in reverse:
-    /// the collector first (no upstream call after the signal), the HTTP server last.
+    /// the collector first (no upstream call after the signal), then the web front, and
+    /// PostgreSQL's pool last.
     public var services: [(name: String, service: any Service)] {
-        web.services + [("collector", CollectorService(collector: collector, coordinator: coordinator))]
+        (storePool.map { [("store", StorePoolService(pool: $0))] } ?? []) + web.services
+            + [("collector", CollectorService(collector: collector, coordinator: coordinator))]
     }
 
     /// Runs until SIGTERM or SIGINT, then shuts down within `shutdownLimit`; a

@@ -26,6 +26,9 @@ public final class PostgresIngestionStore: IngestionStore, Service {
     let logger: Logger
     /// The pool's `run()`, when `connect` started it.
     private let ownedRun = Mutex<Task<Void, Never>?>(nil)
+    /// Whether the pool runs (`connect`'s task, or `run()` as a service); before, each call
+    /// opens a connection of its own.
+    private let poolRunning = Atomic<Bool>(false)
 
     /// The clock leases and fences are read against (the server's, unless a test moves it).
     let leaseClock: LeaseClock
@@ -52,6 +55,7 @@ public final class PostgresIngestionStore: IngestionStore, Service {
         async throws(StoreError) -> PostgresIngestionStore {
         let store = try PostgresIngestionStore(configuration: configuration, durationBounds: durationBounds, logger: logger,
                                                leaseClock: leaseClock)
+        store.poolRunning.store(true, ordering: .releasing)
         store.ownedRun.withLock { $0 = Task { await store.client.run() } }
         do {
             try await store.prepare()
@@ -62,8 +66,20 @@ public final class PostgresIngestionStore: IngestionStore, Service {
         return store
     }
 
+    /// Opens the store without its pool: migrates the schema (or, read-only, checks it);
+    /// until `run()` runs the pool, as a service of the caller's group, each call opens a
+    /// connection of its own.
+    public static func open(_ configuration: PostgresConfiguration, durationBounds: [Double], logger: Logger,
+                            leaseClock: LeaseClock = .server) async throws(StoreError) -> PostgresIngestionStore {
+        let store = try PostgresIngestionStore(configuration: configuration, durationBounds: durationBounds, logger: logger,
+                                               leaseClock: leaseClock)
+        try await store.prepare()
+        return store
+    }
+
     /// Runs the connection pool until cancelled or, in a `ServiceGroup`, until graceful shutdown.
     public func run() async {
+        poolRunning.store(true, ordering: .releasing)
         await client.run()
     }
 
@@ -150,6 +166,7 @@ public final class PostgresIngestionStore: IngestionStore, Service {
     /// SIGSTOPped one, whose socket still takes the bytes); the pool opens another.
     func withConnection<T: Sendable>(_ operation: String, bounded: Bool = true,
                                      _ body: @escaping @Sendable (PostgresConnection) async throws -> T) async throws(StoreError) -> T {
+        guard poolRunning.load(ordering: .acquiring) else { return try await withOwnConnection(operation, bounded: bounded, body) }
         let gate = LeaseGate()
         let timeout = configuration.connectTimeout
         let limit = bounded ? configuration.callTimeout : nil
@@ -178,6 +195,21 @@ public final class PostgresIngestionStore: IngestionStore, Service {
             // No connection came (the deadline, or the pool's own circuit breaker).
             throw await unreachable(operation)
         } catch {
+            throw StoreError.postgres(error, location: location, operation)
+        }
+    }
+
+    /// `body` on a connection of its own (before the pool runs), bounded as a pooled call is.
+    private func withOwnConnection<T: Sendable>(_ operation: String, bounded: Bool,
+                                                _ body: @escaping @Sendable (PostgresConnection) async throws -> T)
+        async throws(StoreError) -> T {
+        let connection = try await directConnection(operation)
+        do {
+            let value = try await Self.answer(on: connection, within: bounded ? configuration.callTimeout : nil, body)
+            try? await connection.close()
+            return value
+        } catch {
+            try? await connection.close()
             throw StoreError.postgres(error, location: location, operation)
         }
     }

@@ -13,6 +13,9 @@ public struct OpenedStore: Sendable {
     public let leases: (any LeaseStore)?
     /// Whether the store was made new by this start (SQLite: no file, or an empty one with `--storage.init`).
     public let created: Bool
+    /// PostgreSQL: the connection pool, to run as a service of the daemon's group (until it
+    /// runs, each call opens a connection of its own).
+    public var runPool: (@Sendable () async -> Void)? = nil
 }
 
 /// Why the configured store cannot be opened: one line, naming what to fix.
@@ -55,10 +58,10 @@ public enum StoreOpening {
             var lastSaid: ContinuousClock.Instant?
             while true {
                 do {
-                    let store = try await PostgresIngestionStore.connect(configuration, durationBounds: durationBounds,
-                                                                         logger: logger, leaseClock: .following(time))
+                    let store = try await PostgresIngestionStore.open(configuration, durationBounds: durationBounds,
+                                                                      logger: logger, leaseClock: .following(time))
                     if lastSaid != nil { logger.info("store reachable", metadata: ["store": "\(configuration.location)"]) }
-                    return OpenedStore(store: store, leases: store, created: false)
+                    return OpenedStore(store: store, leases: store, created: false, runPool: { await store.run() })
                 } catch where error.kind == .unavailable {
                     if lastSaid.map({ ContinuousClock.now - $0 >= sayAgainEvery }) ?? true {
                         lastSaid = ContinuousClock.now

@@ -36,6 +36,14 @@ struct CollectorService: Service {
     }
 }
 
+/// PostgreSQL's connection pool, until a graceful shutdown (the last service stopped). Before
+/// it runs, the store's calls (rebuilding the metrics in `init`) open connections of their own.
+struct StorePoolService: Service {
+    let pool: @Sendable () async -> Void
+
+    func run() async { await pool() }
+}
+
 /// The names of the services (and the store) still running.
 final class RunningServices: Sendable {
     private let names = Mutex<[String]>([])
