@@ -168,8 +168,10 @@ extension PostgresConfiguration {
         return configuration
     }
 
-    /// The same server and settings for one connection outside the pool (the probe).
-    func connectionConfiguration() throws(StoreError) -> PostgresConnection.Configuration {
+    /// The same server and settings for one connection outside the pool: with `bounded`, the
+    /// pool's session time-outs too (a store call before the pool runs); without, none (the
+    /// migrations, the probe of an unreachable server, an import).
+    func connectionConfiguration(bounded: Bool) throws(StoreError) -> PostgresConnection.Configuration {
         let tls: PostgresConnection.Configuration.TLS
         do {
             switch (sslMode, try tlsConfiguration()) {
@@ -184,7 +186,7 @@ extension PostgresConfiguration {
         }
         var configuration = PostgresConnection.Configuration(host: host, port: port, username: username,
                                                              password: password?.value, database: database, tls: tls)
-        configuration.options.additionalStartupParameters = startupParameters
+        configuration.options.additionalStartupParameters = startupParameters + (bounded ? sessionTimeouts : [])
         return configuration
     }
 

@@ -56,7 +56,7 @@ public final class PostgresIngestionStore: IngestionStore, Service {
         let store = try PostgresIngestionStore(configuration: configuration, durationBounds: durationBounds, logger: logger,
                                                leaseClock: leaseClock)
         store.poolRunning.store(true, ordering: .releasing)
-        store.ownedRun.withLock { $0 = Task { await store.client.run() } }
+        store.ownedRun.withLock { $0 = Task { await store.run() } }
         do {
             try await store.prepare()
         } catch {
@@ -78,8 +78,11 @@ public final class PostgresIngestionStore: IngestionStore, Service {
     }
 
     /// Runs the connection pool until cancelled or, in a `ServiceGroup`, until graceful shutdown.
+    /// Once it has ended (a graceful shutdown, or the group cancelled), calls open connections
+    /// of their own again: a replica's last lease releases still go out.
     public func run() async {
         poolRunning.store(true, ordering: .releasing)
+        defer { poolRunning.store(false, ordering: .releasing) }
         await client.run()
     }
 
@@ -203,7 +206,7 @@ public final class PostgresIngestionStore: IngestionStore, Service {
     private func withOwnConnection<T: Sendable>(_ operation: String, bounded: Bool,
                                                 _ body: @escaping @Sendable (PostgresConnection) async throws -> T)
         async throws(StoreError) -> T {
-        let connection = try await directConnection(operation)
+        let connection = try await directConnection(operation, bounded: bounded)
         do {
             let value = try await Self.answer(on: connection, within: bounded ? configuration.callTimeout : nil, body)
             try? await connection.close()
@@ -259,8 +262,8 @@ public final class PostgresIngestionStore: IngestionStore, Service {
                                         + "(the server answers; the pool is reconnecting or all \(configuration.poolSize) connections are busy)")
     }
 
-    private func directConnection(_ operation: String) async throws(StoreError) -> PostgresConnection {
-        var connectionConfiguration = try configuration.connectionConfiguration()
+    private func directConnection(_ operation: String, bounded: Bool = false) async throws(StoreError) -> PostgresConnection {
+        var connectionConfiguration = try configuration.connectionConfiguration(bounded: bounded)
         let (seconds, attoseconds) = configuration.connectTimeout.components
         connectionConfiguration.options.connectTimeout = .nanoseconds(seconds * 1_000_000_000 + attoseconds / 1_000_000_000)
         do {
