@@ -153,6 +153,7 @@ let package = Package(
         // `--demo`: the exporter wired to an in-process simulator.
         .target(name: "ExporterDemo", dependencies: [
             "ExporterCore", "ExporterConfiguration", "AdobeSimulator", "AdobeIngestionClient", "IngestionModel", "HTTPServer",
+            "SQLiteStore",
         ]),
         .executableTarget(name: "acs-ingestion-exporter", dependencies: [
             "ExporterCore", "ExporterWeb", "BuildInfo", "ExporterConfiguration", "ExporterDemo", "ExporterAPI", "ExporterMetrics", "AdobeSimulator", "HTTPServer", "IngestionModel",

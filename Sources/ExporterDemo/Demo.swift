@@ -5,6 +5,7 @@ import ExporterCore
 import Foundation
 import HTTPServer
 import IngestionModel
+import SQLiteStore
 
 /// `--demo`: the simulator in-process with a few tenants and mappings, and a
 /// configuration that triggers each mapping every few seconds.
@@ -54,7 +55,10 @@ public enum Demo {
     public static func prepareStorage(_ requested: String?) throws(StartupError) -> String {
         let manager = FileManager.default
         guard let requested else {
-            for suffix in ["", "-wal", "-shm"] { try? manager.removeItem(atPath: defaultStoragePath + suffix) }
+            // With its lock file: left by the last run, it would say a database was kept here.
+            do { try SQLiteIngestionStore.remove(at: defaultStoragePath) } catch {
+                throw StartupError(description: error.kind == .inUse ? "\(error.description) (another --demo?)" : error.description)
+            }
             return defaultStoragePath
         }
         if let size = (try? manager.attributesOfItem(atPath: requested))?[.size] as? Int, size > 0 {

@@ -94,6 +94,15 @@ public actor SQLiteIngestionStore: IngestionStore {
         executor = SerialQueueExecutor(label: "sqlite-store-read-only")
     }
 
+    /// Deletes the database at `path`, its write-ahead log and its lock file (the mark that a
+    /// database was kept there), refused while an exporter holds it (`.inUse`): for a
+    /// history started anew on purpose, as `--demo` does with its own file.
+    public static func remove(at path: String) throws(StoreError) {
+        let lock = try WriterLock(database: path)
+        defer { lock.release() }
+        for file in [path] + DatabaseFile.companions(of: path) + [lock.path] { try? FileManager.default.removeItem(atPath: file) }
+    }
+
     /// Refuses a damaged file, read-only (so nothing, not even a checkpoint, writes
     /// into it): `PRAGMA quick_check`, which reads every page once.
     static func verify(_ path: String) throws(StoreError) {

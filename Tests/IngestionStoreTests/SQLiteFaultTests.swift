@@ -96,6 +96,24 @@ struct SQLiteFaultTests {
             await fresh.close()
         }
     }
+    /// `--demo` starts its own file anew each run: the database goes with its lock file (the
+    /// mark that one was kept there), never while an exporter holds it.
+    @Test func aRemovedDatabaseTakesItsLockFileAndIsRefusedWhileHeld() async throws {
+        try await withDatabaseFile(populated: true) { _, path throws in
+            let store = try open(path)
+            #expect(throws: StoreError.self) { try SQLiteIngestionStore.remove(at: path) }
+            #expect(FileManager.default.fileExists(atPath: path))
+            await store.close()
+            try SQLiteIngestionStore.remove(at: path)
+            for file in [path, path + "-wal", path + "-shm", path + ".lock"] {
+                #expect(!FileManager.default.fileExists(atPath: file), "\(file) left")
+            }
+            let fresh = try open(path)   // new, not refused as a database that went missing
+            #expect(fresh.created)
+            await fresh.close()
+        }
+    }
+
     /// A child forked by another thread keeps a copy of the lock's descriptor until it
     /// execs; a copy made with `dup` shares the lock the same way, and must not keep it.
     @Test func aReleasedLockIsFreeAtOnceWhileACopyOfItsDescriptorLives() throws {
