@@ -98,6 +98,9 @@ public actor SQLiteIngestionStore: IngestionStore {
     /// database was kept there), refused while an exporter holds it (`.inUse`): for a
     /// history started anew on purpose, as `--demo` does with its own file.
     public static func remove(at path: String) throws(StoreError) {
+        // Neither a database nor its lock (a first run, its folder perhaps not made yet): nothing to remove.
+        guard ([path] + DatabaseFile.companions(of: path) + [path + ".lock"]).contains(where: FileManager.default.fileExists)
+        else { return }
         let lock = try WriterLock(database: path)
         defer { lock.release() }
         for file in [path] + DatabaseFile.companions(of: path) + [lock.path] { try? FileManager.default.removeItem(atPath: file) }

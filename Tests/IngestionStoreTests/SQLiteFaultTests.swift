@@ -111,6 +111,8 @@ struct SQLiteFaultTests {
             let fresh = try open(path)   // new, not refused as a database that went missing
             #expect(fresh.created)
             await fresh.close()
+            // Nothing there, not even its folder (a first --demo in a fresh clone): nothing to do.
+            try SQLiteIngestionStore.remove(at: path + "-missing/data/demo.sqlite")
         }
     }
 
