@@ -51,6 +51,12 @@ struct PlatformFollowUpTests {
                     for duration: Duration) async throws {
         for key in keys { _ = await daemon.collector.trigger(key) }
         let loop = Task { await daemon.collector.run() }
+        // Not before every worker ran its first cycle and sleeps, beside the collector's store
+        // monitor, liveness and retention loops: a loop task started late on a busy machine
+        // would otherwise find the whole span already stepped through.
+        try await eventually("the collector's loops and workers asleep on the test clock") {
+            setup.time.sleepers >= 3 + daemon.collector.config.tenants.count
+        }
         try await setup.time.runSettled(for: duration)
         loop.cancel()
         await loop.value
