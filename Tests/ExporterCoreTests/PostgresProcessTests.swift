@@ -132,17 +132,24 @@ struct HungPostgresTests {
                         throw error
                     }
                     try await server.signalAll(SIGCONT)
+                    let resumedAt = ContinuousClock.now
+                    func say(_ what: String) { print("hung PostgreSQL, after SIGCONT: \(what) after \(ContinuousClock.now - resumedAt)") }
 
                     // The replica left running recovers on its own; the single exporter starts again.
                     try await eventually("the staying replica's store_up 1", timeout: .seconds(90)) {
                         await StoreFaultTests.storeUp(staying.1) == 1
                     }
+                    say("the staying replica's store_up 1")
                     let again = try await single.start(config: singleConfig, name: "single-again")
+                    say("the single exporter ready again")
                     try await single.round(again.1)
                     try await StoreFaultTests.expectGroundTruth(single, again.1)
+                    say("the single exporter's round counted")
                     #expect(try await Self.owner([staying.1]) == staying.1)
+                    say("the staying replica owns the tenant")
                     try await clustered.round(staying.1)
                     try await StoreFaultTests.expectGroundTruth(clustered, staying.1, cluster: "acs-ingestion-exporter")
+                    say("the staying replica's round counted")
                     #expect(!staying.0.stderr.contains(server.password) && !again.0.stderr.contains(server.password))
                 }
             }

@@ -19,7 +19,7 @@ struct StoreFixture: Sendable {
     static let durationBounds: [Double] = [30, 60, 120]
 
     let driver: StoreDriver
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("acs-store-\(UUID().uuidString)")
+    let directory = TemporaryDirectory.processFolder.appendingPathComponent("store-\(UUID().uuidString.prefix(13))")
     var sqlitePath: String { directory.appendingPathComponent("nested/store.sqlite").path }
     let server: PostgresServer?
     let database: String

@@ -86,4 +86,12 @@ public final class ChildProcesses: AsyncStoppable, @unchecked Sendable {
     public func stop() async {
         for child in lock.withLock({ children }) where child.process.isRunning { await child.kill9() }
     }
+
+    /// The last `lines` lines of each running child's standard error, for a failure's message.
+    public func tails(lines: Int = 80) -> String {
+        lock.withLock { children }.filter(\.process.isRunning).map { child in
+            let tail = child.stderr.split(separator: "\n", omittingEmptySubsequences: false).suffix(lines).joined(separator: "\n")
+            return "--- \(URL(fileURLWithPath: child.stderrPath).lastPathComponent) (pid \(child.pid)):\n\(tail)"
+        }.joined(separator: "\n")
+    }
 }

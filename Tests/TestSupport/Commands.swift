@@ -103,6 +103,7 @@ public struct CurlResponse: Sendable {
 /// test process's many suites keep both cores busy.
 public func curl(_ arguments: [String]) async throws -> CurlResponse {
     let directory = try TemporaryDirectory()
+    defer { directory.cleanUp() }
     let headerFile = directory.url.appendingPathComponent("headers").path
     let bodyFile = directory.url.appendingPathComponent("body").path
     let result = try await runCommand("curl", ["-sS", "--max-time", "30", "-D", headerFile, "-o", bodyFile,

@@ -1,5 +1,4 @@
 import Foundation
-import HTTPServer
 #if canImport(FoundationNetworking)
 import FoundationNetworking
 #endif
@@ -24,14 +23,6 @@ public func http(_ url: String, method: String = "GET", body: Data? = nil,
     let (data, response) = try await URLSession.shared.data(for: request)
     let http = response as! HTTPURLResponse
     return HTTPAnswer(status: http.statusCode, body: data, response: http)
-}
-
-/// Finds a free loopback port by binding to port 0.
-public func freePort() async throws -> Int {
-    let server = try HTTPServer(configuration: .init(listenAddress: ListenAddress(host: "127.0.0.1", port: 0)), router: Router())
-    let port = server.port
-    await server.stop()
-    return port
 }
 
 /// Polls `condition` every 20 ms until it holds or `timeout` passes: the way a test

@@ -134,7 +134,7 @@ public final class PostgresServer: Sendable {
     private static func startOnFreePort(directory: String) throws -> Int {
         var attempt = 1
         while true {
-            let port = try freePort()
+            let port = try freeLoopbackPort()
             do {
                 try startServer(directory: directory, port: port)
                 return port
@@ -267,11 +267,6 @@ public final class PostgresServer: Sendable {
             .map { unsafeBitCast($0, to: (@convention(c) (UnsafeMutablePointer<posix_spawn_file_actions_t>?, Int32) -> Int32).self) }
     }()
 
-    private static func freePort() throws -> Int {
-        let socket = try BoundSocket()
-        return socket.port
-    }
-
     private static func shellQuoted(_ text: String) -> String { "'" + text.replacingOccurrences(of: "'", with: "'\\''") + "'" }
 }
 
@@ -296,29 +291,3 @@ private final class Counter: Sendable {
     }
 }
 
-/// A loopback port bound but never listened on, for as long as this lives: connecting
-/// to it is refused at once, and nothing else can take it meanwhile.
-public final class BoundSocket: Sendable {
-    public let port: Int
-    private let fd: Int32
-
-    public init() throws {
-        let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-        guard fd >= 0 else { throw HarnessError("socket() failed: errno \(errno)") }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-        let bound = withUnsafeMutablePointer(to: &address) { pointer in
-            pointer.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
-        }
-        guard bound else {
-            close(fd)
-            throw HarnessError("cannot bind a loopback port: errno \(errno)")
-        }
-        self.fd = fd
-        port = Int(UInt16(bigEndian: address.sin_port))
-    }
-
-    deinit { close(fd) }
-}

@@ -52,7 +52,8 @@ def tool(name: str, package: str) -> str:
 # in one slice per pytest-xdist worker (PYTEST_XDIST_WORKER gw0, gw1…; the whole range
 # without xdist). A port it handed out is then not handed out again by this or another
 # worker, nor taken by the kernel meanwhile for a bind to port 0 (the demo's simulator,
-# the Swift tests' servers) or a client connection, before its server listens on it.
+# the Swift tests' in-process servers) or a client connection, before its server listens on it.
+# The Swift tests' child processes take theirs from 10000-19999 (Tests/TestSupport/Ports.swift).
 PORT_RANGE = range(20000, 32768)
 
 
