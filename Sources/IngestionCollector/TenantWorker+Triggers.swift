@@ -111,10 +111,17 @@ extension TenantWorker {
     /// Stores a trigger's answer (its count, the request to follow, the next plan) and shows it.
     private func record(_ attempt: TriggerAttempt) async throws(StoreError) {
         let tracked = try await store.recordTriggerAttempt(attempt)
-        let now = time.now()
         if case .inserted(let request)? = tracked {
-            metrics.requestOpened(attempt.key, requestID: request.requestID, startedAt: request.firstSeen, now: now)
+            metrics.requestOpened(attempt.key, requestID: request.requestID, startedAt: request.firstSeen, now: time.now())
         }
+        counted(attempt)
+    }
+
+    /// The metrics of a stored trigger answer: its result (and the lost POSTs it counts as
+    /// unknown) and the mapping's plan. (The request it opened is in progress from `record`,
+    /// or, for an answer whose reply was lost, from the next cycle's read of the open requests.)
+    private func counted(_ attempt: TriggerAttempt) {
+        let now = time.now()
         metrics.triggerCounted(attempt.key, result: attempt.result, now: now)
         if attempt.lostTriggers > 0 { metrics.triggerCounted(attempt.key, result: .unknown, now: now) }
         if let plan = attempt.plan {
@@ -124,19 +131,21 @@ extension TenantWorker {
     }
 
     /// Stores the answers kept while the store could not write. One whose intents are no
-    /// longer pending was stored after all (the commit landed, its reply was lost): dropped.
-    /// False while the store still cannot write.
+    /// longer pending was stored after all (the commit landed, its reply was lost): counted,
+    /// not stored again. False while the store still cannot write.
     func recordKeptAnswers() async -> Bool {
         let kept = unrecorded.withLock { $0 }
         guard !kept.isEmpty else { return true }
         do {
             let pending = Set(try await store.pendingTriggerIntents().map(\.id))
             for attempt in kept {
+                // The plan decided since (a retry, the next slot) wins over the one kept with it.
+                var current = attempt
+                current.plan = plans.withLock { $0[attempt.key.mapping] } ?? attempt.plan
                 if attempt.intents.contains(where: pending.contains) {
-                    // The plan decided since (a retry, the next slot) wins over the one kept with it.
-                    var current = attempt
-                    current.plan = plans.withLock { $0[attempt.key.mapping] } ?? attempt.plan
                     try await record(current)
+                } else {
+                    counted(current)
                 }
                 unrecorded.withLock { $0.removeAll { $0 == attempt } }
             }

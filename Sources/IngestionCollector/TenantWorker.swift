@@ -59,6 +59,11 @@ final class TenantWorker: Sendable {
     private let histories = Mutex<[String: DurationHistory]?>(nil)
     /// Status calls made for each open request by this worker (by row id).
     private let statusCalls = Mutex<[Int64: Int]>([:])
+    /// Requests whose end was written without an answer from the store (a timeout, a lost
+    /// connection): the commit may have landed all the same. The metrics count an end once
+    /// its write is known to have landed, so these are settled against the store: in the
+    /// next cycle, or by the next write's `.alreadyFinished` (by row id).
+    private let endsInDoubt = Mutex<[Int64: TrackedRequest]>([:])
 
     init(tenant: ExporterConfig.Tenant, settings: LiveConfiguration, store: any IngestionStore, metrics: IngestionMetrics,
          concurrency: ConcurrencyLimit, time: any TimeSource, logger: Logger, httpClient: HTTPClient, lease: LeaseHandle? = nil) {
@@ -208,8 +213,10 @@ final class TenantWorker: Sendable {
         liveness.stage("the open requests from the store")
         guard let open = await read("open requests", { () throws(StoreError) in try await store.openRequests(tenant: tenant.name) })
         else { return }
-        // Cluster mode: requests tracked or untracked through another replica's API.
-        if lease != nil { metrics.openRequests(tenant.mappings.map { key($0.id) }, open, now: time.now()) }
+        // The requests in progress are the store's: those tracked or untracked through another
+        // replica's API (cluster mode), and those whose write landed but whose reply was lost.
+        metrics.openRequests(tenant.mappings.map { key($0.id) }, open, now: time.now())
+        await settleEndsInDoubt(open)
         if open.isEmpty && !isFinishing {
             liveness.stage("an access token")
             do { try await client.authenticate(); health.authenticated() } catch { health.failed(error, ingestionCall: false) }
@@ -308,9 +315,35 @@ final class TenantWorker: Sendable {
         do {
             let result = try await store.recordObservation(request.rowID, report: report, at: time.now(),
                                                            followBatch: tenant.client.platform != nil)
-            if case .finished(let finished) = result { ended(finished) }
+            settled(result, of: request)
         } catch {
+            if report.status.isTerminal { endsInDoubt.withLock { $0[request.rowID] = request } }
             storeFailed("cannot store an observation; the request is polled again", error, labels)
+        }
+    }
+
+    /// What a write that can end `request` answered: an end it made is counted, and so is one an
+    /// earlier write made whose answer was lost (in doubt until now).
+    private func settled(_ result: ObservationResult, of request: TrackedRequest) {
+        let doubted = endsInDoubt.withLock { $0.removeValue(forKey: request.rowID) } != nil
+        switch result {
+        case .finished(let finished): ended(finished)
+        case .alreadyFinished(let finished) where doubted: ended(finished)
+        default: break
+        }
+    }
+
+    /// The ends in doubt that the store no longer has open: their write landed, so they are
+    /// counted now, once. Those still open are polled again, and settled by that write.
+    private func settleEndsInDoubt(_ open: [TrackedRequest]) async {
+        let openRows = Set(open.map(\.rowID))
+        for request in endsInDoubt.withLock({ Array($0.values) }) where !openRows.contains(request.rowID) {
+            let stored = await read("a request whose end was written without an answer") { () throws(StoreError) in
+                try await store.request(request.key, request.requestID)
+            }
+            guard let stored else { return }   // the store cannot be read: the next cycle tries again
+            guard endsInDoubt.withLock({ $0.removeValue(forKey: request.rowID) }) != nil else { continue }
+            if let finished = stored, finished.rowID == request.rowID, !finished.isOpen { ended(finished) }
         }
     }
 
@@ -334,10 +367,9 @@ final class TenantWorker: Sendable {
 
     private func abandon(_ request: TrackedRequest, because reason: String) async {
         do {
-            if case .finished(let finished) = try await store.abandon(request.rowID, reason: reason, at: time.now()) {
-                ended(finished)
-            }
+            settled(try await store.abandon(request.rowID, reason: reason, at: time.now()), of: request)
         } catch {
+            endsInDoubt.withLock { $0[request.rowID] = request }
             storeFailed("cannot store an abandoned request", error, ["tenant": "\(request.key.tenant)"])
         }
     }

@@ -99,15 +99,11 @@ struct StoreFaultTests {
         /// lets them end at the simulator and waits until the exporter has counted them all.
         /// (A request the simulator runs but the exporter does not know yet, one whose POST's
         /// answer is on its way or that a new owner has still to ask Adobe about, would end
-        /// unseen: the exporter's next POST starts another.) The second wait is bounded and
-        /// then goes on: a trigger's answer whose write landed but whose reply was lost is
-        /// not shown in progress by a single exporter (CHANGELOG.md, Known issues), yet counted.
+        /// unseen: the exporter's next POST starts another.)
         func round(_ port: Int) async throws {
-            try await eventually("a request running for each mapping") {
-                Set(simulator.requests().filter { !$0.status(at: simulator.now).isTerminal }.map(\.mapping)).count == mappings.count
-            }
-            _ = await eventually(timeout: .seconds(10)) {
-                guard let metrics = try? await scrape(port) else { return false }
+            try await eventually("a request running for each mapping, in progress at the exporter") {
+                let running = Set(simulator.requests().filter { !$0.status(at: simulator.now).isTerminal }.map(\.mapping))
+                guard running.count == mappings.count, let metrics = try? await scrape(port) else { return false }
                 return mappings.allSatisfy { mapping in
                     metrics.samples.contains { $0.key.hasPrefix("acs_ingestion_requests_in_progress{")
                         && $0.key.contains("mapping=\"\(mapping)\"") && $0.value >= 1 }
