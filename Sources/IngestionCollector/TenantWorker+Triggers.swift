@@ -118,8 +118,7 @@ extension TenantWorker {
     }
 
     /// The metrics of a stored trigger answer: its result (and the lost POSTs it counts as
-    /// unknown) and the mapping's plan. (The request it opened is in progress from `record`,
-    /// or, for an answer whose reply was lost, from the next cycle's read of the open requests.)
+    /// unknown) and the mapping's plan. (`record` shows the request it opened in progress.)
     private func counted(_ attempt: TriggerAttempt) {
         let now = time.now()
         metrics.triggerCounted(attempt.key, result: attempt.result, now: now)
@@ -145,6 +144,10 @@ extension TenantWorker {
                 if attempt.intents.contains(where: pending.contains) {
                     try await record(current)
                 } else {
+                    // Stored after all: the request it answered with is shown in progress as the store has it.
+                    if let requestID = attempt.requestID, let request = try await store.request(attempt.key, requestID), request.isOpen {
+                        metrics.requestOpened(attempt.key, requestID: requestID, startedAt: request.firstSeen, now: time.now())
+                    }
                     counted(current)
                 }
                 unrecorded.withLock { $0.removeAll { $0 == attempt } }

@@ -213,9 +213,8 @@ final class TenantWorker: Sendable {
         liveness.stage("the open requests from the store")
         guard let open = await read("open requests", { () throws(StoreError) in try await store.openRequests(tenant: tenant.name) })
         else { return }
-        // The requests in progress are the store's: those tracked or untracked through another
-        // replica's API (cluster mode), and those whose write landed but whose reply was lost.
-        metrics.openRequests(tenant.mappings.map { key($0.id) }, open, now: time.now())
+        // Cluster mode: requests tracked or untracked through another replica's API.
+        if lease != nil { metrics.openRequests(tenant.mappings.map { key($0.id) }, open, now: time.now()) }
         await settleEndsInDoubt(open)
         if open.isEmpty && !isFinishing {
             liveness.stage("an access token")
@@ -328,13 +327,14 @@ final class TenantWorker: Sendable {
         let doubted = endsInDoubt.withLock { $0.removeValue(forKey: request.rowID) } != nil
         switch result {
         case .finished(let finished): ended(finished)
-        case .alreadyFinished(let finished) where doubted: ended(finished)
+        case .alreadyFinished(let finished) where doubted && finished.finishedAt != nil: ended(finished)   // not untracked
         default: break
         }
     }
 
     /// The ends in doubt that the store no longer has open: their write landed, so they are
-    /// counted now, once. Those still open are polled again, and settled by that write.
+    /// counted now, once (an untracked or pruned one is dropped). Those still open are polled
+    /// again, and settled by that poll's write.
     private func settleEndsInDoubt(_ open: [TrackedRequest]) async {
         let openRows = Set(open.map(\.rowID))
         for request in endsInDoubt.withLock({ Array($0.values) }) where !openRows.contains(request.rowID) {
@@ -343,7 +343,7 @@ final class TenantWorker: Sendable {
             }
             guard let stored else { return }   // the store cannot be read: the next cycle tries again
             guard endsInDoubt.withLock({ $0.removeValue(forKey: request.rowID) }) != nil else { continue }
-            if let finished = stored, finished.rowID == request.rowID, !finished.isOpen { ended(finished) }
+            if let finished = stored, finished.rowID == request.rowID, finished.finishedAt != nil { ended(finished) }
         }
     }
 

@@ -14,18 +14,24 @@ import TestSupport
 /// injected clock, over an SQLite store that loses the reply of one chosen write.
 @Suite("Store writes whose reply is lost")
 struct LostReplyTests {
-    @Test func anEndWrittenWhoseReplyWasLostIsCountedOnce() async throws {
-        try await withCollector(losing: .end) { setup, collector, sqlite, store throws in
+    /// `.end`: the end's commit lands and its reply is lost; the store is found writable again,
+    /// and the next cycle, which no longer reads the request as open, settles it.
+    /// `.endLandingLate`: the commit lands after the next cycle has read the request as still
+    /// open (the server was slow, not lost): that cycle polls it again, and its write finds
+    /// the end already written. Either way the end is counted then, once.
+    @Test(arguments: [LostReplyStore.Write.end, .endLandingLate])
+    func anEndWrittenWhoseReplyWasLostIsCountedOnce(_ write: LostReplyStore.Write) async throws {
+        try await withCollector(losing: write) { setup, collector, sqlite, store throws in
             let key = MappingKey(tenant: "t-a", mapping: "M1")
             guard case .success = await collector.trigger(key) else {
                 Issue.record("the trigger failed")
                 return
             }
             // The request lasts 300 s; polled every 5 s, its end is written at about 300 s.
-            try await setup.time.run(for: .seconds(400)) { store.lost == 1 }
-            try #require(store.lost == 1, "the end's write was never made")
+            let written = { write == .end ? store.lost == 1 : store.landedLate == 1 }
+            try await setup.time.run(for: .seconds(400), until: written)
+            try #require(store.lost == 1 && written(), "the end's write was never made")
             #expect(try await sqlite.openRequests(tenant: "t-a").isEmpty, "the end is not in the store")
-            // The store is found writable again, and the next cycle settles the end.
             try await setup.time.run(for: .seconds(60))
             let metrics = Self.metrics(collector)
             #expect(metrics[series("acs_ingestion_requests_total", "t-a", "M1", "status=\"success\"")] == 1)
@@ -33,26 +39,6 @@ struct LostReplyTests {
             let totals = try await sqlite.totals()
             let records = totals.outcomes.filter { $0.key == key }.map(\.records).reduce(0, +)
             #expect(records > 0 && metrics[series("acs_ingestion_records_ingested_total", "t-a", "M1")] == Double(records))
-        }
-    }
-
-    /// The commit lands after the next cycle has read the request as still open (the server
-    /// was slow, not lost): that cycle polls it again, and its write finds the end already
-    /// written. Counted then, once.
-    @Test func anEndWhoseCommitLandsLateIsCountedOnce() async throws {
-        try await withCollector(losing: .endLandingLate) { setup, collector, sqlite, store throws in
-            let key = MappingKey(tenant: "t-a", mapping: "M1")
-            guard case .success = await collector.trigger(key) else {
-                Issue.record("the trigger failed")
-                return
-            }
-            try await setup.time.run(for: .seconds(400)) { store.landedLate == 1 }
-            try #require(store.lost == 1 && store.landedLate == 1, "the late end was never written")
-            #expect(try await sqlite.openRequests(tenant: "t-a").isEmpty, "the end is not in the store")
-            try await setup.time.run(for: .seconds(60))
-            let metrics = Self.metrics(collector)
-            #expect(metrics[series("acs_ingestion_requests_total", "t-a", "M1", "status=\"success\"")] == 1)
-            #expect(metrics[series("acs_ingestion_requests_in_progress", "t-a", "M1")] == 0)
         }
     }
 
@@ -105,7 +91,7 @@ struct LostReplyTests {
 /// reply is lost. (`endLandingLate`: the end fails at once and lands after the next read
 /// of the open requests, as a commit a slow server makes after its caller gave up.)
 final class LostReplyStore: IngestionStore {
-    enum Write { case end, triggerAnswer, endLandingLate }
+    enum Write: Sendable { case end, triggerAnswer, endLandingLate }
 
     let inner: any IngestionStore
     private let armed: Mutex<Write?>
