@@ -51,7 +51,6 @@ public final class ClusterCoordinator: Sendable {
     /// The lease held on `tenant`, if any.
     func lease(of tenant: String) -> TenantLease? { held.withLock { $0[tenant]?.lease } }
 
-
     /// Steps every third of the TTL, or every poll interval when that is shorter, and
     /// also right after another replica's lease is due to lapse: a lease its holder
     /// stopped renewing is taken as it lapses, not up to a step later.

@@ -24,7 +24,7 @@ struct Fence: Sendable {
     /// the lease clock's time (NULL: the server's) and the margin (seconds).
     fileprivate static let parts = [
         "EXISTS (SELECT 1 FROM tenant_leases WHERE tenant = ", " AND owner = ", " AND epoch = ",
-        " AND expires_at > coalesce(", "::timestamptz, clock_timestamp()) + make_interval(secs => ", ") FOR SHARE)",
+        " AND expires_at > coalesce(", LeaseClock.afterFixedNow, ") FOR SHARE)",
     ]
 
     /// The check with its values as parameters `$first` to `$first + 4`, for a prepared statement.
@@ -77,6 +77,9 @@ public struct LeaseClock: Sendable {
 
     public static let server = LeaseClock { nil }
 
+    /// The SQL between the bound time and the seconds added to it: `coalesce($time` … `$secs)`.
+    static let afterFixedNow = "::timestamptz, clock_timestamp()) + make_interval(secs => "
+
     /// The server's clock, unless `time` is a test clock: then its time, exactly.
     public static func following(_ time: any TimeSource) -> LeaseClock {
         time.isSystemClock ? .server : LeaseClock { time.now() }
@@ -88,7 +91,7 @@ extension PostgresQuery.StringInterpolation {
     mutating func appendInterpolation(databaseNow clock: LeaseClock, plus: Duration = .zero) {
         appendLiteral("(coalesce(")
         appendInterpolation(clock.fixedNow())
-        appendLiteral("::timestamptz, clock_timestamp()) + make_interval(secs => ")
+        appendLiteral(LeaseClock.afterFixedNow)
         appendInterpolation(plus.seconds)
         appendLiteral("))")
     }

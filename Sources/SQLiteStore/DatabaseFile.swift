@@ -47,8 +47,11 @@ final class WriterLock: @unchecked Sendable {
     let existedBefore: Bool
     private var descriptor: Int32
 
+    /// The lock file of the database at `database`.
+    static func path(of database: String) -> String { database + ".lock" }
+
     init(database: String) throws(StoreError) {
-        path = database + ".lock"
+        path = Self.path(of: database)
         descriptor = open(path, O_RDWR | O_CLOEXEC)
         existedBefore = descriptor >= 0
         if descriptor < 0 && errno == ENOENT { descriptor = open(path, O_RDWR | O_CREAT | O_CLOEXEC, DatabaseFile.mode) }

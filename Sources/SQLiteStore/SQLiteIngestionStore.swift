@@ -99,11 +99,11 @@ public actor SQLiteIngestionStore: IngestionStore {
     /// history started anew on purpose, as `--demo` does with its own file.
     public static func remove(at path: String) throws(StoreError) {
         // Neither a database nor its lock (a first run, its folder perhaps not made yet): nothing to remove.
-        guard ([path] + DatabaseFile.companions(of: path) + [path + ".lock"]).contains(where: FileManager.default.fileExists)
-        else { return }
+        let files = [path] + DatabaseFile.companions(of: path) + [WriterLock.path(of: path)]
+        guard files.contains(where: FileManager.default.fileExists) else { return }
         let lock = try WriterLock(database: path)
         defer { lock.release() }
-        for file in [path] + DatabaseFile.companions(of: path) + [lock.path] { try? FileManager.default.removeItem(atPath: file) }
+        for file in files { try? FileManager.default.removeItem(atPath: file) }
     }
 
     /// Refuses a damaged file, read-only (so nothing, not even a checkpoint, writes

@@ -30,7 +30,8 @@ public enum StoreOpening {
     /// Opens `storage`: SQLite at once (a damaged, empty or locked file is refused);
     /// PostgreSQL once the server answers, waiting for it (said once, then every five
     /// minutes: `sayAgainEvery`) rather than failing, as replicas may start before their database.
-    /// PostgreSQL's leases follow `time` (the server's own clock with the system's).
+    /// PostgreSQL's leases follow `time` (the server's own clock with the system's), and so
+    /// does the wait.
     public static func open(_ storage: ExporterConfig.Storage, durationBounds: [Double], initialize: Bool,
                             sayAgainEvery: Duration, time: any TimeSource, logger: Logger) async throws(StoreOpeningError) -> OpenedStore {
         switch storage.driver {
@@ -54,8 +55,8 @@ public enum StoreOpening {
             } catch {
                 throw StoreOpeningError(description: "storage.url: \(error.description)")
             }
-            let started = ContinuousClock.now
-            var lastSaid: ContinuousClock.Instant?
+            let started = time.elapsed()
+            var lastSaid: Duration?
             while true {
                 do {
                     let store = try await PostgresIngestionStore.open(configuration, durationBounds: durationBounds,
@@ -63,12 +64,12 @@ public enum StoreOpening {
                     if lastSaid != nil { logger.info("store reachable", metadata: ["store": "\(configuration.location)"]) }
                     return OpenedStore(store: store, leases: store, created: false, runPool: { await store.run() })
                 } catch where error.kind == .unavailable {
-                    if lastSaid.map({ ContinuousClock.now - $0 >= sayAgainEvery }) ?? true {
-                        lastSaid = ContinuousClock.now
+                    if lastSaid.map({ time.elapsed() - $0 >= sayAgainEvery }) ?? true {
+                        lastSaid = time.elapsed()
                         logger.error("waiting for the store", metadata: ["error": "\(error)",
-                                                                         "waited": "\(DurationText.format(ContinuousClock.now - started))"])
+                                                                         "waited": "\(DurationText.format(time.elapsed() - started))"])
                     }
-                    do { try await Task.sleep(for: retryEvery) } catch { throw StoreOpeningError(description: "stopped while waiting for \(configuration.location)") }
+                    do { try await time.sleep(for: retryEvery) } catch { throw StoreOpeningError(description: "stopped while waiting for \(configuration.location)") }
                 } catch {
                     throw StoreOpeningError(description: error.description)
                 }
